@@ -1,0 +1,74 @@
+"""ganedit: GAN image editing as plugins over one engine and one I/O layer.
+
+Quick use::
+
+    import ganedit
+    up = ganedit.load("srgan")                 # bundled weights
+    img = ganedit.read_image("cat.png")        # HxWxC uint8/uint16 RGB(A)
+    ganedit.write_image("cat_x4.png", up(img))
+
+The names below are the whole public API; plugins use nothing else (plus the public
+sub-modules :mod:`ganedit.io`, :mod:`ganedit.nn`, :mod:`ganedit.engine`, :mod:`ganedit.testing`).
+Heavy modules are imported on first use so ``ganedit --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ganedit.hookspecs import hookimpl
+
+__version__ = "0.1.0"
+
+_LAZY: dict[str, str] = {
+    # models and plugins
+    "ModelFamily": "ganedit.family",
+    "Kind": "ganedit.family",
+    "list_models": "ganedit.plugins",
+    "get_family": "ganedit.plugins",
+    "plugin_records": "ganedit.plugins",
+    # scripting
+    "load": "ganedit.editor",
+    "Editor": "ganedit.editor",
+    "run_folder": "ganedit.infer",
+    "RunReport": "ganedit.infer",
+    "train": "ganedit.engine",
+    "Engine": "ganedit.engine",
+    "fit": "ganedit.engine",
+    # images and weights
+    "read_image": "ganedit.io",
+    "write_image": "ganedit.io",
+    "ImageReadError": "ganedit.io",
+    "ImageWriteError": "ganedit.io",
+    "save_weights": "ganedit.weights",
+    "load_weights": "ganedit.weights",
+    "WeightsError": "ganedit.weights",
+    "ConfigError": "ganedit.config",
+}
+
+__all__ = ["__version__", "hookimpl", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ganedit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ganedit.config import ConfigError
+    from ganedit.editor import Editor, load
+    from ganedit.engine import Engine, fit, train
+    from ganedit.family import Kind, ModelFamily
+    from ganedit.infer import RunReport, run_folder
+    from ganedit.io import ImageReadError, ImageWriteError, read_image, write_image
+    from ganedit.plugins import get_family, list_models, plugin_records
+    from ganedit.weights import WeightsError, load_weights, save_weights

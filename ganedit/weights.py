@@ -1,0 +1,141 @@
+"""Weights files: ``<name>.safetensors`` beside a ``<name>.json`` card.
+
+No pickled weights are ever read: only safetensors (a flat tensor container) and JSON. The card
+holds ``format``, ``family``, ``config`` (the family's Config as a dict), ``dtype``, ``sha256``
+(of the .safetensors file) and whatever the trainer records (``training``, ``metrics``, ...).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from ganedit.io.atomic import atomic_path, atomic_write_bytes
+
+__all__ = [
+    "CARD_FORMAT",
+    "WeightsError",
+    "card_path",
+    "file_sha256",
+    "load_weights",
+    "resolve_resource",
+    "save_weights",
+]
+
+CARD_FORMAT = "ganedit-weights/1"
+
+
+class WeightsError(ValueError):
+    """A weights file that is missing, not safetensors, or does not match its card."""
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def card_path(weights: str | Path) -> Path:
+    """The JSON card that belongs to ``weights`` (same folder and stem)."""
+    return Path(weights).with_suffix(".json")
+
+
+def resolve_resource(spec: str) -> Path:
+    """``"package:relative/path"`` -> a filesystem path inside the installed package."""
+    package, _, rel = spec.partition(":")
+    if not rel:
+        return Path(spec)
+    try:
+        root = resources.files(package)
+    except ModuleNotFoundError as exc:
+        raise WeightsError(f"bundled weights {spec!r}: package {package!r} is not installed") from exc
+    return Path(str(root.joinpath(rel)))
+
+
+def save_weights(
+    path: str | Path,
+    state_dict: Mapping[str, torch.Tensor],
+    card: Mapping[str, Any],
+    *,
+    dtype: torch.dtype | None = None,
+) -> Path:
+    """Write ``state_dict`` as safetensors and its card as JSON, both atomically.
+
+    Args:
+        path: target ``.safetensors`` path (its card goes beside it as ``.json``).
+        state_dict: name -> tensor; floating tensors are cast to ``dtype`` when given
+            (``torch.float16`` for shipped weights).
+        card: JSON-safe metadata; ``format``, ``dtype`` and ``sha256`` are filled in here.
+
+    Returns:
+        The weights path.
+    """
+    path = Path(path)
+    tensors = {}
+    for k, v in state_dict.items():
+        t = v.detach().to("cpu")
+        if dtype is not None and t.is_floating_point():
+            t = t.to(dtype)
+        tensors[k] = t.contiguous()
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata={"format": CARD_FORMAT})
+    full = dict(card)
+    full["format"] = CARD_FORMAT
+    full["dtype"] = str(dtype or next((t.dtype for t in tensors.values() if t.is_floating_point()), torch.float32)).replace("torch.", "")
+    full["sha256"] = file_sha256(path)
+    atomic_write_bytes(card_path(path), (json.dumps(full, indent=2, sort_keys=False) + "\n").encode())
+    return path
+
+
+def load_card(path: str | Path) -> dict[str, Any]:
+    """The card beside ``path`` (``{}`` when there is none)."""
+    cp = card_path(path)
+    if not cp.exists():
+        return {}
+    try:
+        data = json.loads(cp.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise WeightsError(f"{cp}: unreadable weights card ({exc})") from None
+    if not isinstance(data, dict):
+        raise WeightsError(f"{cp}: weights card is not a JSON object")
+    return data
+
+
+def load_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Read a ``.safetensors`` file and its card.
+
+    Returns:
+        ``(state_dict, card)``: tensors on the CPU in their stored dtype, and the card (``{}``
+        when none). Raises :class:`WeightsError` for a missing file, a file that is not
+        safetensors (a pickle ``.pt`` is refused without being unpickled) or a sha256 mismatch.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise WeightsError(f"{p}: weights file not found")
+    with open(p, "rb") as fh:
+        head = fh.read(16)
+    if head[:2] == b"\x80\x02" or head[:2] == b"PK" or (head[:1] == b"\x80" and len(head) > 1 and head[1] in range(2, 6)):
+        raise WeightsError(
+            f"{p}: this is a pickle/zip PyTorch checkpoint; ganedit only loads .safetensors "
+            "(pickles can run code). Convert it with safetensors.torch.save_file."
+        )
+    try:
+        state = load_file(str(p))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise WeightsError(f"{p}: not a valid safetensors file ({exc})") from None
+    card = load_card(p)
+    want = card.get("sha256")
+    if want and want != file_sha256(p):
+        raise WeightsError(f"{p}: sha256 does not match its card {card_path(p).name}")
+    return state, card
