@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""Fetch the project's training data by Debian package name into ``data/`` (idempotent).
+
+Layout written::
+
+    data/debs/                   the downloaded .deb files
+    data/root/                   their unpacked contents
+    data/fashion-mnist/          train/t10k images+labels, idx .gz files (70k 28x28 items, MIT)
+    data/photos/all/             39 wallpaper photos, longest side resized to <= --max-side (PNG)
+    data/photos/train/           36 of them (symlinks into all/)
+    data/photos/val/             the 3 held out for validation (symlinks into all/)
+    data/photos/CREDITS.md       photographer and licence per photo (from the packages)
+
+Usage: ``python scripts/fetch_data.py [--data data] [--max-side 2048]``.
+Needs ``apt-get`` (Debian) and OpenCV. Re-running skips what is already there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+PACKAGES = [
+    "dataset-fashion-mnist",
+    "lomiri-wallpapers-16.04",
+    "plasma-workspace-wallpapers",
+    "mate-backgrounds",
+]
+# Held out for validation of super-resolution (one from each photo package).
+VAL_PHOTOS = {"lomiri-Wine_by_Jakkub_Mede", "plasma-Kite", "mate-Storm"}
+
+
+def run(cmd: list[str], cwd: Path | None = None) -> None:
+    print("+", " ".join(cmd), flush=True)
+    subprocess.run(cmd, cwd=cwd, check=True)
+
+
+def fetch_debs(data: Path) -> None:
+    debs = data / "debs"
+    debs.mkdir(parents=True, exist_ok=True)
+    missing = [p for p in PACKAGES if not list(debs.glob(f"{p}_*.deb"))]
+    if missing:
+        if shutil.which("apt-get") is None:
+            sys.exit("apt-get not found: this script needs a Debian-based machine")
+        try:
+            run(["apt-get", "download", *missing], cwd=debs)
+        except subprocess.CalledProcessError:
+            run(["apt-get", "update", "-q"])
+            run(["apt-get", "download", *missing], cwd=debs)
+    root = data / "root"
+    for deb in sorted(debs.glob("*.deb")):
+        stamp = root / ".unpacked" / deb.name
+        if not stamp.exists():
+            run(["dpkg-deb", "-x", str(deb), str(root)])
+            stamp.parent.mkdir(parents=True, exist_ok=True)
+            stamp.touch()
+
+
+def photo_sources(root: Path) -> dict[str, Path]:
+    """name -> source photo path for the three photo packages."""
+    out: dict[str, Path] = {}
+    for p in sorted((root / "usr/share/backgrounds").glob("*.jpg")):
+        out[f"lomiri-{p.stem}"] = p
+    for p in sorted((root / "usr/share/wallpapers").glob("*/contents/images/2560x1600.jpg")):
+        out[f"plasma-{p.parts[-4]}"] = p
+    for p in sorted((root / "usr/share/backgrounds/mate/nature").glob("*.jpg")):
+        out[f"mate-{p.stem}"] = p
+    return out
+
+
+def prepare_photos(data: Path, max_side: int) -> None:
+    import cv2
+
+    root = data / "root"
+    photos = data / "photos"
+    for sub in ("all", "train", "val"):
+        (photos / sub).mkdir(parents=True, exist_ok=True)
+    credits = ["# Photo credits", "", "Resized copies of Debian package wallpapers; licences per package:", "",
+               "- lomiri-* : lomiri-wallpapers-16.04 (see data/root/usr/share/doc/lomiri-wallpapers-16.04/copyright; CC-BY-SA 3.0, photographer in the file name)",
+               "- plasma-* : plasma-workspace-wallpapers (see its copyright file)",
+               "- mate-*   : mate-backgrounds (see its copyright file)", ""]
+    for name, src in photo_sources(root).items():
+        dst = photos / "all" / f"{name}.png"
+        if not dst.exists():
+            img = cv2.imread(str(src), cv2.IMREAD_COLOR)
+            if img is None:
+                print(f"skip {src}: unreadable", file=sys.stderr)
+                continue
+            h, w = img.shape[:2]
+            f = min(1.0, max_side / max(h, w))
+            if f < 1.0:
+                img = cv2.resize(img, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
+            tmp = dst.with_suffix(".tmp.png")
+            cv2.imwrite(str(tmp), img)
+            tmp.replace(dst)
+        split = "val" if name in VAL_PHOTOS else "train"
+        link = photos / split / dst.name
+        if not link.exists():
+            link.symlink_to(Path("..") / "all" / dst.name)
+        credits.append(f"- {name}: {src.relative_to(root)} ({split})")
+    (photos / "CREDITS.md").write_text("\n".join(credits) + "\n", encoding="utf-8")
+
+
+def prepare_fashion_mnist(data: Path) -> None:
+    src = data / "root/usr/share/datasets/fashion-mnist"
+    dst = data / "fashion-mnist"
+    dst.mkdir(parents=True, exist_ok=True)
+    for f in sorted(src.glob("*.gz")):
+        if not (dst / f.name).exists():
+            shutil.copy2(f, dst / f.name)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parent.parent / "data")
+    ap.add_argument("--max-side", type=int, default=2048)
+    args = ap.parse_args()
+    fetch_debs(args.data)
+    prepare_fashion_mnist(args.data)
+    prepare_photos(args.data, args.max_side)
+    n_train = len(list((args.data / "photos/train").glob("*.png")))
+    n_val = len(list((args.data / "photos/val").glob("*.png")))
+    print(f"data ready in {args.data}: fashion-mnist, {n_train} train + {n_val} val photos")
+
+
+if __name__ == "__main__":
+    main()
