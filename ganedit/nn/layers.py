@@ -1,0 +1,68 @@
+"""Small layer helpers shared by model families: spectral norm switch, weight init, norm layers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from torch import nn
+
+__all__ = ["init_weights", "norm_layer", "spectral_norm_if"]
+
+
+def spectral_norm_if(flag: bool, module: nn.Module) -> nn.Module:
+    """``module`` wrapped in spectral normalisation (Miyato et al. 2018) when ``flag`` is true.
+
+    Uses :func:`torch.nn.utils.parametrizations.spectral_norm` (a parametrisation, so
+    ``state_dict`` stays plain tensors and safetensors-friendly).
+    """
+    if not flag:
+        return module
+    return nn.utils.parametrizations.spectral_norm(module)
+
+
+def norm_layer(kind: str, channels: int) -> nn.Module:
+    """A 2-D normalisation layer by name: ``"batch"``, ``"instance"`` (no affine, as in
+    pix2pix/CycleGAN) or ``"none"`` (identity)."""
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "instance":
+        return nn.InstanceNorm2d(channels, affine=False, track_running_stats=False)
+    if kind == "none":
+        return nn.Identity()
+    raise ValueError(f"unknown norm {kind!r}; use batch, instance or none")
+
+
+def init_weights(module: nn.Module, kind: str = "normal", gain: float = 0.02) -> nn.Module:
+    """Initialise conv/linear weights in place and return ``module``.
+
+    ``"normal"``: ``N(0, gain)`` weights and zero biases for Conv/ConvTranspose/Linear, and
+    ``N(1, gain)`` scale with zero shift for BatchNorm (DCGAN, pix2pix: gain 0.02).
+    ``"xavier"`` / ``"kaiming"`` / ``"orthogonal"`` as in the pix2pix code base. Draws from the
+    global torch RNG (seed it for reproducible weights).
+    """
+    inits: dict[str, Callable[[nn.Parameter], object]] = {
+        "normal": lambda w: nn.init.normal_(w, 0.0, gain),
+        "xavier": lambda w: nn.init.xavier_normal_(w, gain=gain),
+        "kaiming": lambda w: nn.init.kaiming_normal_(w, a=0, mode="fan_in"),
+        "orthogonal": lambda w: nn.init.orthogonal_(w, gain=gain),
+    }
+    if kind not in inits:
+        raise ValueError(f"unknown init {kind!r}; use {', '.join(inits)}")
+
+    def apply(m: nn.Module) -> None:
+        if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            weight = getattr(m, "parametrizations", None)
+            w = (
+                weight.weight.original
+                if weight is not None and hasattr(weight, "weight")
+                else m.weight
+            )
+            inits[kind](w)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d)) and m.weight is not None:
+            nn.init.normal_(m.weight, 1.0, gain)
+            nn.init.zeros_(m.bias)
+
+    module.apply(apply)
+    return module

@@ -1,0 +1,32 @@
+"""Optimiser helpers: the fastest Adam implementation the parameters' device offers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import torch
+
+__all__ = ["adam"]
+
+
+def adam(
+    params: Iterable[torch.nn.Parameter] | Iterable[dict],
+    lr: float,
+    betas: tuple[float, float] = (0.9, 0.999),
+    *,
+    weight_decay: float = 0.0,
+    eps: float = 1e-8,
+) -> torch.optim.Adam:
+    """``torch.optim.Adam`` with ``fused=True`` when the parameters live on a CUDA GPU (one
+    kernel per step) and ``foreach=True`` otherwise (multi-tensor ops on the CPU).
+
+    Call it *after* :meth:`ganedit.engine.Engine.setup` moved the networks to their device
+    (the engine's ``family.optimizers(nets, config)`` call happens after setup).
+    """
+    groups = [{**p, "params": list(p["params"])} if isinstance(p, dict) else p for p in params]
+    tensors = [t for g in groups for t in (g["params"] if isinstance(g, dict) else [g])]
+    on_cuda = bool(tensors) and tensors[0].device.type == "cuda"
+    kwargs = {"fused": True} if on_cuda else {"foreach": True}
+    return torch.optim.Adam(
+        groups, lr=lr, betas=tuple(betas), weight_decay=weight_decay, eps=eps, **kwargs
+    )
