@@ -1,0 +1,251 @@
+"""Decoding image files into HxWxC RGB(A) uint8/uint16 arrays, with a pixel limit.
+
+Always decodes from bytes with :func:`cv2.imdecode` (never ``cv2.imread`` on a path), so paths with
+spaces and non-ASCII characters work on every platform.
+
+What you get back from :func:`read_image` / :func:`decode_image`:
+
+- shape ``(H, W, C)`` with ``C`` in {1, 3, 4}: gray is ``(H, W, 1)``, colour is RGB, colour with
+  alpha is RGBA (gray+alpha becomes RGBA, since C=2 is not a layout we use);
+- dtype ``uint8`` or ``uint16`` (16-bit PNG/TIFF keep their 16 bits);
+- the EXIF orientation applied (JPEG, PNG ``eXIf``, WebP ``EXIF``; TIFF orientation is applied by
+  OpenCV's TIFF reader), so the array is upright as a viewer shows it;
+- palette PNGs expanded to RGB, or RGBA when a ``tRNS`` chunk makes entries transparent; a gray PNG
+  with a ``tRNS`` gray value becomes RGBA with that value transparent;
+- CMYK JPEG/TIFF converted to RGB;
+- float images (e.g. 32-bit float TIFF) are taken to hold values in [0, 1]: NaN becomes 0, values
+  are clipped to [0, 1] and scaled to uint16 (``round(v * 65535)``). Signed or 32-bit integer
+  samples are refused with :class:`ImageReadError` rather than guessed at.
+
+The pixel limit (default 178,956,970, Pillow's decompression-bomb error limit) is checked from the
+header before any pixel is decoded. Formats whose header we cannot parse (anything other than
+PNG, JPEG, WebP, BMP, TIFF, GIF, PNM) are checked right after decoding, OpenCV's own size guard
+(2**30 pixels) bounding the memory spent until then.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ganedit.io.errors import ImageReadError
+from ganedit.io.probe import ImageInfo, probe_image
+
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "MAX_PIXELS_ENV",
+    "apply_orientation",
+    "decode_image",
+    "get_max_pixels",
+    "read_image",
+    "set_max_pixels",
+]
+
+DEFAULT_MAX_PIXELS = 178_956_970
+MAX_PIXELS_ENV = "GANEDIT_MAX_PIXELS"
+
+_max_pixels_override: int | None = None
+
+
+def _check_limit(n: object, where: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
+        raise ValueError(f"{where} must be a positive whole number of pixels, got {n!r}")
+    return n
+
+
+def get_max_pixels() -> int:
+    """Return the pixel limit: :func:`set_max_pixels`, else ``$GANEDIT_MAX_PIXELS``, else default.
+
+    Raises:
+        ValueError: ``GANEDIT_MAX_PIXELS`` is set but is not a positive integer.
+    """
+    if _max_pixels_override is not None:
+        return _max_pixels_override
+    env = os.environ.get(MAX_PIXELS_ENV, "").strip().replace("_", "")
+    if env:
+        try:
+            value = int(env)
+        except ValueError:
+            raise ValueError(
+                f"{MAX_PIXELS_ENV} must be a positive whole number of pixels, got {env!r}"
+            ) from None
+        return _check_limit(value, MAX_PIXELS_ENV)
+    return DEFAULT_MAX_PIXELS
+
+
+def set_max_pixels(n: int | None) -> None:
+    """Set the process-wide pixel limit; ``None`` goes back to the env variable or the default."""
+    global _max_pixels_override
+    _max_pixels_override = None if n is None else _check_limit(n, "max_pixels")
+
+
+def apply_orientation(img: np.ndarray, orientation: int) -> np.ndarray:
+    """Turn an array stored with EXIF ``orientation`` (1-8) upright.
+
+    Args:
+        img: HxW or HxWxC array, any dtype.
+        orientation: EXIF orientation tag value; 1 (or anything outside 2-8) leaves it unchanged.
+
+    Returns:
+        A C-contiguous array (H and W swapped for orientations 5-8).
+    """
+    if orientation == 2:
+        img = img[:, ::-1]
+    elif orientation == 3:
+        img = img[::-1, ::-1]
+    elif orientation == 4:
+        img = img[::-1]
+    elif 5 <= orientation <= 8:
+        img = img.swapaxes(0, 1)
+        if orientation == 6:
+            img = img[:, ::-1]
+        elif orientation == 7:
+            img = img[::-1, ::-1]
+        elif orientation == 8:
+            img = img[::-1]
+    else:
+        return img
+    return np.ascontiguousarray(img)
+
+
+def _limit_message(w: int, h: int, limit: int) -> str:
+    return (
+        f"{w}x{h} is {w * h:,} pixels, over the limit of {limit:,} pixels "
+        f"(a guard against decompression bombs; raise it with max_pixels=, "
+        f"ganedit.io.set_max_pixels() or {MAX_PIXELS_ENV})"
+    )
+
+
+def _to_supported_dtype(img: np.ndarray, name: str) -> np.ndarray:
+    if img.dtype in (np.uint8, np.uint16):
+        return img
+    if img.dtype.kind == "f":
+        img = np.nan_to_num(img.astype(np.float64, copy=False), nan=0.0, posinf=1.0, neginf=0.0)
+        return np.rint(np.clip(img, 0.0, 1.0) * 65535.0).astype(np.uint16)
+    if img.dtype == np.bool_:
+        return img.astype(np.uint8) * 255
+    raise ImageReadError(
+        name,
+        f"its samples are {img.dtype} ({img.dtype.itemsize * 8}-bit "
+        f"{'signed' if img.dtype.kind == 'i' else 'unsigned'} integers); only unsigned 8- and "
+        "16-bit images (and float images in [0, 1]) are supported",
+    )
+
+
+def _to_rgb_layout(img: np.ndarray, info: ImageInfo) -> np.ndarray:
+    if img.ndim == 2:
+        img = img[:, :, None]
+    c = img.shape[2]
+    if c == 1:
+        if info.gray_trns is not None and info.bit_depth:
+            scale = 1 if info.bit_depth >= 8 else 255 // ((1 << info.bit_depth) - 1)
+            top = np.iinfo(img.dtype).max
+            alpha = np.where(img[:, :, 0] == info.gray_trns * scale, 0, top).astype(img.dtype)
+            return np.dstack([img, img, img, alpha])
+        return img
+    if c == 2:  # gray + alpha
+        return np.dstack([img[:, :, :1], img[:, :, :1], img[:, :, :1], img[:, :, 1:]])
+    if c == 3:
+        return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    if c == 4:
+        if info.cmyk and info.format == "tiff":  # OpenCV gives BGRA with a filler alpha
+            top = np.iinfo(img.dtype).max
+            if bool((img[:, :, 3] == top).all()):
+                return cv2.cvtColor(np.ascontiguousarray(img[:, :, :3]), cv2.COLOR_BGR2RGB)
+        return cv2.cvtColor(img, cv2.COLOR_BGRA2RGBA)
+    raise ValueError(f"{c} channels")
+
+
+def decode_image(
+    data: bytes, *, name: str = "<bytes>", max_pixels: int | None = None
+) -> np.ndarray:
+    """Decode an encoded image (PNG, JPEG, WebP, BMP, TIFF, ...) from memory.
+
+    Args:
+        data: The encoded file's bytes.
+        name: Used in error messages (pass the file's path).
+        max_pixels: Refuse images with more pixels than this; ``None`` uses
+            :func:`get_max_pixels`.
+
+    Returns:
+        ``(H, W, C)`` uint8 or uint16 array, C in {1, 3, 4}, RGB(A), upright (see module doc).
+
+    Raises:
+        ImageReadError: Empty, cut short, not an image, over the pixel limit, or undecodable.
+    """
+    limit = get_max_pixels() if max_pixels is None else _check_limit(max_pixels, "max_pixels")
+    if len(data) == 0:
+        raise ImageReadError(name, "the file is empty (0 bytes)")
+    info = probe_image(data, name)
+    if info.truncated:
+        raise ImageReadError(name, info.truncated)
+    if info.pixels > limit:
+        raise ImageReadError(name, _limit_message(info.width, info.height, limit))
+    buf = np.frombuffer(data, dtype=np.uint8)
+    try:
+        img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+    except cv2.error as exc:
+        msg = str(exc).strip().splitlines()[-1] if str(exc).strip() else "unknown error"
+        raise ImageReadError(name, f"OpenCV could not decode it ({msg})") from None
+    if img is None or img.size == 0:
+        if info.format == "unknown":
+            head = data[:16]
+            kind = "text" if _looks_like_text(data[:512]) else "binary data"
+            raise ImageReadError(
+                name,
+                f"it is not an image: the contents ({kind}, starting {head!r}) do not match "
+                "any supported image format",
+            )
+        raise ImageReadError(
+            name, f"it looks like {info.format.upper()} but could not be decoded (corrupt file)"
+        )
+    h, w = img.shape[:2]
+    if h * w > limit:
+        raise ImageReadError(name, _limit_message(w, h, limit))
+    img = _to_supported_dtype(img, name)
+    img = _to_rgb_layout(img, info)
+    if info.format in ("jpg", "png", "webp"):  # OpenCV applies TIFF orientation itself
+        img = apply_orientation(img, info.orientation)
+    return np.ascontiguousarray(img)
+
+
+def _looks_like_text(head: bytes) -> bool:
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def read_image(path: str | os.PathLike[str], *, max_pixels: int | None = None) -> np.ndarray:
+    """Read an image file into an ``(H, W, C)`` RGB(A) uint8/uint16 array.
+
+    Args:
+        path: The file. Any characters (spaces, non-ASCII) are fine.
+        max_pixels: Pixel limit for this call; ``None`` uses :func:`get_max_pixels`.
+
+    Returns:
+        See :func:`decode_image`.
+
+    Raises:
+        ImageReadError: Missing, a folder, unreadable, empty, cut short, not an image, over the
+            pixel limit, or undecodable; the message names the file and the reason.
+    """
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise ImageReadError(p, "no such file") from None
+    except IsADirectoryError:
+        raise ImageReadError(p, "it is a folder, not a file") from None
+    except PermissionError:
+        raise ImageReadError(p, "permission denied (the file is not readable)") from None
+    except OSError as exc:
+        raise ImageReadError(p, f"the file could not be read ({exc.strerror or exc})") from None
+    try:
+        return decode_image(data, name=str(p), max_pixels=max_pixels)
+    except ImageReadError as exc:  # same message, but ``.path`` is the Path the caller gave
+        raise ImageReadError(p, exc.reason) from None

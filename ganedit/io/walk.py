@@ -1,0 +1,260 @@
+"""Finding input images in files and folders, and planning where their outputs go.
+
+Rules of :func:`walk_inputs`:
+
+- Inputs are files and/or folders; folders are walked recursively, following symlinks, but each
+  real folder is visited once, so symlink loops are safe.
+- ``InputItem.rel`` is the path relative to the input folder it came from (mirrored under the
+  output folder); for a file given directly it is just the file's name.
+- Files whose suffix is not in :data:`IMAGE_EXTENSIONS` (case-insensitive) are skipped and listed
+  in ``non_images``; so are entries that are not regular files (broken links, sockets, FIFOs).
+- Hidden entries (name starting with ``.``) inside a folder are skipped and counted in
+  ``hidden``; a hidden file named directly as an input is used.
+- ``exclude`` folders (e.g. an output folder inside an input folder) are pruned.
+- Inputs that do not exist are listed in ``missing``, not raised.
+- The same file reached twice (e.g. a folder and a file inside it both given) is listed once.
+- Order is stable: inputs in the order given, each one's files sorted by ``rel``.
+- Collisions: when two inputs give the same ``rel`` (``a/1.png`` and ``b/1.png`` given as
+  folders ``a`` and ``b``), every item of each input involved is prefixed with the name of its
+  input folder (for a file given directly, its parent folder's name): ``a/1.png`` and
+  ``b/1.png``. Duplicate folder names get ``-2``, ``-3``, ...; any clash left after that gets
+  ``-2``, ``-3`` added to the file stem. ``WalkResult.renamed`` counts the items renamed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "InputItem",
+    "WalkResult",
+    "check_output_location",
+    "plan_output",
+    "walk_inputs",
+]
+
+#: Suffixes (lower-case, with the dot) that :func:`walk_inputs` treats as images.
+IMAGE_EXTENSIONS: frozenset[str] = frozenset(
+    {".png", ".jpg", ".jpeg", ".jpe", ".webp", ".bmp", ".dib", ".tif", ".tiff"}
+)
+
+
+@dataclass(frozen=True)
+class InputItem:
+    """One input image.
+
+    Attributes:
+        path: The file, as found (not resolved through symlinks).
+        rel: Where it goes under the output folder (with the input's suffix).
+        root: The input (folder or file) it came from.
+    """
+
+    path: Path
+    rel: Path
+    root: Path | None = None
+
+
+@dataclass
+class WalkResult:
+    """What :func:`walk_inputs` found."""
+
+    items: list[InputItem] = field(default_factory=list)
+    non_images: list[Path] = field(default_factory=list)
+    hidden: int = 0
+    missing: list[Path] = field(default_factory=list)
+    renamed: int = 0
+
+
+def _real(p: Path) -> str:
+    return os.path.realpath(p)
+
+
+def _is_hidden(name: str) -> bool:
+    return name.startswith(".")
+
+
+def _walk_dir(
+    root: Path, excluded: set[str], result: WalkResult, visited: set[str]
+) -> list[tuple[Path, Path]]:
+    found: list[tuple[Path, Path]] = []
+    stack: list[tuple[Path, Path]] = [(root, Path())]
+    while stack:
+        folder, rel = stack.pop()
+        real = _real(folder)
+        if real in visited or real in excluded:
+            continue
+        visited.add(real)
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            result.non_images.append(folder)  # unreadable folder: reported, not fatal
+            continue
+        subdirs: list[tuple[Path, Path]] = []
+        for entry in entries:
+            path = Path(entry.path)
+            if _is_hidden(entry.name):
+                result.hidden += 1
+                continue
+            try:
+                is_dir = entry.is_dir()  # follows symlinks
+                is_file = entry.is_file()
+            except OSError:
+                is_dir = is_file = False
+            if is_dir:
+                subdirs.append((path, rel / entry.name))
+            elif is_file and path.suffix.lower() in IMAGE_EXTENSIONS:
+                found.append((path, rel / entry.name))
+            else:
+                result.non_images.append(path)
+        stack.extend(reversed(subdirs))
+    found.sort(key=lambda pr: pr[1].parts)
+    return found
+
+
+def walk_inputs(
+    inputs: Iterable[str | os.PathLike[str]] | str | os.PathLike[str],
+    *,
+    exclude: Iterable[str | os.PathLike[str]] = (),
+) -> WalkResult:
+    """Collect the images in ``inputs`` (files and/or folders); see the module doc for the rules.
+
+    Args:
+        inputs: Files and folders (a single path is accepted too).
+        exclude: Folders to leave out (with everything below them), e.g. the output folder.
+
+    Returns:
+        A :class:`WalkResult`.
+    """
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
+    result = WalkResult()
+    excluded = {_real(Path(e)) for e in exclude}
+    seen_files: set[str] = set()
+    visited: set[str] = set()
+    groups: list[tuple[Path, list[tuple[Path, Path]]]] = []
+    for raw in inputs:
+        inp = Path(raw)
+        if inp.is_dir():
+            found = _walk_dir(inp, excluded, result, visited)
+        elif inp.is_file():
+            if inp.suffix.lower() not in IMAGE_EXTENSIONS:
+                result.non_images.append(inp)
+                continue
+            found = [(inp, Path(inp.name))]
+        elif os.path.lexists(inp):
+            result.non_images.append(inp)
+            continue
+        else:
+            result.missing.append(inp)
+            continue
+        unique = []
+        for path, rel in found:
+            key = os.path.normpath(os.path.abspath(path))
+            if key not in seen_files:
+                seen_files.add(key)
+                unique.append((path, rel))
+        groups.append((inp, unique))
+    result.renamed = _disambiguate(groups)
+    for inp, found in groups:
+        result.items.extend(InputItem(path, rel, inp) for path, rel in found)
+    return result
+
+
+def _prefix_name(inp: Path) -> str:
+    folder = inp if inp.is_dir() else inp.parent
+    return Path(os.path.abspath(folder)).name or "input"
+
+
+def _disambiguate(groups: list[tuple[Path, list[tuple[Path, Path]]]]) -> int:
+    """Prefix colliding inputs' items with their folder name (in place); return items renamed."""
+    owners: dict[Path, set[int]] = defaultdict(set)
+    for i, (_inp, found) in enumerate(groups):
+        for _path, rel in found:
+            owners[rel].add(i)
+    clashing = sorted({i for who in owners.values() if len(who) > 1 for i in who})
+    renamed = 0
+    used_prefixes: dict[str, int] = {}
+    for i in clashing:
+        inp, found = groups[i]
+        name = _prefix_name(inp)
+        n = used_prefixes.get(name, 0) + 1
+        used_prefixes[name] = n
+        prefix = name if n == 1 else f"{name}-{n}"
+        groups[i] = (inp, [(path, Path(prefix) / rel) for path, rel in found])
+        renamed += len(found)
+    # anything still clashing (e.g. with an un-prefixed input): number the later ones
+    taken: set[Path] = set()
+    for i, (inp, found) in enumerate(groups):
+        fixed = []
+        for path, rel in found:
+            new, k = rel, 1
+            while new in taken:
+                k += 1
+                new = rel.with_name(f"{rel.stem}-{k}{rel.suffix}")
+            if new != rel:
+                renamed += 1
+            taken.add(new)
+            fixed.append((path, new))
+        groups[i] = (inp, fixed)
+    return renamed
+
+
+def _inside(child: str, parent: str) -> bool:
+    return child == parent or child.startswith(parent.rstrip(os.sep) + os.sep)
+
+
+def check_output_location(
+    inputs: Iterable[str | os.PathLike[str]] | str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    excluded: bool = False,
+) -> None:
+    """Refuse an output folder that would mix outputs into the inputs or overwrite an input.
+
+    Args:
+        inputs: The input files and folders (as given to :func:`walk_inputs`).
+        out_dir: The output folder (need not exist).
+        excluded: The caller excludes ``out_dir`` from the walk (``walk_inputs(...,
+            exclude=[out_dir])``), so an output folder *inside* an input folder is allowed.
+
+    Raises:
+        ValueError: ``out_dir`` is an existing file; equals an input folder; is inside an input
+            folder (unless ``excluded``); or is the folder of an input file given directly (its
+            output would have the same path and overwrite it).
+    """
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"output folder {str(out)!r} is an existing file, not a folder")
+    out_real = _real(out)
+    for raw in inputs:
+        inp = Path(raw)
+        if inp.is_dir():
+            in_real = _real(inp)
+            if out_real == in_real:
+                raise ValueError(
+                    f"output folder {str(out)!r} is the input folder {str(inp)!r}; outputs "
+                    "would overwrite the inputs. Choose another output folder."
+                )
+            if _inside(out_real, in_real) and not excluded:
+                raise ValueError(
+                    f"output folder {str(out)!r} is inside the input folder {str(inp)!r}; "
+                    "outputs would be read back as inputs. Choose a folder outside it."
+                )
+        elif inp.is_file() and _real(inp.parent) == out_real:
+            raise ValueError(
+                f"output folder {str(out)!r} holds the input file {str(inp)!r}; its output "
+                "would overwrite it. Choose another output folder."
+            )
+
+
+def plan_output(item: InputItem, out_dir: str | os.PathLike[str], ext: str) -> Path:
+    """Return ``out_dir / item.rel`` with the suffix replaced by ``ext`` (``".png"`` or ``"png"``)."""
+    suffix = ext if ext.startswith(".") else "." + ext
+    return Path(out_dir) / item.rel.with_suffix(suffix)
