@@ -1,0 +1,121 @@
+"""Shared test fixtures: the fixture plugin distributions, a clean plugin state per test, and
+small image writers."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ganedit.plugins import reset_plugins
+
+FIXTURES = Path(__file__).parent / "fixtures"
+PLUGIN_DIR = FIXTURES / "plugins"  # ganedit-tiny (good) + four broken distributions
+CONFLICT_DIR = FIXTURES / "conflicts"  # ganedit-tiny-clash: taken family and command names
+
+PLUGIN_ENV = (
+    "GANEDIT_LOAD_PLUGINS",
+    "GANEDIT_DISABLE_PLUGINS",
+    "GANEDIT_STRICT_PLUGINS",
+    "GANEDIT_TRACE_PLUGINS",
+)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test starts and ends with no plugins loaded and no plugin switches set."""
+    for var in PLUGIN_ENV:
+        monkeypatch.delenv(var, raising=False)
+    reset_plugins()
+    yield
+    reset_plugins()
+
+
+def _add_path(monkeypatch: pytest.MonkeyPatch, *dirs: Path) -> None:
+    for d in reversed(dirs):
+        monkeypatch.syspath_prepend(str(d))
+    importlib.invalidate_caches()
+    reset_plugins()
+
+
+@pytest.fixture
+def plugin_path(monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Put the fixture plugin distributions on ``sys.path`` (found through their real
+    ``*.dist-info/entry_points.txt``, like pip-installed plugins)."""
+    _add_path(monkeypatch, PLUGIN_DIR)
+    return PLUGIN_DIR
+
+
+@pytest.fixture
+def conflict_path(monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The fixture plugins plus ``ganedit-tiny-clash``, which reuses taken names."""
+    _add_path(monkeypatch, PLUGIN_DIR, CONFLICT_DIR)
+    return CONFLICT_DIR
+
+
+@pytest.fixture
+def subprocess_env(monkeypatch: pytest.MonkeyPatch) -> Callable[..., dict[str, str]]:
+    """An environment for ``python -m ganedit`` with the fixture plugins importable."""
+    import os
+
+    def make(*dirs: Path, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k not in PLUGIN_ENV}
+        parts = [str(d) for d in (dirs or (PLUGIN_DIR,))]
+        if env.get("PYTHONPATH"):
+            parts.append(env["PYTHONPATH"])
+        env["PYTHONPATH"] = os.pathsep.join(parts)
+        env.update(extra)
+        return env
+
+    return make
+
+
+def random_image(h: int, w: int, c: int = 3, dtype: type = np.uint8, seed: int = 0) -> np.ndarray:
+    """A smooth random image ``(h, w, c)`` of ``dtype`` (uint8 or uint16)."""
+    rng = np.random.default_rng(seed)
+    top = np.iinfo(dtype).max
+    small = rng.random((max(2, h // 4), max(2, w // 4), c))
+    ys = np.linspace(0, small.shape[0] - 1, h).round().astype(int)
+    xs = np.linspace(0, small.shape[1] - 1, w).round().astype(int)
+    img = small[ys][:, xs] * 0.8 + rng.random((h, w, c)) * 0.2
+    return (img * top).round().astype(dtype)
+
+
+def write_test_image(path: Path, img: np.ndarray) -> Path:
+    """Write ``img`` (HxWxC RGB(A), uint8/uint16) with OpenCV, creating parent folders."""
+    import cv2
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arr = img
+    if arr.ndim == 3 and arr.shape[2] == 3:
+        arr = cv2.cvtColor(arr, cv2.COLOR_RGB2BGR)
+    elif arr.ndim == 3 and arr.shape[2] == 4:
+        arr = cv2.cvtColor(arr, cv2.COLOR_RGBA2BGRA)
+    if not cv2.imwrite(str(path), arr):
+        raise OSError(f"{path}: cv2.imwrite failed")
+    return path
+
+
+@pytest.fixture
+def make_images(tmp_path: Path) -> Callable[..., list[Path]]:
+    """``make_images("in", n=3, size=(16, 24), ext=".png", c=3, dtype=np.uint8)`` writes ``n``
+    random images under ``tmp_path/<folder>`` and returns their paths."""
+
+    def make(
+        folder: str = "in",
+        n: int = 3,
+        size: tuple[int, int] = (16, 24),
+        ext: str = ".png",
+        c: int = 3,
+        dtype: type = np.uint8,
+    ) -> list[Path]:
+        out = []
+        for i in range(n):
+            img = random_image(*size, c=c, dtype=dtype, seed=i)
+            out.append(write_test_image(tmp_path / folder / f"img_{i:02d}{ext}", img))
+        return out
+
+    return make
