@@ -9,7 +9,8 @@ Encoder settings:
   slower for little gain); 8- or 16-bit, gray/RGB/RGBA.
 - JPEG: quality 95 unless ``quality`` is given; 8-bit gray or RGB only.
 - WebP: lossless unless ``quality`` (1-100) is given, which selects lossy at that quality;
-  8-bit RGB/RGBA (gray is stored as RGB by the format).
+  8-bit RGB/RGBA (gray is stored as RGB by the format). Lossless keeps the colour of fully
+  transparent pixels (exact round trip).
 - BMP: 8-bit gray/RGB/RGBA (RGBA as 32-bit BMP; many viewers ignore BMP alpha, so
   :func:`output_format_for` does not choose BMP for images with alpha).
 - TIFF: OpenCV's default parameters; 8- or 16-bit, gray/RGB/RGBA.
@@ -139,7 +140,15 @@ def encode_image(img: np.ndarray, fmt: str, *, quality: int | None = None) -> by
     if canon == "jpg":
         params = [cv2.IMWRITE_JPEG_QUALITY, DEFAULT_JPEG_QUALITY if quality is None else quality]
     elif canon == "webp":
-        params = [cv2.IMWRITE_WEBP_QUALITY, 101 if quality is None else quality]  # >100: lossless
+        if quality is None:  # lossless, keeping the colour under fully transparent pixels
+            params = [
+                cv2.IMWRITE_WEBP_QUALITY,
+                101,
+                cv2.IMWRITE_WEBP_LOSSLESS_MODE,
+                cv2.IMWRITE_WEBP_LOSSLESS_PRESERVE_COLOR,
+            ]
+        else:
+            params = [cv2.IMWRITE_WEBP_QUALITY, quality]
     if c == 3:
         bgr = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
     elif c == 4:

@@ -209,8 +209,17 @@ def _jpeg(data: bytes) -> ImageInfo:
             return ImageInfo(w, h, "jpg", orientation, depth, truncated, cmyk=cmyk)
         pos += length
     if w and h:
-        return ImageInfo(w, h, "jpg", orientation, depth, "the JPEG ends before its image data")
-    return ImageInfo(0, 0, "jpg", truncated="the JPEG ends before its frame header")
+        return ImageInfo(
+            w,
+            h,
+            "jpg",
+            orientation,
+            depth,
+            "the JPEG ends before its image data (file is cut short)",
+        )
+    return ImageInfo(
+        0, 0, "jpg", truncated="the JPEG ends before its frame header (file is cut short)"
+    )
 
 
 def _webp(data: bytes) -> ImageInfo:
