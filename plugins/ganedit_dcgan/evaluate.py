@@ -1,0 +1,271 @@
+"""Quality figures for DCGAN samples of Fashion-MNIST (``ganedit eval dcgan``).
+
+No Inception weights are available offline, so every figure uses the project's own classifier
+(:mod:`ganedit_dcgan.classifier`, 96-d penultimate features):
+
+* ``frechet_distance``: Fréchet distance between Gaussians fitted to the classifier features of
+  the samples and of the 10k Fashion-MNIST test images ("FID" with our classifier instead of
+  Inception; figures are not comparable with published FIDs).
+* per-class rows: the share of samples the classifier puts in each of the 10 classes (a missing
+  class is mode collapse); ``min_class_share`` and ``classes_covered`` (share >= 1%) summarise.
+* ``nn_pixel_l2``: mean over samples of the Euclidean distance, in pixel space (32x32 gray,
+  values in ``[0, 1]``, so the range is 0 to 32), to the nearest of the 60k training images.
+  Near 0 means the generator copies training images.
+
+The floor (``reference=True``, or ``python -m ganedit_dcgan.evaluate --reference``): the same
+figures for real data, the 10k *test* images taken as the samples: Fréchet distance against 10k
+training images (a perfect generator draws from the data distribution independently of the
+test set), their class shares, and their nearest-neighbour distance to the training set.
+
+Command line::
+
+    ganedit eval dcgan [--weights W] [--n 10000] [--data data/fashion-mnist] [--json]
+    python -m ganedit_dcgan.evaluate --reference [--data data/fashion-mnist] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ganedit.io import datasets
+from ganedit_dcgan.classifier import CLASSES, FashionClassifier, load_classifier, prepare
+
+__all__ = [
+    "class_shares",
+    "evaluate_generator",
+    "features_and_predictions",
+    "frechet_distance",
+    "gaussian_stats",
+    "load_fashion_split",
+    "nearest_neighbour_distance",
+    "reference_figures",
+]
+
+DEFAULT_DATA = Path("data/fashion-mnist")
+
+
+# ------------------------------------------------------------------------------------ maths
+def gaussian_stats(features: np.ndarray | torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """Mean ``(D,)`` and unbiased covariance ``(D, D)`` (float64) of ``(N, D)`` features."""
+    x = np.asarray(features.detach().cpu() if isinstance(features, torch.Tensor) else features,
+                   dtype=np.float64)
+    if x.ndim != 2 or x.shape[0] < 2:
+        raise ValueError(f"need (N >= 2, D) features, got shape {x.shape}")
+    return x.mean(0), np.cov(x, rowvar=False)
+
+
+def _sqrt_psd(m: np.ndarray) -> np.ndarray:
+    """Square root of a symmetric positive semi-definite matrix (eigen-decomposition)."""
+    w, v = np.linalg.eigh((m + m.T) / 2)
+    return (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+
+
+def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray) -> float:
+    """Fréchet (2-Wasserstein) distance squared between ``N(mu1, sigma1)`` and ``N(mu2, sigma2)``:
+
+    ``|mu1 - mu2|^2 + tr(sigma1) + tr(sigma2) - 2 tr((sigma1 sigma2)^(1/2))``.
+
+    ``tr((S1 S2)^(1/2))`` is computed without scipy as the sum of the square roots of the
+    eigenvalues of the symmetric PSD matrix ``S1^(1/2) S2 S1^(1/2)`` (same spectrum as
+    ``S1 S2``), in float64.
+
+    Args:
+        mu1, mu2: ``(D,)`` means. sigma1, sigma2: ``(D, D)`` symmetric PSD covariances.
+    """
+    mu1, mu2 = np.asarray(mu1, np.float64), np.asarray(mu2, np.float64)
+    s1, s2 = np.asarray(sigma1, np.float64), np.asarray(sigma2, np.float64)
+    r1 = _sqrt_psd(s1)
+    inner = r1 @ s2 @ r1
+    ev = np.linalg.eigvalsh((inner + inner.T) / 2)
+    tr_sqrt = float(np.sqrt(np.clip(ev, 0, None)).sum())
+    diff = mu1 - mu2
+    return float(diff @ diff + np.trace(s1) + np.trace(s2) - 2 * tr_sqrt)
+
+
+def nearest_neighbour_distance(
+    queries: torch.Tensor, reference: torch.Tensor, chunk: int = 1024
+) -> torch.Tensor:
+    """Euclidean distance from each query to its nearest reference row.
+
+    Args:
+        queries: ``(N, D)`` float. reference: ``(M, D)`` float (same D).
+        chunk: queries per matrix product.
+
+    Returns:
+        ``(N,)`` float32 distances (``>= 0``).
+    """
+    q = queries.float().flatten(1)
+    r = reference.float().flatten(1)
+    r2 = (r * r).sum(1)
+    out = []
+    for i in range(0, q.shape[0], chunk):
+        qi = q[i : i + chunk]
+        d2 = (qi * qi).sum(1, keepdim=True) + r2[None] - 2 * qi @ r.T
+        out.append(d2.min(1).values.clamp_min(0).sqrt())
+    return torch.cat(out)
+
+
+def class_shares(predictions: torch.Tensor, num_classes: int = 10) -> np.ndarray:
+    """``(num_classes,)`` float64 share of each class among ``(N,)`` int predictions."""
+    counts = torch.bincount(predictions.flatten().long().cpu(), minlength=num_classes)
+    return counts.double().numpy() / max(1, int(predictions.numel()))
+
+
+# ------------------------------------------------------------------------------------- data
+def load_fashion_split(root: str | Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fashion-MNIST ``split`` ("train" or "t10k") from the folder ``root``.
+
+    Returns:
+        ``(N, 1, 32, 32)`` uint8 images (28x28 zero-padded by 2) and ``(N,)`` int64 labels.
+    """
+    root = Path(root)
+    if root.is_file():
+        root = root.parent
+    found = {}
+    for kind, tag in (("images", "images-idx3"), ("labels", "labels-idx1")):
+        cands = sorted(p for p in root.glob(f"{split}-{tag}-ubyte*") if p.is_file()) if root.is_dir() else []
+        if not cands:
+            raise FileNotFoundError(
+                f"{root}: no Fashion-MNIST {split}-{tag}-ubyte[.gz] file (run scripts/fetch_data.py "
+                "or pass --data FOLDER)"
+            )
+        found[kind] = cands[0]
+    imgs = datasets.read_idx(found["images"])
+    labels = datasets.read_idx(found["labels"])
+    x = torch.nn.functional.pad(torch.from_numpy(np.ascontiguousarray(imgs)).unsqueeze(1), (2, 2, 2, 2))
+    return x, torch.from_numpy(labels.astype(np.int64))
+
+
+@torch.no_grad()
+def features_and_predictions(
+    net: FashionClassifier, images: torch.Tensor, batch: int = 1000
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Classifier features ``(N, F)`` float32 and predicted classes ``(N,)`` int64.
+
+    Args:
+        images: ``(N, C, H, W)`` uint8 ``[0, 255]`` or float ``[0, 1]`` (see
+            :func:`ganedit_dcgan.classifier.prepare`).
+    """
+    feats, preds = [], []
+    dev = next(net.parameters()).device
+    for i in range(0, images.shape[0], batch):
+        x = prepare(images[i : i + batch]).to(dev)
+        f = net.features(x)
+        feats.append(f.float().cpu())
+        preds.append(net.head(f).argmax(1).cpu())
+    return torch.cat(feats), torch.cat(preds)
+
+
+# ------------------------------------------------------------------------------- evaluation
+def _figures(
+    net: FashionClassifier,
+    samples: torch.Tensor,
+    fd_against: torch.Tensor,
+    train: torch.Tensor,
+    nn_n: int,
+    real_shares: np.ndarray,
+) -> dict:
+    t0 = time.time()
+    feats, preds = features_and_predictions(net, samples)
+    ref_feats, _ = features_and_predictions(net, fd_against)
+    fd = frechet_distance(*gaussian_stats(feats), *gaussian_stats(ref_feats))
+    shares = class_shares(preds)
+    q = prepare(samples[:nn_n]).flatten(1)
+    nn_d = nearest_neighbour_distance(q, prepare(train).flatten(1))
+    rows = [
+        {"class": i, "name": CLASSES[i], "share": float(shares[i]), "test_share": float(real_shares[i])}
+        for i in range(10)
+    ]
+    summary = {
+        "frechet_distance": fd,
+        "min_class_share": float(shares.min()),
+        "classes_covered": int((shares >= 0.01).sum()),
+        "nn_pixel_l2": float(nn_d.mean()),
+        "nn_pixel_l2_min": float(nn_d.min()),
+        "n": int(samples.shape[0]),
+        "nn_n": int(q.shape[0]),
+        "seconds": round(time.time() - t0, 1),
+    }
+    return {"rows": rows, "summary": summary}
+
+
+def _data_root(data: Sequence[Path | str]) -> Path:
+    return Path(data[0]) if data else DEFAULT_DATA
+
+
+def evaluate_generator(editor: Any, data: Sequence[Path | str], options: Mapping[str, Any]) -> dict:
+    """``DCGAN.evaluate``: figures for ``options["n"]`` samples (default 10000) of ``editor``.
+
+    Args:
+        editor: a loaded :class:`ganedit.Editor` of a dcgan model (``sample(n, seed)`` ->
+            ``(n, H, W, C)`` uint8).
+        data: the Fashion-MNIST folder (default ``data/fashion-mnist``).
+        options: ``n`` (samples), ``seed`` (latents), ``nn_n`` (samples used for the
+            nearest-neighbour distance, default 2000), ``reference`` (True: the real-data
+            floor instead; the editor is not used), ``classifier`` (weights path).
+
+    Returns:
+        ``{"rows": [one per class: class, name, share, test_share], "summary": {...}}``.
+    """
+    root = _data_root(data)
+    n = int(options.get("n") or 10000)
+    seed = int(options.get("seed") or 0)
+    nn_n = int(options.get("nn_n") or 2000)
+    net, _card = load_classifier(options.get("classifier") or "ganedit_assets:weights/fashion-classifier.safetensors")
+    train, _ = load_fashion_split(root, "train")
+    test, test_labels = load_fashion_split(root, "t10k")
+    real_shares = class_shares(test_labels)
+    if options.get("reference"):
+        g = torch.Generator().manual_seed(seed)
+        sub = train[torch.randperm(train.shape[0], generator=g)[: min(n, train.shape[0])]]
+        result = _figures(net, test[:n], sub, train, min(nn_n, n), real_shares)
+        result["summary"]["reference"] = "Fashion-MNIST test set vs training set"
+        return result
+    imgs = editor.sample(n, seed=seed)  # (n, H, W, C) uint8
+    samples = torch.from_numpy(np.ascontiguousarray(imgs)).permute(0, 3, 1, 2)
+    return _figures(net, samples, test, train, min(nn_n, n), real_shares)
+
+
+def reference_figures(data: Sequence[Path | str] = (), n: int = 10000, nn_n: int = 2000) -> dict:
+    """The real-data floor (see the module docstring)."""
+    return evaluate_generator(None, data, {"n": n, "nn_n": nn_n, "reference": True})
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m ganedit_dcgan.evaluate", description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--weights", type=Path, default=None, help="dcgan weights (default: bundled)")
+    ap.add_argument("--n", type=int, default=10000)
+    ap.add_argument("--nn-n", type=int, default=2000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--reference", action="store_true", help="figures for the real test set")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    opts = {"n": args.n, "nn_n": args.nn_n, "seed": args.seed, "reference": args.reference}
+    editor = None
+    if not args.reference:
+        import ganedit
+
+        editor = ganedit.load("dcgan", weights=args.weights, device="cpu")
+    result = evaluate_generator(editor, [args.data], opts)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for r in result["rows"]:
+            print(f"{r['class']}  {r['name']:<12} share {r['share']:.4f}  (test {r['test_share']:.4f})")
+        for k, v in result["summary"].items():
+            print(f"{k}: {v}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,290 @@
+"""The ``dcgan`` model family: unconditional image synthesis (Radford et al. 2015).
+
+Departures from the paper (see also ``README.md``):
+
+* Output: the generator's tanh output in ``[-1, 1]`` is mapped to ``[0, 1]`` by :meth:`predict`
+  (ganedit's image convention); real images are mapped to ``[-1, 1]`` in :meth:`training_step`.
+* Sizes: 32, 64 and 128 pixels (the paper: 64). Fashion-MNIST's 28x28 items are zero-padded by
+  2 pixels to 32x32 (the background is black, so padding adds no content and no resampling).
+* Loss: non-saturating BCE by default as in the paper; LSGAN and hinge are options, and so is
+  spectral norm in the discriminator (which then drops its batch norms).
+* EMA: the engine keeps an exponential moving average of the generator's weights
+  (``ema_decay``); the shipped weights are the EMA generator's. The paper has no EMA.
+* ``d_steps`` > 1 updates the discriminator several times per generator update, each time on
+  the same real batch against fresh fakes (the paper: 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from torch import nn
+
+import ganedit
+from ganedit.nn import adam, gan_loss
+from ganedit_dcgan.networks import Discriminator, Generator
+
+__all__ = ["DCGAN", "DCGANConfig"]
+
+TRAIN_ONLY = {"train_only": True}
+
+
+@dataclass
+class DCGANConfig:
+    """DCGAN hyper-parameters; the defaults are the paper's (64x64 RGB, Adam 2e-4, beta1 0.5)."""
+
+    image_size: Literal[32, 64, 128] = field(
+        default=64, metadata={"help": "Side of the square images in pixels: 32, 64 or 128."}
+    )
+    channels: Literal[1, 3] = field(
+        default=3, metadata={"help": "Colour channels: 1 (gray) or 3 (RGB)."}
+    )
+    z_dim: int = field(default=100, metadata={"help": "Size of the latent vector z ~ N(0, I)."})
+    ngf: int = field(
+        default=64,
+        metadata={"help": "Generator width: channels of its last hidden layer (doubling inwards)."},
+    )
+    ndf: int = field(
+        default=64,
+        metadata={
+            "help": "Discriminator width: channels of its first layer (doubling inwards).",
+            **TRAIN_ONLY,
+        },
+    )
+    loss: Literal["bce", "lsgan", "hinge"] = field(
+        default="bce",
+        metadata={
+            "help": "Adversarial loss: bce (non-saturating, the paper), lsgan or hinge.",
+            **TRAIN_ONLY,
+        },
+    )
+    spectral_norm: bool = field(
+        default=False,
+        metadata={
+            "help": "Spectral norm on the discriminator's convolutions (and no batch norm there).",
+            **TRAIN_ONLY,
+        },
+    )
+    lr: float = field(
+        default=2e-4, metadata={"help": "Adam learning rate of both networks.", **TRAIN_ONLY}
+    )
+    betas: tuple[float, float] = field(
+        default=(0.5, 0.999), metadata={"help": "Adam betas (beta1, beta2).", **TRAIN_ONLY}
+    )
+    batch_size: int = field(
+        default=128, metadata={"help": "Images per training step.", **TRAIN_ONLY}
+    )
+    ema_decay: float = field(
+        default=0.999,
+        metadata={
+            "help": "Decay of the generator's exponential moving average (0 = no EMA).",
+            **TRAIN_ONLY,
+        },
+    )
+    d_steps: int = field(
+        default=1,
+        metadata={"help": "Discriminator updates per generator update.", **TRAIN_ONLY},
+    )
+
+
+def _to_signed(x: torch.Tensor) -> torch.Tensor:
+    """Real batch -> float in ``[-1, 1]``: uint8 ``[0, 255]`` or float ``[0, 1]`` NCHW."""
+    if x.dtype == torch.uint8:
+        return x.float().mul_(2.0 / 255.0).sub_(1.0)
+    return x.float() * 2 - 1
+
+
+class DCGAN(ganedit.ModelFamily):
+    """Deep convolutional GAN (Radford, Metz & Chintala 2015, arXiv:1511.06434)."""
+
+    name = "dcgan"
+    kind = ganedit.Kind.GENERATE
+    Config = DCGANConfig
+    summary = "DCGAN (Radford et al. 2015): draws new images; bundled weights make Fashion-MNIST items."
+    channels = 1
+
+    # ----------------------------------------------------------------- networks and inference
+    def build(self, config: DCGANConfig) -> dict[str, nn.Module]:
+        """``{"generator": Generator, "discriminator": Discriminator}`` for ``config``."""
+        size, ch = int(config.image_size), int(config.channels)
+        return {
+            "generator": Generator(size, ch, int(config.z_dim), int(config.ngf)),
+            "discriminator": Discriminator(size, ch, int(config.ndf), bool(config.spectral_norm)),
+        }
+
+    def latent(self, n: int, config: DCGANConfig, generator: torch.Generator) -> torch.Tensor:
+        """``(n, z_dim, 1, 1)`` float32 standard-normal latents on the CPU, drawn from
+        ``generator``."""
+        return torch.randn((n, int(config.z_dim), 1, 1), generator=generator, dtype=torch.float32)
+
+    def output_size(self, config: DCGANConfig) -> tuple[int, int]:
+        """``(image_size, image_size)``."""
+        return (int(config.image_size), int(config.image_size))
+
+    def predict(
+        self, generator: nn.Module, x: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Images for latents.
+
+        Args:
+            generator: the :class:`~ganedit_dcgan.networks.Generator`, on its device.
+            x: ``(N, z_dim, 1, 1)`` (or ``(N, z_dim)``) float latents from :meth:`latent`.
+            mask: unused.
+
+        Returns:
+            ``(N, channels, image_size, image_size)`` float in ``[0, 1]``.
+        """
+        return (generator(x) * 0.5 + 0.5).clamp(0, 1)
+
+    def default_weights(self, config: DCGANConfig) -> str:
+        """Fashion-MNIST 32x32 gray weights (fp16 safetensors + card) bundled in assets/."""
+        return "ganedit_assets:weights/dcgan-fashion.safetensors"
+
+    # ------------------------------------------------------------------------------- training
+    def optimizers(
+        self, nets: Mapping[str, nn.Module], config: DCGANConfig
+    ) -> dict[str, torch.optim.Optimizer]:
+        """Adam (``lr``, ``betas``) for the generator and for the discriminator."""
+        betas = (float(config.betas[0]), float(config.betas[1]))
+        return {
+            "generator": adam(nets["generator"].parameters(), float(config.lr), betas),
+            "discriminator": adam(nets["discriminator"].parameters(), float(config.lr), betas),
+        }
+
+    def dataset(self, paths: Sequence[Path], config: DCGANConfig) -> Any:
+        """Training images from ``paths``, as a :class:`ganedit.io.datasets.TrainData`.
+
+        * Fashion-MNIST / MNIST: one idx images file, or one folder holding idx files (the
+          ``train-images-idx3-ubyte[.gz]`` one is used): the 28x28 items are zero-padded to
+          32x32, then resized to ``image_size`` if that is larger; gray is repeated to RGB when
+          ``channels`` is 3. Not flipped (the paper uses no augmentation).
+        * Anything else: every image under ``paths`` (recursive), converted to ``channels``,
+          its shorter side resized to ``image_size`` when decoded, then a square
+          ``image_size`` window cut from it (random along the longer side during training,
+          centred for previews) and flipped horizontally at random.
+        """
+        from ganedit.io import datasets
+
+        size, ch = int(config.image_size), int(config.channels)
+        plist = [Path(p) for p in paths]
+        if not plist:
+            raise ValueError("dcgan: no training data given")
+        idx = _find_idx_files(plist[0]) if len(plist) == 1 else None
+        if idx is not None:
+            images = datasets.read_idx(idx[0])
+            labels = datasets.read_idx(idx[1]) if idx[1] is not None else None
+            if images.ndim != 3:
+                raise ValueError(f"{idx[0]}: expected (N, H, W) idx images, found {images.shape}")
+            h, w = images.shape[1:]
+            ph, pw = max(0, 32 - h), max(0, 32 - w)
+            if ph or pw:
+                images = np.pad(
+                    images, ((0, 0), (ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2))
+                )
+            load = None if images.shape[1:] == (size, size) else (size, size)
+            return datasets.tensor_images(images, labels, channels=ch, load_size=load, flip=False)
+        return datasets.image_folder(plist, channels=ch, load_size=size, crop=size, flip=True)
+
+    def training_step(
+        self,
+        nets: Mapping[str, nn.Module],
+        opts: Mapping[str, torch.optim.Optimizer],
+        batch: Any,
+        engine: Any,
+    ) -> dict[str, torch.Tensor]:
+        """``d_steps`` discriminator updates, then one generator update.
+
+        Args:
+            nets: ``"generator"`` and ``"discriminator"``, on the engine's device, train mode.
+            opts: their optimisers (same keys).
+            batch: ``(N, C, S, S)`` real images, uint8 in ``[0, 255]`` or float in ``[0, 1]``
+                (or a dict/tuple whose first/``"image"`` entry is that).
+            engine: the :class:`ganedit.engine.Engine` (``config`` holds the DCGANConfig).
+
+        Returns:
+            ``{"d": loss_d, "g": loss_g, "d_real": mean D(real), "d_fake": mean D(G(z))}``,
+            detached scalars.
+        """
+        G, D = nets["generator"], nets["discriminator"]
+        opt_g, opt_d = opts["generator"], opts["discriminator"]
+        config = engine.config
+        kind = str(getattr(config, "loss", "bce"))
+        z_dim = int(getattr(config, "z_dim", 100))
+        d_steps = max(1, int(getattr(config, "d_steps", 1)))
+        real = _to_signed(_images_of(batch))
+        n = real.shape[0]
+
+        for _ in range(d_steps):
+            z = torch.randn(n, z_dim, 1, 1, device=real.device)
+            opt_d.zero_grad(set_to_none=True)
+            with engine.autocast():
+                with torch.no_grad():
+                    fake = G(z)
+                logit_real = D(real)
+                logit_fake = D(fake.detach())
+                loss_d = gan_loss(kind, logit_real, True, True) + gan_loss(
+                    kind, logit_fake, False, True
+                )
+            engine.backward(loss_d)
+            engine.step(opt_d)
+
+        z = torch.randn(n, z_dim, 1, 1, device=real.device)
+        opt_g.zero_grad(set_to_none=True)
+        with engine.autocast():
+            loss_g = gan_loss(kind, D(G(z)), True, False)
+        engine.backward(loss_g)
+        engine.step(opt_g)
+        return {
+            "d": loss_d.detach(),
+            "g": loss_g.detach(),
+            "d_real": logit_real.detach().float().mean(),
+            "d_fake": logit_fake.detach().float().mean(),
+        }
+
+    def validation_inputs(self, batch: Any) -> Any:
+        """GENERATE: the engine draws latents itself; the batch is not used."""
+        return batch
+
+    # ----------------------------------------------------------------------------- evaluation
+    def evaluate(self, editor: Any, data: Sequence[Path], options: Mapping[str, Any]) -> dict:
+        """Fréchet distance, class shares and nearest-neighbour distance in the feature space of
+        the project's Fashion-MNIST classifier (see :mod:`ganedit_dcgan.evaluate`)."""
+        from ganedit_dcgan.evaluate import evaluate_generator
+
+        return evaluate_generator(editor, data, options)
+
+
+def _find_idx_files(path: Path) -> tuple[Path, Path | None] | None:
+    """``(images, labels or None)`` when ``path`` is an idx images file or a folder holding
+    one (the training file preferred), else ``None``."""
+    if path.is_file():
+        if "idx3-ubyte" not in path.name:
+            return None
+        images = path
+    elif path.is_dir():
+        files = sorted(p for p in path.iterdir() if "idx3-ubyte" in p.name)
+        if not files:
+            return None
+        images = next((p for p in files if p.name.startswith("train")), files[0])
+    else:
+        return None
+    labels = images.with_name(images.name.replace("images-idx3", "labels-idx1"))
+    return images, labels if labels.is_file() else None
+
+
+def _images_of(batch: Any) -> torch.Tensor:
+    """The image tensor of a batch (a tensor, a dict with ``"image"``, or a tuple/list)."""
+    if isinstance(batch, torch.Tensor):
+        return batch
+    if isinstance(batch, Mapping):
+        for key in ("image", "images", "real", "target"):
+            if key in batch:
+                return batch[key]
+    if isinstance(batch, (tuple, list)) and batch:
+        return batch[0]
+    raise TypeError(f"dcgan: unsupported batch type {type(batch).__name__}")
