@@ -1,0 +1,62 @@
+"""The result of :func:`ganedit.infer.run_folder`."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["RunReport"]
+
+
+@dataclass
+class RunReport:
+    """What a folder run did.
+
+    Attributes:
+        done: Input files whose output was written.
+        skipped: Input files left alone because their output already existed
+            (``skip_existing``); in a dry run, the ones that *would* be skipped.
+        failed: ``(input, reason)`` for every file that could not be processed (unreadable,
+            not an image, missing, cannot be written, ...).
+        planned: Dry run only: ``(input, output)`` pairs that would be processed.
+        warnings: Distinct warnings (e.g. an output format changed to keep alpha).
+        manifest_path: The run manifest (``None`` for a dry run).
+        stopped_early: True when ``fail_fast`` stopped the run at the first failure.
+        seconds: Wall time of the run.
+        model: The family name.
+        output: The output folder.
+    """
+
+    done: list[Path] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)
+    failed: list[tuple[Path, str]] = field(default_factory=list)
+    planned: list[tuple[Path, Path]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    manifest_path: Path | None = None
+    stopped_early: bool = False
+    seconds: float = 0.0
+    model: str = ""
+    output: Path | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """0 when no file failed, 1 otherwise (the CLI's exit status)."""
+        return 1 if self.failed else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe summary (paths as strings)."""
+        return {
+            "model": self.model,
+            "output": None if self.output is None else os.fspath(self.output),
+            "done": len(self.done),
+            "skipped": len(self.skipped),
+            "failed": [{"input": os.fspath(p), "error": why} for p, why in self.failed],
+            "planned": [{"input": os.fspath(a), "output": os.fspath(b)} for a, b in self.planned],
+            "warnings": list(self.warnings),
+            "manifest": None if self.manifest_path is None else os.fspath(self.manifest_path),
+            "stopped_early": self.stopped_early,
+            "seconds": round(self.seconds, 3),
+            "exit_code": self.exit_code,
+        }
