@@ -151,7 +151,8 @@ def _png(data: bytes) -> ImageInfo:
     w, h, depth, color = struct.unpack(">IIBB", data[16:26])
     if data[12:16] != b"IHDR":
         raise ValueError("no IHDR")
-    orientation, gray_trns, truncated = 1, None, "the PNG has no IEND chunk (file is cut short)"
+    orientation, gray_trns = 1, None
+    truncated: str | None = "the PNG has no IEND chunk (file is cut short)"
     pos, n = 8, len(data)
     while pos + 8 <= n:
         (length,) = struct.unpack(">I", data[pos : pos + 4])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import struct
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -302,6 +303,18 @@ def test_permission_denied(tmp_path):
         path.chmod(0o644)
 
 
+def test_unreadable_file_message(tmp_path, monkeypatch):
+    # works as root too: the OS refusal is simulated where the bytes are read
+    path = tmp_path / "secret.png"
+    write_image(path, smooth_image(4, 4, 3))
+
+    def refuse(self):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    _expect(path, "permission denied")
+
+
 def test_text_file_named_png(tmp_path):
     path = tmp_path / "notes.png"
     path.write_text("hello, this is not a picture\n")
@@ -446,3 +459,24 @@ def test_probe_reads_webp_exif(tmp_path):
 def test_decode_image_names_the_source():
     with pytest.raises(ImageReadError, match="'upload.png'.*empty"):
         decode_image(b"", name="upload.png")
+
+
+def test_errors_survive_pickling_for_worker_pools():
+    import pickle
+
+    from ganedit.io import ImageWriteError
+
+    err = pickle.loads(pickle.dumps(ImageReadError("a b.png", "the file is empty (0 bytes)")))
+    assert (err.path, err.reason) == ("a b.png", "the file is empty (0 bytes)")
+    assert "a b.png" in str(err)
+    werr = pickle.loads(pickle.dumps(ImageWriteError("o.jpg", "no alpha")))
+    assert (werr.path, werr.reason) == ("o.jpg", "no alpha")
+
+
+def test_corrupt_body_after_valid_signature(tmp_path):
+    data = bytearray(encode_image(smooth_image(16, 16, 3), "png"))
+    idat = data.find(b"IDAT")
+    data[idat + 4 : idat + 24] = b"\x00" * 20  # break the compressed data, keep the chunk walk
+    path = tmp_path / "broken.png"
+    path.write_bytes(bytes(data))
+    _expect(path, "PNG", "could not be decoded")
