@@ -1,0 +1,344 @@
+"""The ``srgan`` model family: SRResNet / SRGAN single-image super-resolution (x2, x4).
+
+Two training stages, as in Ledig et al. 2017:
+
+* ``stage="psnr"`` trains the generator alone with a pixel loss (the paper's SRResNet); this is
+  what maximises PSNR/SSIM and what the bundled weights use.
+* ``stage="gan"`` fine-tunes it as SRGAN: pixel + adversarial (+ VGG19 perceptual when
+  ``vgg_weights`` names a local file) losses against :class:`SRGANDiscriminator`. Start it from
+  psnr-stage weights (``ganedit train srgan --set stage=gan --init W``-style, see README).
+
+Low-resolution inputs are made on the device from the HR crops
+(:mod:`ganedit_srgan.degradations`), so any folder of photos is a training set.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import ganedit
+from ganedit.nn import adam, gan_loss
+
+from ganedit_srgan.degradations import bicubic_downscale, degrade
+from ganedit_srgan.networks import SRGANDiscriminator, SRResNet
+
+__all__ = ["SRGAN", "SRGANConfig"]
+
+
+def _train(help_text: str) -> dict[str, Any]:
+    return {"help": help_text, "train_only": True}
+
+
+@dataclass
+class SRGANConfig:
+    """SRResNet/SRGAN options. Architecture defaults are the paper's (16 blocks, 64 channels)
+    except batch norm (off, after EDSR) and the bicubic skip (on); see ``networks``."""
+
+    scale: Literal[2, 4] = field(default=4, metadata={"help": "Upscaling factor of the network (2 or 4)."})
+    blocks: int = field(default=16, metadata={"help": "Residual blocks in the generator (paper: 16)."})
+    channels: int = field(default=64, metadata={"help": "Feature channels in the generator (paper: 64)."})
+    batch_norm: bool = field(
+        default=False,
+        metadata={"help": "Batch norm in the residual blocks (paper: on; off by default, as EDSR "
+                  "showed BN lowers PSNR and causes artefacts in SR)."},
+    )
+    res_scale: float = field(
+        default=1.0, metadata={"help": "Residual scaling per block (1.0 = paper; 0.1 for very wide nets)."}
+    )
+    bicubic_skip: bool = field(
+        default=True,
+        metadata={"help": "Add the bicubic-upsampled input to the output (a global residual; "
+                  "not in the paper, makes small-data training converge fast)."},
+    )
+    outscale: float | None = field(
+        default=None,
+        metadata={"help": "Final output scale relative to the input (e.g. 3.5): run the x`scale` "
+                  "network, then resize (antialiased bicubic) to this factor. Default: `scale`."},
+    )
+    # ------------------------------------------------------------------ training only
+    stage: Literal["psnr", "gan"] = field(
+        default="psnr",
+        metadata=_train("psnr = SRResNet, pixel loss only; gan = SRGAN fine-tune: pixel + "
+                        "adversarial (+ perceptual when vgg_weights is given)."),
+    )
+    batch_size: int = field(default=16, metadata=_train("HR crops per training step (paper: 16)."))
+    lr: float = field(default=1e-4, metadata=_train("Adam learning rate, generator and discriminator (paper: 1e-4)."))
+    crop_size: int = field(
+        default=96, metadata=_train("HR training crop side in pixels, a multiple of scale (paper: 96).")
+    )
+    pixel_loss: Literal["l1", "mse"] = field(
+        default="l1",
+        metadata=_train("Pixel loss (paper: mse; l1 trains to higher PSNR, as in EDSR)."),
+    )
+    pixel_weight: float = field(default=1.0, metadata=_train("Weight of the pixel loss."))
+    adv_weight: float = field(default=1e-3, metadata=_train("Weight of the adversarial loss (paper: 1e-3)."))
+    perceptual_weight: float = field(
+        default=0.006,
+        metadata=_train("Weight of the VGG19 feature MSE (paper: 0.006 with features / 12.75); "
+                        "used only with vgg_weights."),
+    )
+    gan_loss: Literal["bce", "lsgan", "hinge", "wgan"] = field(
+        default="bce", metadata=_train("Adversarial loss (paper: bce, non-saturating).")
+    )
+    spectral_norm: bool = field(
+        default=False, metadata=_train("Spectral norm in the discriminator (replaces its batch norm).")
+    )
+    d_channels: int = field(default=64, metadata=_train("Width of the discriminator's first conv (paper: 64)."))
+    vgg_weights: str | None = field(
+        default=None,
+        metadata=_train("Local VGG19 weights (.safetensors or a torchvision state dict) for the "
+                        "perceptual loss; nothing is downloaded, without it the loss is off."),
+    )
+    blur_sigma: float = field(
+        default=0.0, metadata=_train("Degradation: max Gaussian blur sigma before downscaling (0 = off).")
+    )
+    noise_sigma: float = field(
+        default=0.0, metadata=_train("Degradation: max Gaussian noise std on the LR image, 0-1 units (0 = off).")
+    )
+    jpeg_quality: int = field(
+        default=0, metadata=_train("Degradation: lowest JPEG quality of the LR image, drawn up to 95 (0 = off).")
+    )
+    ema_decay: float = field(
+        default=0.999, metadata=_train("Decay of the generator's weight EMA used for samples and export (0 = off).")
+    )
+
+
+# ---------------------------------------------------------------------------- perceptual loss
+_VGG_MEAN = (0.485, 0.456, 0.406)
+_VGG_STD = (0.229, 0.224, 0.225)
+
+
+@functools.lru_cache(maxsize=2)
+def _vgg_features(path: str, device: str) -> nn.Module:
+    """VGG19 features up to relu5_4 (the paper's VGG54), frozen, from a LOCAL weights file.
+
+    Built with ``torchvision.models.vgg19(weights=None)``: nothing is downloaded. Accepts
+    safetensors or a plain state dict (``torch.load(weights_only=True)``: no pickled code) of
+    either the whole VGG19 or only its ``features``.
+    """
+    import torchvision
+
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{p}: vgg_weights file not found")
+    if p.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        state = load_file(str(p))
+    else:
+        state = torch.load(str(p), map_location="cpu", weights_only=True)
+    vgg = torchvision.models.vgg19(weights=None)
+    if not any(k.startswith("features.") for k in state):
+        state = {f"features.{k}": v for k, v in state.items()}
+    missing, _ = vgg.load_state_dict(state, strict=False)
+    if any(k.startswith("features.") for k in missing):
+        raise ValueError(f"{p}: not VGG19 weights (missing {missing[:3]})")
+    feats = vgg.features[:36].eval().to(device)
+    for q in feats.parameters():
+        q.requires_grad_(False)
+    return feats
+
+
+def _perceptual(vgg: nn.Module, sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
+    mean = torch.tensor(_VGG_MEAN, device=sr.device).view(1, 3, 1, 1)
+    std = torch.tensor(_VGG_STD, device=sr.device).view(1, 3, 1, 1)
+    fs = vgg((sr - mean) / std)
+    with torch.no_grad():
+        fh = vgg((hr - mean) / std)
+    return F.mse_loss(fs.float(), fh.float())
+
+
+# ------------------------------------------------------------------------------------ family
+def _hr_batch(batch: Any) -> torch.Tensor:
+    """The HR crops of a dataset batch as ``(N, 3, H, W)`` float in [0, 1]."""
+    if isinstance(batch, Mapping):
+        batch = batch.get("image", batch.get("hr", next(iter(batch.values()))))
+    if isinstance(batch, (tuple, list)):
+        batch = batch[0]
+    x = batch
+    if x.dtype == torch.uint8:
+        x = x.float() / 255.0
+    elif x.dtype == torch.uint16 if hasattr(torch, "uint16") else False:
+        x = x.float() / 65535.0
+    else:
+        x = x.float()
+    if x.shape[1] == 1:
+        x = x.expand(-1, 3, -1, -1)
+    return x[:, :3]
+
+
+class SRGAN(ganedit.ModelFamily):
+    """SRResNet/SRGAN super-resolution (Ledig et al. 2017), x2 or x4."""
+
+    name = "srgan"
+    kind = ganedit.Kind.IMAGE
+    Config = SRGANConfig
+    summary = "Super-resolution x2/x4 (SRResNet/SRGAN, Ledig et al. 2017)."
+    scale = 4
+    size_multiple = 1
+    channels = 3
+
+    # ----------------------------------------------------------------- networks and inference
+    def build(self, config: SRGANConfig) -> dict[str, nn.Module]:
+        """``generator`` always; ``discriminator`` only for ``stage="gan"``."""
+        scale = int(config.scale)
+        if scale not in (2, 4):
+            raise ganedit.ConfigError(f"srgan: scale must be 2 or 4, got {config.scale}")
+        g = SRResNet(
+            scale,
+            int(config.blocks),
+            int(config.channels),
+            bn=bool(config.batch_norm),
+            res_scale=float(config.res_scale),
+            bicubic_skip=bool(config.bicubic_skip),
+        )
+        # predict() only receives the module: carry the inference-time resize on it (a plain
+        # attribute, not a parameter, so it never reaches the weights file).
+        g.outscale = None if config.outscale is None else float(config.outscale)
+        nets: dict[str, nn.Module] = {"generator": g}
+        if config.stage == "gan":
+            nets["discriminator"] = SRGANDiscriminator(
+                3, int(config.d_channels), spectral_norm=bool(config.spectral_norm)
+            )
+        return nets
+
+    def predict(
+        self, generator: nn.Module, x: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Upscale a batch.
+
+        Args:
+            generator: the :class:`SRResNet` from :meth:`build`.
+            x: ``(N, 3, H, W)`` float in [0, 1].
+
+        Returns:
+            ``(N, 3, H * scale, W * scale)`` float in [0, 1] (the generator's output, clamped).
+            With ``outscale`` set on the generator, ``(N, 3, round(H * outscale),
+            round(W * outscale))`` resized with antialiased bicubic interpolation instead.
+        """
+        y = generator(x).clamp(0, 1)
+        target = getattr(generator, "outscale", None)
+        if target is not None:
+            s = getattr(generator, "module", generator)
+            scale = getattr(s, "scale", 4)
+            if abs(float(target) - scale) > 1e-6:
+                h, w = x.shape[-2:]
+                size = (max(1, round(h * target)), max(1, round(w * target)))
+                y = F.interpolate(y, size=size, mode="bicubic", align_corners=False, antialias=True)
+                y = y.clamp(0, 1)
+        return y
+
+    def scale_for(self, config: Any) -> int:
+        return int(getattr(config, "scale", self.scale))
+
+    def default_weights(self, config: Any) -> str | None:
+        """``ganedit_assets:weights/srgan-x4.safetensors`` (or ``-x2``) by ``config.scale``."""
+        return f"ganedit_assets:weights/srgan-x{int(getattr(config, 'scale', 4))}.safetensors"
+
+    # ------------------------------------------------------------------------------- training
+    def optimizers(
+        self, nets: Mapping[str, nn.Module], config: SRGANConfig
+    ) -> dict[str, torch.optim.Optimizer]:
+        """Adam (beta1 0.9, as in the paper) for the generator, and the discriminator if any."""
+        opts = {"generator": adam(nets["generator"].parameters(), float(config.lr), (0.9, 0.999))}
+        if "discriminator" in nets:
+            opts["discriminator"] = adam(nets["discriminator"].parameters(), float(config.lr), (0.9, 0.999))
+        return opts
+
+    def dataset(self, paths: Sequence[Path], config: SRGANConfig) -> Any:
+        """Random ``crop_size`` HR crops (with flips) from every photo under ``paths``."""
+        from ganedit.io import datasets
+
+        crop = int(config.crop_size)
+        if crop % int(config.scale):
+            raise ganedit.ConfigError(
+                f"srgan: crop_size {crop} must be a multiple of scale {config.scale}"
+            )
+        return datasets.image_folder(paths, channels=3, crop=crop, flip=True)
+
+    def _lr(self, hr: torch.Tensor, config: SRGANConfig) -> torch.Tensor:
+        return degrade(
+            hr,
+            int(config.scale),
+            blur_sigma=float(config.blur_sigma),
+            noise_sigma=float(config.noise_sigma),
+            jpeg_quality=int(config.jpeg_quality),
+        )
+
+    def training_step(
+        self,
+        nets: Mapping[str, nn.Module],
+        opts: Mapping[str, torch.optim.Optimizer],
+        batch: Any,
+        engine: Any,
+    ) -> dict[str, torch.Tensor]:
+        """psnr stage: one generator step on the pixel loss. gan stage: one discriminator step
+        (real HR vs SR) then one generator step on pixel + adversarial (+ perceptual)."""
+        config: SRGANConfig = engine.config
+        hr = _hr_batch(batch)
+        lr = self._lr(hr, config)
+        g = nets["generator"]
+        pixel = F.l1_loss if config.pixel_loss == "l1" else F.mse_loss
+        out: dict[str, torch.Tensor] = {}
+
+        if config.stage == "gan":
+            d = nets["discriminator"]
+            with torch.no_grad(), engine.autocast():
+                fake = g(lr)
+            opt_d = opts["discriminator"]
+            opt_d.zero_grad(set_to_none=True)
+            with engine.autocast():
+                loss_d = gan_loss(config.gan_loss, d(hr), True) + gan_loss(
+                    config.gan_loss, d(fake.detach().clamp(0, 1)), False
+                )
+            engine.backward(loss_d)
+            engine.step(opt_d)
+            out["d"] = loss_d.detach()
+
+        opt_g = opts["generator"]
+        opt_g.zero_grad(set_to_none=True)
+        with engine.autocast():
+            sr = g(lr)
+            loss_pix = pixel(sr.float(), hr)
+            loss_g = float(config.pixel_weight) * loss_pix
+            if config.stage == "gan":
+                d = nets["discriminator"]
+                for q in d.parameters():
+                    q.requires_grad_(False)
+                loss_adv = gan_loss(config.gan_loss, d(sr), True, for_discriminator=False)
+                for q in d.parameters():
+                    q.requires_grad_(True)
+                loss_g = loss_g + float(config.adv_weight) * loss_adv
+                out["adv"] = loss_adv.detach()
+                if config.vgg_weights:
+                    vgg = _vgg_features(str(config.vgg_weights), str(sr.device))
+                    loss_vgg = _perceptual(vgg, sr, hr)
+                    loss_g = loss_g + float(config.perceptual_weight) * loss_vgg
+                    out["vgg"] = loss_vgg.detach()
+        engine.backward(loss_g)
+        engine.step(opt_g)
+        out["pixel"] = loss_pix.detach()
+        out["g"] = loss_g.detach()
+        return out
+
+    def validation_inputs(self, batch: Any) -> torch.Tensor:
+        """Bicubic LR versions of (up to 4 of) the batch's HR crops: ``(n, 3, h, w)`` in [0, 1].
+        Uses ``size`` / ``scale`` of the batch; always the bicubic degradation (deterministic)."""
+        hr = _hr_batch(batch)[:4]
+        s = 4 if hr.shape[-1] % 4 == 0 and hr.shape[-2] % 4 == 0 else 2
+        return bicubic_downscale(hr, s)
+
+    # ----------------------------------------------------------------------------- evaluation
+    def evaluate(self, editor: Any, data: Sequence[Path], options: Mapping[str, Any]) -> dict:
+        """PSNR/SSIM on the Y channel against bicubic; see :mod:`ganedit_srgan.evaluate`."""
+        from ganedit_srgan.evaluate import evaluate_sr
+
+        return evaluate_sr(editor, data, options)

@@ -1,0 +1,242 @@
+"""Tests of the srgan plugin (CPU, tiny networks; the default-weights tests use the bundled
+x4 model on small crops)."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+import ganedit
+from ganedit.weights import resolve_resource
+from ganedit_srgan.degradations import (
+    add_noise,
+    bicubic_downscale,
+    bicubic_upscale,
+    degrade,
+    jpeg,
+    quantize,
+    random_blur,
+)
+from ganedit_srgan.evaluate import evaluate_sr, image_to_tensor, y_psnr_ssim
+from ganedit_srgan.family import SRGAN, SRGANConfig
+from ganedit_srgan.networks import SRGANDiscriminator, SRResNet
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = ROOT / "assets" / "samples"
+
+
+def tiny(**kw: object) -> SRGANConfig:
+    base = dict(blocks=1, channels=8, crop_size=16, batch_size=2, d_channels=4)
+    base.update(kw)
+    return SRGANConfig(**base)  # type: ignore[arg-type]
+
+
+def default_weights_exist(scale: int = 4) -> bool:
+    path = resolve_resource(SRGAN().default_weights(SRGANConfig(scale=scale)))
+    return path.is_file()
+
+
+# ------------------------------------------------------------------------------ conformance
+@pytest.mark.parametrize("scale", [2, 4])
+def test_conformance_psnr_stage(scale: int) -> None:
+    from ganedit.testing import check_family
+
+    check_family(SRGAN, tiny(scale=scale), image_size=12, overlap=8)
+
+
+def test_conformance_gan_stage() -> None:
+    from ganedit.testing import check_family
+
+    check_family(SRGAN, tiny(stage="gan", spectral_norm=True), only=["training_step"])
+
+
+def test_train_only_fields_are_marked() -> None:
+    import dataclasses
+
+    marked = {f.name for f in dataclasses.fields(SRGANConfig) if f.metadata.get("train_only")}
+    assert {"stage", "batch_size", "lr", "crop_size", "vgg_weights", "ema_decay"} <= marked
+    assert not marked & {"scale", "blocks", "channels", "outscale", "bicubic_skip"}
+
+
+# --------------------------------------------------------------------------------- networks
+@pytest.mark.parametrize("scale", [2, 4])
+def test_generator_shapes(scale: int) -> None:
+    g = SRResNet(scale, blocks=2, channels=8)
+    x = torch.rand(3, 3, 10, 14)
+    assert g(x).shape == (3, 3, 10 * scale, 14 * scale)
+
+
+def test_untrained_generator_with_bicubic_skip_is_bicubic() -> None:
+    g = SRResNet(4, blocks=1, channels=8)
+    x = torch.rand(1, 3, 8, 8)
+    want = F.interpolate(x, scale_factor=4, mode="bicubic", align_corners=False)
+    assert torch.allclose(g(x), want, atol=1e-6)
+    g_plain = SRResNet(4, blocks=1, channels=8, bicubic_skip=False)
+    assert not torch.allclose(g_plain(x), want, atol=1e-3)
+
+
+def test_generator_rejects_scale_3() -> None:
+    with pytest.raises(ValueError, match="scale"):
+        SRResNet(3)
+
+
+@pytest.mark.parametrize("sn", [False, True])
+def test_discriminator_any_size(sn: bool) -> None:
+    d = SRGANDiscriminator(channels=4, spectral_norm=sn)
+    assert d(torch.rand(2, 3, 32, 32)).shape == (2, 1)
+    assert d(torch.rand(2, 3, 40, 24)).shape == (2, 1)
+    has_bn = any(isinstance(m, torch.nn.BatchNorm2d) for m in d.modules())
+    assert has_bn is (not sn)
+
+
+def test_build_discriminator_only_for_gan_stage() -> None:
+    assert set(SRGAN().build(tiny())) == {"generator"}
+    assert set(SRGAN().build(tiny(stage="gan"))) == {"generator", "discriminator"}
+
+
+def test_outscale_resizes_inside_predict() -> None:
+    fam = SRGAN()
+    g = fam.build(tiny(outscale=3.5))["generator"]
+    y = fam.predict(g, torch.rand(1, 3, 10, 12))
+    assert y.shape == (1, 3, 35, 42) and float(y.detach().min()) >= 0 and float(y.detach().max()) <= 1
+
+
+def test_default_weights_spec_follows_scale() -> None:
+    assert SRGAN().default_weights(SRGANConfig()) == "ganedit_assets:weights/srgan-x4.safetensors"
+    assert SRGAN().default_weights(SRGANConfig(scale=2)).endswith("srgan-x2.safetensors")
+
+
+# ----------------------------------------------------------------------------- degradations
+def test_bicubic_down_up_shapes_and_range() -> None:
+    hr = torch.rand(2, 3, 32, 24)
+    lr = bicubic_downscale(hr, 4)
+    assert lr.shape == (2, 3, 8, 6) and lr.min() >= 0 and lr.max() <= 1
+    up = bicubic_upscale(lr, 4)
+    assert up.shape == hr.shape and up.min() >= 0 and up.max() <= 1
+    with pytest.raises(ValueError, match="multiple"):
+        bicubic_downscale(torch.rand(1, 3, 30, 32), 4)
+
+
+def test_bicubic_downscale_of_constant_is_constant() -> None:
+    hr = torch.full((1, 3, 16, 16), 0.25)
+    assert torch.allclose(bicubic_downscale(hr, 2), torch.full((1, 3, 8, 8), 0.25), atol=1e-6)
+
+
+def test_optional_degradations_change_the_image_within_range() -> None:
+    torch.manual_seed(0)
+    x = torch.rand(4, 3, 32, 32)
+    for fn in (lambda t: random_blur(t, 2.0), lambda t: add_noise(t, 0.1), lambda t: jpeg(t, 30)):
+        y = fn(x)
+        assert y.shape == x.shape and y.min() >= 0 and y.max() <= 1
+        assert (y - x).abs().mean() > 1e-3
+    assert random_blur(x, 0) is x and add_noise(x, 0) is x and jpeg(x, 0) is x
+
+
+def test_degrade_pipeline_shapes_and_8bit() -> None:
+    hr = torch.rand(2, 3, 48, 48)
+    lr = degrade(hr, 4, blur_sigma=1.0, noise_sigma=0.02, jpeg_quality=50)
+    assert lr.shape == (2, 3, 12, 12)
+    assert torch.equal(lr, quantize(lr))
+    plain = degrade(hr, 2)
+    assert torch.allclose(plain, bicubic_downscale(hr, 2), atol=0.5 / 255 + 1e-6)
+
+
+# ------------------------------------------------------------------------------- evaluation
+def _write_pair(folder: Path) -> None:
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, (h, w) in enumerate([(42, 50), (37, 33)]):
+        smooth = np.kron(rng.random((6, 6, 3)), np.ones((8, 9, 1)))[:h, :w]
+        img = (smooth * 0.9 + rng.random((h, w, 3)) * 0.1) * 255
+        ganedit.write_image(folder / f"img{i}.png", img.round().astype(np.uint8))
+
+
+def test_evaluate_tiny_untrained_equals_bicubic(tmp_path: Path) -> None:
+    _write_pair(tmp_path / "hr")
+    ed = ganedit.load(SRGAN, weights=False, device="cpu", blocks=1, channels=8, scale=2)
+    result = SRGAN().evaluate(ed, [tmp_path / "hr"], {"n": None})
+    rows, summary = result["rows"], result["summary"]
+    assert [r["image"] for r in rows] == ["img0.png", "img1.png"]
+    assert (rows[1]["width"], rows[1]["height"]) == (32, 36)  # cropped to a multiple of 2
+    for r in rows:
+        for k in ("psnr", "ssim", "psnr_bicubic", "ssim_bicubic"):
+            assert math.isfinite(r[k])
+        # zero-initialised output conv + bicubic skip: the untrained model *is* bicubic
+        assert abs(r["psnr"] - r["psnr_bicubic"]) < 0.05
+    assert summary["images"] == 2 and abs(summary["psnr_gain"]) < 0.05
+
+
+def test_y_psnr_identical_is_infinite_and_ssim_one() -> None:
+    x = torch.rand(1, 3, 32, 32)
+    p, s = y_psnr_ssim(x, x, 2)
+    assert p > 80 and abs(s - 1) < 1e-4
+
+
+def test_image_to_tensor_layouts() -> None:
+    rgba = np.zeros((4, 5, 4), np.uint8)
+    assert image_to_tensor(rgba).shape == (1, 3, 4, 5)
+    gray16 = np.full((4, 5, 1), 65535, np.uint16)
+    t = image_to_tensor(gray16)
+    assert t.shape == (1, 3, 4, 5) and float(t.max()) == 1.0
+
+
+# -------------------------------------------------------------------------- default weights
+needs_weights = pytest.mark.skipif(
+    not default_weights_exist(4), reason="assets/weights/srgan-x4.safetensors not trained yet"
+)
+
+
+@needs_weights
+def test_default_x4_weights_beat_bicubic_on_a_held_out_crop() -> None:
+    ed = ganedit.load("srgan", device="cpu")
+    assert ed.scale == 4 and ed.card.get("family") == "srgan"
+    result = evaluate_sr(ed, [SAMPLES / "wine.png"], {})  # crop of a held-out (val) photo
+    row = result["rows"][0]
+    assert row["psnr"] > row["psnr_bicubic"] + 0.2, row
+    assert row["ssim"] > row["ssim_bicubic"], row
+
+
+@needs_weights
+def test_default_weights_numpy_roundtrip_keeps_alpha() -> None:
+    ed = ganedit.load("srgan", device="cpu")
+    img = ganedit.read_image(SAMPLES / "bridge-alpha.png")[:40, :48]
+    out = ed(img)
+    assert out.shape == (160, 192, 4) and out.dtype == np.uint8
+    assert abs(int(out[0, 0, 3]) - int(img[0, 0, 3])) <= 2
+
+
+@pytest.mark.skipif(not default_weights_exist(2), reason="srgan-x2 weights not trained yet")
+def test_default_x2_weights_load() -> None:
+    ed = ganedit.load("srgan", device="cpu", scale=2)
+    assert ed.scale == 2
+    out = ed(np.zeros((8, 10, 3), np.uint8))
+    assert out.shape == (16, 20, 3)
+
+
+@needs_weights
+def test_cli_run_on_samples_upscales_x4_and_keeps_alpha(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "ganedit", "run", "srgan", str(SAMPLES), str(out), "--device", "cpu"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for src in sorted(SAMPLES.glob("*.png")):
+        dst = out / src.name
+        assert dst.is_file(), f"missing {dst}; stdout: {proc.stdout[-500:]}"
+        a, b = ganedit.read_image(src), ganedit.read_image(dst)
+        assert b.shape == (a.shape[0] * 4, a.shape[1] * 4, a.shape[2])
+        if a.shape[2] == 4:
+            alpha_up = F.interpolate(
+                torch.from_numpy(a[..., 3]).float()[None, None], scale_factor=4, mode="bicubic"
+            )[0, 0].clamp(0, 255)
+            assert float((torch.from_numpy(b[..., 3]).float() - alpha_up).abs().mean()) < 2.0
