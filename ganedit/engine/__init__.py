@@ -1,0 +1,34 @@
+"""The training engine: the only training loop in ganedit.
+
+* :class:`Engine` -- device, precision (fp32 / bf16-mixed / fp16-mixed), DDP, compile, EMA,
+  NaN guard, callbacks, state files. Families use ``autocast()``, ``backward(loss)``,
+  ``step(opt)``, ``next_batch()`` inside ``training_step``.
+* :func:`fit` -- the loop: resume, checkpoints, samples, ``metrics.jsonl``, progress, signals.
+* :func:`train` -- ``ganedit train``: resolve a family by name and call :func:`fit`.
+* :func:`plot_run` -- loss curves of a run folder as a PNG.
+"""
+
+from ganedit.engine.checkpoint import CheckpointError, load_state, save_state
+from ganedit.engine.distributed import shard
+from ganedit.engine.ema import EMA
+from ganedit.engine.engine import Engine
+from ganedit.engine.loop import FitResult, TrainingDiverged, fit
+from ganedit.engine.plot import plot_run
+from ganedit.engine.precision import Precision, precision_for
+from ganedit.engine.train import train
+
+__all__ = [
+    "EMA",
+    "CheckpointError",
+    "Engine",
+    "FitResult",
+    "Precision",
+    "TrainingDiverged",
+    "fit",
+    "load_state",
+    "plot_run",
+    "precision_for",
+    "save_state",
+    "shard",
+    "train",
+]

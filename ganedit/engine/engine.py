@@ -1,0 +1,332 @@
+"""The :class:`Engine`: device, precision, seeding, DDP and optimiser steps for a family's
+``training_step`` (the shape of Lightning Fabric, small)."""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import json
+import os
+import random
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ganedit.devices import resolve_device, resolve_precision
+from ganedit.engine.checkpoint import load_state, save_state
+from ganedit.engine.distributed import init_distributed
+from ganedit.engine.ema import EMA
+from ganedit.engine.precision import precision_for
+
+__all__ = ["Engine"]
+
+
+def _unwrap(net: nn.Module) -> nn.Module:
+    inner = getattr(net, "_orig_mod", net)  # torch.compile
+    inner = (
+        getattr(inner, "module", inner)
+        if isinstance(inner, nn.parallel.DistributedDataParallel)
+        else inner
+    )
+    return inner
+
+
+class Engine:
+    """Runs a family's networks: device, precision, DDP, compile, EMA, NaN guard, callbacks.
+
+    In ``training_step`` a family does, per network::
+
+        opt.zero_grad(set_to_none=True)
+        with engine.autocast():
+            loss = ...
+        engine.backward(loss)
+        engine.step(opt)
+
+    Args:
+        device: ``"auto"`` (first CUDA GPU, else CPU), ``"cpu"``, ``"cuda:1"``. Under torchrun
+            each rank uses ``cuda:LOCAL_RANK``.
+        precision: ``"auto"`` (bf16 on a capable GPU, fp32 on the CPU), ``fp32``, ``bf16``,
+            ``fp16`` (with a GradScaler).
+        compile: wrap networks in :func:`torch.compile`.
+        seed: seeds python, numpy and torch (plus the rank) and the data permutation.
+        callbacks: objects with ``on_*`` methods (see :meth:`call`).
+        deterministic: :func:`torch.use_deterministic_algorithms` and no cuDNN autotuning.
+        ema_decay: keep an EMA of the generator with this decay (``None``: off).
+
+    Attributes:
+        device, precision (:class:`ganedit.devices.PrecisionChoice`), rank, world_size,
+        is_main, step_index, should_stop (set it to end training after this step), config,
+        family, data (the :class:`ganedit.io.datasets.TrainData`), ema.
+    """
+
+    def __init__(
+        self,
+        device: str | torch.device = "auto",
+        precision: str = "auto",
+        compile: bool = False,
+        seed: int = 0,
+        callbacks: Iterable[Any] = (),
+        deterministic: bool = False,
+        ema_decay: float | None = None,
+    ) -> None:
+        dev = resolve_device(device)
+        info = init_distributed(dev)
+        if dev.type == "cuda" and info.world > 1:
+            dev = torch.device("cuda", info.local_rank)
+        self.device = dev
+        self.rank, self.world_size, self.local_rank = info.rank, info.world, info.local_rank
+        self.precision = resolve_precision(precision, dev)
+        self.strategy = precision_for(self.precision, dev)
+        self.compile = compile
+        self.seed = int(seed)
+        self.callbacks = list(callbacks)
+        self.deterministic = deterministic
+        self.ema_decay = ema_decay
+        self.ema: EMA | None = None
+        self.step_index = 0
+        self.should_stop = False
+        self.stop_reason = ""
+        self.config: Any = None
+        self.family: Any = None
+        self.data: Any = None
+        self.out_dir: Path | None = None
+        self.batch_size: int | None = None
+        self.nets_raw: dict[str, nn.Module] = {}
+        self.bad_step = False
+        self._loss_ok: list[torch.Tensor] = []
+        self._configure_backends()
+        self.seed_everything()
+
+    # ---------------------------------------------------------------------------- properties
+    @property
+    def is_main(self) -> bool:
+        """True on rank 0 (the only rank that logs and writes files)."""
+        return self.rank == 0
+
+    @property
+    def channels_last(self) -> bool:
+        """Networks and image batches use channels_last (on CUDA, where it is faster)."""
+        return self.device.type == "cuda"
+
+    def _configure_backends(self) -> None:
+        if self.device.type == "cuda":
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+            torch.backends.cudnn.benchmark = not self.deterministic
+        if self.deterministic:
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+            torch.use_deterministic_algorithms(True)
+            torch.backends.cudnn.deterministic = True
+
+    def seed_everything(self, seed: int | None = None) -> None:
+        """Seed python, numpy and torch (all devices) with ``seed + rank``."""
+        s = (self.seed if seed is None else seed) + self.rank
+        random.seed(s)
+        np.random.seed(s % 2**32)
+        torch.manual_seed(s)
+
+    # --------------------------------------------------------------------------------- setup
+    def setup(self, nets: Mapping[str, nn.Module]) -> dict[str, nn.Module]:
+        """Move ``nets`` to the device (channels_last on CUDA), wrap trainable ones in DDP when
+        distributed, compile when asked, and start the generator EMA when ``ema_decay`` is set.
+
+        Returns:
+            The networks to call (same keys). Optimisers may be built on their parameters.
+        """
+        out: dict[str, nn.Module] = {}
+        for name, net in nets.items():
+            net = net.to(self.device)
+            if self.channels_last:
+                net = net.to(memory_format=torch.channels_last)
+            self.nets_raw[name] = net
+            wrapped: nn.Module = net
+            if self.world_size > 1 and any(p.requires_grad for p in net.parameters()):
+                ids = [self.device.index] if self.device.type == "cuda" else None
+                wrapped = nn.parallel.DistributedDataParallel(
+                    net, device_ids=ids, broadcast_buffers=False
+                )
+            if self.compile:
+                wrapped = torch.compile(wrapped)  # type: ignore[assignment]
+            out[name] = wrapped
+        if self.ema_decay and "generator" in self.nets_raw:
+            self.ema = EMA(self.nets_raw["generator"], self.ema_decay)
+        return out
+
+    def unwrap(self, net: nn.Module) -> nn.Module:
+        """The plain module inside a DDP / compiled wrapper."""
+        return _unwrap(net)
+
+    # ------------------------------------------------------------------------ training verbs
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """Forward-pass context for the engine's precision (no-op for fp32)."""
+        return self.strategy.autocast()
+
+    def backward(self, loss: torch.Tensor) -> None:
+        """Backpropagate a scalar loss (scaled under fp16); remembers whether it was finite."""
+        self._loss_ok.append(torch.isfinite(loss.detach()).all())
+        self.strategy.backward(loss)
+
+    def step(self, optimizer: torch.optim.Optimizer) -> bool:
+        """Apply ``optimizer`` unless a loss since the last step or a gradient is NaN/Inf.
+
+        A skipped step zeroes the gradients and marks the training step bad (``bad_step``);
+        the loop stops after several bad steps in a row. Under fp16 the GradScaler skips
+        overflowing steps itself (not counted as bad unless the loss itself was non-finite).
+
+        Returns:
+            True when the weights were updated.
+        """
+        flags = self._loss_ok
+        self._loss_ok = []
+        ok = torch.stack(flags).all() if flags else torch.tensor(True, device=self.device)
+        if self.precision.name == "fp16":
+            finite = bool(ok.item())
+            stepped = self.strategy.step(optimizer)
+            if not finite:
+                self.bad_step = True
+            return stepped and finite
+        grads = [p.grad for g in optimizer.param_groups for p in g["params"] if p.grad is not None]
+        if grads:
+            norms = torch._foreach_norm(grads)
+            ok = ok.to(norms[0].device) & torch.isfinite(torch.stack(norms)).all()
+        if not bool(ok.item()):
+            optimizer.zero_grad(set_to_none=True)
+            self.bad_step = True
+            return False
+        return self.strategy.step(optimizer)
+
+    def next_batch(self) -> dict[str, torch.Tensor]:
+        """Another training batch (same size) for families that take several discriminator
+        steps per generator step (e.g. ``config.d_steps`` for WGAN)."""
+        if self.data is None or self.batch_size is None:
+            raise RuntimeError("engine.next_batch() is only available inside fit()")
+        return self.data.next_batch(self.batch_size)
+
+    def batches(self, first: dict[str, torch.Tensor], n: int) -> Iterator[dict[str, torch.Tensor]]:
+        """``first``, then ``n - 1`` fresh batches: ``for b in engine.batches(batch, config.d_steps)``."""
+        yield first
+        for _ in range(max(0, n - 1)):
+            yield self.next_batch()
+
+    # -------------------------------------------------------------------- callbacks, logging
+    def call(self, hook: str, **kwargs: Any) -> list[Any]:
+        """Call ``hook`` on every callback that has it, passing only the keyword arguments its
+        signature names (all of them when it takes ``**kwargs``)."""
+        results = []
+        for cb in self.callbacks:
+            fn = getattr(cb, hook, None)
+            if not callable(fn):
+                continue
+            params = inspect.signature(fn).parameters
+            if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+                results.append(fn(**kwargs))
+            else:
+                results.append(fn(**{k: v for k, v in kwargs.items() if k in params}))
+        return results
+
+    def log(self, metrics: Mapping[str, Any], step: int) -> None:
+        """Append ``{"step": step, **metrics}`` to ``<out_dir>/metrics.jsonl`` (rank 0 only)
+        and pass it to callbacks' ``on_log``."""
+        if not self.is_main:
+            return
+        row: dict[str, Any] = {"step": int(step)}
+        for k, v in metrics.items():
+            row[k] = float(v.detach().float().item()) if isinstance(v, torch.Tensor) else v
+        if self.out_dir is not None:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            with open(self.out_dir / "metrics.jsonl", "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(row) + "\n")
+        self.call("on_log", engine=self, step=step, metrics=row)
+
+    # ------------------------------------------------------------------------- state, files
+    def rng_state(self) -> dict[str, Any]:
+        """Python, numpy, torch (CPU and CUDA) RNG states, JSON/safetensors-friendly."""
+        py = random.getstate()
+        np_state = np.random.get_state()
+        state: dict[str, Any] = {
+            "python": {
+                "version": py[0],
+                "state": torch.tensor(py[1], dtype=torch.int64),
+                "gauss": py[2],
+            },
+            "numpy": {
+                "kind": np_state[0],
+                "keys": torch.from_numpy(np_state[1].astype(np.int64)),
+                "pos": int(np_state[2]),
+                "has_gauss": int(np_state[3]),
+                "gauss": float(np_state[4]),
+            },
+            "torch": torch.get_rng_state(),
+        }
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            state["cuda"] = torch.cuda.get_rng_state_all()
+        return state
+
+    def set_rng_state(self, state: Mapping[str, Any]) -> None:
+        py = state["python"]
+        random.setstate((py["version"], tuple(int(x) for x in py["state"].tolist()), py["gauss"]))
+        n = state["numpy"]
+        np.random.set_state(
+            (n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"])
+        )
+        torch.set_rng_state(state["torch"])
+        if "cuda" in state and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda"])
+
+    def state_dict(
+        self, nets: Mapping[str, nn.Module], opts: Mapping[str, torch.optim.Optimizer]
+    ) -> dict[str, Any]:
+        """Everything needed to continue exactly: nets, optimisers, scaler, EMA, step, RNG,
+        data position."""
+        state: dict[str, Any] = {
+            "step": self.step_index,
+            "nets": {k: self.unwrap(v).state_dict() for k, v in nets.items()},
+            "opts": {k: o.state_dict() for k, o in opts.items()},
+            "scaler": self.strategy.state_dict(),
+            "rng": self.rng_state(),
+        }
+        if self.ema is not None:
+            state["ema"] = self.ema.state_dict()
+        if self.data is not None and hasattr(self.data, "state_dict"):
+            state["data"] = self.data.state_dict()
+        return state
+
+    def load_state_dict(
+        self,
+        state: Mapping[str, Any],
+        nets: Mapping[str, nn.Module],
+        opts: Mapping[str, torch.optim.Optimizer],
+    ) -> None:
+        """Restore what :meth:`state_dict` returned into ``nets``/``opts``/EMA/RNG/data."""
+        for k, net in nets.items():
+            self.unwrap(net).load_state_dict(state["nets"][k])
+        for k, opt in opts.items():
+            opt.load_state_dict(state["opts"][k])
+        self.strategy.load_state_dict(state.get("scaler") or {})
+        if self.ema is not None and "ema" in state:
+            self.ema.load_state_dict(state["ema"])
+        if self.data is not None and "data" in state:
+            self.data.load_state_dict(state["data"])
+        self.step_index = int(state["step"])
+        if self.world_size > 1:
+            # one RNG state was saved (rank 0's); give each rank its own stream again
+            self.seed_everything(self.seed + 7919 * self.step_index)
+        else:
+            self.set_rng_state(state["rng"])
+
+    def save(
+        self, path: str | Path, state: dict[str, Any], meta: dict[str, Any] | None = None
+    ) -> Path | None:
+        """Write ``state`` as safetensors + JSON (rank 0 only; see :mod:`ganedit.engine.checkpoint`)."""
+        if not self.is_main:
+            return None
+        return save_state(path, state, step=int(state.get("step", self.step_index)), meta=meta)
+
+    def load(self, path: str | Path) -> dict[str, Any]:
+        """Read a state file written by :meth:`save` (never unpickles)."""
+        state, _doc = load_state(path)
+        return state
