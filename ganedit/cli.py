@@ -12,7 +12,7 @@ Exit codes: 0 all done, 1 some items failed (or an error), 2 usage error.
 from __future__ import annotations
 
 import dataclasses
-import json
+import json as jsonlib
 import math
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -205,8 +205,8 @@ def cli() -> None:
 
 # ---------------------------------------------------------------------------------- plugins
 @cli.command("plugins")
-@click.option("--json", "as_json", is_flag=True, help="Print the records as a JSON list.")
-def plugins_cmd(as_json: bool) -> None:
+@click.option("--json", "json", is_flag=True, help="Print the records as a JSON list.")
+def plugins_cmd(json: bool) -> None:
     """List every plugin found: where it comes from, its models, and any load error."""
     from ganedit.plugins import plugin_commands, plugin_records
 
@@ -215,8 +215,8 @@ def plugins_cmd(as_json: bool) -> None:
     except Exception as exc:  # noqa: BLE001 - still list what loaded
         click.echo(f"warning: {exc}", err=True)
     records = plugin_records()
-    if as_json:
-        click.echo(json.dumps([r.to_dict() for r in records], indent=2))
+    if json:
+        click.echo(jsonlib.dumps([r.to_dict() for r in records], indent=2))
         return
     if not records:
         click.echo("no plugins installed (entry-point group 'ganedit')")
@@ -233,8 +233,8 @@ def plugins_cmd(as_json: bool) -> None:
 
 
 @cli.command("models")
-@click.option("--json", "as_json", is_flag=True, help="Print the models as a JSON list.")
-def models_cmd(as_json: bool) -> None:
+@click.option("--json", "json", is_flag=True, help="Print the models as a JSON list.")
+def models_cmd(json: bool) -> None:
     """List the model families: name, kind, plugin and one-line summary."""
     from ganedit.plugins import family_plugin
 
@@ -249,8 +249,8 @@ def models_cmd(as_json: bool) -> None:
                 "summary": cls.summary,
             }
         )
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
+    if json:
+        click.echo(jsonlib.dumps(rows, indent=2))
         return
     if not rows:
         click.echo("no models installed; see `ganedit plugins` for load errors")
@@ -273,13 +273,11 @@ RUN_COMMON = {
     "fail_fast",
     "jobs",
     "dry_run",
-    "as_json",
-    "fmt",
+    "json",
     "quality",
     "mask",
     "masks",
     "format",
-    "json",
 }
 
 
@@ -349,12 +347,12 @@ def _run_params(cls: type[ModelFamily]) -> list[click.Parameter]:
             help="Print what would be written, without loading the model.",
         ),
         click.Option(
-            ["--json", "as_json"],
+            ["--json", "json"],
             is_flag=True,
             help="Machine-readable progress on stdout: one JSON event per line.",
         ),
         click.Option(
-            ["--format", "fmt"],
+            ["--format", "format"],
             type=click.Choice(FORMAT_CHOICES),
             default=None,
             help="Output format [default: the input's, when it can hold the result].",
@@ -415,7 +413,7 @@ def _event_dict(event: Any) -> Any:
 def _print_report(report: Any, as_json: bool) -> None:
     if as_json:
         payload = {"event": "summary", **_event_dict(report)}
-        click.echo(json.dumps(payload, default=str))
+        click.echo(jsonlib.dumps(payload, default=str))
         return
     done, skipped, failed = len(report.done), len(report.skipped), len(report.failed)
     click.echo(f"done {done}, skipped {skipped}, failed {failed}")
@@ -438,12 +436,12 @@ def _make_run(cls: type[ModelFamily]) -> click.Command:
             if not kw.get("mask") and not kw.get("masks"):
                 raise click.UsageError(f"{cls.name} needs masks: give --mask FILE or --masks DIR")
             extra = {"mask": kw.get("mask"), "masks": kw.get("masks")}
-        as_json = kw["as_json"]
+        as_json = kw["json"]
         on_event = None
         if as_json:
 
             def on_event(event: Any) -> None:
-                click.echo(json.dumps(_event_dict(event), default=str))
+                click.echo(jsonlib.dumps(_event_dict(event), default=str))
 
         tile = kw["tile"]
         with _user_errors():
@@ -464,7 +462,7 @@ def _make_run(cls: type[ModelFamily]) -> click.Command:
                 fail_fast=kw["fail_fast"],
                 jobs=kw["jobs"],
                 dry_run=kw["dry_run"],
-                format=kw["fmt"],
+                format=kw["format"],
                 quality=kw["quality"],
                 progress=not as_json,
                 on_event=on_event,
@@ -509,8 +507,8 @@ TRAIN_COMMON = {
     "batch_size",
     "lr",
     "resume",
-    "config_file",
-    "overrides",
+    "config",
+    "set",
     "device",
     "precision",
     "compile",
@@ -559,12 +557,12 @@ def _train_params(cls: type[ModelFamily]) -> list[click.Parameter]:
             ["--resume"], is_flag=True, help="Continue from the last checkpoint in --out."
         ),
         click.Option(
-            ["--config", "config_file"],
+            ["--config", "config"],
             type=click.Path(exists=True, dir_okay=False, path_type=Path),
             help="TOML or JSON file of Config values (options given here win).",
         ),
         click.Option(
-            ["--set", "overrides"],
+            ["--set", "set"],
             multiple=True,
             metavar="KEY=VALUE",
             help="Set any Config field, e.g. --set lr=1e-4 (repeatable; wins over "
@@ -610,7 +608,7 @@ def _make_train(cls: type[ModelFamily]) -> click.Command:
         from ganedit.engine import train
 
         fields = _split_options(kw, TRAIN_COMMON)
-        overrides = [_fmt_override(k, v) for k, v in fields.items()] + list(kw["overrides"])
+        overrides = [_fmt_override(k, v) for k, v in fields.items()] + list(kw["set"])
         with _user_errors():
             for o in overrides:
                 parse_override(o)
@@ -619,7 +617,7 @@ def _make_train(cls: type[ModelFamily]) -> click.Command:
                 batch_size=kw["batch_size"],
                 lr=kw["lr"],
                 resume=kw["resume"],
-                config_file=kw["config_file"],
+                config_file=kw["config"],
                 overrides=tuple(overrides),
                 device=kw["device"],
                 precision=kw["precision"],
@@ -823,7 +821,7 @@ def sample_cmd() -> None:
 
 
 # ------------------------------------------------------------------------------------- eval
-EVAL_COMMON = {"data", "weights", "n", "seed", "device", "precision", "as_json"}
+EVAL_COMMON = {"data", "weights", "n", "seed", "device", "precision", "json"}
 
 
 def _format_table(rows: list[dict], summary: dict) -> str:
@@ -870,9 +868,9 @@ def _make_eval(cls: type[ModelFamily]) -> click.Command:
                 editor, list(kw["data"]), {"n": kw["n"], "seed": kw["seed"]}
             )
         rows, summary = list(result.get("rows", [])), dict(result.get("summary", {}))
-        if kw["as_json"]:
+        if kw["json"]:
             click.echo(
-                json.dumps({"model": cls.name, "rows": rows, "summary": summary}, default=str)
+                jsonlib.dumps({"model": cls.name, "rows": rows, "summary": summary}, default=str)
             )
         else:
             click.echo(_format_table(rows, summary) if rows or summary else "no results")
@@ -905,7 +903,7 @@ def _make_eval(cls: type[ModelFamily]) -> click.Command:
             help=PRECISION_HELP,
         ),
         click.Option(
-            ["--json", "as_json"], is_flag=True, help="Print {model, rows, summary} as JSON."
+            ["--json", "json"], is_flag=True, help="Print {model, rows, summary} as JSON."
         ),
     ]
     params += _config_options(cls, train=False, reserved=EVAL_COMMON)

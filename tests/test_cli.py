@@ -1,0 +1,310 @@
+"""The ganedit command line, with the fixture plugins (good and broken) installed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from ganedit.cli import cli, main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def invoke(*args: str, env: dict | None = None):
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+# ----------------------------------------------------------------------------------- basics
+def test_help_works_with_broken_plugins(plugin_path) -> None:
+    result = invoke("--help")
+    assert result.exit_code == 0, result.output
+    for cmd in ("run", "train", "sample", "eval", "plot", "plugins", "models", "tiny-info"):
+        assert cmd in result.output
+    assert "_GANEDIT_COMPLETE=bash_source ganedit" in result.output
+    assert "GANEDIT_" in result.output
+
+
+def test_help_works_in_strict_mode_with_broken_plugins(plugin_path, monkeypatch) -> None:
+    monkeypatch.setenv("GANEDIT_STRICT_PLUGINS", "1")
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0, result.output
+    assert "plugins" in result.output
+
+
+def test_version() -> None:
+    import ganedit
+
+    result = invoke("--version")
+    assert result.exit_code == 0
+    assert ganedit.__version__ in result.output
+
+
+def test_plugin_command_runs(plugin_path) -> None:
+    result = invoke("tiny-info", "--upper")
+    assert result.exit_code == 0
+    assert "TINY FAMILIES" in result.output
+
+
+def test_shadowing_plugin_command_is_refused(conflict_path) -> None:
+    assert invoke("clash-info").output.strip() == "clash"
+    run_help = invoke("run", "--help").output
+    assert "Process image folders" in run_help  # still the built-in run
+    out = invoke("plugins").output
+    assert "command 'run' shadows a built-in command" in out
+
+
+# ---------------------------------------------------------------------------------- plugins
+def test_plugins_lists_good_and_broken(plugin_path) -> None:
+    result = invoke("plugins")
+    assert result.exit_code == 0
+    out = result.output
+    assert "tiny  [loaded]  ganedit-tiny 0.1.0" in out
+    assert "models:   tiny-sr, tiny-gen" in out
+    assert "broken-import  [failed]" in out and "ganedit_dependency_that_is_not_installed" in out
+    assert "broken-hook  [failed]" in out and "model table is corrupt" in out
+    assert "bad-hookname  [failed]" in out and "ganedit_register_model" in out
+    assert "bad-argname  [failed]" in out and "registrar" in out
+
+
+def test_plugins_json(plugin_path) -> None:
+    data = json.loads(invoke("plugins", "--json").output)
+    by_name = {d["name"]: d for d in data}
+    assert by_name["tiny"]["families"] == ["tiny-sr", "tiny-gen"]
+    assert by_name["tiny"]["commands"] == ["tiny-info"]
+    assert by_name["tiny"]["error"] is None
+    assert by_name["srgan"]["source"] == "built-in"
+    assert "registrar" in by_name["bad-argname"]["error"]
+
+
+def test_plugins_json_from_env_var_default(plugin_path) -> None:
+    result = invoke("plugins", env={"GANEDIT_PLUGINS_JSON": "1"})
+    assert isinstance(json.loads(result.output), list)
+
+
+def test_plugins_json_in_a_real_subprocess(subprocess_env) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "ganedit", "plugins", "--json"],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    by_name = {d["name"]: d for d in json.loads(proc.stdout)}
+    assert by_name["tiny"]["status"] == "loaded"
+    assert by_name["tiny"]["dist"] == "ganedit-tiny"
+    for name in ("broken-import", "broken-hook", "bad-hookname", "bad-argname"):
+        assert by_name[name]["status"] == "failed" and by_name[name]["error"], name
+
+
+def test_rescue_mode_in_a_real_subprocess(subprocess_env) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "ganedit", "plugins", "--json"],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(GANEDIT_LOAD_PLUGINS=""),
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    statuses = {d["name"]: d["status"] for d in json.loads(proc.stdout)}
+    assert statuses["tiny"] == "disabled" and statuses["broken-import"] == "disabled"
+
+
+def test_models_lists_families(plugin_path) -> None:
+    out = invoke("models").output
+    assert "tiny-sr" in out and "image" in out and "Tiny x2 super-resolution" in out
+    rows = {r["name"]: r for r in json.loads(invoke("models", "--json").output)}
+    assert rows["tiny-gen"]["kind"] == "generate" and rows["tiny-gen"]["plugin"] == "tiny"
+
+
+# ------------------------------------------------------------------------- per-model groups
+def test_run_help_lists_image_models_only(plugin_path) -> None:
+    out = invoke("run", "--help").output
+    assert "tiny-sr" in out and "tiny-gen" not in out
+    assert "tiny-gen" in invoke("sample", "--help").output
+
+
+def test_run_model_help_lists_config_fields_and_common_options(plugin_path) -> None:
+    result = invoke("run", "tiny-sr", "--help")
+    assert result.exit_code == 0
+    out = result.output
+    for opt in ("--channels", "--upsample [bilinear|nearest]", "--residual / --no-residual"):
+        assert opt in out
+    for opt in (
+        "--weights",
+        "--device",
+        "--precision",
+        "--batch-size",
+        "--tile",
+        "--tile-overlap",
+        "--skip-existing",
+        "--fail-fast",
+        "--jobs",
+        "--dry-run",
+        "--json",
+        "--format",
+        "--quality",
+    ):
+        assert opt in out
+    for train_only in ("--crop", "--lr"):
+        assert train_only not in out
+    assert "--mask" not in out  # IMAGE family, not IMAGE_MASK
+
+
+def test_train_model_help_lists_train_only_fields(plugin_path) -> None:
+    out = invoke("train", "tiny-sr", "--help").output
+    for opt in (
+        "--crop",
+        "--channels",
+        "--data",
+        "--val",
+        "--out",
+        "--steps",
+        "--batch-size",
+        "--lr",
+        "--resume",
+        "--config",
+        "--set",
+        "--compile",
+        "--seed",
+        "--deterministic",
+    ):
+        assert opt in out
+
+
+def _all_commands(ctx_cmd: click.Command, ctx: click.Context):
+    yield ctx_cmd
+    if isinstance(ctx_cmd, click.Group):
+        for name in ctx_cmd.list_commands(ctx):
+            sub = ctx_cmd.get_command(ctx, name)
+            if sub is not None:
+                yield from _all_commands(sub, click.Context(sub, parent=ctx, info_name=name))
+
+
+def test_every_option_has_help(plugin_path) -> None:
+    ctx = click.Context(cli, info_name="ganedit")
+    seen = 0
+    for cmd in _all_commands(cli, ctx):
+        assert cmd.help or cmd.short_help, f"{cmd.name} has no help"
+        for p in cmd.params:
+            if isinstance(p, click.Option):
+                seen += 1
+                assert p.help and p.help.strip(), f"{cmd.name} {p.opts} has no help"
+    assert seen > 60  # the model commands were built too
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["run", "nope", "a", "b"], "unknown model 'nope'"),
+        (["run", "tiny-gen", "a", "b"], "use `ganedit sample`"),
+        (["sample", "tiny-sr", "out"], "use `ganedit run`"),
+        (["eval", "tiny-gen"], "has no evaluation"),
+        (["run", "tiny-sr", "only-one"], "expected at least one INPUT and one OUTPUT"),
+        (["run", "tiny-sr", "missing-dir", "out"], "input not found: missing-dir"),
+        (["run", "tiny-sr", "--tile", "big", "a", "b"], "neither an integer nor 'auto'"),
+    ],
+)
+def test_usage_errors_exit_2(plugin_path, args, message) -> None:
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+
+
+def test_output_inside_input_is_a_usage_error(plugin_path, make_images, tmp_path) -> None:
+    make_images("in", n=1)
+    result = CliRunner().invoke(
+        cli, ["run", "tiny-sr", str(tmp_path / "in"), str(tmp_path / "in" / "out")]
+    )
+    assert result.exit_code == 2
+    assert "inside input folder" in result.output
+
+
+def test_main_exit_code_for_usage_error(plugin_path) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["run", "nope", "a", "b"])
+    assert info.value.code == 2
+
+
+# ------------------------------------------------------------- run: arguments handed to infer
+class _FakeReport:
+    def __init__(self, failed=()):
+        self.done = [Path("a.png")]
+        self.skipped = []
+        self.failed = list(failed)
+        self.exit_code = 1 if failed else 0
+        self.manifest_path = None
+
+    def to_dict(self):
+        return {"done": 1, "skipped": 0, "failed": len(self.failed)}
+
+
+@pytest.fixture
+def fake_run_folder(monkeypatch):
+    import ganedit.infer
+
+    calls = []
+
+    def fake(model, inputs, output, **kw):
+        calls.append((model, inputs, output, kw))
+        if kw.get("on_event"):
+            kw["on_event"]({"event": "done", "path": "a.png"})
+        return _FakeReport(
+            failed=[(Path("bad.png"), "not an image")] if kw.get("fail_fast") else []
+        )
+
+    monkeypatch.setattr(ganedit.infer, "run_folder", fake, raising=False)
+    return calls
+
+
+def test_run_passes_only_given_config_options(
+    plugin_path, fake_run_folder, make_images, tmp_path
+) -> None:
+    make_images("in", n=1)
+    result = invoke(
+        "run",
+        "tiny-sr",
+        "--channels",
+        "4",
+        "--no-residual",
+        "--tile",
+        "64",
+        str(tmp_path / "in"),
+        str(tmp_path / "out"),
+    )
+    assert result.exit_code == 0, result.output
+    model, inputs, output, kw = fake_run_folder[0]
+    assert model == "tiny-sr" and inputs == [tmp_path / "in"] and output == tmp_path / "out"
+    assert kw["channels"] == 4 and kw["residual"] is False and "upsample" not in kw
+    assert kw["tile"] == 64 and kw["tile_overlap"] == 32 and kw["device"] == "auto"
+    assert "done 1, skipped 0, failed 0" in result.output
+
+
+def test_run_env_var_defaults(plugin_path, fake_run_folder, make_images, tmp_path) -> None:
+    make_images("in", n=1)
+    env = {"GANEDIT_RUN_TINY_SR_CHANNELS": "6", "GANEDIT_RUN_TINY_SR_TILE": "auto"}
+    result = invoke("run", "tiny-sr", str(tmp_path / "in"), str(tmp_path / "out"), env=env)
+    assert result.exit_code == 0, result.output
+    kw = fake_run_folder[0][3]
+    assert kw["channels"] == 6 and kw["tile"] is None
+
+
+def test_run_json_events_and_exit_code(plugin_path, fake_run_folder, make_images, tmp_path) -> None:
+    make_images("in", n=1)
+    result = CliRunner().invoke(
+        cli,
+        ["run", "tiny-sr", "--json", "--fail-fast", str(tmp_path / "in"), str(tmp_path / "out")],
+    )
+    assert result.exit_code == 1
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert lines[0] == {"event": "done", "path": "a.png"}
+    assert lines[-1]["event"] == "summary" and lines[-1]["failed"] == 1
+    assert fake_run_folder[0][3]["progress"] is False
