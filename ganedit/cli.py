@@ -499,6 +499,7 @@ def run_cmd() -> None:
 
 
 # ------------------------------------------------------------------------------------ train
+DEFAULT_STEPS = 10_000
 TRAIN_COMMON = {
     "data",
     "val",
@@ -541,8 +542,9 @@ def _train_params(cls: type[ModelFamily]) -> list[click.Parameter]:
         click.Option(
             ["--steps"],
             type=click.IntRange(min=1),
-            default=None,
-            help="Training steps [default: the model's].",
+            default=DEFAULT_STEPS,
+            show_default=True,
+            help="Total training steps (a resumed run continues up to this count).",
         ),
         click.Option(
             ["--batch-size", "batch_size"],
@@ -602,8 +604,6 @@ def _fmt_override(key: str, value: Any) -> str:
 
 def _make_train(cls: type[ModelFamily]) -> click.Command:
     def callback(**kw: Any) -> None:
-        import inspect
-
         from ganedit.config import parse_override
         from ganedit.engine import train
 
@@ -612,7 +612,10 @@ def _make_train(cls: type[ModelFamily]) -> click.Command:
         with _user_errors():
             for o in overrides:
                 parse_override(o)
-            call: dict[str, Any] = dict(
+            result = train(
+                cls.name,
+                list(kw["data"]),
+                kw["out"],
                 steps=kw["steps"],
                 batch_size=kw["batch_size"],
                 lr=kw["lr"],
@@ -623,20 +626,19 @@ def _make_train(cls: type[ModelFamily]) -> click.Command:
                 precision=kw["precision"],
                 compile=kw["compile"],
                 seed=kw["seed"],
+                deterministic=kw["deterministic"],
+                val=list(kw["val"]) or None,
             )
-            accepted = inspect.signature(train).parameters
-            if kw["val"]:
-                call["val"] = list(kw["val"])
-            if kw["deterministic"]:
-                call["deterministic"] = True
-            if kw["steps"] is None:
-                call.pop("steps")
-            for key in ("val", "deterministic"):
-                if key in call and key not in accepted:
-                    raise click.UsageError(f"--{key} is not supported by this engine version")
-            result = train(cls.name, list(kw["data"]), kw["out"], **call)
-        if result is not None:
-            click.echo(f"trained {cls.name}: {result}")
+        weights = getattr(result, "weights", None)
+        step = getattr(result, "step", "?")
+        if getattr(result, "interrupted", False):
+            click.echo(
+                f"{cls.name}: stopped at step {step}; continue with --resume "
+                f"(checkpoint: {getattr(result, 'checkpoint', None)})",
+                err=True,
+            )
+            sys.exit(1)
+        click.echo(f"{cls.name}: trained to step {step}; weights: {weights}")
 
     return click.Command(
         cls.name,

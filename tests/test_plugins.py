@@ -215,3 +215,112 @@ def test_record_to_dict_is_json_safe(plugin_path) -> None:
     data = json.loads(json.dumps([r.to_dict() for r in plugin_records()]))
     tiny = next(d for d in data if d["name"] == "tiny")
     assert set(tiny) >= {"name", "dist", "version", "source", "families", "error"}
+
+
+# ------------------------------------------------------------------------- conformance kit
+def test_tiny_sr_passes_check_family(plugin_path) -> None:
+    from ganedit_tiny.family import TinySR, TinySRConfig
+
+    from ganedit.testing import check_family
+
+    check_family(TinySR, TinySRConfig(channels=4), image_size=(16, 24))
+
+
+def test_tiny_gen_passes_check_family(plugin_path) -> None:
+    from ganedit_tiny.family import TinyGen, TinyGenConfig
+
+    from ganedit.testing import check_family
+
+    check_family(TinyGen, TinyGenConfig(channels=4))
+
+
+def _bad_family(plugin_path, **overrides):
+    from ganedit_tiny.family import TinySR
+
+    return type("Bad", (TinySR,), {"name": "bad", **overrides})
+
+
+def test_check_family_catches_out_of_range_output(plugin_path) -> None:
+    from ganedit_tiny.family import TinySRConfig
+
+    from ganedit.testing import check_family
+
+    bad = _bad_family(plugin_path, predict=lambda self, g, x, mask=None: g(x) * 3 - 1)
+    with pytest.raises(AssertionError, match=r"bad: predict: output range .* outside \[0, 1\]"):
+        check_family(bad, TinySRConfig(channels=4), only=["predict"])
+
+
+def test_check_family_catches_batch_interaction(plugin_path) -> None:
+    from ganedit_tiny.family import TinySRConfig
+
+    from ganedit.testing import check_family
+
+    def predict_mixing(self, g, x, mask=None):
+        y = g(x).clamp(0, 1)
+        return (y + y.mean(dim=0, keepdim=True)) / 2
+
+    bad = _bad_family(plugin_path, predict=predict_mixing)
+    with pytest.raises(AssertionError, match="batch equals single"):
+        check_family(bad, TinySRConfig(channels=4), only=["batch_equals_single"])
+
+
+def test_check_family_catches_global_ops_in_tiling(plugin_path) -> None:
+    from ganedit_tiny.family import TinySRConfig
+
+    from ganedit.testing import check_family
+
+    def predict(self, g, x, mask=None):  # per-image contrast stretch: depends on the whole image
+        y = g(x)
+        lo, hi = y.amin(dim=(1, 2, 3), keepdim=True), y.amax(dim=(1, 2, 3), keepdim=True)
+        return ((y - lo) / (hi - lo + 1e-6)) ** 3
+
+    bad = _bad_family(plugin_path, predict=predict)
+    with pytest.raises(AssertionError, match="tiled close to untiled"):
+        check_family(bad, TinySRConfig(channels=4), only=["tiled"], tiled_atol=1e-3)
+
+
+def test_check_family_catches_a_step_that_does_not_train(plugin_path) -> None:
+    import torch
+    from ganedit_tiny.family import TinySRConfig
+
+    from ganedit.testing import check_family
+
+    def training_step(self, nets, opts, batch, engine):
+        return {"g": torch.tensor(1.0)}
+
+    bad = _bad_family(plugin_path, training_step=training_step)
+    with pytest.raises(AssertionError, match="weights did not change"):
+        check_family(bad, TinySRConfig(channels=4), only=["training_step"])
+
+
+def test_check_family_catches_missing_help(plugin_path) -> None:
+    from dataclasses import dataclass
+
+    from ganedit.testing import check_family
+
+    @dataclass
+    class NoHelp:
+        channels: int = 4
+        upsample: str = "bilinear"
+        residual: bool = True
+
+    bad = _bad_family(plugin_path, Config=NoHelp)
+    with pytest.raises(AssertionError, match="without metadata help text: channels"):
+        check_family(bad, NoHelp(), only=["spec"])
+
+
+def _tiny_sr_config():
+    from ganedit_tiny.family import TinySRConfig
+
+    return TinySRConfig(channels=4)
+
+
+def test_conformance_tests_helper_parametrizes_every_check(plugin_path) -> None:
+    from ganedit_tiny.family import TinySR
+
+    from ganedit.testing import CHECKS, conformance_tests
+
+    fn = conformance_tests(TinySR, _tiny_sr_config(), skip=["training_step"])
+    marks = [m for m in fn.pytestmark if m.name == "parametrize"]
+    assert marks[0].args[1] == [c for c in CHECKS if c != "training_step"]
+    fn("predict")  # runs one check
