@@ -310,8 +310,8 @@ class Editor:
 
         Returns:
             ``(N, C_out, H * scale, W * scale)`` float32 in ``[0, 1]`` on the editor's device.
-            Large images are tiled (see :meth:`plan`); on CUDA out-of-memory the batch, then
-            the tile, is halved and the work retried.
+            Large images are tiled (see :meth:`plan`); on out-of-memory (CUDA) the batch, then
+            the tile, is halved and the work retried; the smaller tile is kept for later calls.
         """
         if self.family.kind == Kind.GENERATE:
             raise TypeError(f"{self.family.name} generates images: use sample() or generate()")
@@ -344,10 +344,9 @@ class Editor:
                     outs.append(self._run(x[i : i + step], tile, 1 if tile is None else batch))
                 return outs[0] if len(outs) == 1 else torch.cat(outs, 0)
             except torch.OutOfMemoryError:
-                if self.device.type != "cuda":
-                    raise
                 outs = []
-                torch.cuda.empty_cache()
+                if self.device.type == "cuda":
+                    torch.cuda.empty_cache()
                 if batch > 1:
                     batch //= 2
                     continue

@@ -148,3 +148,22 @@ def test_bad_input_types() -> None:
         ed(np.zeros((4, 4, 5), np.uint8))
     with pytest.raises(TypeError):
         load(42)
+
+
+class _OOMKeep(TinyKeep):
+    """Raises out-of-memory for calls over 1024 pixels (batch included), like a small GPU."""
+
+    def predict(self, generator, x, mask=None):
+        if x.shape[0] * x.shape[-2] * x.shape[-1] > 1024:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return super().predict(generator, x, mask)
+
+
+def test_out_of_memory_halves_batch_then_tile() -> None:
+    x = torch.rand(4, 3, 64, 64)
+    ref = load(TinyKeep(), weights=False, tile=0)(x)
+    ed = load(_OOMKeep(), weights=False, tile=0, tile_overlap=16, batch_size=4)
+    with pytest.warns(RuntimeWarning, match="out of memory"):
+        y = ed(x)
+    assert ed._oom_tile == 32
+    assert (y - ref).abs().max() < 1e-5

@@ -197,3 +197,22 @@ def test_inpaint_with_shared_mask(tmp_path: Path) -> None:
     res = read_image(tmp_path / "out" / "x.png")
     keep = m[..., 0] == 0
     assert np.array_equal(res[keep], img[keep])
+
+
+def test_inpaint_with_masks_folder(tmp_path: Path) -> None:
+    src, masks = tmp_path / "in", tmp_path / "masks"
+    img = _img(10, 12, seed=2)
+    write_image(src / "sub" / "x.png", img)
+    write_image(src / "no_mask.png", img)
+    m = np.zeros((10, 12, 1), np.uint8)
+    m[1:4, 2:6] = 255
+    write_image(masks / "sub" / "x.bmp", m)  # any image extension
+    report = run_folder(
+        TinyInpaint(), src, tmp_path / "out", weights=False, masks=masks, progress=False
+    )
+    assert [p.name for p in report.done] == ["x.png"]
+    assert "no mask" in dict((p.name, w) for p, w in report.failed)["no_mask.png"]
+    res = read_image(tmp_path / "out" / "sub" / "x.png")
+    assert np.array_equal(res[m[..., 0] == 0], img[m[..., 0] == 0])
+    with pytest.raises(ValueError, match="needs masks"):
+        run_folder(TinyInpaint(), src, tmp_path / "o2", weights=False, progress=False)
