@@ -44,15 +44,25 @@ FORMAT_CHOICES = ("png", "jpg", "webp", "bmp", "tiff")
 
 # ----------------------------------------------------------------------------- error handling
 @contextmanager
-def _user_errors() -> Iterator[None]:
-    """Turn the library's user-facing errors into Click errors (exit 2 for usage, 1 else)."""
+def _user_errors(*, value_is_usage: bool = False) -> Iterator[None]:
+    """Turn the library's user-facing errors into Click errors: unknown model and bad config
+    values exit 2 (usage); other ``ValueError``/``OSError`` exit 1, or 2 when
+    ``value_is_usage`` (functions that document ValueError as bad usage). A weights problem
+    always exits 1."""
     from ganedit.plugins import UnknownModelError
+    from ganedit.weights import WeightsError
 
     try:
         yield
     except (UnknownModelError, ConfigError) as exc:
         raise click.UsageError(str(exc)) from None
-    except (ValueError, OSError) as exc:
+    except WeightsError as exc:
+        raise click.ClickException(str(exc)) from None
+    except ValueError as exc:
+        if value_is_usage:
+            raise click.UsageError(str(exc)) from None
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:
         raise click.ClickException(str(exc)) from None
 
 
@@ -412,7 +422,7 @@ def _event_dict(event: Any) -> Any:
 
 def _print_report(report: Any, as_json: bool) -> None:
     if as_json:
-        payload = {"event": "summary", **_event_dict(report)}
+        payload = {"event": "end", **_event_dict(report)}
         click.echo(jsonlib.dumps(payload, default=str))
         return
     done, skipped, failed = len(report.done), len(report.skipped), len(report.failed)
@@ -438,13 +448,17 @@ def _make_run(cls: type[ModelFamily]) -> click.Command:
             extra = {"mask": kw.get("mask"), "masks": kw.get("masks")}
         as_json = kw["json"]
         on_event = None
+        seen_end: list[bool] = []
         if as_json:
 
             def on_event(event: Any) -> None:
-                click.echo(jsonlib.dumps(_event_dict(event), default=str))
+                data = _event_dict(event)
+                if isinstance(data, dict) and data.get("event") == "end":
+                    seen_end.append(True)
+                click.echo(jsonlib.dumps(data, default=str))
 
         tile = kw["tile"]
-        with _user_errors():
+        with _user_errors(value_is_usage=True):
             from ganedit.io import check_output_location
 
             check_output_location(inputs, output)
@@ -469,7 +483,8 @@ def _make_run(cls: type[ModelFamily]) -> click.Command:
                 **extra,
                 **options,
             )
-        _print_report(report, as_json)
+        if not (as_json and seen_end):  # run_folder's "end" event is the JSON summary
+            _print_report(report, as_json)
         sys.exit(report.exit_code)
 
     return click.Command(

@@ -244,7 +244,8 @@ class _FakeReport:
         self.manifest_path = None
 
     def to_dict(self):
-        return {"done": 1, "skipped": 0, "failed": len(self.failed)}
+        failed = [{"input": str(p), "error": why} for p, why in self.failed]
+        return {"done": 1, "skipped": 0, "failed": failed, "exit_code": self.exit_code}
 
 
 @pytest.fixture
@@ -306,5 +307,173 @@ def test_run_json_events_and_exit_code(plugin_path, fake_run_folder, make_images
     assert result.exit_code == 1
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert lines[0] == {"event": "done", "path": "a.png"}
-    assert lines[-1]["event"] == "summary" and lines[-1]["failed"] == 1
+    assert lines[-1]["event"] == "end" and lines[-1]["failed"][0]["input"] == "bad.png"
     assert fake_run_folder[0][3]["progress"] is False
+
+
+# ---------------------------------------------------- end to end with the real infer/engine
+def _save_tiny(family_name: str, path: Path, **config) -> Path:
+    import torch
+
+    from ganedit.config import config_to_dict
+    from ganedit.plugins import get_family
+    from ganedit.weights import save_weights
+
+    fam = get_family(family_name)
+    cfg = fam.Config(**config)
+    torch.manual_seed(0)
+    gen = fam.build(cfg)["generator"]
+    return save_weights(path, gen.state_dict(), {"family": fam.name, "config": config_to_dict(cfg)})
+
+
+def _read(path: Path):
+    import cv2
+
+    return cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+
+
+def test_run_end_to_end(plugin_path, make_images, tmp_path) -> None:
+    weights = _save_tiny("tiny-sr", tmp_path / "w" / "tiny.safetensors", channels=4)
+    make_images("in", n=2, size=(16, 24))
+    make_images("in/sub", n=1, size=(10, 12))
+    (tmp_path / "in" / "broken.png").write_bytes(b"not a png")
+    args = ["run", "tiny-sr", "--weights", str(weights), "--device", "cpu"]
+    result = CliRunner().invoke(cli, [*args, str(tmp_path / "in"), str(tmp_path / "out")])
+    assert result.exit_code == 1, result.output  # one failed file
+    assert "done 3, skipped 0, failed 1" in result.stdout
+    assert "broken.png" in result.stderr
+    assert _read(tmp_path / "out" / "img_00.png").shape == (32, 48, 3)
+    assert _read(tmp_path / "out" / "sub" / "img_00.png").shape == (20, 24, 3)
+
+    (tmp_path / "in" / "broken.png").unlink()
+    again = CliRunner().invoke(
+        cli, [*args, "--skip-existing", "--json", str(tmp_path / "in"), str(tmp_path / "out")]
+    )
+    assert again.exit_code == 0, again.output
+    events = [json.loads(line) for line in again.stdout.splitlines()]
+    assert [e["event"] for e in events].count("end") == 1
+    assert events[-1]["event"] == "end"
+    assert (events[-1]["done"], events[-1]["skipped"], events[-1]["failed"]) == (0, 3, [])
+    files = [e for e in events if e["event"] == "file"]
+    assert len(files) == 3 and all(e["status"] == "skipped" for e in files)
+
+
+def test_sample_end_to_end_is_reproducible(plugin_path, tmp_path) -> None:
+    weights = _save_tiny("tiny-gen", tmp_path / "w" / "gen.safetensors", channels=4)
+    base = ["sample", "tiny-gen", "--weights", str(weights), "--device", "cpu", "--seed", "3"]
+    for out in ("a", "b"):
+        result = invoke(*base, "-n", "5", str(tmp_path / out))
+        assert result.exit_code == 0, result.output
+    files = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert files == [f"sample_{i:03d}.png" for i in range(5)]
+    for name in files:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    other = invoke(*base[:-1], "4", "-n", "1", str(tmp_path / "c"))
+    assert other.exit_code == 0
+    assert (tmp_path / "c" / "sample_000.png").read_bytes() != (
+        tmp_path / "a" / "sample_000.png"
+    ).read_bytes()
+
+    grid = invoke(*base, "-n", "5", "--grid", str(tmp_path / "g"))
+    assert grid.exit_code == 0, grid.output
+    assert _read(tmp_path / "g" / "grid.png").shape == (16, 24, 3)  # 3 cols x 2 rows of 8x8
+
+    interp = invoke(*base, "--interpolate", "4", str(tmp_path / "i"))
+    assert interp.exit_code == 0, interp.output
+    frames = sorted(p.name for p in (tmp_path / "i").iterdir())
+    assert frames == [f"frame_{i:03d}.png" for i in range(4)]
+    assert (tmp_path / "i" / "frame_000.png").read_bytes() != (
+        tmp_path / "i" / "frame_003.png"
+    ).read_bytes()
+
+
+def test_slerp_endpoints_and_norm() -> None:
+    import torch
+
+    from ganedit.cli import slerp
+
+    a, b = torch.randn(16), torch.randn(16)
+    assert torch.allclose(slerp(a, b, 0.0), a, atol=1e-5)
+    assert torch.allclose(slerp(a, b, 1.0), b, atol=1e-5)
+    u, v = a / a.norm(), b / b.norm()
+    assert abs(float(slerp(u, v, 0.5).norm()) - 1.0) < 1e-5  # stays on the sphere
+
+
+def test_eval_end_to_end(plugin_path, make_images, tmp_path) -> None:
+    weights = _save_tiny("tiny-sr", tmp_path / "w" / "tiny.safetensors", channels=4)
+    make_images("data", n=3, size=(16, 16))
+    args = [
+        "eval",
+        "tiny-sr",
+        "--weights",
+        str(weights),
+        "--device",
+        "cpu",
+        "--data",
+        str(tmp_path / "data"),
+    ]
+    table = invoke(*args)
+    assert table.exit_code == 0, table.output
+    lines = table.output.splitlines()
+    assert (
+        lines[0].split() == ["image", "psnr"] and len(lines) == 7 and lines[-1].startswith("mean")
+    )
+    data = json.loads(invoke(*args, "--json", "--n", "2").output)
+    assert data["model"] == "tiny-sr" and len(data["rows"]) == 2
+    assert data["summary"]["psnr"] > 0
+
+
+def test_train_and_plot_end_to_end(plugin_path, make_images, tmp_path) -> None:
+    make_images("data", n=4, size=(16, 16))
+    run_dir = tmp_path / "run"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "train",
+            "tiny-sr",
+            "--data",
+            str(tmp_path / "data"),
+            "--out",
+            str(run_dir),
+            "--steps",
+            "2",
+            "--batch-size",
+            "2",
+            "--device",
+            "cpu",
+            "--channels",
+            "4",
+            "--set",
+            "crop=8",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "trained to step 2" in result.output
+    cfg = json.loads((run_dir / "config.json").read_text())
+    cfg = cfg.get("config", cfg)
+    assert cfg["channels"] == 4 and cfg["crop"] == 8 and cfg["batch_size"] == 2
+
+    plot = CliRunner().invoke(cli, ["plot", str(run_dir)])
+    assert plot.exit_code == 0, plot.output
+    assert Path(plot.output.strip()).is_file()
+
+
+def test_train_bad_override_is_a_usage_error(plugin_path, make_images, tmp_path) -> None:
+    make_images("data", n=2)
+    result = CliRunner().invoke(
+        cli,
+        [
+            "train",
+            "tiny-sr",
+            "--data",
+            str(tmp_path / "data"),
+            "--out",
+            str(tmp_path / "r"),
+            "--set",
+            "nonsense=1",
+            "--device",
+            "cpu",
+        ],
+    )
+    assert result.exit_code == 2, result.output
+    assert "nonsense" in result.output
