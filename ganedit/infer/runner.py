@@ -641,8 +641,8 @@ def run_folder(
         manifest.finish()
         manifest.write()
 
-    for key in sorted(results):
-        status, path, why = results[key]
+    for index in sorted(results):
+        status, path, why = results[index]
         if status == "done":
             report.done.append(path)
         elif status == "skipped":
