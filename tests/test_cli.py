@@ -65,7 +65,7 @@ def test_plugins_lists_good_and_broken(plugin_path) -> None:
     assert result.exit_code == 0
     out = result.output
     assert "tiny  [loaded]  ganedit-tiny 0.1.0" in out
-    assert "models:   tiny-sr, tiny-gen" in out
+    assert "models:   tiny-sr, tiny-gen, tiny-fill" in out
     assert "broken-import  [failed]" in out and "ganedit_dependency_that_is_not_installed" in out
     assert "broken-hook  [failed]" in out and "model table is corrupt" in out
     assert "bad-hookname  [failed]" in out and "ganedit_register_model" in out
@@ -75,7 +75,7 @@ def test_plugins_lists_good_and_broken(plugin_path) -> None:
 def test_plugins_json(plugin_path) -> None:
     data = json.loads(invoke("plugins", "--json").output)
     by_name = {d["name"]: d for d in data}
-    assert by_name["tiny"]["families"] == ["tiny-sr", "tiny-gen"]
+    assert by_name["tiny"]["families"] == ["tiny-sr", "tiny-gen", "tiny-fill"]
     assert by_name["tiny"]["commands"] == ["tiny-info"]
     assert by_name["tiny"]["error"] is None
     assert by_name["srgan"]["source"] == "built-in"
@@ -477,3 +477,34 @@ def test_train_bad_override_is_a_usage_error(plugin_path, make_images, tmp_path)
     )
     assert result.exit_code == 2, result.output
     assert "nonsense" in result.output
+
+
+def test_mask_family_options_and_masks_matched_by_relative_path(
+    plugin_path, make_images, tmp_path
+) -> None:
+    import numpy as np
+    from conftest import write_test_image
+
+    out = invoke("run", "tiny-fill", "--help").output
+    assert "--mask " in out and "--masks" in out
+
+    weights = _save_tiny("tiny-fill", tmp_path / "w" / "fill.safetensors")
+    make_images("in/sub", n=1, size=(16, 16))
+    mask = np.zeros((16, 16, 1), np.uint8)
+    mask[4:12, 4:12] = 255
+    write_test_image(tmp_path / "masks" / "sub" / "img_00.png", mask)
+    base = ["run", "tiny-fill", "--weights", str(weights), "--device", "cpu"]
+    missing = CliRunner().invoke(cli, [*base, str(tmp_path / "in"), str(tmp_path / "o")])
+    assert missing.exit_code == 2 and "needs masks" in missing.output
+    result = CliRunner().invoke(
+        cli,
+        [*base, "--masks", str(tmp_path / "masks"), str(tmp_path / "in"), str(tmp_path / "out")],
+    )
+    assert result.exit_code == 0, result.output
+    src, dst = (
+        _read(tmp_path / "in" / "sub" / "img_00.png"),
+        _read(tmp_path / "out" / "sub" / "img_00.png"),
+    )
+    keep = mask[..., 0] == 0
+    assert np.array_equal(src[keep], dst[keep])  # kept pixels untouched
+    assert not np.array_equal(src[~keep], dst[~keep])  # masked pixels filled

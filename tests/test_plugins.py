@@ -41,7 +41,7 @@ def test_good_fixture_plugin_is_found_through_its_entry_point(plugin_path) -> No
         "ganedit_tiny",
     )
     assert rec.status == "loaded" and rec.error is None
-    assert rec.families == ["tiny-sr", "tiny-gen"]
+    assert rec.families == ["tiny-sr", "tiny-gen", "tiny-fill"]
     assert {"tiny-sr", "tiny-gen"} <= set(list_models())
     assert list_models() == sorted(list_models())
 
@@ -324,3 +324,11 @@ def test_conformance_tests_helper_parametrizes_every_check(plugin_path) -> None:
     marks = [m for m in fn.pytestmark if m.name == "parametrize"]
     assert marks[0].args[1] == [c for c in CHECKS if c != "training_step"]
     fn("predict")  # runs one check
+
+
+def test_tiny_fill_passes_check_family(plugin_path) -> None:
+    from ganedit_tiny.family import TinyFill, TinyFillConfig
+
+    from ganedit.testing import check_family
+
+    check_family(TinyFill, TinyFillConfig())  # IMAGE_MASK path, not trainable
