@@ -75,7 +75,7 @@ def _config_options(
     fields = {f.name: f for f in config_fields(family_cls.Config)}
     opts: list[click.Option] = []
     for name, ctype, default, help_text, is_flag in iter_click_params(family_cls.Config):
-        meta = fields[name].metadata or {}
+        meta: dict[str, Any] = dict(fields[name].metadata)
         if (meta.get("train_only") and not train) or name in reserved:
             continue
         flag = "--" + name.replace("_", "-")
@@ -248,7 +248,7 @@ def models_cmd(json: bool) -> None:
     """List the model families: name, kind, plugin and one-line summary."""
     from ganedit.plugins import family_plugin
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for cls in _safe_families():
         rows.append(
             {
@@ -265,7 +265,7 @@ def models_cmd(json: bool) -> None:
     if not rows:
         click.echo("no models installed; see `ganedit plugins` for load errors")
         return
-    width = max(len(r["name"]) for r in rows)
+    width = max(len(str(r["name"])) for r in rows)
     for r in rows:
         click.echo(f"{r['name']:<{width}}  {r['kind']:<10}  {r['summary']}")
 

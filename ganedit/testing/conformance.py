@@ -109,7 +109,7 @@ def check_spec(c: _Ctx) -> None:
         cls.Config()
     except TypeError as exc:
         raise c.fail("spec", f"Config() needs a default for every field ({exc})") from None
-    missing = [f.name for f in dataclasses.fields(cls.Config) if not (f.metadata or {}).get("help")]
+    missing = [f.name for f in dataclasses.fields(cls.Config) if not dict(f.metadata).get("help")]
     if missing:
         raise c.fail("spec", f"Config fields without metadata help text: {', '.join(missing)}")
     if not cls.summary:

@@ -155,7 +155,7 @@ def plugin_imports_only_public(plugin_dir: str | Path) -> list[str]:
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 problems += _is_public(node.module, [a.name for a in node.names])
             for p in problems:
-                found.append(f"{path}:{node.lineno}: {p}")
+                found.append(f"{path}:{getattr(node, 'lineno', 0)}: {p}")
         for node in ast.walk(tree):
             if (
                 isinstance(node, ast.Attribute)
