@@ -449,6 +449,9 @@ def test_train_and_plot_end_to_end(plugin_path, make_images, tmp_path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "trained to step 2" in result.output
+    from ganedit_tiny import CALLBACK_LOG  # the plugin's ganedit_train_callbacks hook ran
+
+    assert [step for step, _m in CALLBACK_LOG[-2:]] == [1, 2]
     cfg = json.loads((run_dir / "config.json").read_text())
     cfg = cfg.get("config", cfg)
     assert cfg["channels"] == 4 and cfg["crop"] == 8 and cfg["batch_size"] == 2
