@@ -119,8 +119,13 @@ class DCGAN(ganedit.ModelFamily):
 
     def latent(self, n: int, config: DCGANConfig, generator: torch.Generator) -> torch.Tensor:
         """``(n, z_dim, 1, 1)`` float32 standard-normal latents on the CPU, drawn from
-        ``generator``."""
-        return torch.randn((n, int(config.z_dim), 1, 1), generator=generator, dtype=torch.float32)
+        ``generator`` one item at a time, so the first ``k`` latents (and images) of a seed do
+        not depend on ``n`` (torch draws large and small tensors with different algorithms)."""
+        zd = int(config.z_dim)
+        if n == 0:
+            return torch.empty((0, zd, 1, 1))
+        z = [torch.randn((zd,), generator=generator, dtype=torch.float32) for _ in range(n)]
+        return torch.stack(z).view(n, zd, 1, 1)
 
     def output_size(self, config: DCGANConfig) -> tuple[int, int]:
         """``(image_size, image_size)``."""

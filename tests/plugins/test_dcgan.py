@@ -1,0 +1,237 @@
+"""Tests of the dcgan plugin (CPU, tiny networks). The classifier and default-weights tests use
+the bundled weights and the Fashion-MNIST files under data/ (skipped when those are absent)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import ganedit
+from ganedit.config import update_config
+from ganedit.io import datasets
+from ganedit.testing import check_family, plugin_imports_only_public
+from ganedit.weights import resolve_resource, save_weights
+from ganedit_dcgan.classifier import CLASSIFIER_WEIGHTS, FashionClassifier, load_classifier, prepare
+from ganedit_dcgan.evaluate import (
+    class_shares,
+    features_and_predictions,
+    frechet_distance,
+    gaussian_stats,
+    load_fashion_split,
+    nearest_neighbour_distance,
+)
+from ganedit_dcgan.family import DCGAN, DCGANConfig
+from ganedit_dcgan.networks import Discriminator, Generator
+
+ROOT = Path(__file__).resolve().parents[2]
+FASHION = ROOT / "data" / "fashion-mnist"
+PLUGIN = ROOT / "plugins" / "ganedit_dcgan"
+
+
+def tiny(**kw) -> DCGANConfig:
+    base = {"image_size": 32, "channels": 1, "z_dim": 8, "ngf": 4, "ndf": 4, "batch_size": 4}
+    return update_config(DCGANConfig(), {**base, **kw})
+
+
+def need_fashion() -> None:
+    if not (FASHION / "t10k-images-idx3-ubyte.gz").is_file():
+        pytest.skip("data/fashion-mnist not fetched (scripts/fetch_data.py)")
+
+
+# ----------------------------------------------------------------------------- the family
+def test_conformance() -> None:
+    check_family(DCGAN, tiny())
+
+
+def test_imports_only_public_api() -> None:
+    assert plugin_imports_only_public(PLUGIN) == []
+
+
+def test_registered_through_entry_point() -> None:
+    assert "dcgan" in ganedit.list_models()
+    assert isinstance(ganedit.get_family("dcgan"), DCGAN)
+
+
+def test_config_help_and_train_only() -> None:
+    import dataclasses
+
+    fields = {f.name: f for f in dataclasses.fields(DCGANConfig)}
+    assert all(f.metadata.get("help") for f in fields.values())
+    train_only = {n for n, f in fields.items() if f.metadata.get("train_only")}
+    assert train_only == {"ndf", "loss", "spectral_norm", "lr", "betas", "batch_size",
+                          "ema_decay", "d_steps"}
+    cfg = DCGANConfig()
+    assert (cfg.z_dim, cfg.lr, cfg.betas, cfg.batch_size) == (100, 2e-4, (0.5, 0.999), 128)
+
+
+@pytest.mark.parametrize("size", [32, 64, 128])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_shapes(size: int, channels: int) -> None:
+    cfg = tiny(image_size=size, channels=channels)
+    fam = DCGAN()
+    nets = fam.build(cfg)
+    z = fam.latent(3, cfg, torch.Generator().manual_seed(0))
+    assert z.shape == (3, 8, 1, 1) and z.dtype == torch.float32
+    with torch.no_grad():
+        y = fam.predict(nets["generator"].eval(), z)
+    assert y.shape == (3, channels, size, size)
+    assert fam.output_size(cfg) == (size, size)
+    assert float(y.min()) >= 0 and float(y.max()) <= 1
+    with torch.no_grad():
+        logits = nets["discriminator"](y * 2 - 1)
+    assert logits.shape == (3,)
+
+
+def test_generator_layout_follows_paper() -> None:
+    g = Generator(64, 3, 100, 64)
+    convs = [m for m in g.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
+    assert [c.out_channels for c in convs] == [512, 256, 128, 64, 3]
+    assert isinstance(list(g.modules())[-1], torch.nn.Tanh)
+    d = Discriminator(64, 3, 64)
+    leaky = [m for m in d.modules() if isinstance(m, torch.nn.LeakyReLU)]
+    assert leaky and all(m.negative_slope == 0.2 for m in leaky)
+    with pytest.raises(ValueError, match="image_size"):
+        Generator(48)
+
+
+def test_spectral_norm_option() -> None:
+    d = Discriminator(32, 1, 8, spectral_norm=True)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in d.modules())
+    convs = [m for m in d.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs and all(hasattr(c, "parametrizations") for c in convs)
+
+
+def test_same_seed_same_samples(tmp_path: Path) -> None:
+    fam = DCGAN()
+    cfg = tiny()
+    torch.manual_seed(0)
+    g = fam.build(cfg)["generator"]
+    path = save_weights(tmp_path / "g.safetensors", g.state_dict(),
+                        {"family": "dcgan", "config": {**vars(cfg), "betas": list(cfg.betas)}})
+    ed = ganedit.load("dcgan", weights=path, device="cpu", precision="fp32")
+    a, b = ed.sample(6, seed=5), ed.sample(6, seed=5)
+    assert a.shape == (6, 32, 32, 1) and a.dtype == np.uint8
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, ed.sample(6, seed=6))
+    # the first item does not depend on how many are drawn
+    assert np.array_equal(ed.sample(1, seed=5)[0], a[0])
+
+
+@pytest.mark.parametrize("loss", ["bce", "lsgan", "hinge"])
+def test_training_step_losses(loss: str) -> None:
+    from ganedit.engine import Engine
+
+    fam = DCGAN()
+    cfg = tiny(loss=loss, d_steps=2, spectral_norm=(loss == "hinge"))
+    engine = Engine(device="cpu", precision="fp32", seed=0)
+    engine.family, engine.config = fam, cfg
+    nets = engine.setup(fam.build(cfg))
+    opts = fam.optimizers(nets, cfg)
+    data = datasets.tensor_images(np.random.default_rng(0).integers(0, 255, (8, 32, 32), np.uint8))
+    data.setup("cpu")
+    g0 = [p.detach().clone() for p in nets["generator"].parameters()]
+    out = fam.training_step(nets, opts, data.next_batch(4), engine)
+    assert set(out) >= {"d", "g"}
+    assert all(math.isfinite(float(v)) for v in out.values())
+    assert any(not torch.equal(a, b) for a, b in zip(g0, nets["generator"].parameters()))
+
+
+def test_dataset_idx_padded_and_folder(tmp_path: Path) -> None:
+    from ganedit.io import write_image
+
+    # a small idx file: 5 images 28x28 of value 200
+    raw = bytes([0, 0, 8, 3]) + (5).to_bytes(4, "big") + (28).to_bytes(4, "big") * 2
+    (tmp_path / "idx").mkdir()
+    (tmp_path / "idx" / "train-images-idx3-ubyte").write_bytes(raw + bytes([200]) * (5 * 28 * 28))
+    fam = DCGAN()
+    ds = fam.dataset([tmp_path / "idx"], tiny()).setup("cpu")
+    x = ds.next_batch(5)["image"]
+    assert x.shape == (5, 1, 32, 32)
+    assert float(x[:, :, :2].max()) == 0.0 and float(x[:, :, 2:30, 2:30].min()) > 0.7
+    ds64 = fam.dataset([tmp_path / "idx" / "train-images-idx3-ubyte"], tiny(image_size=64, channels=3))
+    assert ds64.setup("cpu").next_batch(2)["image"].shape == (2, 3, 64, 64)
+    folder = tmp_path / "imgs"
+    for i in range(3):
+        write_image(folder / f"{i}.png", np.full((40, 60, 3), 50 * i, np.uint8))
+    b = fam.dataset([folder], tiny(channels=3)).setup("cpu").next_batch(3)["image"]
+    assert b.shape == (3, 3, 32, 32)
+
+
+# ---------------------------------------------------------------------------- the metrics
+def test_frechet_distance_known_gaussians() -> None:
+    rng = np.random.default_rng(0)
+    d = 6
+    mu1, mu2 = rng.normal(size=d), rng.normal(size=d)
+    v1, v2 = rng.uniform(0.5, 2, d), rng.uniform(0.5, 2, d)
+    # diagonal covariances: |mu1-mu2|^2 + sum (sqrt(v1) - sqrt(v2))^2
+    want = float(((mu1 - mu2) ** 2).sum() + ((np.sqrt(v1) - np.sqrt(v2)) ** 2).sum())
+    got = frechet_distance(mu1, np.diag(v1), mu2, np.diag(v2))
+    assert got == pytest.approx(want, rel=1e-9, abs=1e-9)
+    # same rotation of both: distance unchanged
+    q, _ = np.linalg.qr(rng.normal(size=(d, d)))
+    got_rot = frechet_distance(q @ mu1, q @ np.diag(v1) @ q.T, q @ mu2, q @ np.diag(v2) @ q.T)
+    assert got_rot == pytest.approx(want, rel=1e-7)
+    # identical distributions: zero; general full covariances against a direct matrix sqrt
+    a = rng.normal(size=(d, d))
+    b = rng.normal(size=(d, d))
+    s1, s2 = a @ a.T + 0.1 * np.eye(d), b @ b.T + 0.1 * np.eye(d)
+    assert frechet_distance(mu1, s1, mu1, s1) == pytest.approx(0, abs=1e-8)
+    w, v = np.linalg.eig(s1 @ s2)  # real positive spectrum
+    direct = float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.sqrt(w.real).sum())
+    assert frechet_distance(mu1, s1, mu2, s2) == pytest.approx(direct, rel=1e-7)
+    # from samples: close to the closed form
+    x = rng.normal(size=(20000, d)) * np.sqrt(v1) + mu1
+    y = rng.normal(size=(20000, d)) * np.sqrt(v2) + mu2
+    assert frechet_distance(*gaussian_stats(x), *gaussian_stats(y)) == pytest.approx(want, rel=0.05)
+
+
+def test_nearest_neighbour_and_shares() -> None:
+    g = torch.Generator().manual_seed(0)
+    q, r = torch.rand(50, 7, generator=g), torch.rand(300, 7, generator=g)
+    got = nearest_neighbour_distance(q, r, chunk=16)
+    want = torch.cdist(q.double(), r.double()).min(1).values
+    assert torch.allclose(got.double(), want, atol=1e-5)
+    assert float(nearest_neighbour_distance(r[:5], r).max()) < 1e-3
+    shares = class_shares(torch.tensor([0, 0, 1, 9]))
+    assert shares.tolist() == [0.5, 0.25, 0, 0, 0, 0, 0, 0, 0, 0.25]
+
+
+def test_prepare_pads_and_converts() -> None:
+    x = torch.full((2, 3, 28, 28), 255, dtype=torch.uint8)
+    y = prepare(x)
+    assert y.shape == (2, 1, 32, 32) and y.dtype == torch.float32
+    assert float(y[:, :, 0].max()) == 0 and float(y[:, :, 5, 5].min()) == pytest.approx(1, abs=1e-5)
+    assert prepare(torch.rand(1, 1, 64, 64)).shape == (1, 1, 32, 32)
+    assert FashionClassifier().features(torch.rand(2, 1, 32, 32)).shape == (2, 96)
+
+
+# ------------------------------------------------------------------ bundled weights and data
+def test_classifier_accuracy_matches_card() -> None:
+    need_fashion()
+    if not resolve_resource(CLASSIFIER_WEIGHTS).is_file():
+        pytest.fail("assets/weights/fashion-classifier.safetensors is missing")
+    net, card = load_classifier()
+    acc_card = card["metrics"]["test_accuracy"]
+    assert acc_card >= 0.88
+    x, y = load_fashion_split(FASHION, "t10k")
+    _, pred = features_and_predictions(net, x[:1000])
+    acc = float((pred == y[:1000]).float().mean())
+    assert acc >= 0.85
+    assert abs(acc - acc_card) < 0.04
+
+
+def test_default_weights_cover_all_classes() -> None:
+    weights = resolve_resource(DCGAN().default_weights(DCGANConfig()))
+    if not weights.is_file():
+        pytest.skip("default dcgan weights not trained yet")
+    editor = ganedit.load("dcgan", device="cpu")
+    assert editor.card["dtype"] == "float16"
+    imgs = editor.sample(200, seed=0)
+    assert imgs.shape == (200, 32, 32, 1) and imgs.dtype == np.uint8
+    net, _ = load_classifier()
+    _, pred = features_and_predictions(net, torch.from_numpy(imgs).permute(0, 3, 1, 2))
+    assert set(pred.tolist()) == set(range(10))
