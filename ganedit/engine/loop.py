@@ -305,7 +305,8 @@ def fit(
                 )
                 if sample_every and step % sample_every == 0:
                     write_samples()
-                if checkpoint_every and step % checkpoint_every == 0:
+                # no checkpoint inside a streak of NaN steps: the rollback point stays clean
+                if checkpoint_every and step % checkpoint_every == 0 and bad_in_row == 0:
                     last_ckpt = save_checkpoint() or last_ckpt
                     saved_at = step
             if saved_at != engine.step_index:

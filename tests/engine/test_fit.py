@@ -1,0 +1,185 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+from engine_tiny_family import TinyConfig, TinyGAN, TinyImage, tiny_data
+from safetensors.torch import load_file
+
+from ganedit.engine import Engine, TrainingDiverged, fit, plot_run
+from ganedit.engine.checkpoint import list_checkpoints
+from ganedit.io import read_image, write_image
+from ganedit.weights import load_weights
+
+
+def _fit(family, cfg, out, steps, **kw):
+    kw.setdefault("progress", False)
+    engine = kw.pop("engine", None) or Engine(device="cpu", deterministic=True)
+    return fit(family, cfg, kw.pop("data", None) or tiny_data(), out, engine, steps=steps, **kw)
+
+
+def test_fit_writes_run_folder(tmp_path):
+    res = _fit(
+        TinyGAN(),
+        TinyConfig(ema_decay=0.9),
+        tmp_path,
+        7,
+        checkpoint_every=2,
+        keep_last=2,
+        sample_every=3,
+        log_every=2,
+    )
+    assert res.step == 7 and not res.interrupted
+    # keep_last=2 of steps 2, 4, 6 and the final 7
+    assert [p.name for p in list_checkpoints(tmp_path / "checkpoints")] == [
+        "step-00000006.json",
+        "step-00000007.json",
+    ]
+    rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [2, 4, 6, 7]
+    assert all(np.isfinite(r["d"]) and np.isfinite(r["g"]) and r["img_per_s"] > 0 for r in rows)
+    grids = sorted(p.name for p in (tmp_path / "samples").iterdir())
+    assert grids == ["step-00000003.png", "step-00000006.png", "step-00000007.png"]
+    grid = read_image(tmp_path / "samples" / "step-00000007.png")
+    assert grid.shape == (4 * 10 + 2, 4 * 10 + 2, 1)  # 16 fixed latents, 8x8 tiles, pad 2
+    state, card = load_weights(res.weights)
+    assert card["family"] == "tiny-gan" and card["config"]["ema_decay"] == 0.9
+    assert card["training"]["step"] == 7 and card["training"]["precision"] == "fp32"
+    assert "command" in card["training"] and card["metrics"]["g"] == rows[-1]["g"]
+    # exported weights are the EMA generator, which differs from the raw one in the checkpoint
+    ck = load_file(str(tmp_path / "checkpoints" / "step-00000007.safetensors"))
+    assert torch.equal(state["fc.weight"], ck["state/ema/fc.weight"])
+    assert not torch.equal(state["fc.weight"], ck["state/nets/generator/fc.weight"])
+    assert (tmp_path / "losses.png").is_file()
+
+
+def test_fixed_samples_do_not_change_between_grids(tmp_path):
+    """Samples come from fixed noise: with lr=0 every grid is identical."""
+    _fit(TinyGAN(), TinyConfig(lr=0.0), tmp_path, 4, sample_every=2, checkpoint_every=0)
+    a = read_image(tmp_path / "samples" / "step-00000002.png")
+    b = read_image(tmp_path / "samples" / "step-00000004.png")
+    assert np.array_equal(a, b)
+
+
+def test_image_family_grid_and_training_reduces_loss(tmp_path):
+    res = _fit(
+        TinyImage(),
+        TinyConfig(lr=2e-2),
+        tmp_path,
+        30,
+        log_every=1,
+        sample_every=0,
+        checkpoint_every=0,
+    )
+    rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert rows[-1]["g"] < rows[0]["g"]
+    grid = read_image(tmp_path / "samples" / "step-00000030.png")
+    assert grid.shape == (4 * 10 + 2, 2 * 10 + 2, 1)  # 4 rows of input | output
+    assert res.weights.name == "tiny-image.safetensors"
+
+
+def test_callbacks_get_only_named_arguments(tmp_path):
+    seen = []
+
+    class Cb:
+        def on_fit_start(self, step, out_dir):
+            seen.append(("start", step, out_dir))
+
+        def on_step_end(self, engine, step):
+            seen.append(("step", step))
+            if step == 3:
+                engine.should_stop = True
+
+        def on_checkpoint(self, path):
+            seen.append(("ckpt", path.name))
+
+        def on_fit_end(self, **kw):
+            seen.append(("end", sorted(kw)))
+
+    engine = Engine(device="cpu", callbacks=[Cb()])
+    res = _fit(TinyGAN(), TinyConfig(), tmp_path, 10, engine=engine, checkpoint_every=0)
+    assert res.interrupted and res.step == 3
+    assert seen[0] == ("start", 0, tmp_path)
+    assert [s for s in seen if s[0] == "step"] == [("step", 1), ("step", 2), ("step", 3)]
+    assert ("ckpt", "step-00000003.json") in seen
+    assert seen[-1] == ("end", ["config", "engine", "family", "metrics", "out_dir", "path", "step"])
+
+
+def test_d_steps_draw_fresh_batches(tmp_path):
+    data = tiny_data()
+    _fit(
+        TinyGAN(), TinyConfig(d_steps=3), tmp_path, 2, data=data, checkpoint_every=0, sample_every=0
+    )
+    assert data.state_dict()["index"] == 2 * 3 * 4 % 16 and data.state_dict()["epoch"] == 1
+
+
+def test_nan_steps_are_skipped_then_roll_back(tmp_path):
+    with pytest.raises(TrainingDiverged, match=r"3 steps in a row.*rolled back to .*step-00000003"):
+        _fit(
+            TinyGAN(),
+            TinyConfig(nan_from=5),
+            tmp_path,
+            20,
+            checkpoint_every=3,
+            sample_every=0,
+            log_every=1,
+        )
+    state, card = load_weights(tmp_path / "tiny-gan.safetensors")
+    assert card["training"]["step"] == 3
+    ck = load_file(str(tmp_path / "checkpoints" / "step-00000003.safetensors"))
+    for k, v in state.items():
+        assert torch.isfinite(v).all()
+        assert torch.equal(v, ck[f"state/nets/generator/{k}"])
+    # steps 6-8 were NaN: the checkpoint due at step 6 was not written
+    assert [p.name for p in list_checkpoints(tmp_path / "checkpoints")][-1] == "step-00000003.json"
+
+
+def test_single_nan_step_is_skipped_without_touching_weights(tmp_path):
+    class OneNan(TinyGAN):
+        def training_step(self, nets, opts, batch, engine):
+            if engine.step_index == 2:
+                before = {k: v.clone() for k, v in nets["discriminator"].state_dict().items()}
+                engine.config.nan_from = 2
+                out = super().training_step(nets, opts, batch, engine)
+                engine.config.nan_from = -1
+                for k, v in nets["discriminator"].state_dict().items():
+                    assert torch.equal(v, before[k])
+                assert engine.bad_step
+                return out
+            return super().training_step(nets, opts, batch, engine)
+
+    res = _fit(OneNan(), TinyConfig(), tmp_path, 5, checkpoint_every=0, sample_every=0, log_every=1)
+    rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["skipped"] for r in rows] == [0, 0, 1, 0, 0]
+    assert res.step == 5
+
+
+def test_precision_auto_is_fp32_on_cpu_and_half_falls_back():
+    e = Engine(device="cpu")
+    assert e.precision.name == "fp32" and e.strategy.name == "fp32" and not e.channels_last
+    e16 = Engine(device="cpu", precision="fp16")
+    assert e16.precision.name == "fp32" and "falling back" in e16.precision.note
+    assert e.is_main and e.world_size == 1
+
+
+def test_compile_option_trains(tmp_path):
+    pytest.importorskip("torch._dynamo")
+    engine = Engine(device="cpu", compile=True)
+    nets = engine.setup({"generator": torch.nn.Linear(2, 2)})
+    assert engine.unwrap(nets["generator"]) is engine.nets_raw["generator"]
+    assert nets["generator"] is not engine.nets_raw["generator"]
+
+
+def test_plot_run_draws_curves(tmp_path):
+    rows = [{"step": s, "d": 1.0 / s, "g": float(s), "img_per_s": 5.0} for s in range(1, 30)]
+    rows.append({"step": 30, "d": float("nan"), "g": 2.0})
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows) + '{"torn')
+    out = plot_run(tmp_path)
+    img = read_image(out)
+    assert img.shape == (540, 960, 3)
+    blue = (img[..., 0] < 80) & (img[..., 2] > 150)  # series 0 colour (31, 119, 180)
+    orange = (img[..., 0] > 200) & (img[..., 1] > 100) & (img[..., 1] < 160) & (img[..., 2] < 60)
+    assert blue.sum() > 200 and orange.sum() > 200
+    with pytest.raises(FileNotFoundError, match="metrics.jsonl"):
+        plot_run(tmp_path / "nope")
+    write_image(tmp_path / "x.png", img)
