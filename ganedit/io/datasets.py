@@ -563,7 +563,9 @@ class TrainData:
             prefetch_factor=4 if workers > 0 else None,
             multiprocessing_context=ctx if workers > 0 else None,
         )
-        return iter(loader)
+        # creating the iterator draws a base seed: keep it off the global RNG (exact resume)
+        with torch.random.fork_rng(devices=[]):
+            return iter(loader)
 
     def _aug(self, channels: int, train: bool) -> Any:
         key = f"{channels}-{train}"
