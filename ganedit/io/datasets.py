@@ -124,9 +124,9 @@ def _find_idx(folder: Path) -> tuple[Path, Path | None] | None:
     if not files:
         return None
     images = next((p for p in files if p.name.startswith("train")), files[0])
-    label_name = images.name.replace("images-idx3", "labels-idx1")
-    labels = folder / label_name
-    return images, labels if labels.is_file() else None
+    stem = images.name.replace("images-idx3", "labels-idx1").removesuffix(".gz")
+    labels = next((folder / n for n in (stem, stem + ".gz") if (folder / n).is_file()), None)
+    return images, labels
 
 
 # ------------------------------------------------------------------------------ preprocessing
