@@ -106,6 +106,12 @@ class SRGANConfig:
     jpeg_quality: int = field(
         default=0, metadata=_train("Degradation: lowest JPEG quality of the LR image, drawn up to 95 (0 = off).")
     )
+    init_weights: str | None = field(
+        default=None,
+        metadata=_train("Start the generator from these .safetensors weights, copying every "
+                        "tensor whose name and shape match (e.g. an x2 model from the x4 "
+                        "model's trunk, or the gan stage from psnr-stage weights)."),
+    )
     ema_decay: float = field(
         default=0.999, metadata=_train("Decay of the generator's weight EMA used for samples and export (0 = off).")
     )
@@ -157,6 +163,29 @@ def _perceptual(vgg: nn.Module, sr: torch.Tensor, hr: torch.Tensor) -> torch.Ten
 
 
 # ------------------------------------------------------------------------------------ family
+def _init_from(generator: nn.Module, path: str) -> None:
+    """Copy the tensors of ``path`` whose name and shape match into ``generator``.
+
+    A missing file only warns: ``init_weights`` is a training option that a weights card
+    carries along, and inference (which loads the trained weights right after) must not
+    depend on the file still being there.
+    """
+    import warnings
+
+    from ganedit.weights import load_weights
+
+    if not Path(path).is_file():
+        warnings.warn(f"srgan: init_weights {path} not found; starting from scratch", stacklevel=3)
+        return
+    state, _card = load_weights(path)
+    state = {k.removeprefix("generator."): v for k, v in state.items()}
+    own = generator.state_dict()
+    take = {k: v.to(own[k].dtype) for k, v in state.items() if k in own and own[k].shape == v.shape}
+    if not take:
+        raise ValueError(f"{path}: no tensor matches the srgan generator (wrong family?)")
+    generator.load_state_dict(take, strict=False)
+
+
 def _hr_batch(batch: Any) -> torch.Tensor:
     """The HR crops of a dataset batch as ``(N, 3, H, W)`` float in [0, 1]."""
     if isinstance(batch, Mapping):
@@ -203,6 +232,8 @@ class SRGAN(ganedit.ModelFamily):
         # predict() only receives the module: carry the inference-time resize on it (a plain
         # attribute, not a parameter, so it never reaches the weights file).
         g.outscale = None if config.outscale is None else float(config.outscale)
+        if config.init_weights:
+            _init_from(g, str(config.init_weights))
         nets: dict[str, nn.Module] = {"generator": g}
         if config.stage == "gan":
             nets["discriminator"] = SRGANDiscriminator(
