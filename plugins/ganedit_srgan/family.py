@@ -268,6 +268,12 @@ class SRGAN(ganedit.ModelFamily):
         return y
 
     def scale_for(self, config: Any) -> int:
+        """The network's ``scale``, or ``outscale`` when that is a whole number (1, 2, 3...):
+        then every tile is resized to exactly ``outscale`` times its size and the core's
+        tiling stays exact. A fractional ``outscale`` keeps ``scale`` here (see ``predict``)."""
+        out = getattr(config, "outscale", None)
+        if out is not None and float(out).is_integer() and float(out) >= 1:
+            return int(out)
         return int(getattr(config, "scale", self.scale))
 
     def default_weights(self, config: Any) -> str | None:

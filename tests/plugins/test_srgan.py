@@ -108,6 +108,21 @@ def test_outscale_resizes_inside_predict() -> None:
     assert y.shape == (1, 3, 35, 42) and float(y.detach().min()) >= 0 and float(y.detach().max()) <= 1
 
 
+def test_whole_number_outscale_is_the_editor_scale_and_tiles() -> None:
+    ed = ganedit.load(SRGAN, weights=False, device="cpu", blocks=1, channels=8, outscale=3, tile=12)
+    assert ed.scale == 3
+    out = ed(np.random.default_rng(0).integers(0, 255, (30, 26, 4), dtype=np.uint8))
+    assert out.shape == (90, 78, 4)
+    whole = ganedit.load(SRGAN, weights=False, device="cpu", blocks=1, channels=8, outscale=3, tile=0)
+    x = torch.rand(1, 3, 30, 26)
+    assert float((ed.forward(x) - whole.forward(x)).abs().mean()) < 0.01
+
+
+def test_fractional_outscale_untiled_through_the_editor() -> None:
+    ed = ganedit.load(SRGAN, weights=False, device="cpu", blocks=1, channels=8, outscale=2.5, tile=0)
+    assert ed(np.zeros((10, 12, 3), np.uint8)).shape == (25, 30, 3)
+
+
 def test_default_weights_spec_follows_scale() -> None:
     assert SRGAN().default_weights(SRGANConfig()) == "ganedit_assets:weights/srgan-x4.safetensors"
     assert SRGAN().default_weights(SRGANConfig(scale=2)).endswith("srgan-x2.safetensors")
