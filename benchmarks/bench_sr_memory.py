@@ -79,14 +79,20 @@ def main() -> None:
     out_px = out.shape[0] * out.shape[1]
     # an untiled fp32 forward holds at least ~3 feature maps of 64 channels at the output size
     naive = 3 * 64 * 4 * out_px
-    print(f"machine: {cpu_model()}, {os.cpu_count()} cores, torch {torch.__version__}, "
-          f"threads {torch.get_num_threads()}")
-    print(f"input {args.width}x{args.height} -> output {out.shape[1]}x{out.shape[0]} "
-          f"(x{args.scale}), plan (tile, batch) = {plan}")
+    print(
+        f"machine: {cpu_model()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+        f"threads {torch.get_num_threads()}"
+    )
+    print(
+        f"input {args.width}x{args.height} -> output {out.shape[1]}x{out.shape[0]} "
+        f"(x{args.scale}), plan (tile, batch) = {plan}"
+    )
     print(f"time: {dt:.1f} s ({args.width * args.height / dt / 1e6:.3f} input Mpx/s)")
-    print(f"peak RSS: {peak / gib:.2f} GiB (after building the input: {rss_input / gib:.2f} GiB; "
-          f"output array alone {out.nbytes / gib:.2f} GiB; an untiled forward would need "
-          f"> {naive / gib:.0f} GiB)")
+    print(
+        f"peak RSS: {peak / gib:.2f} GiB (after building the input: {rss_input / gib:.2f} GiB; "
+        f"output array alone {out.nbytes / gib:.2f} GiB; an untiled forward would need "
+        f"> {naive / gib:.0f} GiB)"
+    )
 
 
 if __name__ == "__main__":

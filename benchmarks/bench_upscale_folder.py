@@ -110,8 +110,13 @@ def main() -> None:
             t_base.append(baseline(generator, folder, tmpd / f"base{r}", device))
             t0 = time.perf_counter()
             report = ganedit.run_folder(
-                "srgan", [folder], tmpd / f"ours{r}", weights=weights, device=args.device,
-                precision="fp32", progress=False,
+                "srgan",
+                [folder],
+                tmpd / f"ours{r}",
+                weights=weights,
+                device=args.device,
+                precision="fp32",
+                progress=False,
             )
             t_ours.append(time.perf_counter() - t0)
             if report.failed:
@@ -123,14 +128,24 @@ def main() -> None:
 
     base_ips = args.n / min(t_base)
     ours_ips = args.n / min(t_ours)
-    print(f"machine: {cpu_model()}, {os.cpu_count()} cores, torch {torch.__version__}, "
-          f"threads {torch.get_num_threads()}, device {device}")
-    print(f"task: {args.n} images {args.size}x{args.size} -> x{args.scale}, weights {Path(weights).name}")
-    print(f"baseline (sequential cv2 + fp32 forward): {base_ips:.3f} img/s  (runs: "
-          f"{', '.join(f'{t:.2f}s' for t in t_base)})")
-    print(f"ganedit.run_folder:                       {ours_ips:.3f} img/s  (runs: "
-          f"{', '.join(f'{t:.2f}s' for t in t_ours)})")
-    print(f"ratio ganedit / baseline: {ours_ips / base_ips:.2f}x   (max pixel difference {max_diff})")
+    print(
+        f"machine: {cpu_model()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+        f"threads {torch.get_num_threads()}, device {device}"
+    )
+    print(
+        f"task: {args.n} images {args.size}x{args.size} -> x{args.scale}, weights {Path(weights).name}"
+    )
+    print(
+        f"baseline (sequential cv2 + fp32 forward): {base_ips:.3f} img/s  (runs: "
+        f"{', '.join(f'{t:.2f}s' for t in t_base)})"
+    )
+    print(
+        f"ganedit.run_folder:                       {ours_ips:.3f} img/s  (runs: "
+        f"{', '.join(f'{t:.2f}s' for t in t_ours)})"
+    )
+    print(
+        f"ratio ganedit / baseline: {ours_ips / base_ips:.2f}x   (max pixel difference {max_diff})"
+    )
 
 
 if __name__ == "__main__":

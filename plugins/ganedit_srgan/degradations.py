@@ -70,7 +70,9 @@ def bicubic_upscale(lr: torch.Tensor, scale: float) -> torch.Tensor:
     return F.interpolate(lr, size=size, mode="bicubic", align_corners=False).clamp(0, 1)
 
 
-def random_blur(x: torch.Tensor, max_sigma: float, generator: torch.Generator | None = None) -> torch.Tensor:
+def random_blur(
+    x: torch.Tensor, max_sigma: float, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """Isotropic Gaussian blur with a per-sample sigma drawn uniformly in ``[0.2, max_sigma]``.
 
     Args:
@@ -89,10 +91,14 @@ def random_blur(x: torch.Tensor, max_sigma: float, generator: torch.Generator | 
     lo = min(0.2, max_sigma)
     sigma = lo + (max_sigma - lo) * torch.rand(n, device=x.device, generator=generator)
     ksize = 2 * int(3 * max_sigma + 0.5) + 1
-    return gaussian_blur2d(x, ksize, torch.stack([sigma, sigma], dim=1).to(x.dtype), border_type="reflect")
+    return gaussian_blur2d(
+        x, ksize, torch.stack([sigma, sigma], dim=1).to(x.dtype), border_type="reflect"
+    )
 
 
-def add_noise(x: torch.Tensor, max_sigma: float, generator: torch.Generator | None = None) -> torch.Tensor:
+def add_noise(
+    x: torch.Tensor, max_sigma: float, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """Additive Gaussian noise, per-sample std uniform in ``[0, max_sigma]`` (0-1 units).
 
     Args:
@@ -110,7 +116,12 @@ def add_noise(x: torch.Tensor, max_sigma: float, generator: torch.Generator | No
     return (x + sigma.to(x.dtype) * noise).clamp(0, 1)
 
 
-def jpeg(x: torch.Tensor, min_quality: int, max_quality: int = 95, generator: torch.Generator | None = None) -> torch.Tensor:
+def jpeg(
+    x: torch.Tensor,
+    min_quality: int,
+    max_quality: int = 95,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """JPEG-compress each sample at a quality drawn uniformly in ``[min_quality, max_quality]``.
 
     Uses :func:`kornia.enhance.jpeg_codec_differentiable` (runs on the device; any size).

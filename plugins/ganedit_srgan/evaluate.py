@@ -114,9 +114,21 @@ def evaluate_sr(editor: Any, data: Sequence[Path], options: Mapping[str, Any]) -
         bic = quantize(bicubic_upscale(lr, scale))
         p, s = y_psnr_ssim(sr, hr, scale)
         pb, sb = y_psnr_ssim(bic, hr, scale)
-        rows.append({"image": name, "width": w, "height": h, "psnr": round(p, 3),
-                     "ssim": round(s, 4), "psnr_bicubic": round(pb, 3), "ssim_bicubic": round(sb, 4)})
-    mean = {k: float(np.mean([r[k] for r in rows])) for k in ("psnr", "ssim", "psnr_bicubic", "ssim_bicubic")}
+        rows.append(
+            {
+                "image": name,
+                "width": w,
+                "height": h,
+                "psnr": round(p, 3),
+                "ssim": round(s, 4),
+                "psnr_bicubic": round(pb, 3),
+                "ssim_bicubic": round(sb, 4),
+            }
+        )
+    mean = {
+        k: float(np.mean([r[k] for r in rows]))
+        for k in ("psnr", "ssim", "psnr_bicubic", "ssim_bicubic")
+    }
     summary = {
         **{k: round(v, 4) for k, v in mean.items()},
         "psnr_gain": round(mean["psnr"] - mean["psnr_bicubic"], 3),

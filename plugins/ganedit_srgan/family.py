@@ -26,7 +26,6 @@ from torch import nn
 
 import ganedit
 from ganedit.nn import adam, gan_loss
-
 from ganedit_srgan.degradations import bicubic_downscale, degrade
 from ganedit_srgan.networks import SRGANDiscriminator, SRResNet
 
@@ -42,78 +41,118 @@ class SRGANConfig:
     """SRResNet/SRGAN options. Architecture defaults are the paper's (16 blocks, 64 channels)
     except batch norm (off, after EDSR) and the bicubic skip (on); see ``networks``."""
 
-    scale: Literal[2, 4] = field(default=4, metadata={"help": "Upscaling factor of the network (2 or 4)."})
-    blocks: int = field(default=16, metadata={"help": "Residual blocks in the generator (paper: 16)."})
-    channels: int = field(default=64, metadata={"help": "Feature channels in the generator (paper: 64)."})
+    scale: Literal[2, 4] = field(
+        default=4, metadata={"help": "Upscaling factor of the network (2 or 4)."}
+    )
+    blocks: int = field(
+        default=16, metadata={"help": "Residual blocks in the generator (paper: 16)."}
+    )
+    channels: int = field(
+        default=64, metadata={"help": "Feature channels in the generator (paper: 64)."}
+    )
     batch_norm: bool = field(
         default=False,
-        metadata={"help": "Batch norm in the residual blocks (paper: on; off by default, as EDSR "
-                  "showed BN lowers PSNR and causes artefacts in SR)."},
+        metadata={
+            "help": "Batch norm in the residual blocks (paper: on; off by default, as EDSR "
+            "showed BN lowers PSNR and causes artefacts in SR)."
+        },
     )
     res_scale: float = field(
-        default=1.0, metadata={"help": "Residual scaling per block (1.0 = paper; 0.1 for very wide nets)."}
+        default=1.0,
+        metadata={"help": "Residual scaling per block (1.0 = paper; 0.1 for very wide nets)."},
     )
     bicubic_skip: bool = field(
         default=True,
-        metadata={"help": "Add the bicubic-upsampled input to the output (a global residual; "
-                  "not in the paper, makes small-data training converge fast)."},
+        metadata={
+            "help": "Add the bicubic-upsampled input to the output (a global residual; "
+            "not in the paper, makes small-data training converge fast)."
+        },
     )
     outscale: float | None = field(
         default=None,
-        metadata={"help": "Final output scale relative to the input (e.g. 3.5): run the x`scale` "
-                  "network, then resize (antialiased bicubic) to this factor. Default: `scale`."},
+        metadata={
+            "help": "Final output scale relative to the input (e.g. 3.5): run the x`scale` "
+            "network, then resize (antialiased bicubic) to this factor. Default: `scale`."
+        },
     )
     # ------------------------------------------------------------------ training only
     stage: Literal["psnr", "gan"] = field(
         default="psnr",
-        metadata=_train("psnr = SRResNet, pixel loss only; gan = SRGAN fine-tune: pixel + "
-                        "adversarial (+ perceptual when vgg_weights is given)."),
+        metadata=_train(
+            "psnr = SRResNet, pixel loss only; gan = SRGAN fine-tune: pixel + "
+            "adversarial (+ perceptual when vgg_weights is given)."
+        ),
     )
     batch_size: int = field(default=16, metadata=_train("HR crops per training step (paper: 16)."))
-    lr: float = field(default=1e-4, metadata=_train("Adam learning rate, generator and discriminator (paper: 1e-4)."))
+    lr: float = field(
+        default=1e-4,
+        metadata=_train("Adam learning rate, generator and discriminator (paper: 1e-4)."),
+    )
     crop_size: int = field(
-        default=96, metadata=_train("HR training crop side in pixels, a multiple of scale (paper: 96).")
+        default=96,
+        metadata=_train("HR training crop side in pixels, a multiple of scale (paper: 96)."),
     )
     pixel_loss: Literal["l1", "mse"] = field(
         default="l1",
         metadata=_train("Pixel loss (paper: mse; l1 trains to higher PSNR, as in EDSR)."),
     )
     pixel_weight: float = field(default=1.0, metadata=_train("Weight of the pixel loss."))
-    adv_weight: float = field(default=1e-3, metadata=_train("Weight of the adversarial loss (paper: 1e-3)."))
+    adv_weight: float = field(
+        default=1e-3, metadata=_train("Weight of the adversarial loss (paper: 1e-3).")
+    )
     perceptual_weight: float = field(
         default=0.006,
-        metadata=_train("Weight of the VGG19 feature MSE (paper: 0.006 with features / 12.75); "
-                        "used only with vgg_weights."),
+        metadata=_train(
+            "Weight of the VGG19 feature MSE (paper: 0.006 with features / 12.75); "
+            "used only with vgg_weights."
+        ),
     )
     gan_loss: Literal["bce", "lsgan", "hinge", "wgan"] = field(
         default="bce", metadata=_train("Adversarial loss (paper: bce, non-saturating).")
     )
     spectral_norm: bool = field(
-        default=False, metadata=_train("Spectral norm in the discriminator (replaces its batch norm).")
+        default=False,
+        metadata=_train("Spectral norm in the discriminator (replaces its batch norm)."),
     )
-    d_channels: int = field(default=64, metadata=_train("Width of the discriminator's first conv (paper: 64)."))
+    d_channels: int = field(
+        default=64, metadata=_train("Width of the discriminator's first conv (paper: 64).")
+    )
     vgg_weights: str | None = field(
         default=None,
-        metadata=_train("Local VGG19 weights (.safetensors or a torchvision state dict) for the "
-                        "perceptual loss; nothing is downloaded, without it the loss is off."),
+        metadata=_train(
+            "Local VGG19 weights (.safetensors or a torchvision state dict) for the "
+            "perceptual loss; nothing is downloaded, without it the loss is off."
+        ),
     )
     blur_sigma: float = field(
-        default=0.0, metadata=_train("Degradation: max Gaussian blur sigma before downscaling (0 = off).")
+        default=0.0,
+        metadata=_train("Degradation: max Gaussian blur sigma before downscaling (0 = off)."),
     )
     noise_sigma: float = field(
-        default=0.0, metadata=_train("Degradation: max Gaussian noise std on the LR image, 0-1 units (0 = off).")
+        default=0.0,
+        metadata=_train(
+            "Degradation: max Gaussian noise std on the LR image, 0-1 units (0 = off)."
+        ),
     )
     jpeg_quality: int = field(
-        default=0, metadata=_train("Degradation: lowest JPEG quality of the LR image, drawn up to 95 (0 = off).")
+        default=0,
+        metadata=_train(
+            "Degradation: lowest JPEG quality of the LR image, drawn up to 95 (0 = off)."
+        ),
     )
     init_weights: str | None = field(
         default=None,
-        metadata=_train("Start the generator from these .safetensors weights, copying every "
-                        "tensor whose name and shape match (e.g. an x2 model from the x4 "
-                        "model's trunk, or the gan stage from psnr-stage weights)."),
+        metadata=_train(
+            "Start the generator from these .safetensors weights, copying every "
+            "tensor whose name and shape match (e.g. an x2 model from the x4 "
+            "model's trunk, or the gan stage from psnr-stage weights)."
+        ),
     )
     ema_decay: float = field(
-        default=0.999, metadata=_train("Decay of the generator's weight EMA used for samples and export (0 = off).")
+        default=0.999,
+        metadata=_train(
+            "Decay of the generator's weight EMA used for samples and export (0 = off)."
+        ),
     )
 
 
@@ -287,7 +326,9 @@ class SRGAN(ganedit.ModelFamily):
         """Adam (beta1 0.9, as in the paper) for the generator, and the discriminator if any."""
         opts = {"generator": adam(nets["generator"].parameters(), float(config.lr), (0.9, 0.999))}
         if "discriminator" in nets:
-            opts["discriminator"] = adam(nets["discriminator"].parameters(), float(config.lr), (0.9, 0.999))
+            opts["discriminator"] = adam(
+                nets["discriminator"].parameters(), float(config.lr), (0.9, 0.999)
+            )
         return opts
 
     def dataset(self, paths: Sequence[Path], config: SRGANConfig) -> Any:

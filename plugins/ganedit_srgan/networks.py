@@ -83,7 +83,9 @@ class SRResNet(nn.Module):
             raise ValueError(f"SRResNet: scale must be 2 or 4, got {scale}")
         self.scale = int(scale)
         self.bicubic_skip = bool(bicubic_skip)
-        self.head = nn.Sequential(nn.Conv2d(in_channels, channels, 9, padding=4), nn.PReLU(channels))
+        self.head = nn.Sequential(
+            nn.Conv2d(in_channels, channels, 9, padding=4), nn.PReLU(channels)
+        )
         self.body = nn.Sequential(
             *[ResidualBlock(channels, bn=bn, res_scale=res_scale) for _ in range(blocks)]
         )
@@ -131,15 +133,27 @@ class SRGANDiscriminator(nn.Module):
         spectral_norm: wrap every conv/linear in spectral norm and drop BN.
     """
 
-    def __init__(self, in_channels: int = 3, channels: int = 64, *, spectral_norm: bool = False) -> None:
+    def __init__(
+        self, in_channels: int = 3, channels: int = 64, *, spectral_norm: bool = False
+    ) -> None:
         super().__init__()
-        widths = [channels, channels, channels * 2, channels * 2, channels * 4, channels * 4,
-                  channels * 8, channels * 8]
+        widths = [
+            channels,
+            channels,
+            channels * 2,
+            channels * 2,
+            channels * 4,
+            channels * 4,
+            channels * 8,
+            channels * 8,
+        ]
         layers: list[nn.Module] = []
         prev = in_channels
         for i, w in enumerate(widths):
             stride = 2 if i % 2 == 1 else 1
-            layers.append(spectral_norm_if(spectral_norm, nn.Conv2d(prev, w, 3, stride=stride, padding=1)))
+            layers.append(
+                spectral_norm_if(spectral_norm, nn.Conv2d(prev, w, 3, stride=stride, padding=1))
+            )
             if i > 0 and not spectral_norm:
                 layers.append(nn.BatchNorm2d(w))
             layers.append(nn.LeakyReLU(0.2, inplace=True))

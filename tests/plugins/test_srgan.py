@@ -12,9 +12,6 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-
-import ganedit
-from ganedit.weights import resolve_resource
 from ganedit_srgan.degradations import (
     add_noise,
     bicubic_downscale,
@@ -27,6 +24,9 @@ from ganedit_srgan.degradations import (
 from ganedit_srgan.evaluate import evaluate_sr, image_to_tensor, y_psnr_ssim
 from ganedit_srgan.family import SRGAN, SRGANConfig
 from ganedit_srgan.networks import SRGANDiscriminator, SRResNet
+
+import ganedit
+from ganedit.weights import resolve_resource
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "assets" / "samples"
@@ -105,7 +105,9 @@ def test_outscale_resizes_inside_predict() -> None:
     fam = SRGAN()
     g = fam.build(tiny(outscale=3.5))["generator"]
     y = fam.predict(g, torch.rand(1, 3, 10, 12))
-    assert y.shape == (1, 3, 35, 42) and float(y.detach().min()) >= 0 and float(y.detach().max()) <= 1
+    assert (
+        y.shape == (1, 3, 35, 42) and float(y.detach().min()) >= 0 and float(y.detach().max()) <= 1
+    )
 
 
 def test_whole_number_outscale_is_the_editor_scale_and_tiles() -> None:
@@ -113,13 +115,17 @@ def test_whole_number_outscale_is_the_editor_scale_and_tiles() -> None:
     assert ed.scale == 3
     out = ed(np.random.default_rng(0).integers(0, 255, (30, 26, 4), dtype=np.uint8))
     assert out.shape == (90, 78, 4)
-    whole = ganedit.load(SRGAN, weights=False, device="cpu", blocks=1, channels=8, outscale=3, tile=0)
+    whole = ganedit.load(
+        SRGAN, weights=False, device="cpu", blocks=1, channels=8, outscale=3, tile=0
+    )
     x = torch.rand(1, 3, 30, 26)
     assert float((ed.forward(x) - whole.forward(x)).abs().mean()) < 0.01
 
 
 def test_fractional_outscale_untiled_through_the_editor() -> None:
-    ed = ganedit.load(SRGAN, weights=False, device="cpu", blocks=1, channels=8, outscale=2.5, tile=0)
+    ed = ganedit.load(
+        SRGAN, weights=False, device="cpu", blocks=1, channels=8, outscale=2.5, tile=0
+    )
     assert ed(np.zeros((10, 12, 3), np.uint8)).shape == (25, 30, 3)
 
 
@@ -239,7 +245,17 @@ def test_default_x2_weights_load() -> None:
 def test_cli_run_on_samples_upscales_x4_and_keeps_alpha(tmp_path: Path) -> None:
     out = tmp_path / "out"
     proc = subprocess.run(
-        [sys.executable, "-m", "ganedit", "run", "srgan", str(SAMPLES), str(out), "--device", "cpu"],
+        [
+            sys.executable,
+            "-m",
+            "ganedit",
+            "run",
+            "srgan",
+            str(SAMPLES),
+            str(out),
+            "--device",
+            "cpu",
+        ],
         capture_output=True,
         text=True,
         timeout=300,
