@@ -204,6 +204,10 @@ class DCGAN(ganedit.ModelFamily):
     ) -> dict[str, torch.Tensor]:
         """``d_steps`` discriminator updates, then one generator update.
 
+        As in the paper's reference code, the generator update scores the fakes of the last
+        discriminator update again (one generator forward pass per step; earlier
+        discriminator updates draw theirs without a graph).
+
         Args:
             nets: ``"generator"`` and ``"discriminator"``, on the engine's device, train mode.
             opts: their optimisers (same keys).
@@ -224,12 +228,16 @@ class DCGAN(ganedit.ModelFamily):
         real = _to_signed(_images_of(batch))
         n = real.shape[0]
 
-        for _ in range(d_steps):
+        for i in range(d_steps):
+            last = i == d_steps - 1
             z = torch.randn(n, z_dim, 1, 1, device=real.device)
             opt_d.zero_grad(set_to_none=True)
             with engine.autocast():
-                with torch.no_grad():
+                if last:  # kept with its graph: the generator step reuses these fakes
                     fake = G(z)
+                else:
+                    with torch.no_grad():
+                        fake = G(z)
                 logit_real = D(real)
                 logit_fake = D(fake.detach())
                 loss_d = gan_loss(kind, logit_real, True, True) + gan_loss(
@@ -238,10 +246,9 @@ class DCGAN(ganedit.ModelFamily):
             engine.backward(loss_d)
             engine.step(opt_d)
 
-        z = torch.randn(n, z_dim, 1, 1, device=real.device)
         opt_g.zero_grad(set_to_none=True)
         with engine.autocast():
-            loss_g = gan_loss(kind, D(G(z)), True, False)
+            loss_g = gan_loss(kind, D(fake), True, False)
         engine.backward(loss_g)
         engine.step(opt_g)
         return {
