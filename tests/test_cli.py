@@ -225,7 +225,7 @@ def test_output_inside_input_is_a_usage_error(plugin_path, make_images, tmp_path
         cli, ["run", "tiny-sr", str(tmp_path / "in"), str(tmp_path / "in" / "out")]
     )
     assert result.exit_code == 2
-    assert "inside input folder" in result.output
+    assert "read back as inputs" in result.output
 
 
 def test_main_exit_code_for_usage_error(plugin_path) -> None:
