@@ -486,7 +486,7 @@ def test_mask_family_options_and_masks_matched_by_relative_path(
     plugin_path, make_images, tmp_path
 ) -> None:
     import numpy as np
-    from conftest import write_test_image
+    from imagefiles import write_test_image
 
     out = invoke("run", "tiny-fill", "--help").output
     assert "--mask " in out and "--masks" in out
