@@ -1,0 +1,129 @@
+"""``ganedit eval MODEL``: evaluate a model and print a table (or JSON)."""
+
+from __future__ import annotations
+
+import json as jsonlib
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ganedit.cli.common import (
+    CONTEXT,
+    DEVICE_HELP,
+    ENV_EPILOG,
+    PRECISION_CHOICES,
+    PRECISION_HELP,
+    ModelGroup,
+    _config_options,
+    _split_options,
+    _user_errors,
+)
+from ganedit.family import ModelFamily
+
+EVAL_COMMON = {"data", "weights", "n", "seed", "device", "precision", "json"}
+
+
+def _format_table(rows: list[dict], summary: dict) -> str:
+    cols: list[str] = []
+    for r in rows:
+        cols += [k for k in r if k not in cols]
+    for k in summary:
+        if k not in cols:
+            cols.append(k)
+
+    def cell(v: Any) -> str:
+        if isinstance(v, float):
+            return f"{v:.4f}"
+        return "" if v is None else str(v)
+
+    table = [[cell(r.get(c)) for c in cols] for r in rows]
+    mean = [cell(summary.get(c)) for c in cols]
+    if cols and not summary.get(cols[0]):
+        mean[0] = "mean"
+    widths = [max(len(c), *(len(t[i]) for t in [*table, mean])) for i, c in enumerate(cols)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(v.ljust(w) for v, w in zip(t, widths, strict=True)) for t in table]
+    lines.append("  ".join("-" * w for w in widths))
+    lines.append("  ".join(v.ljust(w) for v, w in zip(mean, widths, strict=True)))
+    return "\n".join(lines)
+
+
+def _make_eval(cls: type[ModelFamily]) -> click.Command:
+    def callback(**kw: Any) -> None:
+        from ganedit.editor import load
+        from ganedit.plugins import get_family
+
+        options = _split_options(kw, EVAL_COMMON)
+        with _user_errors():
+            editor = load(
+                cls.name,
+                weights=kw["weights"],
+                device=kw["device"],
+                precision=kw["precision"],
+                **options,
+            )
+            result = get_family(cls.name).evaluate(
+                editor, list(kw["data"]), {"n": kw["n"], "seed": kw["seed"]}
+            )
+        rows, summary = list(result.get("rows", [])), dict(result.get("summary", {}))
+        if kw["json"]:
+            click.echo(
+                jsonlib.dumps({"model": cls.name, "rows": rows, "summary": summary}, default=str)
+            )
+        else:
+            click.echo(_format_table(rows, summary) if rows or summary else "no results")
+
+    params: list[click.Parameter] = [
+        click.Option(
+            ["--data"],
+            multiple=True,
+            type=click.Path(exists=True, path_type=Path),
+            help="Evaluation data (repeatable) [default: the model's own choice].",
+        ),
+        click.Option(
+            ["--weights"],
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="Weights file; default: the model's bundled weights.",
+        ),
+        click.Option(
+            ["--n"],
+            type=click.IntRange(min=1),
+            default=None,
+            help="Number of items to evaluate [default: the model's].",
+        ),
+        click.Option(["--seed"], type=int, default=0, show_default=True, help="Random seed."),
+        click.Option(["--device"], default="auto", show_default=True, help=DEVICE_HELP),
+        click.Option(
+            ["--precision"],
+            type=click.Choice(PRECISION_CHOICES),
+            default="auto",
+            show_default=True,
+            help=PRECISION_HELP,
+        ),
+        click.Option(
+            ["--json", "json"], is_flag=True, help="Print {model, rows, summary} as JSON."
+        ),
+    ]
+    params += _config_options(cls, train=False, reserved=EVAL_COMMON)
+    return click.Command(
+        cls.name,
+        callback=callback,
+        params=params,
+        context_settings=CONTEXT,
+        help=f"{cls.summary}\n\nEvaluate {cls.name}: one row per item and the mean.",
+        short_help=cls.summary,
+        epilog=ENV_EPILOG,
+    )
+
+
+@click.command(
+    "eval",
+    cls=ModelGroup,
+    factory=_make_eval,
+    accepts=lambda c: c.is_evaluable(),
+    need="this model has no evaluation",
+)
+def eval_cmd() -> None:
+    """Evaluate MODEL and print a table (or --json)."""

@@ -1,0 +1,176 @@
+"""``ganedit sample MODEL OUT``: draw images, a grid or an interpolation from a generator."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ganedit.cli.common import (
+    CONTEXT,
+    DEVICE_HELP,
+    ENV_EPILOG,
+    PRECISION_CHOICES,
+    PRECISION_HELP,
+    ModelGroup,
+    _config_options,
+    _split_options,
+    _user_errors,
+)
+from ganedit.family import Kind, ModelFamily
+
+SAMPLE_COMMON = {"out", "n", "seed", "grid", "interpolate", "weights", "device", "precision"}
+
+
+def slerp(z0: Any, z1: Any, t: float) -> Any:
+    """Spherical interpolation between two latents (any shape, float) at ``t`` in [0, 1]."""
+    import torch
+
+    a, b = z0.flatten().double(), z1.flatten().double()
+    cos = torch.dot(a, b) / (a.norm() * b.norm()).clamp_min(1e-12)
+    omega = torch.arccos(cos.clamp(-1.0, 1.0))
+    if float(omega) < 1e-6:
+        out = (1 - t) * a + t * b
+    else:
+        s = torch.sin(omega)
+        out = torch.sin((1 - t) * omega) / s * a + torch.sin(t * omega) / s * b
+    return out.to(z0.dtype).reshape(z0.shape)
+
+
+def make_grid(images: Any, cols: int | None = None) -> Any:
+    """Tile ``images`` ``(N, H, W, C)`` uint8 into one ``(rows*H, cols*W, C)`` image (black
+    where the last row is short); ``cols`` defaults to ``ceil(sqrt(N))``."""
+    import numpy as np
+
+    n, h, w, c = images.shape
+    cols = cols or max(1, math.ceil(math.sqrt(n)))
+    rows = math.ceil(n / cols)
+    grid = np.zeros((rows * h, cols * w, c), dtype=images.dtype)
+    for i in range(n):
+        r, k = divmod(i, cols)
+        grid[r * h : (r + 1) * h, k * w : (k + 1) * w] = images[i]
+    return grid
+
+
+def _to_uint8(x: Any) -> Any:
+    """``(N, C, H, W)`` float [0, 1] tensor -> ``(N, H, W, C)`` uint8 numpy."""
+    return (
+        (x.detach().float().clamp(0, 1) * 255).round().to("cpu").byte().permute(0, 2, 3, 1).numpy()
+    )
+
+
+def _make_sample(cls: type[ModelFamily]) -> click.Command:
+    def callback(**kw: Any) -> None:
+        import torch
+
+        from ganedit.editor import load
+        from ganedit.io import write_image
+
+        out: Path = kw["out"]
+        options = _split_options(kw, SAMPLE_COMMON)
+        n, seed = kw["n"], kw["seed"]
+        with _user_errors():
+            editor = load(
+                cls.name,
+                weights=kw["weights"],
+                device=kw["device"],
+                precision=kw["precision"],
+                **options,
+            )
+            if kw["interpolate"]:
+                k = kw["interpolate"]
+                z0, z1 = editor.latents(1, seed)[0], editor.latents(1, seed + 1)[0]
+                ts = [i / (k - 1) for i in range(k)] if k > 1 else [0.0]
+                z = torch.stack([slerp(z0, z1, t) for t in ts])
+                frames = []
+                for start in range(0, k, 16):
+                    with torch.no_grad():
+                        frames.append(_to_uint8(editor.generate(z[start : start + 16])))
+                import numpy as np
+
+                imgs = np.concatenate(frames)
+                for i, img in enumerate(imgs):
+                    write_image(out / f"frame_{i:03d}.png", img)
+                click.echo(f"wrote {len(imgs)} frames to {out}")
+                return
+            imgs = editor.sample(n, seed=seed)
+            if kw["grid"]:
+                target = (
+                    out if out.suffix.lower() in (".png", ".jpg", ".webp") else out / "grid.png"
+                )
+                write_image(target, make_grid(imgs))
+                click.echo(f"wrote {target}")
+                return
+            width = max(3, len(str(n - 1)))
+            for i, img in enumerate(imgs):
+                write_image(out / f"sample_{i:0{width}d}.png", img)
+            click.echo(f"wrote {len(imgs)} images to {out}")
+
+    params: list[click.Parameter] = [
+        click.Argument(["out"], type=click.Path(path_type=Path)),
+        click.Option(
+            ["-n", "n"],
+            type=click.IntRange(min=1),
+            default=64,
+            show_default=True,
+            help="Number of images.",
+        ),
+        click.Option(
+            ["--seed"],
+            type=int,
+            default=0,
+            show_default=True,
+            help="Seed of the latents; same seed and weights give the same images.",
+        ),
+        click.Option(
+            ["--grid"],
+            is_flag=True,
+            help="Write one PNG tiling the n images (OUT/grid.png, or OUT itself when "
+            "it ends in .png).",
+        ),
+        click.Option(
+            ["--interpolate"],
+            type=click.IntRange(min=1),
+            default=None,
+            metavar="K",
+            help="Write K frames (frame_000.png...) walking by spherical interpolation "
+            "from the latent of --seed to that of --seed + 1.",
+        ),
+        click.Option(
+            ["--weights"],
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="Weights file; default: the model's bundled weights.",
+        ),
+        click.Option(["--device"], default="auto", show_default=True, help=DEVICE_HELP),
+        click.Option(
+            ["--precision"],
+            type=click.Choice(PRECISION_CHOICES),
+            default="auto",
+            show_default=True,
+            help=PRECISION_HELP,
+        ),
+    ]
+    params += _config_options(cls, train=False, reserved=SAMPLE_COMMON)
+    return click.Command(
+        cls.name,
+        callback=callback,
+        params=params,
+        context_settings=CONTEXT,
+        help=f"{cls.summary}\n\nDraw images from {cls.name} into the folder OUT "
+        "(sample_000.png, ...).",
+        short_help=cls.summary,
+        epilog=ENV_EPILOG,
+    )
+
+
+@click.command(
+    "sample",
+    cls=ModelGroup,
+    factory=_make_sample,
+    accepts=lambda c: c.kind is Kind.GENERATE,
+    need="`sample` takes generator models; use `ganedit run` for image models",
+)
+def sample_cmd() -> None:
+    """Draw images from a generator MODEL: ganedit sample MODEL OUT [-n 64]."""

@@ -1,0 +1,188 @@
+"""``ganedit train MODEL --data DIR --out RUN_DIR``: train a model family."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ganedit.cli.common import (
+    CONTEXT,
+    DEVICE_HELP,
+    ENV_EPILOG,
+    PRECISION_CHOICES,
+    PRECISION_HELP,
+    ModelGroup,
+    _config_options,
+    _split_options,
+    _user_errors,
+)
+from ganedit.family import ModelFamily
+
+DEFAULT_STEPS = 10_000
+TRAIN_COMMON = {
+    "data",
+    "val",
+    "out",
+    "steps",
+    "batch_size",
+    "lr",
+    "resume",
+    "config",
+    "set",
+    "device",
+    "precision",
+    "compile",
+    "seed",
+    "deterministic",
+}
+
+
+def _train_params(cls: type[ModelFamily]) -> list[click.Parameter]:
+    params: list[click.Parameter] = [
+        click.Option(
+            ["--data"],
+            multiple=True,
+            required=True,
+            type=click.Path(exists=True, path_type=Path),
+            help="Training data folder or file (repeat for several).",
+        ),
+        click.Option(
+            ["--val"],
+            multiple=True,
+            type=click.Path(exists=True, path_type=Path),
+            help="Validation data folder (repeat for several).",
+        ),
+        click.Option(
+            ["--out"],
+            required=True,
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Run folder: checkpoints, log.jsonl, sample grids, final weights.",
+        ),
+        click.Option(
+            ["--steps"],
+            type=click.IntRange(min=1),
+            default=DEFAULT_STEPS,
+            show_default=True,
+            help="Total training steps (a resumed run continues up to this count).",
+        ),
+        click.Option(
+            ["--batch-size", "batch_size"],
+            type=click.IntRange(min=1),
+            default=None,
+            help="Batch size [default: the model's Config].",
+        ),
+        click.Option(
+            ["--lr"], type=float, default=None, help="Learning rate [default: the model's Config]."
+        ),
+        click.Option(
+            ["--resume"], is_flag=True, help="Continue from the last checkpoint in --out."
+        ),
+        click.Option(
+            ["--config", "config"],
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="TOML or JSON file of Config values (options given here win).",
+        ),
+        click.Option(
+            ["--set", "set"],
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Set any Config field, e.g. --set lr=1e-4 (repeatable; wins over "
+            "--config and the options above).",
+        ),
+        click.Option(["--device"], default="auto", show_default=True, help=DEVICE_HELP),
+        click.Option(
+            ["--precision"],
+            type=click.Choice(PRECISION_CHOICES),
+            default="auto",
+            show_default=True,
+            help=PRECISION_HELP,
+        ),
+        click.Option(["--compile"], is_flag=True, help="torch.compile the networks."),
+        click.Option(
+            ["--seed"],
+            type=int,
+            default=0,
+            show_default=True,
+            help="Random seed (weights init, data order, augmentation).",
+        ),
+        click.Option(
+            ["--deterministic"],
+            is_flag=True,
+            help="Use deterministic algorithms (slower; same seed -> same run).",
+        ),
+    ]
+    params += _config_options(cls, train=True, reserved=TRAIN_COMMON)
+    return params
+
+
+def _fmt_override(key: str, value: Any) -> str:
+    if isinstance(value, (tuple, list)):
+        value = ",".join(map(str, value))
+    return f"{key}={value}"
+
+
+def _make_train(cls: type[ModelFamily]) -> click.Command:
+    def callback(**kw: Any) -> None:
+        from ganedit.config import parse_override
+        from ganedit.engine import train
+
+        fields = _split_options(kw, TRAIN_COMMON)
+        overrides = [_fmt_override(k, v) for k, v in fields.items()] + list(kw["set"])
+        with _user_errors():
+            for o in overrides:
+                parse_override(o)
+            result = train(
+                cls.name,
+                list(kw["data"]),
+                kw["out"],
+                steps=kw["steps"],
+                batch_size=kw["batch_size"],
+                lr=kw["lr"],
+                resume=kw["resume"],
+                config_file=kw["config"],
+                overrides=tuple(overrides),
+                device=kw["device"],
+                precision=kw["precision"],
+                compile=kw["compile"],
+                seed=kw["seed"],
+                deterministic=kw["deterministic"],
+                val=list(kw["val"]) or None,
+            )
+        weights = getattr(result, "weights", None)
+        step = getattr(result, "step", "?")
+        if getattr(result, "interrupted", False):
+            click.echo(
+                f"{cls.name}: stopped at step {step}; continue with --resume "
+                f"(checkpoint: {getattr(result, 'checkpoint', None)})",
+                err=True,
+            )
+            sys.exit(1)
+        click.echo(f"{cls.name}: trained to step {step}; weights: {weights}")
+
+    return click.Command(
+        cls.name,
+        callback=callback,
+        params=_train_params(cls),
+        context_settings=CONTEXT,
+        help=f"{cls.summary}\n\nTrain {cls.name} on --data, writing checkpoints, logs and "
+        "sample grids under --out.",
+        short_help=cls.summary,
+        epilog=ENV_EPILOG,
+    )
+
+
+@click.command(
+    "train",
+    cls=ModelGroup,
+    factory=_make_train,
+    accepts=lambda c: c.is_trainable(),
+    need="this model cannot be trained",
+)
+def train_cmd() -> None:
+    """Train MODEL: ganedit train MODEL --data DIR --out RUN_DIR.
+
+    `ganedit train MODEL --help` lists that model's Config fields as options.
+    """
