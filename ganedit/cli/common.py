@@ -154,3 +154,21 @@ class ModelGroup(click.Group):
                 f"model {cls.name!r} ({cls.kind.value}) cannot be used here: {self.need}", ctx
             )
         return self.factory(cls)
+
+
+def model_command(
+    cls: type[ModelFamily],
+    callback: Callable[..., Any],
+    params: list[click.Parameter],
+    description: str,
+) -> click.Command:
+    """The sub-command ``MODEL`` of a model group: ``cls.summary`` then ``description`` as help."""
+    return click.Command(
+        cls.name,
+        callback=callback,
+        params=params,
+        context_settings=CONTEXT,
+        help=f"{cls.summary}\n\n{description}",
+        short_help=cls.summary,
+        epilog=ENV_EPILOG,
+    )

@@ -9,15 +9,14 @@ from typing import Any
 import click
 
 from ganedit.cli.common import (
-    CONTEXT,
     DEVICE_HELP,
-    ENV_EPILOG,
     PRECISION_CHOICES,
     PRECISION_HELP,
     ModelGroup,
     _config_options,
     _split_options,
     _user_errors,
+    model_command,
 )
 from ganedit.family import ModelFamily
 
@@ -107,14 +106,11 @@ def _make_eval(cls: type[ModelFamily]) -> click.Command:
         ),
     ]
     params += _config_options(cls, train=False, reserved=EVAL_COMMON)
-    return click.Command(
-        cls.name,
-        callback=callback,
-        params=params,
-        context_settings=CONTEXT,
-        help=f"{cls.summary}\n\nEvaluate {cls.name}: one row per item and the mean.",
-        short_help=cls.summary,
-        epilog=ENV_EPILOG,
+    return model_command(
+        cls,
+        callback,
+        params,
+        f"Evaluate {cls.name}: one row per item and the mean.",
     )
 
 

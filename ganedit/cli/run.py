@@ -12,9 +12,7 @@ from typing import Any
 import click
 
 from ganedit.cli.common import (
-    CONTEXT,
     DEVICE_HELP,
-    ENV_EPILOG,
     FORMAT_CHOICES,
     PRECISION_CHOICES,
     PRECISION_HELP,
@@ -23,6 +21,7 @@ from ganedit.cli.common import (
     _config_options,
     _split_options,
     _user_errors,
+    model_command,
 )
 from ganedit.family import Kind, ModelFamily
 
@@ -230,15 +229,12 @@ def _make_run(cls: type[ModelFamily]) -> click.Command:
             _print_report(report, as_json)
         sys.exit(report.exit_code)
 
-    return click.Command(
-        cls.name,
-        callback=callback,
-        params=_run_params(cls),
-        context_settings=CONTEXT,
-        help=f"{cls.summary}\n\nProcess every image under INPUT... (files or folders, "
+    return model_command(
+        cls,
+        callback,
+        _run_params(cls),
+        "Process every image under INPUT... (files or folders, "
         "recursively) into the OUTPUT folder, mirroring sub-folders.",
-        short_help=cls.summary,
-        epilog=ENV_EPILOG,
     )
 
 

@@ -9,15 +9,14 @@ from typing import Any
 import click
 
 from ganedit.cli.common import (
-    CONTEXT,
     DEVICE_HELP,
-    ENV_EPILOG,
     PRECISION_CHOICES,
     PRECISION_HELP,
     ModelGroup,
     _config_options,
     _split_options,
     _user_errors,
+    model_command,
 )
 from ganedit.family import Kind, ModelFamily
 
@@ -153,15 +152,11 @@ def _make_sample(cls: type[ModelFamily]) -> click.Command:
         ),
     ]
     params += _config_options(cls, train=False, reserved=SAMPLE_COMMON)
-    return click.Command(
-        cls.name,
-        callback=callback,
-        params=params,
-        context_settings=CONTEXT,
-        help=f"{cls.summary}\n\nDraw images from {cls.name} into the folder OUT "
-        "(sample_000.png, ...).",
-        short_help=cls.summary,
-        epilog=ENV_EPILOG,
+    return model_command(
+        cls,
+        callback,
+        params,
+        f"Draw images from {cls.name} into the folder OUT (sample_000.png, ...).",
     )
 
 

@@ -9,15 +9,14 @@ from typing import Any
 import click
 
 from ganedit.cli.common import (
-    CONTEXT,
     DEVICE_HELP,
-    ENV_EPILOG,
     PRECISION_CHOICES,
     PRECISION_HELP,
     ModelGroup,
     _config_options,
     _split_options,
     _user_errors,
+    model_command,
 )
 from ganedit.family import ModelFamily
 
@@ -162,15 +161,11 @@ def _make_train(cls: type[ModelFamily]) -> click.Command:
             sys.exit(1)
         click.echo(f"{cls.name}: trained to step {step}; weights: {weights}")
 
-    return click.Command(
-        cls.name,
-        callback=callback,
-        params=_train_params(cls),
-        context_settings=CONTEXT,
-        help=f"{cls.summary}\n\nTrain {cls.name} on --data, writing checkpoints, logs and "
-        "sample grids under --out.",
-        short_help=cls.summary,
-        epilog=ENV_EPILOG,
+    return model_command(
+        cls,
+        callback,
+        _train_params(cls),
+        f"Train {cls.name} on --data, writing checkpoints, logs and sample grids under --out.",
     )
 
 
