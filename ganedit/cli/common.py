@@ -172,3 +172,17 @@ def model_command(
         short_help=cls.summary,
         epilog=ENV_EPILOG,
     )
+
+
+def device_options() -> list[click.Option]:
+    """``--device`` and ``--precision``, the same for every command that runs a network."""
+    return [
+        click.Option(["--device"], default="auto", show_default=True, help=DEVICE_HELP),
+        click.Option(
+            ["--precision"],
+            type=click.Choice(PRECISION_CHOICES),
+            default="auto",
+            show_default=True,
+            help=PRECISION_HELP,
+        ),
+    ]

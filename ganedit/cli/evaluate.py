@@ -9,13 +9,11 @@ from typing import Any
 import click
 
 from ganedit.cli.common import (
-    DEVICE_HELP,
-    PRECISION_CHOICES,
-    PRECISION_HELP,
     ModelGroup,
     _config_options,
     _split_options,
     _user_errors,
+    device_options,
     model_command,
 )
 from ganedit.family import ModelFamily
@@ -93,14 +91,7 @@ def _make_eval(cls: type[ModelFamily]) -> click.Command:
             help="Number of items to evaluate [default: the model's].",
         ),
         click.Option(["--seed"], type=int, default=0, show_default=True, help="Random seed."),
-        click.Option(["--device"], default="auto", show_default=True, help=DEVICE_HELP),
-        click.Option(
-            ["--precision"],
-            type=click.Choice(PRECISION_CHOICES),
-            default="auto",
-            show_default=True,
-            help=PRECISION_HELP,
-        ),
+        *device_options(),
         click.Option(
             ["--json", "json"], is_flag=True, help="Print {model, rows, summary} as JSON."
         ),

@@ -12,15 +12,13 @@ from typing import Any
 import click
 
 from ganedit.cli.common import (
-    DEVICE_HELP,
     FORMAT_CHOICES,
-    PRECISION_CHOICES,
-    PRECISION_HELP,
     TILE,
     ModelGroup,
     _config_options,
     _split_options,
     _user_errors,
+    device_options,
     model_command,
 )
 from ganedit.family import Kind, ModelFamily
@@ -60,14 +58,7 @@ def _run_params(cls: type[ModelFamily]) -> list[click.Parameter]:
             help="Weights file (.safetensors with its .json card); default: the "
             "model's bundled weights.",
         ),
-        click.Option(["--device"], default="auto", show_default=True, help=DEVICE_HELP),
-        click.Option(
-            ["--precision"],
-            type=click.Choice(PRECISION_CHOICES),
-            default="auto",
-            show_default=True,
-            help=PRECISION_HELP,
-        ),
+        *device_options(),
         click.Option(
             ["--batch-size", "batch_size"],
             type=click.IntRange(min=1),

@@ -9,13 +9,11 @@ from typing import Any
 import click
 
 from ganedit.cli.common import (
-    DEVICE_HELP,
-    PRECISION_CHOICES,
-    PRECISION_HELP,
     ModelGroup,
     _config_options,
     _split_options,
     _user_errors,
+    device_options,
     model_command,
 )
 from ganedit.family import Kind, ModelFamily
@@ -142,14 +140,7 @@ def _make_sample(cls: type[ModelFamily]) -> click.Command:
             type=click.Path(exists=True, dir_okay=False, path_type=Path),
             help="Weights file; default: the model's bundled weights.",
         ),
-        click.Option(["--device"], default="auto", show_default=True, help=DEVICE_HELP),
-        click.Option(
-            ["--precision"],
-            type=click.Choice(PRECISION_CHOICES),
-            default="auto",
-            show_default=True,
-            help=PRECISION_HELP,
-        ),
+        *device_options(),
     ]
     params += _config_options(cls, train=False, reserved=SAMPLE_COMMON)
     return model_command(

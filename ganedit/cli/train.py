@@ -9,13 +9,11 @@ from typing import Any
 import click
 
 from ganedit.cli.common import (
-    DEVICE_HELP,
-    PRECISION_CHOICES,
-    PRECISION_HELP,
     ModelGroup,
     _config_options,
     _split_options,
     _user_errors,
+    device_options,
     model_command,
 )
 from ganedit.family import ModelFamily
@@ -91,14 +89,7 @@ def _train_params(cls: type[ModelFamily]) -> list[click.Parameter]:
             help="Set any Config field, e.g. --set lr=1e-4 (repeatable; wins over "
             "--config and the options above).",
         ),
-        click.Option(["--device"], default="auto", show_default=True, help=DEVICE_HELP),
-        click.Option(
-            ["--precision"],
-            type=click.Choice(PRECISION_CHOICES),
-            default="auto",
-            show_default=True,
-            help=PRECISION_HELP,
-        ),
+        *device_options(),
         click.Option(["--compile"], is_flag=True, help="torch.compile the networks."),
         click.Option(
             ["--seed"],
