@@ -8,7 +8,8 @@ Usage (from the repository root)::
         [--note "text"] [--command "extra command that produced the run"]
 
 The engine's card (config, exact training command, data, step, seed, EMA) is kept; this adds
-``training.wall_time_s`` (from the run's metrics log timestamps when present), any ``--note``
+``training.wall_time_s`` (``--wall-time``), moves ``config.init_weights`` (a path on the training
+machine) to ``training.init_weights``, any ``--note``
 and ``--command`` lines, and ``heldout``: the family's ``evaluate`` on ``--eval`` measured
 with the fp16 weights exactly as shipped (rows and summary).
 """
@@ -51,6 +52,13 @@ def main() -> None:
         training["other_commands"] = list(args.command)
     if args.note:
         training["notes"] = list(args.note)
+    config = dict(card.get("config") or {})
+    if config.get("init_weights"):
+        # a path on the training machine: keep it as history, not as a config the user's
+        # ganedit.load() would try to read
+        training["init_weights"] = config["init_weights"]
+        config["init_weights"] = None
+        card["config"] = config
     card["training"] = training
     card["source"] = str(args.src)
     args.dst.parent.mkdir(parents=True, exist_ok=True)
