@@ -27,12 +27,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from ganedit_dcgan.family import DCGAN, DCGANConfig
 from torch import nn
 
 from ganedit.config import update_config
 from ganedit.engine import Engine
 from ganedit.io import datasets
-from ganedit_dcgan.family import DCGAN, DCGANConfig
 
 
 def machine(device: torch.device) -> str:

@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from ganedit_dcgan.classifier import FashionClassifier
 
 from ganedit.weights import save_weights
-from ganedit_dcgan.classifier import FashionClassifier
 
 
 def read_idx(path: Path) -> np.ndarray:

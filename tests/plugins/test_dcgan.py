@@ -9,12 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
-import ganedit
-from ganedit.config import update_config
-from ganedit.io import datasets
-from ganedit.testing import check_family, plugin_imports_only_public
-from ganedit.weights import resolve_resource, save_weights
 from ganedit_dcgan.classifier import CLASSIFIER_WEIGHTS, FashionClassifier, load_classifier, prepare
 from ganedit_dcgan.evaluate import (
     class_shares,
@@ -26,6 +20,12 @@ from ganedit_dcgan.evaluate import (
 )
 from ganedit_dcgan.family import DCGAN, DCGANConfig
 from ganedit_dcgan.networks import Discriminator, Generator
+
+import ganedit
+from ganedit.config import update_config
+from ganedit.io import datasets
+from ganedit.testing import check_family, plugin_imports_only_public
+from ganedit.weights import resolve_resource, save_weights
 
 ROOT = Path(__file__).resolve().parents[2]
 FASHION = ROOT / "data" / "fashion-mnist"
@@ -137,7 +137,7 @@ def test_training_step_losses(loss: str) -> None:
     out = fam.training_step(nets, opts, data.next_batch(4), engine)
     assert set(out) >= {"d", "g"}
     assert all(math.isfinite(float(v)) for v in out.values())
-    assert any(not torch.equal(a, b) for a, b in zip(g0, nets["generator"].parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(g0, nets["generator"].parameters(), strict=True))
 
 
 def test_dataset_idx_padded_and_folder(tmp_path: Path) -> None:
