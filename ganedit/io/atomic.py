@@ -17,6 +17,13 @@ __all__ = ["TEMP_SUFFIX", "atomic_path", "atomic_write_bytes"]
 TEMP_SUFFIX = ".ganedit-tmp"
 
 
+def _default_mode() -> int:
+    """The mode ``open()`` would give a new file: 0o666 less the process umask."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temp path beside ``path``; on clean exit it is fsynced and renamed onto ``path``.
@@ -29,6 +36,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     os.close(fd)
     tmp_path = Path(tmp)
     try:
+        os.chmod(tmp_path, _default_mode())  # mkstemp makes 0600; outputs follow the umask
         yield tmp_path
         with open(tmp_path, "rb+") as fh:
             os.fsync(fh.fileno())
