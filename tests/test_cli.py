@@ -415,9 +415,9 @@ def test_eval_end_to_end(plugin_path, make_images, tmp_path) -> None:
     table = invoke(*args)
     assert table.exit_code == 0, table.output
     lines = table.output.splitlines()
-    assert (
-        lines[0].split() == ["image", "psnr"] and len(lines) == 7 and lines[-1].startswith("mean")
-    )
+    assert lines[0].split() == ["image", "psnr"] and len(lines) == 8
+    assert lines[-2] == "summary" and lines[-1].split()[0] == "psnr"
+    assert float(lines[-1].split()[1]) > 0
     data = json.loads(invoke(*args, "--json", "--n", "2").output)
     assert data["model"] == "tiny-sr" and len(data["rows"]) == 2
     assert data["summary"]["psnr"] > 0

@@ -21,29 +21,32 @@ from ganedit.family import ModelFamily
 EVAL_COMMON = {"data", "weights", "n", "seed", "device", "precision", "json"}
 
 
+def _cell(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4f}"
+    return "" if v is None else str(v)
+
+
 def _format_table(rows: list[dict], summary: dict) -> str:
+    """The per-item rows as an aligned table, then the summary as ``name: value`` lines (a
+    family's summary holds means, gains and whole-set figures, so it is not a table row)."""
     cols: list[str] = []
     for r in rows:
         cols += [k for k in r if k not in cols]
-    for k in summary:
-        if k not in cols:
-            cols.append(k)
-
-    def cell(v: Any) -> str:
-        if isinstance(v, float):
-            return f"{v:.4f}"
-        return "" if v is None else str(v)
-
-    table = [[cell(r.get(c)) for c in cols] for r in rows]
-    mean = [cell(summary.get(c)) for c in cols]
-    if cols and not summary.get(cols[0]):
-        mean[0] = "mean"
-    widths = [max(len(c), *(len(t[i]) for t in [*table, mean])) for i, c in enumerate(cols)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True))]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(v.ljust(w) for v, w in zip(t, widths, strict=True)) for t in table]
-    lines.append("  ".join("-" * w for w in widths))
-    lines.append("  ".join(v.ljust(w) for v, w in zip(mean, widths, strict=True)))
+    lines: list[str] = []
+    if cols:
+        table = [[_cell(r.get(c)) for c in cols] for r in rows]
+        widths = [max(len(c), *(len(t[i]) for t in table)) for i, c in enumerate(cols)]
+        lines.append("  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)).rstrip())
+        lines.append("  ".join("-" * w for w in widths))
+        lines += [
+            "  ".join(v.ljust(w) for v, w in zip(t, widths, strict=True)).rstrip() for t in table
+        ]
+        lines.append("")
+    if summary:
+        width = max(len(k) for k in summary)
+        lines.append("summary")
+        lines += [f"  {k.ljust(width)}  {_cell(v)}" for k, v in summary.items()]
     return "\n".join(lines)
 
 
