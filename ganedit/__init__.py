@@ -64,11 +64,13 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ganedit.config import ConfigError
-    from ganedit.editor import Editor, load
-    from ganedit.engine import Engine, fit, train
-    from ganedit.family import Kind, ModelFamily
-    from ganedit.infer import RunReport, run_folder
-    from ganedit.io import ImageReadError, ImageWriteError, read_image, write_image
-    from ganedit.plugins import get_family, list_models, plugin_records
-    from ganedit.weights import WeightsError, load_weights, save_weights
+    # re-exported through __all__ (built from _LAZY, which ruff cannot see)
+    from ganedit.config import ConfigError  # noqa: F401
+    from ganedit.editor import Editor, load  # noqa: F401
+    from ganedit.engine import Engine, fit  # noqa: F401
+    from ganedit.engine.train import train  # noqa: F401
+    from ganedit.family import Kind, ModelFamily  # noqa: F401
+    from ganedit.infer import RunReport, run_folder  # noqa: F401
+    from ganedit.io import ImageReadError, ImageWriteError, read_image, write_image  # noqa: F401
+    from ganedit.plugins import get_family, list_models, plugin_records  # noqa: F401
+    from ganedit.weights import WeightsError, load_weights, save_weights  # noqa: F401

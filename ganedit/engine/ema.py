@@ -27,7 +27,8 @@ class EMA:
     def update(self, module: nn.Module) -> None:
         """Blend ``module``'s current weights in (``module`` has the same structure)."""
         src = dict(module.named_parameters())
-        ema_p, cur_p = [], []
+        ema_p: list[torch.Tensor] = []
+        cur_p: list[torch.Tensor] = []
         for name, p in self.module.named_parameters():
             if p.is_floating_point():
                 ema_p.append(p)

@@ -246,7 +246,11 @@ class Engine:
     def rng_state(self) -> dict[str, Any]:
         """Python, numpy, torch (CPU and CUDA) RNG states, JSON/safetensors-friendly."""
         py = random.getstate()
-        np_state = np.random.get_state()
+        np_state = np.random.get_state(legacy=True)
+        if not isinstance(np_state, tuple):  # only for a non-MT19937 global generator
+            raise RuntimeError(
+                f"numpy's global RNG is not MT19937 ({np_state.get('bit_generator')})"
+            )
         state: dict[str, Any] = {
             "python": {
                 "version": py[0],

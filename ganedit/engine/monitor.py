@@ -64,7 +64,7 @@ def pair_grid(inputs: torch.Tensor, outputs: torch.Tensor) -> np.ndarray:
 
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:
     """The rows of a ``metrics.jsonl`` file (a torn last line is ignored)."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     p = Path(path)
     if not p.is_file():
         return rows

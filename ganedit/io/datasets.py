@@ -87,7 +87,14 @@ class DatasetError(ValueError):
 
 
 # --------------------------------------------------------------------------- idx (MNIST) files
-_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+_IDX_DTYPES: dict[int, np.dtype[Any]] = {
+    0x08: np.dtype(np.uint8),
+    0x09: np.dtype(np.int8),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
 
 
 def read_idx(path: str | Path) -> np.ndarray:
@@ -111,7 +118,7 @@ def read_idx(path: str | Path) -> np.ndarray:
     if len(raw) < header:
         raise DatasetError(f"{p}: truncated idx header")
     shape = struct.unpack(f">{ndim}I", raw[4:header])
-    dtype = np.dtype(_IDX_DTYPES[raw[2]])
+    dtype = _IDX_DTYPES[raw[2]]
     count = math.prod(shape)
     if len(raw) - header < count * dtype.itemsize:
         raise DatasetError(f"{p}: truncated idx data ({len(raw) - header} bytes for shape {shape})")
@@ -427,7 +434,7 @@ class TrainData:
                 if k in self.scalar_fields:
                     out[k] = v
                     continue
-                y, x, h, w = self._offsets(tuple(v.shape[-2:]), seed, t, center)
+                y, x, h, w = self._offsets((v.shape[-2], v.shape[-1]), seed, t, center)
                 out[k] = v[:, y : y + h, x : x + w].contiguous()
         return out
 
@@ -539,7 +546,7 @@ class TrainData:
                 crops = []
                 for j, (_i, seed) in zip(idx, keys, strict=True):
                     v = stored[j]
-                    y, x, h, w = self._offsets(tuple(v.shape[-2:]), seed, t, center)
+                    y, x, h, w = self._offsets((v.shape[-2], v.shape[-1]), seed, t, center)
                     crops.append(v[:, y : y + h, x : x + w])
                 if len({tuple(c.shape) for c in crops}) > 1:
                     raise DatasetError(
@@ -572,7 +579,7 @@ class TrainData:
         if key not in self._augs:
             import kornia.augmentation as K
 
-            ops = []
+            ops: list[K.AugmentationBase2D] = []
             if train and self.flip:
                 ops.append(K.RandomHorizontalFlip(p=0.5))
             if self.size is not None:
@@ -649,8 +656,8 @@ def tensor_images(
         for i in range(0, arr.shape[0], 2048):
             part = torch.from_numpy(np.ascontiguousarray(arr[i : i + 2048]))
             if part.dtype == torch.uint16:
-                part = (part.numpy() >> 8).astype(np.uint8)
-                part = torch.from_numpy(part)
+                high = (part.numpy() >> 8).astype(np.uint8)
+                part = torch.from_numpy(high)
             if part.dtype != torch.uint8:
                 raise DatasetError(f"in-memory images: unsupported pixel type {part.dtype}")
             x = part.permute(0, 3, 1, 2)

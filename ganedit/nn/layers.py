@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import torch
 from torch import nn
 
 __all__ = ["init_weights", "norm_layer", "spectral_norm_if"]
@@ -40,7 +41,7 @@ def init_weights(module: nn.Module, kind: str = "normal", gain: float = 0.02) ->
     ``"xavier"`` / ``"kaiming"`` / ``"orthogonal"`` as in the pix2pix code base. Draws from the
     global torch RNG (seed it for reproducible weights).
     """
-    inits: dict[str, Callable[[nn.Parameter], object]] = {
+    inits: dict[str, Callable[[torch.Tensor], object]] = {
         "normal": lambda w: nn.init.normal_(w, 0.0, gain),
         "xavier": lambda w: nn.init.xavier_normal_(w, gain=gain),
         "kaiming": lambda w: nn.init.kaiming_normal_(w, a=0, mode="fan_in"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import torch
 
@@ -23,10 +24,20 @@ def adam(
     Call it *after* :meth:`ganedit.engine.Engine.setup` moved the networks to their device
     (the engine's ``family.optimizers(nets, config)`` call happens after setup).
     """
-    groups = [{**p, "params": list(p["params"])} if isinstance(p, dict) else p for p in params]
-    tensors = [t for g in groups for t in (g["params"] if isinstance(g, dict) else [g])]
+    param_groups: list[dict[str, Any]] = []
+    plain: list[torch.Tensor] = []
+    for p in params:
+        if isinstance(p, dict):
+            param_groups.append({**p, "params": list(p["params"])})
+        else:
+            plain.append(p)
+    if param_groups and plain:
+        raise TypeError("adam: params mixes parameter-group dicts and bare tensors")
+    groups: list[dict[str, Any]] | list[torch.Tensor] = param_groups or plain
+    tensors = [t for g in param_groups for t in g["params"]] + plain
     on_cuda = bool(tensors) and tensors[0].device.type == "cuda"
+    b1, b2 = betas
     kwargs = {"fused": True} if on_cuda else {"foreach": True}
     return torch.optim.Adam(
-        groups, lr=lr, betas=tuple(betas), weight_decay=weight_decay, eps=eps, **kwargs
+        groups, lr=lr, betas=(b1, b2), weight_decay=weight_decay, eps=eps, **kwargs
     )
