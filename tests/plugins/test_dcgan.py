@@ -226,8 +226,7 @@ def test_classifier_accuracy_matches_card() -> None:
 
 def test_default_weights_cover_all_classes() -> None:
     weights = resolve_resource(DCGAN().default_weights(DCGANConfig()))
-    if not weights.is_file():
-        pytest.skip("default dcgan weights not trained yet")
+    assert weights.is_file(), f"bundled weights missing: {weights}"
     editor = ganedit.load("dcgan", device="cpu")
     assert editor.card["dtype"] == "float16"
     imgs = editor.sample(200, seed=0)
