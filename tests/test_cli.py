@@ -461,6 +461,35 @@ def test_train_and_plot_end_to_end(plugin_path, make_images, tmp_path) -> None:
     assert Path(plot.output.strip()).is_file()
 
 
+@pytest.mark.parametrize("kind", ["toml", "json"])
+def test_train_config_file_then_options_then_set(plugin_path, make_images, tmp_path, kind) -> None:
+    """Precedence: Config defaults < --config FILE < explicit options < --set."""
+    make_images("data", n=4, size=(16, 16))
+    cfg_file = tmp_path / f"cfg.{kind}"
+    if kind == "toml":
+        cfg_file.write_text("channels = 6\ncrop = 8\nbatch_size = 3\n")
+    else:
+        cfg_file.write_text(json.dumps({"config": {"channels": 6, "crop": 8, "batch_size": 3}}))
+    run_dir = tmp_path / "run"
+    args = ["train", "tiny-sr", "--data", str(tmp_path / "data"), "--out", str(run_dir)]
+    args += ["--steps", "1", "--device", "cpu", "--config", str(cfg_file), "--batch-size", "2"]
+    result = CliRunner().invoke(cli, [*args, "--set", "channels=5"])
+    assert result.exit_code == 0, result.output
+    cfg = json.loads((run_dir / "config.json").read_text())
+    cfg = cfg.get("config", cfg)
+    assert (cfg["channels"], cfg["crop"], cfg["batch_size"]) == (5, 8, 2)
+
+
+def test_train_unreadable_config_file_is_a_clear_error(plugin_path, make_images, tmp_path) -> None:
+    make_images("data", n=2)
+    bad = tmp_path / "cfg.toml"
+    bad.write_text("channels = = 3\n")
+    args = ["train", "tiny-sr", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "r")]
+    result = CliRunner().invoke(cli, [*args, "--config", str(bad), "--device", "cpu"])
+    assert result.exit_code == 2, result.output
+    assert "cfg.toml" in result.output and "not a valid toml" in result.output.lower()
+
+
 def test_train_bad_override_is_a_usage_error(plugin_path, make_images, tmp_path) -> None:
     make_images("data", n=2)
     result = CliRunner().invoke(

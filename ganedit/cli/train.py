@@ -56,7 +56,7 @@ def _train_params(cls: type[ModelFamily]) -> list[click.Parameter]:
             ["--out"],
             required=True,
             type=click.Path(file_okay=False, path_type=Path),
-            help="Run folder: checkpoints, log.jsonl, sample grids, final weights.",
+            help="Run folder: checkpoints, metrics.jsonl, sample grids, final weights.",
         ),
         click.Option(
             ["--steps"],
