@@ -34,7 +34,7 @@ from ganedit.weights import WeightsError, file_sha256, load_weights, resolve_res
 __all__ = ["Editor", "RUNTIME_OPTIONS", "load"]
 
 #: Options of :func:`load` that are not Config fields.
-RUNTIME_OPTIONS = ("tile", "tile_overlap", "batch_size")
+RUNTIME_OPTIONS = ("tile", "tile_overlap", "batch_size", "outscale")
 
 #: Memory the automatic tile/batch choice plans for on the CPU (bytes).
 CPU_MEMORY_BUDGET = 2 << 30
@@ -102,7 +102,11 @@ def load(
         **options: Config fields of the family (e.g. ``scale=2``), overriding the weights
             card's config; plus runtime ``tile`` (``"auto"``, ``None`` = auto, ``0`` = never,
             or an input tile size in pixels), ``tile_overlap`` (default 32) and ``batch_size``
-            (``None`` = automatic).
+            (``None`` = automatic), and ``outscale`` (IMAGE / IMAGE_MASK families: the final
+            size relative to the input, e.g. ``3.5`` with an x4 model; the model runs at its
+            own ``scale``, tiled as usual, and the whole result is then resized with
+            antialiased bicubic interpolation to ``round(H * outscale) x round(W * outscale)``;
+            ``None`` = the model's scale).
 
     Returns:
         An :class:`Editor`.
@@ -110,6 +114,7 @@ def load(
     Raises:
         WeightsError: no weights are bundled and none were given, or the file is unusable.
         ConfigError: an option that is neither a Config field nor a runtime option.
+        ValueError: ``outscale`` is not positive, or set for a GENERATE family.
     """
     family = _as_family(name_or_family)
     runtime = {k: options.pop(k) for k in RUNTIME_OPTIONS if k in options}
@@ -188,7 +193,9 @@ class Editor:
         device, precision: where and how it runs (:class:`~ganedit.devices.PrecisionChoice`).
         generator: the module, in eval mode, on ``device``.
         weights_path, weights_sha256: the weights file and its hash (``None`` for random).
-        scale: output size / input size (IMAGE kinds).
+        scale: the model's output size / input size (IMAGE kinds).
+        outscale: final output size / input size when it differs from ``scale`` (the model's
+            result is resized), else ``None``; see :func:`load`. Setting it validates it.
         tile, tile_overlap, batch_size: runtime settings (see :func:`load`).
     """
 
@@ -206,6 +213,7 @@ class Editor:
         tile: int | str | None = "auto",
         tile_overlap: int = 32,
         batch_size: int | None = None,
+        outscale: float | None = None,
     ) -> None:
         self.family = family
         self.config = config
@@ -224,12 +232,45 @@ class Editor:
         self.multiple = max(1, int(getattr(family, "size_multiple", 1) or 1))
         self.channels = int(getattr(family, "channels", 3) or 3)
         self._oom_tile: int | None = None  # a tile size that is known to fit after OOM
+        self._outscale: float | None = None
+        self.outscale = outscale
+
+    @property
+    def outscale(self) -> float | None:
+        """Final output size / input size (``None``: the model's ``scale``)."""
+        return self._outscale
+
+    @outscale.setter
+    def outscale(self, value: float | None) -> None:
+        if value is None:
+            self._outscale = None
+            return
+        if self.family.kind == Kind.GENERATE:
+            raise ValueError(f"outscale resizes edited images; {self.family.name} generates images")
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"outscale must be a positive number, got {value!r}") from None
+        if not math.isfinite(v) or v <= 0:
+            raise ValueError(f"outscale must be a positive number, got {value!r}")
+        self._outscale = v
+
+    def output_size(self, height: int, width: int) -> tuple[int, int]:
+        """``(height, width)`` of the result for an input of ``height`` x ``width``:
+        ``round(size * outscale)`` when ``outscale`` is set, else ``size * scale``."""
+        if self._outscale is None:
+            return height * self.scale, width * self.scale
+        return (
+            max(1, round(height * self._outscale)),
+            max(1, round(width * self._outscale)),
+        )
 
     def __repr__(self) -> str:
         w = self.weights_path.name if self.weights_path else "random"
+        out = "" if self._outscale is None else f", outscale={self._outscale:g}"
         return (
             f"Editor({self.family.name!r}, weights={w}, device={self.device}, "
-            f"precision={self.precision.name}, scale={self.scale})"
+            f"precision={self.precision.name}, scale={self.scale}{out})"
         )
 
     # ------------------------------------------------------------------------------ planning
@@ -300,6 +341,15 @@ class Editor:
             tiles_per_batch=tiles_per_batch,
         )
 
+    def _rescale(self, y: torch.Tensor, h: int, w: int) -> torch.Tensor:
+        """Resize the model's ``(N, C, h * scale, w * scale)`` result to :meth:`output_size`
+        (antialiased bicubic, clamped to ``[0, 1]``); unchanged when that is its size."""
+        size = self.output_size(h, w)
+        if tuple(y.shape[-2:]) == size:
+            return y
+        y = F.interpolate(y, size=size, mode="bicubic", antialias=True, align_corners=False)
+        return y.clamp_(0, 1)
+
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Run the model on an image batch in the model's own channel layout.
 
@@ -309,8 +359,10 @@ class Editor:
             mask: IMAGE_MASK only: ``(N, 1, H, W)`` or ``(N, H, W)`` float/bool, 1 = fill.
 
         Returns:
-            ``(N, C_out, H * scale, W * scale)`` float32 in ``[0, 1]`` on the editor's device.
-            Large images are tiled (see :meth:`plan`); on out-of-memory (CUDA) the batch, then
+            ``(N, C_out, H * scale, W * scale)`` float32 in ``[0, 1]`` on the editor's device;
+            with ``outscale`` set, ``(N, C_out, round(H * outscale), round(W * outscale))``:
+            the model's result resized with antialiased bicubic interpolation (after tiling,
+            so the tiles stay exact) and clamped to ``[0, 1]``. Large images are tiled (see :meth:`plan`); on out-of-memory (CUDA) the batch, then
             the tile, is halved and the work retried; the smaller tile is kept for later calls.
         """
         if self.family.kind == Kind.GENERATE:
@@ -342,7 +394,8 @@ class Editor:
                 step = batch if tile is None else 1
                 for i in range(0, n, step):
                     outs.append(self._run(x[i : i + step], tile, 1 if tile is None else batch))
-                return outs[0] if len(outs) == 1 else torch.cat(outs, 0)
+                y = outs[0] if len(outs) == 1 else torch.cat(outs, 0)
+                return self._rescale(y, h, w)
             except torch.OutOfMemoryError:
                 outs = []
                 if self.device.type == "cuda":
@@ -368,9 +421,10 @@ class Editor:
             mask: as in :meth:`forward`.
 
         Returns:
-            ``(N, C, H * scale, W * scale)`` float32 in ``[0, 1]`` on the editor's device, with
-            the input's channel layout: the model sees the colour channels only; alpha is
-            resized bicubically for a scaling model (else passed through); gray is replicated
+            ``(N, C, H_out, W_out)`` float32 in ``[0, 1]`` on the editor's device (the size
+            :meth:`forward` returns: ``H * scale`` or ``round(H * outscale)``), with the
+            input's channel layout: the model sees the colour channels only; alpha is resized
+            bicubically to the final size when that differs (else passed through); gray is replicated
             to RGB for an RGB model and converted back with ``rgb_to_grayscale``.
         """
         import kornia
@@ -395,7 +449,11 @@ class Editor:
         if alpha is not None:
             if alpha.shape[-2:] != y.shape[-2:]:
                 alpha = F.interpolate(
-                    alpha, size=y.shape[-2:], mode="bicubic", align_corners=False
+                    alpha,
+                    size=y.shape[-2:],
+                    mode="bicubic",
+                    antialias=alpha.shape[-2] > y.shape[-2] or alpha.shape[-1] > y.shape[-1],
+                    align_corners=False,
                 ).clamp_(0, 1)
             y = torch.cat([y, alpha], 1)
         return y
@@ -409,7 +467,8 @@ class Editor:
             mask: as in :meth:`forward` (``(N, H, W)``, nonzero = fill).
 
         Returns:
-            ``(N, H * scale, W * scale, C)`` tensor of ``batch``'s dtype on the editor's device.
+            ``(N, H_out, W_out, C)`` (``H * scale``, or ``round(H * outscale)``) tensor of
+            ``batch``'s dtype on the editor's device.
         """
         dtype = batch.dtype
         peak = 255.0 if dtype == torch.uint8 else 65535.0
@@ -433,7 +492,8 @@ class Editor:
                 image, ``(N, 1, H, W)`` / ``(N, H, W)`` for a tensor.
 
         Returns:
-            numpy in -> numpy out with the same dtype and layout, ``scale`` times larger;
+            numpy in -> numpy out with the same dtype and layout, ``scale`` (or ``outscale``)
+            times larger;
             tensor in -> float32 tensor in ``[0, 1]`` on the editor's device.
         """
         if self.family.kind == Kind.GENERATE:

@@ -145,6 +145,7 @@ def test_run_model_help_lists_config_fields_and_common_options(plugin_path) -> N
         "--batch-size",
         "--tile",
         "--tile-overlap",
+        "--outscale",
         "--skip-existing",
         "--fail-fast",
         "--jobs",
@@ -286,6 +287,7 @@ def test_run_passes_only_given_config_options(
     assert model == "tiny-sr" and inputs == [tmp_path / "in"] and output == tmp_path / "out"
     assert kw["channels"] == 4 and kw["residual"] is False and "upsample" not in kw
     assert kw["tile"] == 64 and kw["tile_overlap"] == 32 and kw["device"] == "auto"
+    assert kw["outscale"] is None
     assert "done 1, skipped 0, failed 0" in result.output
 
 
@@ -356,6 +358,21 @@ def test_run_end_to_end(plugin_path, make_images, tmp_path) -> None:
     assert (events[-1]["done"], events[-1]["skipped"], events[-1]["failed"]) == (0, 3, [])
     files = [e for e in events if e["event"] == "file"]
     assert len(files) == 3 and all(e["status"] == "skipped" for e in files)
+
+
+def test_run_outscale_end_to_end(plugin_path, make_images, tmp_path) -> None:
+    weights = _save_tiny("tiny-sr", tmp_path / "w" / "tiny.safetensors", channels=4)
+    make_images("in", n=1, size=(16, 24))
+    args = ["run", "tiny-sr", "--weights", str(weights), "--device", "cpu", "--tile", "8"]
+    result = CliRunner().invoke(
+        cli, [*args, "--outscale", "3", str(tmp_path / "in"), str(tmp_path / "out")]
+    )
+    assert result.exit_code == 0, result.output
+    assert _read(tmp_path / "out" / "img_00.png").shape == (48, 72, 3)  # tiny-sr is x2
+    manifest = json.loads((tmp_path / "out" / "ganedit-run.json").read_text())
+    assert manifest["parameters"]["outscale"] == 3.0
+    bad = CliRunner().invoke(cli, [*args, "--outscale", "0", str(tmp_path / "in"), "o2"])
+    assert bad.exit_code == 2 and "outscale" in bad.output
 
 
 def test_sample_end_to_end_is_reproducible(plugin_path, tmp_path) -> None:

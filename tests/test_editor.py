@@ -110,6 +110,48 @@ def test_tile_auto_and_explicit_close_to_whole() -> None:
     assert (tile4 * 4) ** 2 * 2048 <= 2 << 30
 
 
+def test_fractional_outscale_tiled_matches_untiled() -> None:
+    x = torch.rand(1, 3, 45, 38)
+    tiled = load(TinyUp(), weights=False, outscale=3.5, tile=16, tile_overlap=8)
+    assert tiled.plan(45, 38)[0] == 16 and tiled.scale == 2
+    whole = load(TinyUp(), weights=False, outscale=3.5, tile=0)
+    y, ref = tiled(x), whole(x)
+    assert y.shape == ref.shape == (1, 3, round(45 * 3.5), round(38 * 3.5))
+    assert 0 <= y.min() and y.max() <= 1
+    assert (y - ref).abs().max() < 2 / 255
+    # numpy paths: alpha, gray and 16-bit follow the final size
+    for shape, dtype in [((45, 38, 4), np.uint8), ((45, 38), np.uint16), ((45, 38, 1), np.uint8)]:
+        out = tiled(_rand(shape, dtype))
+        assert out.dtype == dtype and out.shape == (158, 133, *shape[2:])
+    rgba = _rand((45, 38, 4), seed=5)
+    rgba[..., 3] = 200
+    assert np.abs(tiled(rgba)[..., 3].astype(int) - 200).max() <= 1
+    # downscaling below the model's scale (x2 model, 0.5 final)
+    assert load(TinyUp(), weights=False, outscale=0.5)(x).shape == (1, 3, 22, 19)
+
+
+def test_whole_number_outscale_equal_to_scale_is_the_model_path() -> None:
+    x = torch.rand(1, 3, 30, 26)
+    plain = load(TinyUp(), weights=False, tile=12)
+    same = load(TinyUp(), weights=False, outscale=2, tile=12)
+    assert torch.equal(same(x), plain(x))
+    assert load(TinyUp(), weights=False, outscale=3)(x).shape == (1, 3, 90, 78)
+
+
+@pytest.mark.parametrize("bad", [0, -1.5, float("nan"), "x"])
+def test_invalid_outscale_raises(bad: object) -> None:
+    with pytest.raises(ValueError, match="outscale must be a positive number"):
+        load(TinyUp(), weights=False, outscale=bad)
+    ed = load(TinyUp(), weights=False)
+    with pytest.raises(ValueError, match="outscale"):
+        ed.outscale = bad  # type: ignore[assignment]
+
+
+def test_outscale_rejected_for_generate_family() -> None:
+    with pytest.raises(ValueError, match="outscale"):
+        load(TinyGen(), weights=False, outscale=2)
+
+
 def test_half_precision_on_cpu_falls_back_with_warning() -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -31,6 +31,7 @@ RUN_COMMON = {
     "batch_size",
     "tile",
     "tile_overlap",
+    "outscale",
     "skip_existing",
     "fail_fast",
     "jobs",
@@ -79,6 +80,13 @@ def _run_params(cls: type[ModelFamily]) -> list[click.Parameter]:
             default=32,
             show_default=True,
             help="Overlap between tiles, blended smoothly.",
+        ),
+        click.Option(
+            ["--outscale"],
+            type=click.FloatRange(min=0, min_open=True),
+            default=None,
+            help="Final size relative to the input, e.g. 3.5 with an x4 model: the output is "
+            "resized (antialiased bicubic) after the model [default: the model's scale].",
         ),
         click.Option(
             ["--skip-existing", "skip_existing"],
@@ -205,6 +213,7 @@ def _make_run(cls: type[ModelFamily]) -> click.Command:
                 batch_size=kw["batch_size"],
                 tile=None if tile == "auto" else tile,
                 tile_overlap=kw["tile_overlap"],
+                outscale=kw["outscale"],
                 skip_existing=kw["skip_existing"],
                 fail_fast=kw["fail_fast"],
                 jobs=kw["jobs"],

@@ -203,6 +203,7 @@ def run_folder(
     batch_size: int | None = None,
     tile: int | str | None = None,
     tile_overlap: int = 32,
+    outscale: float | None = None,
     skip_existing: bool = False,
     fail_fast: bool = False,
     jobs: int | None = None,
@@ -229,6 +230,9 @@ def run_folder(
         tile: tile size in input pixels, ``None``/``"auto"`` to tile only large images, ``0``
             to never tile.
         tile_overlap: input pixels shared by neighbouring tiles (blended).
+        outscale: final size relative to the input (e.g. ``3.5`` with an x4 model): the
+            model's result is resized (antialiased bicubic) to ``round(H * outscale)``;
+            ``None``: the model's scale. See :func:`ganedit.load`.
         skip_existing: skip files whose output exists.
         fail_fast: stop at the first failed file (the default records it and goes on).
         jobs: decode workers (default: the CPU count).
@@ -272,7 +276,12 @@ def run_folder(
 
     if world > 1 and device == "auto" and torch.cuda.is_available():
         device = f"cuda:{int(os.environ.get('LOCAL_RANK', rank)) % torch.cuda.device_count()}"
-    runtime = {"tile": tile, "tile_overlap": tile_overlap, "batch_size": batch_size}
+    runtime = {
+        "tile": tile,
+        "tile_overlap": tile_overlap,
+        "batch_size": batch_size,
+        "outscale": outscale,
+    }
     editor = _resolve_editor(model, weights, device, precision, runtime, dict(options))
     family = editor.family
     if family.kind == Kind.GENERATE:
@@ -319,6 +328,7 @@ def run_folder(
         "batch_size": batch_size,
         "tile": tile,
         "tile_overlap": tile_overlap,
+        "outscale": editor.outscale,
         "format": format,
         "quality": quality,
         "skip_existing": skip_existing,

@@ -68,13 +68,6 @@ class SRGANConfig:
             "not in the paper, makes small-data training converge fast)."
         },
     )
-    outscale: float | None = field(
-        default=None,
-        metadata={
-            "help": "Final output scale relative to the input (e.g. 3.5): run the x`scale` "
-            "network, then resize (antialiased bicubic) to this factor. Default: `scale`."
-        },
-    )
     # ------------------------------------------------------------------ training only
     stage: Literal["psnr", "gan"] = field(
         default="psnr",
@@ -268,9 +261,6 @@ class SRGAN(ganedit.ModelFamily):
             res_scale=float(config.res_scale),
             bicubic_skip=bool(config.bicubic_skip),
         )
-        # predict() only receives the module: carry the inference-time resize on it (a plain
-        # attribute, not a parameter, so it never reaches the weights file).
-        g.outscale = None if config.outscale is None else float(config.outscale)
         if config.init_weights:
             _init_from(g, str(config.init_weights))
         nets: dict[str, nn.Module] = {"generator": g}
@@ -291,28 +281,13 @@ class SRGAN(ganedit.ModelFamily):
 
         Returns:
             ``(N, 3, H * scale, W * scale)`` float in [0, 1] (the generator's output, clamped).
-            With ``outscale`` set on the generator, ``(N, 3, round(H * outscale),
-            round(W * outscale))`` resized with antialiased bicubic interpolation instead.
+            A different final size (``ganedit run srgan IN OUT --outscale 3.5``) is the core's
+            ``outscale`` option, applied after this.
         """
-        y = generator(x).clamp(0, 1)
-        target = getattr(generator, "outscale", None)
-        if target is not None:
-            s = getattr(generator, "module", generator)
-            scale = getattr(s, "scale", 4)
-            if abs(float(target) - scale) > 1e-6:
-                h, w = x.shape[-2:]
-                size = (max(1, round(h * target)), max(1, round(w * target)))
-                y = F.interpolate(y, size=size, mode="bicubic", align_corners=False, antialias=True)
-                y = y.clamp(0, 1)
-        return y
+        return generator(x).clamp(0, 1)
 
     def scale_for(self, config: Any) -> int:
-        """The network's ``scale``, or ``outscale`` when that is a whole number (1, 2, 3...):
-        then every tile is resized to exactly ``outscale`` times its size and the core's
-        tiling stays exact. A fractional ``outscale`` keeps ``scale`` here (see ``predict``)."""
-        out = getattr(config, "outscale", None)
-        if out is not None and float(out).is_integer() and float(out) >= 1:
-            return int(out)
+        """The network's ``scale`` (``config.scale``)."""
         return int(getattr(config, "scale", self.scale))
 
     def default_weights(self, config: Any) -> str | None:

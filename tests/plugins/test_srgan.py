@@ -62,7 +62,7 @@ def test_train_only_fields_are_marked() -> None:
 
     marked = {f.name for f in dataclasses.fields(SRGANConfig) if f.metadata.get("train_only")}
     assert {"stage", "batch_size", "lr", "crop_size", "vgg_weights", "ema_decay"} <= marked
-    assert not marked & {"scale", "blocks", "channels", "outscale", "bicubic_skip"}
+    assert not marked & {"scale", "blocks", "channels", "bicubic_skip"}
 
 
 # --------------------------------------------------------------------------------- networks
@@ -101,32 +101,12 @@ def test_build_discriminator_only_for_gan_stage() -> None:
     assert set(SRGAN().build(tiny(stage="gan"))) == {"generator", "discriminator"}
 
 
-def test_outscale_resizes_inside_predict() -> None:
-    fam = SRGAN()
-    g = fam.build(tiny(outscale=3.5))["generator"]
-    y = fam.predict(g, torch.rand(1, 3, 10, 12))
-    assert (
-        y.shape == (1, 3, 35, 42) and float(y.detach().min()) >= 0 and float(y.detach().max()) <= 1
-    )
-
-
-def test_whole_number_outscale_is_the_editor_scale_and_tiles() -> None:
-    ed = ganedit.load(SRGAN, weights=False, device="cpu", blocks=1, channels=8, outscale=3, tile=12)
-    assert ed.scale == 3
-    out = ed(np.random.default_rng(0).integers(0, 255, (30, 26, 4), dtype=np.uint8))
-    assert out.shape == (90, 78, 4)
-    whole = ganedit.load(
-        SRGAN, weights=False, device="cpu", blocks=1, channels=8, outscale=3, tile=0
-    )
-    x = torch.rand(1, 3, 30, 26)
-    assert float((ed.forward(x) - whole.forward(x)).abs().mean()) < 0.01
-
-
-def test_fractional_outscale_untiled_through_the_editor() -> None:
+def test_core_outscale_with_tiling() -> None:
     ed = ganedit.load(
-        SRGAN, weights=False, device="cpu", blocks=1, channels=8, outscale=2.5, tile=0
+        SRGAN, weights=False, device="cpu", blocks=1, channels=8, outscale=3.5, tile=12
     )
-    assert ed(np.zeros((10, 12, 3), np.uint8)).shape == (25, 30, 3)
+    assert ed.scale == 4 and ed.outscale == 3.5
+    assert ed(np.zeros((20, 20, 3), np.uint8)).shape == (70, 70, 3)
 
 
 def test_default_weights_spec_follows_scale() -> None:
