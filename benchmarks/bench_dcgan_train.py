@@ -77,16 +77,26 @@ class NumpyImages(torch.utils.data.Dataset):
         return x.unsqueeze(0)
 
 
-def bench_baseline(cfg: DCGANConfig, images: np.ndarray, device: torch.device, steps: int,
-                   warmup: int, workers: int) -> float:
+def bench_baseline(
+    cfg: DCGANConfig,
+    images: np.ndarray,
+    device: torch.device,
+    steps: int,
+    warmup: int,
+    workers: int,
+) -> float:
     torch.manual_seed(0)
     nets = DCGAN().build(cfg)
     g, d = nets["generator"].to(device).train(), nets["discriminator"].to(device).train()
     opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=tuple(cfg.betas))
     opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=tuple(cfg.betas))
     loader = torch.utils.data.DataLoader(
-        NumpyImages(images), batch_size=cfg.batch_size, shuffle=True, drop_last=True,
-        num_workers=workers, pin_memory=device.type == "cuda",
+        NumpyImages(images),
+        batch_size=cfg.batch_size,
+        shuffle=True,
+        drop_last=True,
+        num_workers=workers,
+        pin_memory=device.type == "cuda",
     )
     crit = nn.BCEWithLogitsLoss()
     bs = cfg.batch_size
@@ -120,8 +130,9 @@ def bench_baseline(cfg: DCGANConfig, images: np.ndarray, device: torch.device, s
                 return steps * bs / (time.perf_counter() - t0)
 
 
-def bench_ganedit(cfg: DCGANConfig, images: np.ndarray, device: torch.device, steps: int,
-                  warmup: int) -> float:
+def bench_ganedit(
+    cfg: DCGANConfig, images: np.ndarray, device: torch.device, steps: int, warmup: int
+) -> float:
     fam = DCGAN()
     engine = Engine(device=str(device), precision="fp32", seed=0)
     engine.family, engine.config = fam, cfg
@@ -158,21 +169,36 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=0, help="baseline DataLoader workers")
     ap.add_argument("--device", default="cpu")
     args = ap.parse_args()
-    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available()
-                          else ("cpu" if args.device == "auto" else args.device))
-    cfg = update_config(DCGANConfig(), {"image_size": 32, "channels": 1, "ngf": args.ngf,
-                                        "ndf": args.ndf, "batch_size": args.batch_size,
-                                        "ema_decay": 0})
+    device = torch.device(
+        "cuda"
+        if args.device == "auto" and torch.cuda.is_available()
+        else ("cpu" if args.device == "auto" else args.device)
+    )
+    cfg = update_config(
+        DCGANConfig(),
+        {
+            "image_size": 32,
+            "channels": 1,
+            "ngf": args.ngf,
+            "ndf": args.ndf,
+            "batch_size": args.batch_size,
+            "ema_decay": 0,
+        },
+    )
     images = load_images(args.images)
     print(f"machine: {machine(device)}")
-    print(f"DCGAN 32x32x1 ngf={args.ngf} ndf={args.ndf} batch {args.batch_size}, fp32, "
-          f"{args.steps} timed steps after {args.warmup} warm-up, best of {args.repeats}")
+    print(
+        f"DCGAN 32x32x1 ngf={args.ngf} ndf={args.ndf} batch {args.batch_size}, fp32, "
+        f"{args.steps} timed steps after {args.warmup} warm-up, best of {args.repeats}"
+    )
     base, ours = [], []
     for r in range(args.repeats):
         base.append(bench_baseline(cfg, images, device, args.steps, args.warmup, args.workers))
         ours.append(bench_ganedit(cfg, images, device, args.steps, args.warmup))
-        print(f"  repeat {r + 1}: baseline {base[-1]:.1f} img/s, ganedit {ours[-1]:.1f} img/s",
-              flush=True)
+        print(
+            f"  repeat {r + 1}: baseline {base[-1]:.1f} img/s, ganedit {ours[-1]:.1f} img/s",
+            flush=True,
+        )
     b, o = max(base), max(ours)
     print(f"baseline (DataLoader, per-item float, classic loop): {b:.1f} img/s")
     print(f"ganedit (Engine + DCGAN.training_step, resident uint8): {o:.1f} img/s")

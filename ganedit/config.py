@@ -84,13 +84,17 @@ def coerce(value: Any, tp: Any, key: str) -> Any:
         if tp is int:
             if isinstance(value, float) and not value.is_integer():
                 raise ValueError(value)
-            return int(float(value)) if isinstance(value, str) and "e" in value.lower() else int(value)
+            return (
+                int(float(value)) if isinstance(value, str) and "e" in value.lower() else int(value)
+            )
         if tp is float:
             return float(value)
         if tp is str:
             return str(value)
     except (TypeError, ValueError):
-        raise ConfigError(f"{key}: {value!r} is not a valid {getattr(tp, '__name__', tp)}") from None
+        raise ConfigError(
+            f"{key}: {value!r} is not a valid {getattr(tp, '__name__', tp)}"
+        ) from None
     return value
 
 
@@ -163,7 +167,9 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
         else:
             data = json.loads(raw.decode("utf-8"))
     except Exception as exc:  # noqa: BLE001 - any parse error is the user's file
-        raise ConfigError(f"{p}: not a valid {p.suffix.lstrip('.') or 'JSON'} file ({exc})") from None
+        raise ConfigError(
+            f"{p}: not a valid {p.suffix.lstrip('.') or 'JSON'} file ({exc})"
+        ) from None
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: expected a table/object of options")
     if isinstance(data.get("config"), dict):
@@ -182,8 +188,12 @@ def iter_click_params(config_cls: type) -> Iterable[tuple[str, Any, Any, str, An
 
     for f in config_fields(config_cls):
         tp = _base_type(_field_type(config_cls, f))
-        default = f.default if f.default is not dataclasses.MISSING else (
-            f.default_factory() if f.default_factory is not dataclasses.MISSING else None  # type: ignore[misc]
+        default = (
+            f.default
+            if f.default is not dataclasses.MISSING
+            else (
+                f.default_factory() if f.default_factory is not dataclasses.MISSING else None  # type: ignore[misc]
+            )
         )
         origin = typing.get_origin(tp)
         if origin is typing.Literal:

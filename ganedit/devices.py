@@ -57,12 +57,18 @@ def resolve_precision(spec: str | None, device: torch.device) -> PrecisionChoice
     if device.type == "cuda":
         bf16_ok = torch.cuda.is_bf16_supported()
         if s == "auto":
-            return PrecisionChoice("bf16", torch.bfloat16) if bf16_ok else PrecisionChoice(
-                "fp16", torch.float16
+            return (
+                PrecisionChoice("bf16", torch.bfloat16)
+                if bf16_ok
+                else PrecisionChoice("fp16", torch.float16)
             )
         if s == "bf16" and not bf16_ok:
-            return PrecisionChoice("fp16", torch.float16, "bf16 unsupported on this GPU; using fp16")
-        return PrecisionChoice(s, {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[s])
+            return PrecisionChoice(
+                "fp16", torch.float16, "bf16 unsupported on this GPU; using fp16"
+            )
+        return PrecisionChoice(
+            s, {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[s]
+        )
     if s in ("bf16", "fp16"):
         return PrecisionChoice(
             "fp32", torch.float32, f"{s} is not used on {device.type}; falling back to fp32"
@@ -70,7 +76,9 @@ def resolve_precision(spec: str | None, device: torch.device) -> PrecisionChoice
     return PrecisionChoice("fp32", torch.float32)
 
 
-def autocast_for(device: torch.device, precision: PrecisionChoice) -> contextlib.AbstractContextManager:
+def autocast_for(
+    device: torch.device, precision: PrecisionChoice
+) -> contextlib.AbstractContextManager:
     """An autocast context for ``precision`` on ``device`` (a no-op for fp32)."""
     if precision.dtype == torch.float32:
         return contextlib.nullcontext()

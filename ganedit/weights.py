@@ -59,7 +59,9 @@ def resolve_resource(spec: str) -> Path:
     try:
         root = resources.files(package)
     except ModuleNotFoundError as exc:
-        raise WeightsError(f"bundled weights {spec!r}: package {package!r} is not installed") from exc
+        raise WeightsError(
+            f"bundled weights {spec!r}: package {package!r} is not installed"
+        ) from exc
     return Path(str(root.joinpath(rel)))
 
 
@@ -92,9 +94,13 @@ def save_weights(
         save_file(tensors, str(tmp), metadata={"format": CARD_FORMAT})
     full = dict(card)
     full["format"] = CARD_FORMAT
-    full["dtype"] = str(dtype or next((t.dtype for t in tensors.values() if t.is_floating_point()), torch.float32)).replace("torch.", "")
+    full["dtype"] = str(
+        dtype or next((t.dtype for t in tensors.values() if t.is_floating_point()), torch.float32)
+    ).replace("torch.", "")
     full["sha256"] = file_sha256(path)
-    atomic_write_bytes(card_path(path), (json.dumps(full, indent=2, sort_keys=False) + "\n").encode())
+    atomic_write_bytes(
+        card_path(path), (json.dumps(full, indent=2, sort_keys=False) + "\n").encode()
+    )
     return path
 
 
@@ -125,7 +131,11 @@ def load_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, A
         raise WeightsError(f"{p}: weights file not found")
     with open(p, "rb") as fh:
         head = fh.read(16)
-    if head[:2] == b"\x80\x02" or head[:2] == b"PK" or (head[:1] == b"\x80" and len(head) > 1 and head[1] in range(2, 6)):
+    if (
+        head[:2] == b"\x80\x02"
+        or head[:2] == b"PK"
+        or (head[:1] == b"\x80" and len(head) > 1 and head[1] in range(2, 6))
+    ):
         raise WeightsError(
             f"{p}: this is a pickle/zip PyTorch checkpoint; ganedit only loads .safetensors "
             "(pickles can run code). Convert it with safetensors.torch.save_file."

@@ -78,10 +78,16 @@ def prepare_photos(data: Path, max_side: int) -> None:
     photos = data / "photos"
     for sub in ("all", "train", "val"):
         (photos / sub).mkdir(parents=True, exist_ok=True)
-    credits = ["# Photo credits", "", "Resized copies of Debian package wallpapers; licences per package:", "",
-               "- lomiri-* : lomiri-wallpapers-16.04 (see data/root/usr/share/doc/lomiri-wallpapers-16.04/copyright; CC-BY-SA 3.0, photographer in the file name)",
-               "- plasma-* : plasma-workspace-wallpapers (see its copyright file)",
-               "- mate-*   : mate-backgrounds (see its copyright file)", ""]
+    credits = [
+        "# Photo credits",
+        "",
+        "Resized copies of Debian package wallpapers; licences per package:",
+        "",
+        "- lomiri-* : lomiri-wallpapers-16.04 (see data/root/usr/share/doc/lomiri-wallpapers-16.04/copyright; CC-BY-SA 3.0, photographer in the file name)",
+        "- plasma-* : plasma-workspace-wallpapers (see its copyright file)",
+        "- mate-*   : mate-backgrounds (see its copyright file)",
+        "",
+    ]
     for name, src in photo_sources(root).items():
         dst = photos / "all" / f"{name}.png"
         if not dst.exists():

@@ -69,7 +69,9 @@ def augment(xb: torch.Tensor, g: torch.Generator) -> torch.Tensor:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=Path("data/fashion-mnist"))
-    ap.add_argument("--out", type=Path, default=Path("assets/weights/fashion-classifier.safetensors"))
+    ap.add_argument(
+        "--out", type=Path, default=Path("assets/weights/fashion-classifier.safetensors")
+    )
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--lr", type=float, default=3e-3)
@@ -84,7 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     net = FashionClassifier(width=args.width)
     steps_per_epoch = len(xtr) // args.batch_size
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=5e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.epochs * steps_per_epoch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=args.lr, total_steps=args.epochs * steps_per_epoch
+    )
     t0 = time.time()
     for epoch in range(args.epochs):
         net.train()
@@ -100,8 +104,11 @@ def main(argv: list[str] | None = None) -> int:
             sched.step()
             running += float(loss.detach())
             if (i + 1) % 100 == 0:
-                print(f"epoch {epoch + 1} step {i + 1}/{steps_per_epoch} loss {running / 100:.4f} "
-                      f"({time.time() - t0:.0f}s)", flush=True)
+                print(
+                    f"epoch {epoch + 1} step {i + 1}/{steps_per_epoch} loss {running / 100:.4f} "
+                    f"({time.time() - t0:.0f}s)",
+                    flush=True,
+                )
                 running = 0.0
         print(f"epoch {epoch + 1}: test accuracy {accuracy(net, xte, yte):.4f}", flush=True)
     seconds = time.time() - t0
@@ -110,8 +117,18 @@ def main(argv: list[str] | None = None) -> int:
     card = {
         "family": "fashion-classifier",
         "config": {"width": args.width, "input": "1x32x32 float [0,1], 28x28 zero-padded by 2"},
-        "classes": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
-                    "Sneaker", "Bag", "Ankle boot"],
+        "classes": [
+            "T-shirt/top",
+            "Trouser",
+            "Pullover",
+            "Dress",
+            "Coat",
+            "Sandal",
+            "Shirt",
+            "Sneaker",
+            "Bag",
+            "Ankle boot",
+        ],
         "training": {
             "command": " ".join([Path(sys.executable).name, *sys.argv]),
             "data": "Fashion-MNIST train (60000 images)",
@@ -121,10 +138,13 @@ def main(argv: list[str] | None = None) -> int:
             "seed": args.seed,
             "seconds": round(seconds, 1),
             "machine": f"{platform.machine()} {platform.processor() or ''} torch {torch.__version__} "
-                       f"threads {torch.get_num_threads()}".strip(),
+            f"threads {torch.get_num_threads()}".strip(),
         },
-        "metrics": {"test_accuracy": round(test_acc, 4), "test_images": len(xte),
-                    "train_accuracy_first_10k": round(train_acc, 4)},
+        "metrics": {
+            "test_accuracy": round(test_acc, 4),
+            "test_images": len(xte),
+            "train_accuracy_first_10k": round(train_acc, 4),
+        },
         "license": "MIT (weights); Fashion-MNIST data MIT (Zalando Research)",
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -49,7 +49,6 @@ CLASSES = (
 )
 
 
-
 def _block(cin: int, cout: int) -> list[nn.Module]:
     return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(True)]
 
@@ -61,10 +60,14 @@ class FashionClassifier(nn.Module):
         super().__init__()
         w = width
         self.features_net = nn.Sequential(
-            *_block(1, w), nn.MaxPool2d(2),
-            *_block(w, w), nn.MaxPool2d(2),
-            *_block(w, 2 * w), *_block(2 * w, 4 * w),
-            nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+            *_block(1, w),
+            nn.MaxPool2d(2),
+            *_block(w, w),
+            nn.MaxPool2d(2),
+            *_block(w, 2 * w),
+            *_block(2 * w, 4 * w),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
         )
         self.dropout = nn.Dropout(0.3)
         self.head = nn.Linear(4 * w, 10)
@@ -100,7 +103,7 @@ def prepare(x: torch.Tensor) -> torch.Tensor:
         x = x.float() / 255.0
     x = x.float()
     if x.shape[1] == 3:
-        x = (0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3])
+        x = 0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]
     elif x.shape[1] != 1:
         raise ValueError(f"classifier input needs 1 or 3 channels, got shape {tuple(x.shape)}")
     h, w = x.shape[-2:]
@@ -120,7 +123,11 @@ def load_classifier(
         weights: ``.safetensors`` path or ``"package:relative/path"`` resource.
         device: where to put it.
     """
-    path = resolve_resource(str(weights)) if ":" in str(weights) and not Path(str(weights)).exists() else Path(weights)
+    path = (
+        resolve_resource(str(weights))
+        if ":" in str(weights) and not Path(str(weights)).exists()
+        else Path(weights)
+    )
     state, card = load_weights(path)
     net = FashionClassifier(width=int(card.get("config", {}).get("width", 24)))
     net.load_state_dict({k: v.float() for k, v in state.items()})

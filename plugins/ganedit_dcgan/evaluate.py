@@ -56,8 +56,10 @@ DEFAULT_DATA = Path("data/fashion-mnist")
 # ------------------------------------------------------------------------------------ maths
 def gaussian_stats(features: np.ndarray | torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     """Mean ``(D,)`` and unbiased covariance ``(D, D)`` (float64) of ``(N, D)`` features."""
-    x = np.asarray(features.detach().cpu() if isinstance(features, torch.Tensor) else features,
-                   dtype=np.float64)
+    x = np.asarray(
+        features.detach().cpu() if isinstance(features, torch.Tensor) else features,
+        dtype=np.float64,
+    )
     if x.ndim != 2 or x.shape[0] < 2:
         raise ValueError(f"need (N >= 2, D) features, got shape {x.shape}")
     return x.mean(0), np.cov(x, rowvar=False)
@@ -69,7 +71,9 @@ def _sqrt_psd(m: np.ndarray) -> np.ndarray:
     return (v * np.sqrt(np.clip(w, 0, None))) @ v.T
 
 
-def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray) -> float:
+def frechet_distance(
+    mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray
+) -> float:
     """Fréchet (2-Wasserstein) distance squared between ``N(mu1, sigma1)`` and ``N(mu2, sigma2)``:
 
     ``|mu1 - mu2|^2 + tr(sigma1) + tr(sigma2) - 2 tr((sigma1 sigma2)^(1/2))``.
@@ -132,7 +136,11 @@ def load_fashion_split(root: str | Path, split: str) -> tuple[torch.Tensor, torc
         root = root.parent
     found = {}
     for kind, tag in (("images", "images-idx3"), ("labels", "labels-idx1")):
-        cands = sorted(p for p in root.glob(f"{split}-{tag}-ubyte*") if p.is_file()) if root.is_dir() else []
+        cands = (
+            sorted(p for p in root.glob(f"{split}-{tag}-ubyte*") if p.is_file())
+            if root.is_dir()
+            else []
+        )
         if not cands:
             raise FileNotFoundError(
                 f"{root}: no Fashion-MNIST {split}-{tag}-ubyte[.gz] file (run scripts/fetch_data.py "
@@ -141,7 +149,9 @@ def load_fashion_split(root: str | Path, split: str) -> tuple[torch.Tensor, torc
         found[kind] = cands[0]
     imgs = datasets.read_idx(found["images"])
     labels = datasets.read_idx(found["labels"])
-    x = torch.nn.functional.pad(torch.from_numpy(np.ascontiguousarray(imgs)).unsqueeze(1), (2, 2, 2, 2))
+    x = torch.nn.functional.pad(
+        torch.from_numpy(np.ascontiguousarray(imgs)).unsqueeze(1), (2, 2, 2, 2)
+    )
     return x, torch.from_numpy(labels.astype(np.int64))
 
 
@@ -182,7 +192,12 @@ def _figures(
     q = prepare(samples[:nn_n]).flatten(1)
     nn_d = nearest_neighbour_distance(q, prepare(train).flatten(1))
     rows = [
-        {"class": i, "name": CLASSES[i], "share": float(shares[i]), "test_share": float(real_shares[i])}
+        {
+            "class": i,
+            "name": CLASSES[i],
+            "share": float(shares[i]),
+            "test_share": float(real_shares[i]),
+        }
         for i in range(10)
     ]
     summary = {
@@ -220,7 +235,9 @@ def evaluate_generator(editor: Any, data: Sequence[Path | str], options: Mapping
     n = int(options.get("n") or 10000)
     seed = int(options.get("seed") or 0)
     nn_n = int(options.get("nn_n") or 2000)
-    net, _card = load_classifier(options.get("classifier") or "ganedit_assets:weights/fashion-classifier.safetensors")
+    net, _card = load_classifier(
+        options.get("classifier") or "ganedit_assets:weights/fashion-classifier.safetensors"
+    )
     train, _ = load_fashion_split(root, "train")
     test, test_labels = load_fashion_split(root, "t10k")
     real_shares = class_shares(test_labels)
@@ -241,7 +258,9 @@ def reference_figures(data: Sequence[Path | str] = (), n: int = 10000, nn_n: int
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m ganedit_dcgan.evaluate", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m ganedit_dcgan.evaluate", description=__doc__.splitlines()[0]
+    )
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--weights", type=Path, default=None, help="dcgan weights (default: bundled)")
     ap.add_argument("--n", type=int, default=10000)
@@ -261,7 +280,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result))
     else:
         for r in result["rows"]:
-            print(f"{r['class']}  {r['name']:<12} share {r['share']:.4f}  (test {r['test_share']:.4f})")
+            print(
+                f"{r['class']}  {r['name']:<12} share {r['share']:.4f}  (test {r['test_share']:.4f})"
+            )
         for k, v in result["summary"].items():
             print(f"{k}: {v}")
     return 0

@@ -105,7 +105,9 @@ class DCGAN(ganedit.ModelFamily):
     name = "dcgan"
     kind = ganedit.Kind.GENERATE
     Config = DCGANConfig
-    summary = "DCGAN (Radford et al. 2015): draws new images; bundled weights make Fashion-MNIST items."
+    summary = (
+        "DCGAN (Radford et al. 2015): draws new images; bundled weights make Fashion-MNIST items."
+    )
     channels = 1
 
     # ----------------------------------------------------------------- networks and inference
@@ -188,9 +190,7 @@ class DCGAN(ganedit.ModelFamily):
             h, w = images.shape[1:]
             ph, pw = max(0, 32 - h), max(0, 32 - w)
             if ph or pw:
-                images = np.pad(
-                    images, ((0, 0), (ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2))
-                )
+                images = np.pad(images, ((0, 0), (ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2)))
             load = None if images.shape[1:] == (size, size) else (size, size)
             return datasets.tensor_images(images, labels, channels=ch, load_size=load, flip=False)
         return datasets.image_folder(plist, channels=ch, load_size=size, crop=size, flip=True)

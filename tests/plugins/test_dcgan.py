@@ -62,8 +62,16 @@ def test_config_help_and_train_only() -> None:
     fields = {f.name: f for f in dataclasses.fields(DCGANConfig)}
     assert all(f.metadata.get("help") for f in fields.values())
     train_only = {n for n, f in fields.items() if f.metadata.get("train_only")}
-    assert train_only == {"ndf", "loss", "spectral_norm", "lr", "betas", "batch_size",
-                          "ema_decay", "d_steps"}
+    assert train_only == {
+        "ndf",
+        "loss",
+        "spectral_norm",
+        "lr",
+        "betas",
+        "batch_size",
+        "ema_decay",
+        "d_steps",
+    }
     cfg = DCGANConfig()
     assert (cfg.z_dim, cfg.lr, cfg.betas, cfg.batch_size) == (100, 2e-4, (0.5, 0.999), 128)
 
@@ -110,8 +118,11 @@ def test_same_seed_same_samples(tmp_path: Path) -> None:
     cfg = tiny()
     torch.manual_seed(0)
     g = fam.build(cfg)["generator"]
-    path = save_weights(tmp_path / "g.safetensors", g.state_dict(),
-                        {"family": "dcgan", "config": {**vars(cfg), "betas": list(cfg.betas)}})
+    path = save_weights(
+        tmp_path / "g.safetensors",
+        g.state_dict(),
+        {"family": "dcgan", "config": {**vars(cfg), "betas": list(cfg.betas)}},
+    )
     ed = ganedit.load("dcgan", weights=path, device="cpu", precision="fp32")
     a, b = ed.sample(6, seed=5), ed.sample(6, seed=5)
     assert a.shape == (6, 32, 32, 1) and a.dtype == np.uint8
@@ -137,7 +148,9 @@ def test_training_step_losses(loss: str) -> None:
     out = fam.training_step(nets, opts, data.next_batch(4), engine)
     assert set(out) >= {"d", "g"}
     assert all(math.isfinite(float(v)) for v in out.values())
-    assert any(not torch.equal(a, b) for a, b in zip(g0, nets["generator"].parameters(), strict=True))
+    assert any(
+        not torch.equal(a, b) for a, b in zip(g0, nets["generator"].parameters(), strict=True)
+    )
 
 
 def test_dataset_idx_padded_and_folder(tmp_path: Path) -> None:
@@ -152,7 +165,9 @@ def test_dataset_idx_padded_and_folder(tmp_path: Path) -> None:
     x = ds.next_batch(5)["image"]
     assert x.shape == (5, 1, 32, 32)
     assert float(x[:, :, :2].max()) == 0.0 and float(x[:, :, 2:30, 2:30].min()) > 0.7
-    ds64 = fam.dataset([tmp_path / "idx" / "train-images-idx3-ubyte"], tiny(image_size=64, channels=3))
+    ds64 = fam.dataset(
+        [tmp_path / "idx" / "train-images-idx3-ubyte"], tiny(image_size=64, channels=3)
+    )
     assert ds64.setup("cpu").next_batch(2)["image"].shape == (2, 3, 64, 64)
     folder = tmp_path / "imgs"
     for i in range(3):
@@ -181,7 +196,9 @@ def test_frechet_distance_known_gaussians() -> None:
     s1, s2 = a @ a.T + 0.1 * np.eye(d), b @ b.T + 0.1 * np.eye(d)
     assert frechet_distance(mu1, s1, mu1, s1) == pytest.approx(0, abs=1e-8)
     w, v = np.linalg.eig(s1 @ s2)  # real positive spectrum
-    direct = float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.sqrt(w.real).sum())
+    direct = float(
+        ((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.sqrt(w.real).sum()
+    )
     assert frechet_distance(mu1, s1, mu2, s2) == pytest.approx(direct, rel=1e-7)
     # from samples: close to the closed form
     x = rng.normal(size=(20000, d)) * np.sqrt(v1) + mu1
