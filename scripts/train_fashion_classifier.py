@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from ganedit_dcgan.classifier import FashionClassifier
+from ganedit_dcgan.classifier import CLASSES, FashionClassifier
 
 from ganedit.weights import save_weights
 
@@ -117,18 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     card = {
         "family": "fashion-classifier",
         "config": {"width": args.width, "input": "1x32x32 float [0,1], 28x28 zero-padded by 2"},
-        "classes": [
-            "T-shirt/top",
-            "Trouser",
-            "Pullover",
-            "Dress",
-            "Coat",
-            "Sandal",
-            "Shirt",
-            "Sneaker",
-            "Bag",
-            "Ankle boot",
-        ],
+        "classes": list(CLASSES),
         "training": {
             "command": " ".join([Path(sys.executable).name, *sys.argv]),
             "data": "Fashion-MNIST train (60000 images)",
