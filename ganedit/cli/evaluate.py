@@ -104,7 +104,7 @@ def _make_eval(cls: type[ModelFamily]) -> click.Command:
         cls,
         callback,
         params,
-        f"Evaluate {cls.name}: one row per item and the mean.",
+        f"Evaluate {cls.name}: one row per item, then a summary (means, gains, whole-set figures).",
     )
 
 
