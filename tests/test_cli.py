@@ -557,3 +557,36 @@ def test_mask_family_options_and_masks_matched_by_relative_path(
     keep = mask[..., 0] == 0
     assert np.array_equal(src[keep], dst[keep])  # kept pixels untouched
     assert not np.array_equal(src[~keep], dst[~keep])  # masked pixels filled
+
+
+def test_train_lr_schedule_is_recorded_and_kept_on_resume(
+    plugin_path, make_images, tmp_path
+) -> None:
+    make_images("data", n=4, size=(16, 16))
+    run_dir = tmp_path / "run"
+    base = ["train", "tiny-sr", "--data", str(tmp_path / "data"), "--out", str(run_dir)]
+    base += ["--batch-size", "2", "--device", "cpu", "--set", "crop=8"]
+    first = CliRunner().invoke(
+        cli, [*base, "--steps", "4", "--lr-schedule", "linear", "--warmup-steps", "1"]
+    )
+    assert first.exit_code == 0, first.output
+    saved = json.loads((run_dir / "config.json").read_text())["lr_schedule"]
+    assert saved == {"kind": "linear", "warmup_steps": 1, "min_ratio": 0.0}
+    # --resume without schedule options keeps the run's curve; --steps extends it
+    again = CliRunner().invoke(cli, [*base, "--steps", "6", "--resume", "--min-lr-ratio", "0.5"])
+    assert again.exit_code == 0, again.output
+    saved = json.loads((run_dir / "config.json").read_text())["lr_schedule"]
+    assert saved == {"kind": "linear", "warmup_steps": 1, "min_ratio": 0.5}
+    rows = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    # logged at each segment's last step: the first ended on 0, the resumed one on its new floor
+    assert [(r["step"], r["lr_factor"]) for r in rows] == [(4, 0.0), (6, 0.5)]
+    card = json.loads((run_dir / "tiny-sr.json").read_text())
+    assert card["training"]["lr_schedule"]["kind"] == "linear"
+
+
+def test_train_unknown_lr_schedule_is_a_usage_error(plugin_path, make_images, tmp_path) -> None:
+    make_images("data", n=2)
+    args = ["train", "tiny-sr", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "r")]
+    result = CliRunner().invoke(cli, [*args, "--lr-schedule", "exponential"])
+    assert result.exit_code == 2
+    assert "exponential" in result.output and "cosine" in result.output

@@ -16,6 +16,7 @@ from ganedit.cli.common import (
     device_options,
     model_command,
 )
+from ganedit.engine.schedule import SCHEDULES
 from ganedit.family import ModelFamily
 
 DEFAULT_STEPS = 10_000
@@ -26,6 +27,9 @@ TRAIN_COMMON = {
     "steps",
     "batch_size",
     "lr",
+    "lr_schedule",
+    "warmup_steps",
+    "min_lr_ratio",
     "resume",
     "config",
     "set",
@@ -73,6 +77,25 @@ def _train_params(cls: type[ModelFamily]) -> list[click.Parameter]:
         ),
         click.Option(
             ["--lr"], type=float, default=None, help="Learning rate [default: the model's Config]."
+        ),
+        click.Option(
+            ["--lr-schedule", "lr_schedule"],
+            type=click.Choice(SCHEDULES),
+            default=None,
+            help="Learning-rate curve over --steps: constant, cosine or linear decay to "
+            "--min-lr-ratio [default: constant; on --resume, the run's own].",
+        ),
+        click.Option(
+            ["--warmup-steps", "warmup_steps"],
+            type=click.IntRange(min=0),
+            default=None,
+            help="Linear learning-rate warm-up over the first N steps [default: 0].",
+        ),
+        click.Option(
+            ["--min-lr-ratio", "min_lr_ratio"],
+            type=click.FloatRange(0.0, 1.0),
+            default=None,
+            help="Final learning rate of a decaying schedule, as a fraction of --lr [default: 0].",
         ),
         click.Option(
             ["--resume"], is_flag=True, help="Continue from the last checkpoint in --out."
@@ -131,6 +154,9 @@ def _make_train(cls: type[ModelFamily]) -> click.Command:
                 steps=kw["steps"],
                 batch_size=kw["batch_size"],
                 lr=kw["lr"],
+                lr_schedule=kw["lr_schedule"],
+                warmup_steps=kw["warmup_steps"],
+                min_lr_ratio=kw["min_lr_ratio"],
                 resume=kw["resume"],
                 config_file=kw["config"],
                 overrides=tuple(overrides),

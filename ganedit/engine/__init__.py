@@ -4,6 +4,7 @@
   NaN guard, callbacks, state files. Families use ``autocast()``, ``backward(loss)``,
   ``step(opt)``, ``next_batch()`` inside ``training_step``.
 * :func:`fit` -- the loop: resume, checkpoints, samples, ``metrics.jsonl``, progress, signals.
+* :class:`LRSchedule` -- the learning-rate curve ``fit`` follows (constant, cosine, linear).
 * :func:`train` -- ``ganedit train``: resolve a family by name and call :func:`fit`.
 * :func:`plot_run` -- loss curves of a run folder as a PNG.
 """
@@ -15,6 +16,7 @@ from ganedit.engine.engine import Engine
 from ganedit.engine.loop import FitResult, TrainingDiverged, fit
 from ganedit.engine.plot import plot_run
 from ganedit.engine.precision import Precision, precision_for
+from ganedit.engine.schedule import LRSchedule
 from ganedit.engine.train import train
 
 __all__ = [
@@ -22,6 +24,7 @@ __all__ = [
     "CheckpointError",
     "Engine",
     "FitResult",
+    "LRSchedule",
     "Precision",
     "TrainingDiverged",
     "fit",

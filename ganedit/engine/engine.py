@@ -60,7 +60,7 @@ class Engine:
     Attributes:
         device, precision (:class:`ganedit.devices.PrecisionChoice`), rank, world_size,
         is_main, step_index, should_stop (set it to end training after this step), config,
-        family, data (the :class:`ganedit.io.datasets.TrainData`), ema.
+        family, data (the :class:`ganedit.io.datasets.TrainData`), ema, lr_schedule.
     """
 
     def __init__(
@@ -97,6 +97,7 @@ class Engine:
         self.batch_size: int | None = None
         self.nets_raw: dict[str, nn.Module] = {}
         self.bad_step = False
+        self.lr_schedule: Any = None  # the LRSchedule fit() runs (set by fit)
         self._loss_ok: list[torch.Tensor] = []
         self._configure_backends()
         self.seed_everything()

@@ -20,6 +20,7 @@ from ganedit.engine.checkpoint import checkpoint_step, list_checkpoints
 from ganedit.engine.distributed import barrier, broadcast_buffers
 from ganedit.engine.engine import Engine
 from ganedit.engine.monitor import make_grid, pair_grid, truncate_metrics
+from ganedit.engine.schedule import LRSchedule, apply_lr, base_lrs
 from ganedit.family import Kind, ModelFamily
 
 __all__ = ["FitResult", "TrainingDiverged", "fit"]
@@ -98,6 +99,7 @@ def fit(
     max_bad_steps: int = 3,
     progress: bool = True,
     data_paths: Sequence[str | Path] = (),
+    lr_schedule: LRSchedule | None = None,
 ) -> FitResult:
     """Train ``family`` for ``steps`` optimisation steps (the only training loop).
 
@@ -121,6 +123,9 @@ def fit(
         max_bad_steps: NaN/Inf steps in a row before rolling back and raising
             :class:`TrainingDiverged`.
         data_paths: recorded in the weights card.
+        lr_schedule: the learning-rate curve over ``steps`` (default: constant). Every
+            optimiser group's base rate is its ``lr`` as ``family.optimizers`` set it (the
+            Config's), also on resume, so ``--resume --lr X`` does change the rate.
 
     Returns:
         A :class:`FitResult`.
@@ -144,6 +149,9 @@ def fit(
     engine.seed_everything()
     nets = engine.setup(family.build(config))
     opts = family.optimizers(nets, config)
+    schedule = lr_schedule or LRSchedule()
+    engine.lr_schedule = schedule
+    base = base_lrs(opts)
     if not hasattr(data, "next_batch"):
         data_paths = list(data_paths) or [str(p) for p in data]
         data = family.dataset([Path(p) for p in data], config)
@@ -248,6 +256,8 @@ def fit(
     try:
         with _stop_on_signals(engine):
             while engine.step_index < steps and not engine.should_stop:
+                factor = schedule.factor(engine.step_index, steps)
+                apply_lr(opts, base, factor)
                 batch = data.next_batch(batch_size)
                 engine.bad_step = False
                 losses = family.training_step(nets, opts, batch, engine)
@@ -284,6 +294,8 @@ def fit(
                     t_last, n_last = now, step
                     metrics = {k: _as_float(v) for k, v in losses.items()}
                     metrics["img_per_s"] = round(img_s, 2)
+                    if schedule.kind != "constant" or schedule.warmup_steps:
+                        metrics["lr_factor"] = round(factor, 6)
                     metrics["skipped"] = int(engine.bad_step)
                     last_metrics = metrics
                     engine.log(metrics, step)
@@ -371,6 +383,7 @@ def _export(
             "world_size": engine.world_size,
             "ema_decay": engine.ema_decay,
             "deterministic": engine.deterministic,
+            "lr_schedule": (engine.lr_schedule or LRSchedule()).to_dict(),
         },
         "metrics": metrics,
     }

@@ -11,6 +11,7 @@ from typing import Any
 from ganedit.config import config_to_dict, load_config_file, parse_override, update_config
 from ganedit.engine.engine import Engine
 from ganedit.engine.loop import FitResult, fit
+from ganedit.engine.schedule import LRSchedule
 from ganedit.io.atomic import atomic_write_bytes
 
 __all__ = ["train"]
@@ -40,14 +41,21 @@ def train(
     log_every: int = 10,
     progress: bool = True,
     callbacks: Iterable[Any] = (),
+    lr_schedule: str | None = None,
+    warmup_steps: int | None = None,
+    min_lr_ratio: float | None = None,
 ) -> FitResult:
     """Train the family ``name`` on ``data`` into the run folder ``out``.
 
     The config is the family's defaults, then (on ``resume``) the run's saved
     ``config.json``, then ``config_file`` (TOML/JSON), then ``overrides`` (``"key=value"``),
     then ``batch_size`` / ``lr`` / ``ema`` when given. ``ema`` sets ``config.ema_decay`` when the
-    Config has that field, else it is passed to :func:`fit`. Other arguments: see
-    :class:`Engine` and :func:`fit`.
+    Config has that field, else it is passed to :func:`fit`.
+
+    ``lr_schedule`` (``constant`` / ``cosine`` / ``linear``), ``warmup_steps`` and
+    ``min_lr_ratio`` build the :class:`~ganedit.engine.schedule.LRSchedule` over ``steps``; on
+    ``resume`` the ones not given come from the run's ``config.json``, so a resumed run keeps
+    its curve. Other arguments: see :class:`Engine` and :func:`fit`.
     """
     from ganedit.plugins import get_family
 
@@ -57,8 +65,16 @@ def train(
     run = Path(out)
     config = family.Config()
     saved = run / "config.json"
+    saved_schedule: dict[str, Any] = {}
     if resume and saved.is_file():
         config = update_config(config, load_config_file(saved), strict=False)
+        saved_schedule = dict(json.loads(saved.read_text()).get("lr_schedule") or {})
+    given = {
+        "kind": lr_schedule,
+        "warmup_steps": warmup_steps,
+        "min_ratio": min_lr_ratio,
+    }
+    schedule = LRSchedule(**{**saved_schedule, **{k: v for k, v in given.items() if v is not None}})
     if config_file is not None:
         config = update_config(config, load_config_file(config_file))
     values: dict[str, Any] = dict(parse_override(o) for o in overrides)
@@ -89,6 +105,7 @@ def train(
             "family": family.name,
             "config": config_to_dict(config),
             "data": [str(p) for p in paths],
+            "lr_schedule": schedule.to_dict(),
         }
         atomic_write_bytes(saved, (json.dumps(doc, indent=2) + "\n").encode())
     dataset = family.dataset(paths, config)
@@ -109,4 +126,5 @@ def train(
         ema=fit_ema,
         progress=progress,
         data_paths=[str(p) for p in paths],
+        lr_schedule=schedule,
     )
