@@ -10,6 +10,10 @@ Layout written::
     data/photos/train/           36 of them (symlinks into all/)
     data/photos/val/             the 3 held out for validation (symlinks into all/)
     data/photos/CREDITS.md       photographer and licence per photo (from the packages)
+    data/sr-test/                4 photos from scikit-image's ``skimage.data`` (astronaut,
+                                 coffee, chelsea, rocket): a second SR test set that no
+                                 training run or checkpoint choice has seen (needs
+                                 scikit-image, in the ``dev`` extra; skipped without it)
 
 Usage: ``python scripts/fetch_data.py [--data data] [--max-side 2048]``.
 Needs ``apt-get`` (Debian) and OpenCV. Re-running skips what is already there.
@@ -110,6 +114,37 @@ def prepare_photos(data: Path, max_side: int) -> None:
     (photos / "CREDITS.md").write_text("\n".join(credits) + "\n", encoding="utf-8")
 
 
+SR_TEST = ("astronaut", "coffee", "chelsea", "rocket")
+
+
+def prepare_sr_test(data: Path) -> int:
+    """Write the scikit-image test photos as PNGs into ``data/sr-test``; returns how many."""
+    try:
+        import skimage.data
+    except ImportError:
+        print("skip data/sr-test: scikit-image is not installed (pip install -e .[dev])")
+        return 0
+    import cv2
+
+    dst = data / "sr-test"
+    dst.mkdir(parents=True, exist_ok=True)
+    for name in SR_TEST:
+        out = dst / f"{name}.png"
+        if not out.exists():
+            rgb = getattr(skimage.data, name)()
+            tmp = out.with_suffix(".tmp.png")
+            cv2.imwrite(str(tmp), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+            tmp.replace(out)
+    (dst / "CREDITS.md").write_text(
+        "# sr-test credits\n\nscikit-image's `skimage.data` images (see "
+        "https://scikit-image.org/docs/stable/api/skimage.data.html for each one's source and "
+        "licence): astronaut (NASA, public domain), coffee (Rachel Michetti, CC0), chelsea "
+        "(Stefan van der Walt, CC0), rocket (SpaceX, CC0).\n",
+        encoding="utf-8",
+    )
+    return len(SR_TEST)
+
+
 def prepare_fashion_mnist(data: Path) -> None:
     src = data / "root/usr/share/datasets/fashion-mnist"
     dst = data / "fashion-mnist"
@@ -127,9 +162,13 @@ def main() -> None:
     fetch_debs(args.data)
     prepare_fashion_mnist(args.data)
     prepare_photos(args.data, args.max_side)
+    n_test = prepare_sr_test(args.data)
     n_train = len(list((args.data / "photos/train").glob("*.png")))
     n_val = len(list((args.data / "photos/val").glob("*.png")))
-    print(f"data ready in {args.data}: fashion-mnist, {n_train} train + {n_val} val photos")
+    print(
+        f"data ready in {args.data}: fashion-mnist, {n_train} train + {n_val} val photos, "
+        f"{n_test} sr-test photos"
+    )
 
 
 if __name__ == "__main__":
