@@ -4,14 +4,15 @@ metrics.
 Usage (from the repository root)::
 
     .venv/bin/python scripts/export_weights.py RUN_DIR/srgan.safetensors \
-        assets/weights/srgan-x4.safetensors --eval data/photos/val \
+        assets/weights/srgan-x4.safetensors --eval data/photos/val [--test data/sr-test] \
         [--note "text"] [--command "extra command that produced the run"]
 
 The engine's card (config, exact training command, data, step, seed, EMA) is kept; this adds
 ``training.wall_time_s`` (``--wall-time``), moves ``config.init_weights`` (a path on the training
 machine) to ``training.init_weights``, any ``--note``
-and ``--command`` lines, and ``heldout``: the family's ``evaluate`` on ``--eval`` measured
-with the fp16 weights exactly as shipped (rows and summary).
+and ``--command`` lines, ``heldout``: the family's ``evaluate`` on ``--eval`` measured
+with the fp16 weights exactly as shipped (rows and summary), and ``test``: the same on
+``--test``, a set that no training run or checkpoint choice has seen.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ def main() -> None:
     ap.add_argument("src", type=Path, help="the run's exported .safetensors (card beside it)")
     ap.add_argument("dst", type=Path, help="target .safetensors (card written beside it)")
     ap.add_argument("--eval", type=Path, action="append", default=[], help="held-out data")
+    ap.add_argument(
+        "--test", type=Path, action="append", default=[], help="test data no choice has seen"
+    )
     ap.add_argument("--note", action="append", default=[], help="free text for the card")
     ap.add_argument("--command", action="append", default=[], help="other commands of the run")
     ap.add_argument("--wall-time", type=float, default=None, help="training wall time, seconds")
@@ -64,17 +68,20 @@ def main() -> None:
     args.dst.parent.mkdir(parents=True, exist_ok=True)
     save_weights(args.dst, state, card, dtype=torch.float16)
 
-    if args.eval:
+    for key, data in (("heldout", args.eval), ("test", args.test)):
+        if not data:
+            continue
         editor = ganedit.load(family, weights=args.dst, device="cpu", precision="fp32")
-        result = get_family(family).evaluate(editor, args.eval, {"n": None})
-        card["heldout"] = {
-            "data": [str(p) for p in args.eval],
+        result = get_family(family).evaluate(editor, data, {"n": None})
+        card[key] = {
+            "data": [str(p) for p in data],
             "weights_dtype": "float16 (as shipped)",
             "protocol": "bicubic (antialiased) downscale of each HR image cropped to a multiple of "
             "the scale, 8-bit LR; PSNR/SSIM on Y (kornia rgb_to_ycbcr), border = scale px",
             **result,
         }
         save_weights(args.dst, state, card, dtype=torch.float16)
+        print(f"{key}:")
         json.dump(result["summary"], sys.stdout, indent=2)
         print()
     print(f"wrote {args.dst} and {args.dst.with_suffix('.json')}")

@@ -251,3 +251,35 @@ def test_cli_run_on_samples_upscales_x4_and_keeps_alpha(tmp_path: Path) -> None:
                 torch.from_numpy(a[..., 3]).float()[None, None], scale_factor=4, mode="bicubic"
             )[0, 0].clamp(0, 255)
             assert float((torch.from_numpy(b[..., 3]).float() - alpha_up).abs().mean()) < 2.0
+
+
+# ------------------------------------------------------------------------- weight export script
+def test_export_weights_script_writes_fp16_card_with_heldout_and_test(tmp_path: Path) -> None:
+    from ganedit.weights import load_weights, save_weights
+
+    config = {"scale": 2, "blocks": 1, "channels": 8, "init_weights": "/elsewhere/x.safetensors"}
+    net = SRGAN().build(SRGANConfig(scale=2, blocks=1, channels=8))["generator"]
+    src = save_weights(
+        tmp_path / "run" / "srgan.safetensors",
+        net.state_dict(),
+        {"family": "srgan", "config": config, "training": {"step": 7}},
+    )
+    _write_pair(tmp_path / "val")
+    _write_pair(tmp_path / "test")
+    dst = tmp_path / "assets" / "srgan-x2.safetensors"
+    script = Path(__file__).resolve().parents[2] / "scripts" / "export_weights.py"
+    args = [sys.executable, str(script), str(src), str(dst), "--eval", str(tmp_path / "val")]
+    args += ["--test", str(tmp_path / "test"), "--note", "a note", "--wall-time", "12.34"]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    state, card = load_weights(dst)
+    assert all(v.dtype == torch.float16 for v in state.values() if v.is_floating_point())
+    assert card["config"]["init_weights"] is None  # a training-machine path is history only
+    assert card["training"]["init_weights"] == "/elsewhere/x.safetensors"
+    assert card["training"]["notes"] == ["a note"] and card["training"]["wall_time_s"] == 12.3
+    for key, folder in (("heldout", "val"), ("test", "test")):
+        assert card[key]["data"] == [str(tmp_path / folder)]
+        assert card[key]["summary"]["images"] == 2
+        # the untrained net is bicubic (zero last conv + bicubic skip)
+        assert abs(card[key]["summary"]["psnr_gain"]) < 0.05
+    assert "heldout:" in proc.stdout and "test:" in proc.stdout
