@@ -132,3 +132,25 @@ def tiny_data(n: int = 16, seed: int = 0) -> datasets.TrainData:
     g = torch.Generator().manual_seed(seed)
     imgs = torch.randint(0, 256, (n, 8, 8, 1), generator=g, dtype=torch.uint8)
     return datasets.tensor_images(imgs, flip=True)
+
+
+def fit_tiny(out, steps: int, *, config: TinyConfig | None = None, callbacks=(), **fit_kwargs):
+    """:func:`ganedit.engine.fit` of :class:`TinyGAN` on ``tiny_data(10)`` with the settings the
+    resume tests share: CPU, deterministic, seed 3, a checkpoint every 4 steps, a log line
+    every step, no sample grids, no progress bar."""
+    from ganedit.engine import Engine, fit
+
+    engine = Engine(device="cpu", deterministic=True, seed=3, callbacks=list(callbacks))
+    return fit(
+        TinyGAN(),
+        config or TinyConfig(),
+        tiny_data(10),
+        out,
+        engine,
+        steps=steps,
+        checkpoint_every=4,
+        sample_every=0,
+        log_every=1,
+        progress=False,
+        **fit_kwargs,
+    )

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from engine_tiny_family import TinyConfig, TinyGAN, tiny_data
+from engine_tiny_family import TinyConfig, fit_tiny
 from safetensors.torch import load_file, save_file
 
-from ganedit.engine import CheckpointError, Engine, fit, load_state, save_state
+from ganedit.engine import CheckpointError, load_state, save_state
 from ganedit.engine.checkpoint import list_checkpoints
 
 HERE = Path(__file__).parent
@@ -20,20 +20,7 @@ REPO = HERE.parent.parent
 
 
 def _run(out, steps, resume=False):
-    engine = Engine(device="cpu", deterministic=True, seed=3)
-    return fit(
-        TinyGAN(),
-        TinyConfig(ema_decay=0.8),
-        tiny_data(10),
-        out,
-        engine,
-        steps=steps,
-        resume=resume,
-        checkpoint_every=4,
-        sample_every=0,
-        log_every=1,
-        progress=False,
-    )
+    return fit_tiny(out, steps, config=TinyConfig(ema_decay=0.8), resume=resume)
 
 
 def test_resume_is_bitwise_exact(tmp_path):
@@ -141,7 +128,7 @@ def test_altered_checkpoint_is_refused(tmp_path):
 SCRIPT = """
 import sys, time
 sys.path.insert(0, {here!r})
-from engine_tiny_family import TinyConfig, TinyGAN, tiny_data
+from engine_tiny_family import TinyConfig, TinyGAN, fit_tiny, tiny_data
 from ganedit.engine import Engine, fit
 
 class Slow(TinyGAN):

@@ -5,7 +5,7 @@ import math
 
 import pytest
 import torch
-from engine_tiny_family import TinyConfig, TinyGAN, tiny_data
+from engine_tiny_family import TinyConfig, TinyGAN, fit_tiny, tiny_data
 from safetensors.torch import load_file
 
 from ganedit.engine import Engine, fit
@@ -66,28 +66,19 @@ class _StopAt:
 
 
 def _run(out, steps, schedule, resume=False, lr=2e-3, stop_at=None):
-    callbacks = [_StopAt(stop_at)] if stop_at else []
-    engine = Engine(device="cpu", deterministic=True, seed=3, callbacks=callbacks)
-    result = fit(
-        TinyGAN(),
-        TinyConfig(lr=lr),
-        tiny_data(10),
+    return fit_tiny(
         out,
-        engine,
-        steps=steps,
+        steps,
+        config=TinyConfig(lr=lr),
+        callbacks=[_StopAt(stop_at)] if stop_at else [],
         resume=resume,
-        checkpoint_every=4,
-        sample_every=0,
-        log_every=1,
-        progress=False,
         lr_schedule=schedule,
     )
-    return result, engine
 
 
 def test_fit_follows_the_curve_and_records_it(tmp_path) -> None:
     schedule = LRSchedule("cosine", warmup_steps=2, min_ratio=0.0)
-    result, _ = _run(tmp_path / "run", 8, schedule)
+    result = _run(tmp_path / "run", 8, schedule)
     logged = [
         json.loads(line)["lr_factor"]
         for line in (tmp_path / "run/metrics.jsonl").read_text().splitlines()
@@ -133,10 +124,10 @@ def test_a_zero_rate_step_leaves_the_weights_alone(tmp_path) -> None:
 
 def test_resume_with_a_schedule_is_bitwise_exact(tmp_path) -> None:
     schedule = LRSchedule("cosine", warmup_steps=3, min_ratio=0.05)
-    full, _ = _run(tmp_path / "full", 11, schedule)
-    part, _ = _run(tmp_path / "part", 11, schedule, stop_at=6)  # interrupted mid-curve
+    full = _run(tmp_path / "full", 11, schedule)
+    part = _run(tmp_path / "part", 11, schedule, stop_at=6)  # interrupted mid-curve
     assert part.interrupted and part.step == 6
-    res, _ = _run(tmp_path / "part", 11, schedule, resume=True)
+    res = _run(tmp_path / "part", 11, schedule, resume=True)
     a, b = load_file(str(full.weights)), load_file(str(res.weights))
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
