@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import resource
 import sys
 import time
@@ -24,6 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+from _machine import cpu_model
 
 import ganedit
 
@@ -33,16 +33,6 @@ ROOT = Path(__file__).resolve().parents[1]
 def peak_rss_bytes() -> int:
     ru = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return ru if sys.platform == "darwin" else ru * 1024
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def make_input(width: int, height: int) -> np.ndarray:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
 import tempfile
 import time
@@ -29,21 +28,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+from _machine import cpu_model
 
 import ganedit
 from ganedit.weights import resolve_resource
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def make_inputs(folder: Path, n: int, size: int) -> None:
