@@ -6,6 +6,10 @@ same kernel as MATLAB's ``imresize``, which the SR literature evaluates with). O
 models meant for real photos (in the spirit of Real-ESRGAN's first-order model, applied in
 this order): Gaussian blur before the downscale, Gaussian noise after it, then JPEG
 compression (kornia's differentiable JPEG codec). Each option draws its strength per sample.
+
+:func:`soften` is different in kind: it blurs the HR crop itself (target and input alike), so
+the training set also holds soft photos (out of focus, shaken, motion-blurred) and the model
+learns that a soft LR edge can belong to a soft HR edge, instead of sharpening every edge.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ __all__ = [
     "jpeg",
     "quantize",
     "random_blur",
+    "soften",
 ]
 
 
@@ -94,6 +99,39 @@ def random_blur(
     return gaussian_blur2d(
         x, ksize, torch.stack([sigma, sigma], dim=1).to(x.dtype), border_type="reflect"
     )
+
+
+def soften(
+    hr: torch.Tensor,
+    prob: float,
+    max_sigma: float,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Blur a random subset of HR crops, making soft photos out of sharp ones.
+
+    Each sample is picked with probability ``prob`` and blurred by :func:`random_blur`
+    (sigma uniform in ``[0.2, max_sigma]`` HR pixels); the others are returned unchanged.
+    Apply it before :func:`degrade` and use the result as the training target too.
+
+    Args:
+        hr: ``(N, C, H, W)`` float in [0, 1].
+        prob: probability that a sample is softened, in [0, 1]; ``<= 0`` = off.
+        max_sigma: largest blur sigma in HR pixels; ``<= 0`` = off.
+        generator: optional torch generator on ``hr``'s device.
+
+    Returns:
+        A new tensor of the same shape, dtype and range (``hr`` itself when off).
+    """
+    if prob <= 0 or max_sigma <= 0:
+        return hr
+    if prob > 1:
+        raise ValueError(f"soften: prob must be in [0, 1], got {prob}")
+    pick = torch.rand(hr.shape[0], device=hr.device, generator=generator) < prob
+    if not bool(pick.any()):
+        return hr
+    out = hr.clone()
+    out[pick] = random_blur(hr[pick], max_sigma, generator)
+    return out
 
 
 def add_noise(

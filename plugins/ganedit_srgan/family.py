@@ -26,7 +26,7 @@ from torch import nn
 
 import ganedit
 from ganedit.nn import adam, gan_loss
-from ganedit_srgan.degradations import bicubic_downscale, degrade
+from ganedit_srgan.degradations import bicubic_downscale, degrade, soften
 from ganedit_srgan.networks import SRGANDiscriminator, SRResNet
 
 __all__ = ["SRGAN", "SRGANConfig"]
@@ -132,6 +132,17 @@ class SRGANConfig:
         metadata=_train(
             "Degradation: lowest JPEG quality of the LR image, drawn up to 95 (0 = off)."
         ),
+    )
+    soften_prob: float = field(
+        default=0.0,
+        metadata=_train(
+            "Soft-photo augmentation: probability that an HR crop is itself blurred (target "
+            "and input alike), so the model learns not to sharpen soft photos (0 = off)."
+        ),
+    )
+    soften_sigma: float = field(
+        default=2.0,
+        metadata=_train("Soft-photo augmentation: max blur sigma in HR pixels."),
     )
     init_weights: str | None = field(
         default=None,
@@ -336,7 +347,7 @@ class SRGAN(ganedit.ModelFamily):
         """psnr stage: one generator step on the pixel loss. gan stage: one discriminator step
         (real HR vs SR) then one generator step on pixel + adversarial (+ perceptual)."""
         config: SRGANConfig = engine.config
-        hr = _hr_batch(batch)
+        hr = soften(_hr_batch(batch), float(config.soften_prob), float(config.soften_sigma))
         lr = self._lr(hr, config)
         g = nets["generator"]
         pixel = F.l1_loss if config.pixel_loss == "l1" else F.mse_loss

@@ -20,6 +20,7 @@ from ganedit_srgan.degradations import (
     jpeg,
     quantize,
     random_blur,
+    soften,
 )
 from ganedit_srgan.evaluate import evaluate_sr, image_to_tensor, y_psnr_ssim
 from ganedit_srgan.family import SRGAN, SRGANConfig
@@ -147,6 +148,46 @@ def test_degrade_pipeline_shapes_and_8bit() -> None:
     assert torch.equal(lr, quantize(lr))
     plain = degrade(hr, 2)
     assert torch.allclose(plain, bicubic_downscale(hr, 2), atol=0.5 / 255 + 1e-6)
+
+
+def test_soften_blurs_about_prob_of_the_crops_and_leaves_the_rest() -> None:
+    torch.manual_seed(0)
+    x = torch.rand(400, 3, 16, 16)
+    y = soften(x, 0.3, 2.0)
+    assert y.shape == x.shape and y.min() >= 0 and y.max() <= 1
+    changed = (y - x).flatten(1).abs().amax(1) > 0
+    assert 0.2 < changed.float().mean() < 0.4
+    # blurred crops are smoother than their sources
+    tv = lambda t: (t[..., 1:, :] - t[..., :-1, :]).abs().flatten(1).mean(1)  # noqa: E731
+    assert bool((tv(y[changed]) <= tv(x[changed]) + 1e-6).all())
+    assert float(tv(y[changed]).mean()) < 0.7 * float(tv(x[changed]).mean())
+    assert soften(x, 0, 2.0) is x and soften(x, 0.5, 0) is x
+    assert bool(((soften(x, 1.0, 2.0) - x).flatten(1).abs().amax(1) > 0).all())
+    with pytest.raises(ValueError, match="prob"):
+        soften(x, 1.5, 2.0)
+
+
+def test_training_step_with_soften_uses_the_blurred_crop_as_target() -> None:
+    """With soften_prob=1 the pixel loss is measured against the blurred HR crop (both the
+    target and the LR input come from it), not against the sharp crop."""
+    from ganedit.engine import Engine
+
+    fam = SRGAN()
+    cfg = tiny(soften_prob=1.0, soften_sigma=3.0, lr=0.0)
+    engine = Engine(device="cpu", precision="fp32", seed=0)
+    engine.config = cfg
+    nets = engine.setup(fam.build(cfg))
+    opts = fam.optimizers(nets, cfg)
+    hr = torch.rand(2, 3, 16, 16)
+    torch.manual_seed(1)
+    loss = float(fam.training_step(nets, opts, hr, engine)["pixel"])
+    torch.manual_seed(1)  # soften draws the same picks and sigmas again
+    target = soften(hr, 1.0, 3.0)
+    with torch.no_grad():  # lr=0: the step left the generator as it was
+        sr = nets["generator"](degrade(target, 4))
+    assert loss == pytest.approx(float(F.l1_loss(sr, target)), rel=1e-4)
+    sharp = float(F.l1_loss(nets["generator"](degrade(hr, 4)), hr).detach())
+    assert loss < 0.8 * sharp
 
 
 # ------------------------------------------------------------------------------- evaluation
