@@ -28,13 +28,14 @@ import torch.nn.functional as F
 from ganedit.config import config_from_dict, config_to_dict, update_config
 from ganedit.devices import PrecisionChoice, autocast_for, resolve_device, resolve_precision
 from ganedit.family import Kind, ModelFamily
+from ganedit.infer.ensemble import check_views, self_ensemble
 from ganedit.infer.tiling import pad_to_multiple, tiled_forward
 from ganedit.weights import WeightsError, file_sha256, load_weights, resolve_resource
 
 __all__ = ["Editor", "RUNTIME_OPTIONS", "load"]
 
 #: Options of :func:`load` that are not Config fields.
-RUNTIME_OPTIONS = ("tile", "tile_overlap", "batch_size", "outscale")
+RUNTIME_OPTIONS = ("tile", "tile_overlap", "batch_size", "outscale", "self_ensemble")
 
 #: Memory the automatic tile/batch choice plans for on the CPU (bytes).
 CPU_MEMORY_BUDGET = 2 << 30
@@ -106,7 +107,9 @@ def load(
             size relative to the input, e.g. ``3.5`` with an x4 model; the model runs at its
             own ``scale``, tiled as usual, and the whole result is then resized with
             antialiased bicubic interpolation to ``round(H * outscale) x round(W * outscale)``;
-            ``None`` = the model's scale).
+            ``None`` = the model's scale), and ``self_ensemble`` (IMAGE / IMAGE_MASK
+            families: run the model on 1, 2, 4 or 8 flipped/transposed views of each input
+            and average, see :mod:`ganedit.infer.ensemble`; default 1 = off).
 
     Returns:
         An :class:`Editor`.
@@ -114,7 +117,8 @@ def load(
     Raises:
         WeightsError: no weights are bundled and none were given, or the file is unusable.
         ConfigError: an option that is neither a Config field nor a runtime option.
-        ValueError: ``outscale`` is not positive, or set for a GENERATE family.
+        ValueError: ``outscale`` is not positive, or ``self_ensemble`` not 1, 2, 4 or 8, or
+            either is set for a GENERATE family.
     """
     family = _as_family(name_or_family)
     runtime = {k: options.pop(k) for k in RUNTIME_OPTIONS if k in options}
@@ -197,6 +201,8 @@ class Editor:
         outscale: final output size / input size when it differs from ``scale`` (the model's
             result is resized), else ``None``; see :func:`load`. Setting it validates it.
         tile, tile_overlap, batch_size: runtime settings (see :func:`load`).
+        self_ensemble: views averaged per model call (1 = off; 2, 4, 8: see
+            :mod:`ganedit.infer.ensemble`). Setting it validates it.
     """
 
     def __init__(
@@ -214,6 +220,7 @@ class Editor:
         tile_overlap: int = 32,
         batch_size: int | None = None,
         outscale: float | None = None,
+        self_ensemble: int = 1,
     ) -> None:
         self.family = family
         self.config = config
@@ -234,6 +241,23 @@ class Editor:
         self._oom_tile: int | None = None  # a tile size that is known to fit after OOM
         self._outscale: float | None = None
         self.outscale = outscale
+        self._self_ensemble = 1
+        self.self_ensemble = self_ensemble
+
+    @property
+    def self_ensemble(self) -> int:
+        """Views averaged per model call: 1 (off), 2, 4 or 8."""
+        return self._self_ensemble
+
+    @self_ensemble.setter
+    def self_ensemble(self, value: int | None) -> None:
+        n = 1 if value is None else check_views(value)
+        if n > 1 and self.family.kind == Kind.GENERATE:
+            raise ValueError(
+                f"self_ensemble averages views of an input image; {self.family.name} "
+                "generates images"
+            )
+        self._self_ensemble = n
 
     @property
     def outscale(self) -> float | None:
@@ -268,6 +292,8 @@ class Editor:
     def __repr__(self) -> str:
         w = self.weights_path.name if self.weights_path else "random"
         out = "" if self._outscale is None else f", outscale={self._outscale:g}"
+        if self._self_ensemble > 1:
+            out += f", self_ensemble={self._self_ensemble}"
         return (
             f"Editor({self.family.name!r}, weights={w}, device={self.device}, "
             f"precision={self.precision.name}, scale={self.scale}{out})"
@@ -317,7 +343,14 @@ class Editor:
 
     # ------------------------------------------------------------------------------- running
     def _predict(self, x: torch.Tensor) -> torch.Tensor:
-        """Model call on padded input: ``x`` (B, C[+1 mask], h, w) float32 on the device."""
+        """Model call on padded input: ``x`` (B, C[+1 mask], h, w) float32 on the device ->
+        ``(B, C_out, h * scale, w * scale)`` float32 in [0, 1], self-ensembled when asked."""
+        if self._self_ensemble > 1:
+            return self_ensemble(self._predict_once, x, self._self_ensemble).clamp_(0, 1)
+        return self._predict_once(x)
+
+    def _predict_once(self, x: torch.Tensor) -> torch.Tensor:
+        """One call of the family's ``predict`` on ``x`` (B, C[+1 mask], h, w)."""
         mask = None
         if self.family.kind == Kind.IMAGE_MASK:
             x, mask = x[:, :-1], x[:, -1:]

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import click
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -146,6 +147,7 @@ def test_run_model_help_lists_config_fields_and_common_options(plugin_path) -> N
         "--tile",
         "--tile-overlap",
         "--outscale",
+        "--self-ensemble",
         "--skip-existing",
         "--fail-fast",
         "--jobs",
@@ -287,7 +289,7 @@ def test_run_passes_only_given_config_options(
     assert model == "tiny-sr" and inputs == [tmp_path / "in"] and output == tmp_path / "out"
     assert kw["channels"] == 4 and kw["residual"] is False and "upsample" not in kw
     assert kw["tile"] == 64 and kw["tile_overlap"] == 32 and kw["device"] == "auto"
-    assert kw["outscale"] is None
+    assert kw["outscale"] is None and kw["self_ensemble"] == 1
     assert "done 1, skipped 0, failed 0" in result.output
 
 
@@ -373,6 +375,23 @@ def test_run_outscale_end_to_end(plugin_path, make_images, tmp_path) -> None:
     assert manifest["parameters"]["outscale"] == 3.0
     bad = CliRunner().invoke(cli, [*args, "--outscale", "0", str(tmp_path / "in"), "o2"])
     assert bad.exit_code == 2 and "outscale" in bad.output
+
+
+def test_run_self_ensemble_end_to_end(plugin_path, make_images, tmp_path) -> None:
+    weights = _save_tiny("tiny-sr", tmp_path / "w" / "tiny.safetensors", channels=4)
+    make_images("in", n=1, size=(16, 24))
+    args = ["run", "tiny-sr", "--weights", str(weights), "--device", "cpu"]
+    for views, out in (("1", "o1"), ("8", "o8")):
+        result = CliRunner().invoke(
+            cli, [*args, "--self-ensemble", views, str(tmp_path / "in"), str(tmp_path / out)]
+        )
+        assert result.exit_code == 0, result.output
+        manifest = json.loads((tmp_path / out / "ganedit-run.json").read_text())
+        assert manifest["parameters"]["self_ensemble"] == int(views)
+    plain, ens = _read(tmp_path / "o1" / "img_00.png"), _read(tmp_path / "o8" / "img_00.png")
+    assert plain.shape == ens.shape == (32, 48, 3) and not np.array_equal(plain, ens)
+    bad = CliRunner().invoke(cli, [*args, "--self-ensemble", "3", str(tmp_path / "in"), "o3"])
+    assert bad.exit_code == 2 and "self-ensemble" in bad.output
 
 
 def test_sample_end_to_end_is_reproducible(plugin_path, tmp_path) -> None:

@@ -174,6 +174,19 @@ def model_command(
     )
 
 
+def self_ensemble_option() -> click.Option:
+    """``--self-ensemble N``, for the commands that run an image model on inputs."""
+    return click.Option(
+        ["--self-ensemble", "self_ensemble"],
+        type=click.Choice(["1", "2", "4", "8"]),
+        default="1",
+        show_default=True,
+        callback=lambda _ctx, _param, value: int(value),
+        help="Average the model over N flipped/transposed views of each input (EDSR's "
+        "self-ensemble): a little more quality for N times the compute; 1 = off.",
+    )
+
+
 def device_options() -> list[click.Option]:
     """``--device`` and ``--precision``, the same for every command that runs a network."""
     return [

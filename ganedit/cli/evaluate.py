@@ -15,10 +15,11 @@ from ganedit.cli.common import (
     _user_errors,
     device_options,
     model_command,
+    self_ensemble_option,
 )
-from ganedit.family import ModelFamily
+from ganedit.family import Kind, ModelFamily
 
-EVAL_COMMON = {"data", "weights", "n", "seed", "device", "precision", "json"}
+EVAL_COMMON = {"data", "weights", "n", "seed", "device", "precision", "json", "self_ensemble"}
 
 
 def _cell(v: Any) -> str:
@@ -62,6 +63,9 @@ def _make_eval(cls: type[ModelFamily]) -> click.Command:
                 weights=kw["weights"],
                 device=kw["device"],
                 precision=kw["precision"],
+                **(
+                    {"self_ensemble": kw["self_ensemble"]} if kw.get("self_ensemble", 1) > 1 else {}
+                ),
                 **options,
             )
             result = get_family(cls.name).evaluate(
@@ -95,6 +99,7 @@ def _make_eval(cls: type[ModelFamily]) -> click.Command:
         ),
         click.Option(["--seed"], type=int, default=0, show_default=True, help="Random seed."),
         *device_options(),
+        *([self_ensemble_option()] if cls.kind != Kind.GENERATE else []),
         click.Option(
             ["--json", "json"], is_flag=True, help="Print {model, rows, summary} as JSON."
         ),

@@ -20,6 +20,7 @@ from ganedit.cli.common import (
     _user_errors,
     device_options,
     model_command,
+    self_ensemble_option,
 )
 from ganedit.family import Kind, ModelFamily
 
@@ -32,6 +33,7 @@ RUN_COMMON = {
     "tile",
     "tile_overlap",
     "outscale",
+    "self_ensemble",
     "skip_existing",
     "fail_fast",
     "jobs",
@@ -88,6 +90,7 @@ def _run_params(cls: type[ModelFamily]) -> list[click.Parameter]:
             help="Final size relative to the input, e.g. 3.5 with an x4 model: the output is "
             "resized (antialiased bicubic) after the model [default: the model's scale].",
         ),
+        self_ensemble_option(),
         click.Option(
             ["--skip-existing", "skip_existing"],
             is_flag=True,
@@ -214,6 +217,7 @@ def _make_run(cls: type[ModelFamily]) -> click.Command:
                 tile=None if tile == "auto" else tile,
                 tile_overlap=kw["tile_overlap"],
                 outscale=kw["outscale"],
+                self_ensemble=kw["self_ensemble"],
                 skip_existing=kw["skip_existing"],
                 fail_fast=kw["fail_fast"],
                 jobs=kw["jobs"],

@@ -204,6 +204,7 @@ def run_folder(
     tile: int | str | None = None,
     tile_overlap: int = 32,
     outscale: float | None = None,
+    self_ensemble: int | None = None,
     skip_existing: bool = False,
     fail_fast: bool = False,
     jobs: int | None = None,
@@ -233,6 +234,9 @@ def run_folder(
         outscale: final size relative to the input (e.g. ``3.5`` with an x4 model): the
             model's result is resized (antialiased bicubic) to ``round(H * outscale)``;
             ``None``: the model's scale. See :func:`ganedit.load`.
+        self_ensemble: average the model over 1, 2, 4 or 8 flipped/transposed views of each
+            input (``None``: the Editor's setting, 1 = off for a new one). See
+            :mod:`ganedit.infer.ensemble`.
         skip_existing: skip files whose output exists.
         fail_fast: stop at the first failed file (the default records it and goes on).
         jobs: decode workers (default: the CPU count).
@@ -281,6 +285,7 @@ def run_folder(
         "tile_overlap": tile_overlap,
         "batch_size": batch_size,
         "outscale": outscale,
+        "self_ensemble": self_ensemble,
     }
     editor = _resolve_editor(model, weights, device, precision, runtime, dict(options))
     family = editor.family
@@ -329,6 +334,7 @@ def run_folder(
         "tile": tile,
         "tile_overlap": tile_overlap,
         "outscale": editor.outscale,
+        "self_ensemble": editor.self_ensemble,
         "format": format,
         "quality": quality,
         "skip_existing": skip_existing,
