@@ -310,7 +310,9 @@ class SRGAN(ganedit.ModelFamily):
         self, nets: Mapping[str, nn.Module], config: SRGANConfig
     ) -> dict[str, torch.optim.Optimizer]:
         """Adam (beta1 0.9, as in the paper) for the generator, and the discriminator if any."""
-        opts = {"generator": adam(nets["generator"].parameters(), float(config.lr), (0.9, 0.999))}
+        opts: dict[str, torch.optim.Optimizer] = {
+            "generator": adam(nets["generator"].parameters(), float(config.lr), (0.9, 0.999))
+        }
         if "discriminator" in nets:
             opts["discriminator"] = adam(
                 nets["discriminator"].parameters(), float(config.lr), (0.9, 0.999)

@@ -104,6 +104,7 @@ class SRResNet(nn.Module):
         self.out = nn.Conv2d(channels, in_channels, 9, padding=4)
         if self.bicubic_skip:
             nn.init.zeros_(self.out.weight)
+            assert self.out.bias is not None
             nn.init.zeros_(self.out.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
