@@ -344,3 +344,31 @@ def test_export_weights_script_writes_fp16_card_with_heldout_and_test(tmp_path: 
         # the untrained net is bicubic (zero last conv + bicubic skip)
         assert abs(card[key]["summary"]["psnr_gain"]) < 0.05
     assert "heldout:" in proc.stdout and "test:" in proc.stdout
+
+
+def test_error_by_gradient_script_bins_cover_every_pixel(tmp_path: Path) -> None:
+    """scripts/sr_error_by_gradient.py: an untrained bicubic-skip model is bicubic, so its
+    report equals bicubic's, and each report's pixel and error shares sum to 1."""
+    net = SRGAN().build(SRGANConfig(scale=4, blocks=1, channels=8))["generator"]
+    from ganedit.weights import save_weights
+
+    weights = save_weights(
+        tmp_path / "w.safetensors",
+        net.state_dict(),
+        {"family": "srgan", "config": {"scale": 4, "blocks": 1, "channels": 8}},
+    )
+    script = ROOT / "scripts" / "sr_error_by_gradient.py"
+    out = subprocess.run(
+        [sys.executable, str(script), str(SAMPLES / "wine.png"), str(weights)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    lines = out.splitlines()
+    assert len(lines) == 10 and lines[0].startswith("bicubic: PSNR-Y")
+    assert lines[5].split(":")[-1] == lines[0].split(":")[-1]  # untrained == bicubic
+    for head in (1, 6):
+        rows = lines[head : head + 4]
+        px = sum(float(r.split(": ")[1].split(" of px")[0]) for r in rows)
+        err = sum(float(r.split(", ")[-1].split(" of error")[0]) for r in rows)
+        assert abs(px - 1) < 0.03 and abs(err - 1) < 0.03, rows
