@@ -63,9 +63,7 @@ def _make_eval(cls: type[ModelFamily]) -> click.Command:
                 weights=kw["weights"],
                 device=kw["device"],
                 precision=kw["precision"],
-                **(
-                    {"self_ensemble": kw["self_ensemble"]} if kw.get("self_ensemble", 1) > 1 else {}
-                ),
+                self_ensemble=kw.get("self_ensemble", 1),  # GENERATE families have no option
                 **options,
             )
             result = get_family(cls.name).evaluate(

@@ -328,6 +328,10 @@ class SRGAN(ganedit.ModelFamily):
             raise ganedit.ConfigError(
                 f"srgan: crop_size {crop} must be a multiple of scale {config.scale}"
             )
+        if not 0 <= float(config.soften_prob) <= 1:
+            raise ganedit.ConfigError(
+                f"srgan: soften_prob must be in [0, 1], got {config.soften_prob}"
+            )
         return datasets.image_folder(paths, channels=3, crop=crop, flip=True)
 
     def _lr(self, hr: torch.Tensor, config: SRGANConfig) -> torch.Tensor:

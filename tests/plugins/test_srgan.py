@@ -165,6 +165,8 @@ def test_soften_blurs_about_prob_of_the_crops_and_leaves_the_rest() -> None:
     assert bool(((soften(x, 1.0, 2.0) - x).flatten(1).abs().amax(1) > 0).all())
     with pytest.raises(ValueError, match="prob"):
         soften(x, 1.5, 2.0)
+    with pytest.raises(ganedit.ConfigError, match="soften_prob"):
+        SRGAN().dataset([SAMPLES], tiny(soften_prob=1.5))
 
 
 def test_training_step_with_soften_uses_the_blurred_crop_as_target() -> None:
