@@ -7,13 +7,41 @@ from torch import nn
 
 from ganedit.nn.layers import norm_layer, spectral_norm_if
 
-__all__ = ["PatchDiscriminator"]
+__all__ = ["PatchDiscriminator", "receptive_field"]
+
+
+def _conv_stack(layers: int) -> list[tuple[int, int]]:
+    """``(kernel, stride)`` of every convolution of ``PatchDiscriminator(layers=layers)``."""
+    first = [(4, 2)]
+    middle = [(4, 2 if n < layers else 1) for n in range(1, layers + 1)]
+    return first + middle + [(4, 1)]
+
+
+def receptive_field(layers: int = 3) -> int:
+    """Side in pixels of the input patch that one :class:`PatchDiscriminator` logit sees.
+
+    Computed from the convolution stack, output to input: a window of ``r`` positions after a
+    ``k x k`` conv with stride ``s`` covers ``(r - 1) * s + k`` positions before it.
+
+    Args:
+        layers: the discriminator's ``layers`` argument (>= 1).
+
+    Returns:
+        The patch side: 70 for ``layers=3`` (pix2pix default), 34 for 2, 16 for 1.
+    """
+    if layers < 1:
+        raise ValueError(f"PatchDiscriminator needs layers >= 1, got {layers}")
+    side = 1
+    for kernel, stride in reversed(_conv_stack(layers)):
+        side = (side - 1) * stride + kernel
+    return side
 
 
 class PatchDiscriminator(nn.Module):
     """The pix2pix PatchGAN discriminator (Isola et al. 2017).
 
-    With the defaults (``layers=3``) each output logit sees a 70x70 patch of the input. Layout:
+    With the defaults (``layers=3``) each output logit sees a 70x70 patch of the input (see
+    :func:`receptive_field`). Layout:
     ``C64 - C128 - C256 - C512(stride 1) - 1``, 4x4 convolutions, LeakyReLU(0.2), no norm on
     the first layer.
 
@@ -26,9 +54,9 @@ class PatchDiscriminator(nn.Module):
         norm: ``"batch"`` (paper), ``"instance"`` (CycleGAN) or ``"none"``.
         spectral: wrap every convolution in spectral normalisation.
 
-    Input: ``(N, in_channels, H, W)`` float, any range (``[-1, 1]`` or ``[0, 1]``), H and W at
+    Input: ``(N, in_channels, H, W)`` float32, any range (``[-1, 1]`` or ``[0, 1]``), H and W at
     least ``2 ** (layers + 1) + 2``.
-    Output: ``(N, 1, h, w)`` float logits (no sigmoid; use :func:`ganedit.nn.gan_loss`),
+    Output: ``(N, 1, h, w)`` float32 logits, unbounded (no sigmoid; use :func:`ganedit.nn.gan_loss`),
     ``h ~ H / 2 ** layers - 2``.
     """
 
@@ -64,5 +92,12 @@ class PatchDiscriminator(nn.Module):
         self.model = nn.Sequential(*mods)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N, C, H, W)`` float -> ``(N, 1, h, w)`` float logits."""
+        """Score every patch of a batch.
+
+        Args:
+            x: ``(N, in_channels, H, W)`` float32, any range.
+
+        Returns:
+            ``(N, 1, h, w)`` float32 logits (real > fake), ``h ~ H / 2 ** layers - 2``.
+        """
         return self.model(x)
