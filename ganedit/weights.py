@@ -25,12 +25,20 @@ __all__ = [
     "WeightsError",
     "card_path",
     "file_sha256",
+    "generator_state",
     "load_weights",
+    "pack_generators",
     "resolve_resource",
     "save_weights",
 ]
 
 CARD_FORMAT = "ganedit-weights/1"
+#: The format tag of training checkpoints (:mod:`ganedit.engine.checkpoint`), recognised here
+#: so that a checkpoint given where weights are expected gets a message saying what to do.
+CHECKPOINT_FORMAT = "ganedit-checkpoint/1"
+EXPORT_HINT = (
+    "make shippable weights from it with `ganedit export RUN_OR_CHECKPOINT OUT.safetensors`"
+)
 
 
 class WeightsError(ValueError):
@@ -127,6 +135,8 @@ def load_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, A
         safetensors (a pickle ``.pt`` is refused without being unpickled) or a sha256 mismatch.
     """
     p = Path(path)
+    if p.suffix == ".json" and p.with_suffix(".safetensors").is_file():
+        p = p.with_suffix(".safetensors")
     if not p.is_file():
         raise WeightsError(f"{p}: weights file not found")
     with open(p, "rb") as fh:
@@ -144,8 +154,62 @@ def load_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, A
         state = load_file(str(p))
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         raise WeightsError(f"{p}: not a valid safetensors file ({exc})") from None
+    _refuse_checkpoint(p)
     card = load_card(p)
     want = card.get("sha256")
     if want and want != file_sha256(p):
         raise WeightsError(f"{p}: sha256 does not match its card {card_path(p).name}")
     return state, card
+
+
+def _refuse_checkpoint(path: Path) -> None:
+    """Raise a :class:`WeightsError` saying what to do when ``path`` is a training checkpoint."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), "pt") as fh:
+            fmt = (fh.metadata() or {}).get("format")
+    except (SafetensorError, OSError):
+        return
+    if fmt == CHECKPOINT_FORMAT:
+        raise WeightsError(f"{path}: this is a training checkpoint, not weights; {EXPORT_HINT}")
+
+
+def pack_generators(states: Mapping[str, Mapping[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """One flat state dict for a weights file: ``{"<generator>.<tensor>": tensor}``.
+
+    Args:
+        states: generator name (``"generator"``, ``"a2b"``...) -> its ``state_dict()``.
+    """
+    return {f"{name}.{k}": v for name, sd in states.items() for k, v in sd.items()}
+
+
+def generator_state(
+    state: Mapping[str, torch.Tensor], name: str, generators: tuple[str, ...], source: Any = ""
+) -> dict[str, torch.Tensor]:
+    """The tensors of generator ``name`` from a weights file's state dict, floats as fp32.
+
+    Files written by :func:`pack_generators` prefix every tensor with its generator's name.
+    A file without any such prefix (the format before generators were named) is taken whole
+    when the family has a single generator.
+
+    Args:
+        state: what :func:`load_weights` returned.
+        name: the generator to take (one of ``generators``).
+        generators: every generator the family declares.
+        source: the file, for the error message.
+
+    Raises:
+        WeightsError: the file holds no tensors for ``name``.
+    """
+    prefix = name + "."
+    own = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+    if not own:
+        prefixed = any(k.split(".", 1)[0] in generators for k in state)
+        if len(generators) > 1 or prefixed:
+            held = sorted({k.split(".", 1)[0] for k in state})
+            raise WeightsError(
+                f"{source}: no tensors for generator {name!r} (the file holds {', '.join(held)})"
+            )
+        own = dict(state)
+    return {k: (v.float() if v.is_floating_point() else v) for k, v in own.items()}
