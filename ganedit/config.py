@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "SUPPORTED_FIELD_TYPES",
     "ConfigError",
+    "check_config_class",
     "config_fields",
     "config_from_dict",
     "config_to_dict",
@@ -96,6 +98,56 @@ def coerce(value: Any, tp: Any, key: str) -> Any:
             f"{key}: {value!r} is not a valid {getattr(tp, '__name__', tp)}"
         ) from None
     return value
+
+
+#: What a Config field may be declared as (checked when a family registers).
+SUPPORTED_FIELD_TYPES = (
+    "int, float, bool, str; Literal[...] of those; X | None of any of these; "
+    "tuple[X, ...], tuple[X, X, ...] or list[X] of int, float, bool or str"
+)
+_SCALARS = (int, float, bool, str)
+
+
+def _type_problem(tp: Any) -> str | None:
+    """Why ``tp`` is not a supported Config field type, or None."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if tp in _SCALARS:
+        return None
+    if origin is typing.Literal:
+        bad = [a for a in args if not isinstance(a, _SCALARS)]
+        return f"Literal values must be int, float, bool or str, not {bad!r}" if bad else None
+    if origin in (typing.Union, types.UnionType):
+        rest = [a for a in args if a is not type(None)]
+        if len(rest) != 1 or len(args) != 2:
+            return f"a union may only add None to one type, got {tp!r}"
+        return _type_problem(rest[0])
+    if origin in (tuple, list):
+        inner = [a for a in args if a is not Ellipsis]
+        if not inner or any(a not in _SCALARS for a in inner):
+            return f"{getattr(origin, '__name__', origin)} items must be int, float, bool or str"
+        return None
+    return f"unsupported type {getattr(tp, '__name__', tp)!r}"
+
+
+def check_config_class(config_cls: Any) -> list[str]:
+    """Problems with a family's Config class: not a dataclass, a field without a default, or
+    a field type outside :data:`SUPPORTED_FIELD_TYPES`. Empty when it is fine."""
+    if not dataclasses.is_dataclass(config_cls) or not isinstance(config_cls, type):
+        return [f"Config must be a dataclass, got {config_cls!r}"]
+    try:
+        hints = typing.get_type_hints(config_cls)
+    except Exception as exc:  # noqa: BLE001 - an unresolvable annotation is the plugin's bug
+        return [f"Config annotations cannot be resolved ({type(exc).__name__}: {exc})"]
+    problems = []
+    for f in dataclasses.fields(config_cls):
+        no_default = f.default is dataclasses.MISSING
+        if no_default and f.default_factory is dataclasses.MISSING:
+            problems.append(f"field {f.name!r} has no default")
+        why = _type_problem(hints.get(f.name, f.type))
+        if why:
+            problems.append(f"field {f.name!r}: {why} (supported: {SUPPORTED_FIELD_TYPES})")
+    return problems
 
 
 def config_to_dict(config: Any) -> dict[str, Any]:

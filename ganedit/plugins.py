@@ -15,7 +15,13 @@ Loading happens once, on first use, one plugin at a time, and each step is isola
    attributed to that plugin);
 4. call ``ganedit_register_models`` implementation by implementation, so a plugin that raises
    cannot erase the others' families. A family name that is already taken is refused, naming
-   both plugins.
+   both plugins, and so is a family whose Config has a field of an unsupported type (named
+   with the plugin and the field, instead of a late ``TypeError`` in the CLI).
+
+A plugin module that implements no hook at all is reported too (it is almost always a missing
+``@ganedit.hookimpl``). Training callbacks (``ganedit_train_callbacks``) are collected plugin
+by plugin by :func:`train_callbacks`: a plugin whose hook raises, or whose callback raises
+during training, is reported and left out, and training goes on.
 
 A failed plugin is unregistered and leaves a :class:`PluginRecord` with its ``error``;
 ``ganedit plugins`` shows every record. Environment switches (read at load time):
@@ -32,6 +38,7 @@ A failed plugin is unregistered and leaves a :class:`PluginRecord` with its ``er
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib
 import importlib.metadata as md
 import os
@@ -39,6 +46,7 @@ import re
 import sys
 import threading
 import traceback
+import warnings
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -46,6 +54,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from ganedit import hookspecs
+from ganedit.config import check_config_class
 from ganedit.family import Kind, ModelFamily
 from ganedit.hookspecs import PROJECT
 
@@ -66,6 +75,7 @@ __all__ = [
     "plugin_commands",
     "plugin_records",
     "reset_plugins",
+    "train_callbacks",
 ]
 
 ENTRY_POINT_GROUP = "ganedit"
@@ -306,6 +316,15 @@ def _register_plugin(reg: _Registry, ep: md.EntryPoint, rec: PluginRecord) -> No
             message = f"pluggy refused its hooks: {_describe(exc)}"
         _fail(reg, rec, message, module)
         return
+    if not pm.get_hookcallers(module):
+        _fail(
+            reg,
+            rec,
+            f"module {ep.value!r} implements no ganedit hook (decorate its functions with "
+            "@ganedit.hookimpl, e.g. ganedit_register_models)",
+            module,
+        )
+        return
     unknown = _unknown_hooks(pm, module)
     if unknown:
         known = sorted(n for n in dir(hookspecs) if n.startswith("ganedit_"))
@@ -329,6 +348,19 @@ def _validate_family(cls: Any) -> str | None:
         return f"{cls.__qualname__}.name {name!r} must match [a-z0-9-]+"
     if not isinstance(cls.kind, Kind):
         return f"{cls.__qualname__}.kind must be a ganedit.Kind, got {cls.kind!r}"
+    for attr in ("generators", "data_roles"):
+        value = getattr(cls, attr)
+        if (
+            not isinstance(value, tuple)
+            or not value
+            or not all(isinstance(v, str) and v.isidentifier() for v in value)
+        ):
+            return f"{cls.__qualname__}.{attr} must be a non-empty tuple of names, got {value!r}"
+    problems = check_config_class(cls.Config)
+    if problems:
+        return f"family {name!r}: Config {getattr(cls.Config, '__name__', '?')}: " + "; ".join(
+            problems
+        )
     return None
 
 
@@ -519,6 +551,70 @@ def plugin_commands(reserved: Iterable[str]) -> dict[str, click.Command]:
                     raise PluginError(f"plugin {rec.name!r} ({rec.source}): {problem}")
         reg.commands = commands
         return commands
+
+
+class _IsolatedCallback:
+    """A plugin's training callback whose ``on_*`` methods cannot end a training run: the
+    first exception is reported (a warning naming the plugin, and the plugin's record) and
+    the callback is switched off."""
+
+    def __init__(self, callback: Any, record: PluginRecord) -> None:
+        self._callback = callback
+        self._record = record
+        self._off = False
+
+    def __getattr__(self, hook: str) -> Any:
+        fn = getattr(self._callback, hook)
+        if not hook.startswith("on_") or not callable(fn):
+            return fn
+
+        @functools.wraps(fn)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            if self._off:
+                return None
+            try:
+                return fn(*args, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - a plugin must not end the run
+                self._off = True
+                message = f"training callback {hook} raised {_describe(exc)}; switched off"
+                self._record.add_error(message)
+                _trace_exc()
+                warnings.warn(f"plugin {self._record.name!r}: {message}", RuntimeWarning, 2)
+                if _strict():
+                    raise PluginError(f"plugin {self._record.name!r}: {message}") from exc
+                return None
+
+        return guarded
+
+
+def train_callbacks(family: ModelFamily, config: Any) -> list[Any]:
+    """Every plugin's ``ganedit_train_callbacks(family, config)`` result, plugin by plugin.
+
+    A plugin whose hook raises or returns something other than a list of callbacks adds
+    nothing and gets the error in its record; each callback is isolated (see
+    :class:`_IsolatedCallback`). ``GANEDIT_STRICT_PLUGINS=1`` raises instead.
+    """
+    reg = _registry()
+    out: list[Any] = []
+    for impl in list(reg.pm.hook.ganedit_train_callbacks.get_hookimpls()):
+        rec = reg.records.get(impl.plugin_name) or PluginRecord(
+            name=impl.plugin_name, dist=None, version=None, source="manual"
+        )
+        kwargs = {"family": family, "config": config}
+        try:
+            result = impl.function(**{k: kwargs[k] for k in impl.argnames if k in kwargs})
+            if result is not None and not isinstance(result, (list, tuple)):
+                raise TypeError(f"returned {type(result).__name__}, expected a list")
+        except (Exception, SystemExit) as exc:
+            _trace_exc()
+            message = f"ganedit_train_callbacks raised {_describe(exc)}"
+            rec.add_error(message)
+            warnings.warn(f"plugin {rec.name!r}: {message}", RuntimeWarning, 2)
+            if _strict():
+                raise PluginError(f"plugin {rec.name!r} ({rec.source}): {message}") from exc
+            continue
+        out.extend(_IsolatedCallback(cb, rec) for cb in result or [])
+    return out
 
 
 def reset_plugins() -> None:

@@ -4,20 +4,24 @@
   NaN guard, callbacks, state files. Families use ``autocast()``, ``backward(loss)``,
   ``step(opt)``, ``next_batch()`` inside ``training_step``.
 * :func:`fit` -- the loop: resume, checkpoints, samples, ``metrics.jsonl``, progress, signals.
-* :class:`LRSchedule` -- the learning-rate curve ``fit`` follows (constant, cosine, linear).
-* :func:`train` -- ``ganedit train``: resolve a family by name and call :func:`fit`.
+* :class:`LRSchedule` -- the learning-rate curve ``fit`` follows (constant, cosine, linear;
+  warm-up and hold phases).
 * :func:`plot_run` -- loss curves of a run folder as a PNG.
+* :func:`export_weights` -- a run or checkpoint -> shippable weights + card (``ganedit export``).
+
+Training a family by name (``ganedit.train``, ``ganedit train``) lives in
+:mod:`ganedit.training`, outside the engine: the engine never imports :mod:`ganedit.plugins`.
 """
 
 from ganedit.engine.checkpoint import CheckpointError, load_state, save_state
 from ganedit.engine.distributed import shard
 from ganedit.engine.ema import EMA
 from ganedit.engine.engine import Engine
-from ganedit.engine.loop import FitResult, TrainingDiverged, fit
+from ganedit.engine.export import export_weights
+from ganedit.engine.loop import FitResult, TrainingDiverged, as_roles, fit
 from ganedit.engine.plot import plot_run
 from ganedit.engine.precision import Precision, precision_for
 from ganedit.engine.schedule import LRSchedule
-from ganedit.engine.train import train
 
 __all__ = [
     "EMA",
@@ -27,11 +31,12 @@ __all__ = [
     "LRSchedule",
     "Precision",
     "TrainingDiverged",
+    "as_roles",
+    "export_weights",
     "fit",
     "load_state",
     "plot_run",
     "precision_for",
     "save_state",
     "shard",
-    "train",
 ]

@@ -8,7 +8,7 @@ import inspect
 import json
 import os
 import random
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,12 +55,13 @@ class Engine:
         seed: seeds python, numpy and torch (plus the rank) and the data permutation.
         callbacks: objects with ``on_*`` methods (see :meth:`call`).
         deterministic: :func:`torch.use_deterministic_algorithms` and no cuDNN autotuning.
-        ema_decay: keep an EMA of the generator with this decay (``None``: off).
+        ema_decay: keep an EMA of every generator with this decay (``None``: off).
 
     Attributes:
         device, precision (:class:`ganedit.devices.PrecisionChoice`), rank, world_size,
-        is_main, step_index, should_stop (set it to end training after this step), config,
-        family, data (the :class:`ganedit.io.datasets.TrainData`), ema, lr_schedule.
+        is_main, step_index, should_stop (set it to end training after this step), data (the
+        :class:`ganedit.data.TrainData`), ema (generator name -> :class:`EMA`), lr_schedule.
+        A family's config is never read from the engine: :class:`ganedit.Step` carries it.
     """
 
     def __init__(
@@ -86,18 +87,18 @@ class Engine:
         self.callbacks = list(callbacks)
         self.deterministic = deterministic
         self.ema_decay = ema_decay
-        self.ema: EMA | None = None
+        self.ema: dict[str, EMA] = {}
         self.step_index = 0
         self.should_stop = False
         self.stop_reason = ""
-        self.config: Any = None
-        self.family: Any = None
         self.data: Any = None
         self.out_dir: Path | None = None
         self.batch_size: int | None = None
         self.nets_raw: dict[str, nn.Module] = {}
         self.bad_step = False
         self.lr_schedule: Any = None  # the LRSchedule fit() runs (set by fit)
+        self.run_callbacks: list[Any] = []  # a fit's own callbacks (plugins'), cleared after it
+        self.family_state: dict[str, torch.Tensor] = {}  # ModelFamily.training_state, per fit
         self._loss_ok: list[torch.Tensor] = []
         self._configure_backends()
         self.seed_everything()
@@ -131,9 +132,12 @@ class Engine:
         torch.manual_seed(s)
 
     # --------------------------------------------------------------------------------- setup
-    def setup(self, nets: Mapping[str, nn.Module]) -> dict[str, nn.Module]:
+    def setup(
+        self, nets: Mapping[str, nn.Module], generators: Sequence[str] = ("generator",)
+    ) -> dict[str, nn.Module]:
         """Move ``nets`` to the device (channels_last on CUDA), wrap trainable ones in DDP when
-        distributed, compile when asked, and start the generator EMA when ``ema_decay`` is set.
+        distributed, compile when asked, and start an EMA of each of ``generators`` when
+        ``ema_decay`` is set.
 
         Returns:
             The networks to call (same keys). Optimisers may be built on their parameters.
@@ -153,9 +157,23 @@ class Engine:
             if self.compile:
                 wrapped = torch.compile(wrapped)  # type: ignore[assignment]
             out[name] = wrapped
-        if self.ema_decay and "generator" in self.nets_raw:
-            self.ema = EMA(self.nets_raw["generator"], self.ema_decay)
+        self.ema = {}
+        if self.ema_decay:
+            for name in generators:
+                if name not in self.nets_raw:
+                    raise KeyError(f"generator {name!r} is not among the networks {list(nets)}")
+                self.ema[name] = EMA(self.nets_raw[name], self.ema_decay)
         return out
+
+    def update_ema(self) -> None:
+        """Blend every generator's current weights into its EMA (after a good step)."""
+        for name, ema in self.ema.items():
+            ema.update(self.nets_raw[name])
+
+    def generator_copies(self, generators: Sequence[str]) -> dict[str, nn.Module]:
+        """The modules to sample and export: each generator's EMA where EMA is on, else the
+        network itself (unwrapped)."""
+        return {g: self.ema[g].module if g in self.ema else self.nets_raw[g] for g in generators}
 
     def unwrap(self, net: nn.Module) -> nn.Module:
         """The plain module inside a DDP / compiled wrapper."""
@@ -218,7 +236,7 @@ class Engine:
         """Call ``hook`` on every callback that has it, passing only the keyword arguments its
         signature names (all of them when it takes ``**kwargs``)."""
         results = []
-        for cb in self.callbacks:
+        for cb in [*self.callbacks, *self.run_callbacks]:
             fn = getattr(cb, hook, None)
             if not callable(fn):
                 continue
@@ -285,8 +303,8 @@ class Engine:
     def state_dict(
         self, nets: Mapping[str, nn.Module], opts: Mapping[str, torch.optim.Optimizer]
     ) -> dict[str, Any]:
-        """Everything needed to continue exactly: nets, optimisers, scaler, EMA, step, RNG,
-        data position."""
+        """Everything needed to continue exactly: nets, optimisers, scaler, EMAs, step, RNG,
+        the family's training state and the data position."""
         state: dict[str, Any] = {
             "step": self.step_index,
             "nets": {k: self.unwrap(v).state_dict() for k, v in nets.items()},
@@ -294,8 +312,10 @@ class Engine:
             "scaler": self.strategy.state_dict(),
             "rng": self.rng_state(),
         }
-        if self.ema is not None:
-            state["ema"] = self.ema.state_dict()
+        if self.ema:
+            state["ema"] = {name: ema.state_dict() for name, ema in self.ema.items()}
+        if self.family_state:
+            state["family"] = dict(self.family_state)
         if self.data is not None and hasattr(self.data, "state_dict"):
             state["data"] = self.data.state_dict()
         return state
@@ -312,8 +332,13 @@ class Engine:
         for k, opt in opts.items():
             opt.load_state_dict(state["opts"][k])
         self.strategy.load_state_dict(state.get("scaler") or {})
-        if self.ema is not None and "ema" in state:
-            self.ema.load_state_dict(state["ema"])
+        saved_ema = state.get("ema") or {}
+        for name, ema in self.ema.items():
+            if name in saved_ema:
+                ema.load_state_dict(saved_ema[name])
+        if "family" in state:
+            self.family_state.clear()
+            self.family_state.update(state["family"])
         if self.data is not None and "data" in state:
             self.data.load_state_dict(state["data"])
         self.step_index = int(state["step"])

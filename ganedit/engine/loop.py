@@ -1,4 +1,8 @@
-"""``fit``: the only training loop (resume, NaN guard, checkpoints, samples, logs, signals)."""
+"""``fit``: the only training loop (resume, NaN guard, checkpoints, samples, logs, signals).
+
+The loop is a small class, :class:`_Run`, with one method per job (set-up, resume, one step,
+logging, checkpoint, samples, export); :func:`fit` builds it and runs it.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,11 +23,11 @@ from ganedit.config import config_to_dict
 from ganedit.engine.checkpoint import checkpoint_step, list_checkpoints
 from ganedit.engine.distributed import barrier, broadcast_buffers
 from ganedit.engine.engine import Engine
-from ganedit.engine.monitor import make_grid, pair_grid, truncate_metrics
+from ganedit.engine.monitor import column_grid, make_grid, truncate_metrics
 from ganedit.engine.schedule import LRSchedule, apply_lr, base_lrs
-from ganedit.family import Kind, ModelFamily
+from ganedit.family import Kind, ModelFamily, Step
 
-__all__ = ["FitResult", "TrainingDiverged", "fit"]
+__all__ = ["FitResult", "TrainingDiverged", "as_roles", "fit"]
 
 
 class TrainingDiverged(RuntimeError):
@@ -65,19 +69,341 @@ def _stop_on_signals(engine: Engine) -> Iterator[None]:
             signal.signal(s, h)
 
 
-def _plugin_callbacks(family: ModelFamily, config: Any) -> list[Any]:
-    try:
-        from ganedit.plugins import get_plugin_manager
-    except ImportError:
-        return []
-    out: list[Any] = []
-    for result in get_plugin_manager().hook.ganedit_train_callbacks(family=family, config=config):
-        out.extend(result or [])
-    return out
-
-
 def _as_float(v: Any) -> float:
     return float(v.detach().float().item()) if isinstance(v, torch.Tensor) else float(v)
+
+
+def as_roles(data: Any) -> dict[str, list[Path]]:
+    """Training data paths by role: a mapping is taken as is (values: one path or several);
+    a path or a sequence of paths is role ``"data"``."""
+    if isinstance(data, Mapping):
+        return {
+            str(k): [Path(v)] if isinstance(v, (str, Path)) else [Path(p) for p in v]
+            for k, v in data.items()
+        }
+    if isinstance(data, (str, Path)):
+        return {"data": [Path(data)]}
+    return {"data": [Path(p) for p in data]}
+
+
+def _rng_devices(engine: Engine) -> list[torch.device]:
+    return [engine.device] if engine.device.type == "cuda" else []
+
+
+@dataclass
+class _Options:
+    steps: int
+    resume: bool | str | Path
+    checkpoint_every: int
+    keep_last: int
+    sample_every: int
+    log_every: int
+    num_samples: int
+    max_bad_steps: int
+    progress: bool
+    data_paths: dict[str, list[str]]
+    schedule: LRSchedule
+
+
+class _Run:
+    """One call of :func:`fit`: the state the loop's jobs share, as attributes."""
+
+    def __init__(
+        self, family: ModelFamily, config: Any, engine: Engine, out: Path, opt: _Options
+    ) -> None:
+        self.family, self.config, self.engine, self.out, self.opt = (
+            family,
+            config,
+            engine,
+            out,
+            opt,
+        )
+        self.ckpt_dir = out / "checkpoints"
+        self.generators = tuple(family.generators)
+        self.last_metrics: dict[str, float] = {}
+        self.last_ckpt: Path | None = None
+        self.bad_in_row = 0
+        self.saved_at = -1
+        self.t_last, self.n_last = time.perf_counter(), 0
+        self.pbar: Any = None
+
+    # ------------------------------------------------------------------------------- set-up
+    def setup(self, data: Any, val: Any) -> None:
+        """Networks, optimisers, family state, data and the fixed sample-grid inputs."""
+        engine, family, config = self.engine, self.family, self.config
+        engine.seed_everything()
+        nets = family.build(config)
+        missing = [g for g in self.generators if g not in nets]
+        if missing:
+            raise ValueError(
+                f"{family.name}: build() returned no {', '.join(missing)} "
+                f"(declared in generators {self.generators}); it returned {sorted(nets)}"
+            )
+        self.nets = engine.setup(nets, self.generators)
+        self.opts = family.optimizers(self.nets, config)
+        self.base = base_lrs(self.opts)
+        engine.lr_schedule = self.opt.schedule
+        engine.family_state = dict(family.training_state(config))
+        if not hasattr(data, "next_batch"):
+            data = family.dataset(as_roles(data), config)
+        if val is not None and not hasattr(val, "next_batch"):
+            val = family.dataset(as_roles(val), config)
+        engine.data = data.setup(
+            engine.device, rank=engine.rank, world=engine.world_size, seed=engine.seed
+        )
+        if val is not None:
+            val.setup(engine.device, seed=engine.seed)
+        with torch.random.fork_rng(devices=_rng_devices(engine)):
+            if family.kind is Kind.GENERATE:
+                gen = torch.Generator().manual_seed(engine.seed)
+                latent = family.latent(self.opt.num_samples, config, gen)
+                self.fixed: dict[str, torch.Tensor] = {"latent": latent}
+            else:
+                preview = (val or data).preview(self.opt.num_samples)
+                self.fixed = dict(family.validation_inputs(preview, config))
+
+    def restore(self) -> None:
+        """Continue from a checkpoint (``resume``), or start a fresh metrics log."""
+        engine, resume = self.engine, self.opt.resume
+        if resume:
+            found = list_checkpoints(self.ckpt_dir)
+            start = Path(resume) if not isinstance(resume, bool) else (found[-1] if found else None)
+            if start is not None:
+                engine.load_state_dict(engine.load(start), self.nets, self.opts)
+                if engine.is_main:
+                    truncate_metrics(self.out / "metrics.jsonl", engine.step_index)
+            self.last_ckpt = start
+        else:
+            engine.step_index = 0
+            if engine.is_main and (self.out / "metrics.jsonl").exists():
+                (self.out / "metrics.jsonl").unlink()
+        self.n_last = engine.step_index
+
+    # --------------------------------------------------------------------------------- loop
+    def train_step(self) -> dict[str, Any]:
+        """One optimisation step of the family, with the learning-rate curve, the NaN guard
+        and the EMA update."""
+        engine = self.engine
+        factor = self.opt.schedule.factor(engine.step_index, self.opt.steps)
+        apply_lr(self.opts, self.base, factor)
+        self.factor = factor
+        batch = engine.data.next_batch(engine.batch_size)
+        engine.bad_step = False
+        step = Step(
+            self.nets, self.opts, self.config, engine, engine.family_state, engine.step_index
+        )
+        losses = self.family.training_step(step, batch)
+        if engine.bad_step:
+            self.bad_in_row += 1
+            if self.bad_in_row >= self.opt.max_bad_steps:
+                raise self.diverged()
+        else:
+            self.bad_in_row = 0
+            engine.update_ema()
+        engine.step_index += 1
+        if engine.world_size > 1:
+            flag = torch.tensor([1.0 if engine.should_stop else 0.0], device=engine.device)
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            engine.should_stop = bool(flag.item())
+        return losses
+
+    def log(self, losses: Mapping[str, Any]) -> dict[str, float]:
+        """Metrics every ``log_every`` steps (and at the last or a stopping step)."""
+        engine, step = self.engine, self.engine.step_index
+        due = step % max(1, self.opt.log_every) == 0 or step == self.opt.steps
+        if not (due or engine.should_stop):
+            return {}
+        now = time.perf_counter()
+        batch = int(engine.batch_size or 0) * engine.world_size
+        img_s = (step - self.n_last) * batch / max(now - self.t_last, 1e-9)
+        self.t_last, self.n_last = now, step
+        metrics = {k: _as_float(v) for k, v in losses.items()}
+        metrics["img_per_s"] = round(img_s, 2)
+        if self.opt.schedule.kind != "constant" or self.opt.schedule.warmup_steps:
+            metrics["lr_factor"] = round(self.factor, 6)
+        metrics["skipped"] = int(engine.bad_step)
+        self.last_metrics = metrics
+        engine.log(metrics, step)
+        if self.pbar is not None:
+            shown = {k: f"{v:.4g}" for k, v in metrics.items() if k != "skipped"}
+            self.pbar.set_postfix(shown, refresh=False)
+        return metrics
+
+    def after_step(self, metrics: dict[str, float]) -> None:
+        """Callbacks, sample grid and checkpoint after a step."""
+        step = self.engine.step_index
+        if self.pbar is not None:
+            self.pbar.update(1)
+        self.call("on_step_end", step=step, metrics=metrics)
+        if self.opt.sample_every and step % self.opt.sample_every == 0:
+            self.write_samples()
+        # no checkpoint inside a streak of NaN steps: the rollback point stays clean
+        every = self.opt.checkpoint_every
+        if every and step % every == 0 and self.bad_in_row == 0:
+            self.save_checkpoint()
+
+    def run(self) -> FitResult:
+        engine = self.engine
+        self.call("on_fit_start", step=engine.step_index)
+        if self.opt.progress and engine.is_main:
+            from tqdm.auto import tqdm
+
+            self.pbar = tqdm(
+                total=self.opt.steps,
+                initial=engine.step_index,
+                desc=self.family.name,
+                unit="step",
+                dynamic_ncols=True,
+            )
+        try:
+            with _stop_on_signals(engine):
+                while engine.step_index < self.opt.steps and not engine.should_stop:
+                    losses = self.train_step()
+                    self.after_step(self.log(losses))
+                if self.saved_at != engine.step_index:
+                    self.save_checkpoint()
+                weights = self.export(self.last_metrics)
+                self.finish_files()
+        finally:
+            if self.pbar is not None:
+                self.pbar.close()
+        result = FitResult(
+            step=engine.step_index,
+            weights=weights,
+            out_dir=self.out,
+            metrics=self.last_metrics,
+            interrupted=engine.step_index < self.opt.steps,
+            checkpoint=self.last_ckpt,
+        )
+        self.call("on_fit_end", step=engine.step_index, metrics=self.last_metrics, path=weights)
+        return result
+
+    # -------------------------------------------------------------------------------- files
+    def call(self, hook: str, **kwargs: Any) -> None:
+        self.engine.call(
+            hook, engine=self.engine, family=self.family, config=self.config, out_dir=self.out,
+            **kwargs,
+        )  # fmt: skip
+
+    def checkpoint_meta(self) -> dict[str, Any]:
+        """Recorded beside every checkpoint, so ``ganedit export`` needs nothing else."""
+        return {
+            "family": self.family.name,
+            "config": config_to_dict(self.config),
+            "generators": list(self.generators),
+            "ema": bool(self.engine.ema),
+            "data": self.opt.data_paths,
+        }
+
+    def save_checkpoint(self) -> None:
+        engine = self.engine
+        for net in engine.nets_raw.values():
+            broadcast_buffers(net)
+        state = engine.state_dict(self.nets, self.opts)
+        name = self.ckpt_dir / f"step-{engine.step_index:08d}"
+        path = engine.save(name, state, meta=self.checkpoint_meta())
+        if path is not None:
+            for old in list_checkpoints(self.ckpt_dir)[: -max(1, self.opt.keep_last)]:
+                for f in (old, old.with_suffix(".safetensors")):
+                    f.unlink(missing_ok=True)
+            self.call("on_checkpoint", step=engine.step_index, path=path)
+            self.last_ckpt = path
+        self.saved_at = engine.step_index
+        barrier()
+
+    def write_samples(self) -> None:
+        """``samples/step-<k>.png``: the family's sample columns for the fixed inputs."""
+        engine = self.engine
+        if not engine.is_main:
+            return
+        from ganedit.io import write_image
+
+        nets = engine.generator_copies(self.generators)
+        modes = {k: n.training for k, n in nets.items()}
+        for n in nets.values():
+            n.eval()
+        with torch.no_grad(), torch.random.fork_rng(devices=_rng_devices(engine)):
+            with engine.autocast():
+                grid = self.sample_grid(nets)
+        for k, n in nets.items():
+            n.train(modes[k])
+        write_image(self.out / "samples" / f"step-{engine.step_index:08d}.png", grid)
+
+    def sample_grid(self, nets: Mapping[str, torch.nn.Module]) -> Any:
+        family, config, dev = self.family, self.config, self.engine.device
+        fixed = {k: v.to(dev) for k, v in self.fixed.items()}
+        if family.kind is Kind.GENERATE:
+            net = nets[family.generator_for(config)]
+            return make_grid(family.predict(net, fixed, config).float())
+        return column_grid([c.float() for c in family.sample_columns(nets, fixed, config)])
+
+    def export(self, metrics: dict[str, float]) -> Path | None:
+        """Write every generator (its EMA when on) as ``<out>/<family>.safetensors`` + card."""
+        engine = self.engine
+        if not engine.is_main:
+            barrier()
+            return None
+        from ganedit.weights import pack_generators, save_weights
+
+        nets = engine.generator_copies(self.generators)
+        state = pack_generators({k: n.state_dict() for k, n in nets.items()})
+        path = save_weights(self.out / f"{self.family.name}.safetensors", state, self.card(metrics))
+        barrier()
+        return path
+
+    def card(self, metrics: dict[str, float]) -> dict[str, Any]:
+        engine = self.engine
+        return {
+            "family": self.family.name,
+            "config": config_to_dict(self.config),
+            "generators": list(self.generators),
+            "training": {
+                "command": list(sys.argv),
+                "data": self.opt.data_paths,
+                "step": engine.step_index,
+                "seed": engine.seed,
+                "device": str(engine.device),
+                "precision": engine.strategy.name,
+                "world_size": engine.world_size,
+                "ema_decay": engine.ema_decay if engine.ema else None,
+                "deterministic": engine.deterministic,
+                "lr_schedule": self.opt.schedule.to_dict(),
+            },
+            "metrics": metrics,
+        }
+
+    def finish_files(self) -> None:
+        if not self.engine.is_main:
+            return
+        self.write_samples()
+        from ganedit.engine.plot import plot_run
+
+        if (self.out / "metrics.jsonl").exists():
+            plot_run(self.out)
+
+    def diverged(self) -> TrainingDiverged:
+        engine, bad = self.engine, self.bad_in_row
+        step = engine.step_index + 1
+        msg = f"training diverged: {bad} steps in a row had NaN/Inf losses or gradients (at step {step})"
+        if self.last_ckpt is not None:
+            engine.load_state_dict(engine.load(self.last_ckpt), self.nets, self.opts)
+            self.export({})
+            msg += (
+                f"; rolled back to {self.last_ckpt} (step {checkpoint_step(self.last_ckpt)}) "
+                "and exported its weights. Lower the learning rate or try --precision fp32, "
+                "then --resume."
+            )
+        else:
+            msg += "; no checkpoint to roll back to (the weights never received a NaN update)."
+        return TrainingDiverged(msg)
+
+
+def _paths_by_role(data: Any, given: Any) -> dict[str, list[str]]:
+    if given:
+        return {k: [str(p) for p in v] for k, v in as_roles(given).items()}
+    if hasattr(data, "next_batch"):
+        return {}
+    return {k: [str(p) for p in v] for k, v in as_roles(data).items()}
 
 
 def fit(
@@ -98,322 +424,74 @@ def fit(
     num_samples: int = 16,
     max_bad_steps: int = 3,
     progress: bool = True,
-    data_paths: Sequence[str | Path] = (),
+    data_paths: Mapping[str, Sequence[str | Path]] | Sequence[str | Path] = (),
     lr_schedule: LRSchedule | None = None,
+    callbacks: Iterable[Any] = (),
 ) -> FitResult:
     """Train ``family`` for ``steps`` optimisation steps (the only training loop).
 
     Args:
         family: a trainable :class:`ganedit.ModelFamily` instance.
         config: its Config instance (``batch_size`` is read from it; ``ema_decay`` if present).
-        data: a :class:`ganedit.io.datasets.TrainData` (or data paths: then
-            ``family.dataset(paths, config)`` builds it).
+        data: a :class:`ganedit.data.TrainData`, or training paths by role (``{"a": [...],
+            "b": [...]}``; a list of paths is role ``"data"``): then
+            ``family.dataset(roles, config)`` builds it.
         out_dir: run folder: ``checkpoints/``, ``samples/``, ``metrics.jsonl``, ``losses.png``,
-            ``<family>.safetensors`` + ``.json`` card.
+            ``<family>.safetensors`` + ``.json`` card (every generator, EMA'd when on).
         engine: the :class:`Engine` (default: ``Engine()``).
         steps: total steps (a resumed run continues up to this number).
         resume: ``True``: continue from the newest checkpoint in ``out_dir`` (fresh start when
             there is none); a path: from that checkpoint.
-        val: a TrainData whose first items are the fixed sample-grid inputs (IMAGE kinds;
-            default: the training data's).
+        val: a TrainData (or paths by role) whose first items are the fixed sample-grid inputs
+            (IMAGE kinds; default: the training data's).
         checkpoint_every, keep_last: save every N steps and at the end; keep the newest K.
         sample_every: write ``samples/step-<k>.png`` every N steps (0: only at the end).
         log_every: append to ``metrics.jsonl`` every N steps.
-        ema: EMA decay of the generator (default ``config.ema_decay`` when it exists; 0/None off).
+        ema: EMA decay of the generators (default ``config.ema_decay`` when it exists; 0/None
+            off).
         max_bad_steps: NaN/Inf steps in a row before rolling back and raising
             :class:`TrainingDiverged`.
-        data_paths: recorded in the weights card.
+        data_paths: recorded in the weights card (default: the paths of ``data``).
         lr_schedule: the learning-rate curve over ``steps`` (default: constant). Every
             optimiser group's base rate is its ``lr`` as ``family.optimizers`` set it (the
             Config's), also on resume, so ``--resume --lr X`` does change the rate.
+        callbacks: extra callbacks for this run only (``ganedit.train`` passes the plugins'
+            ``ganedit_train_callbacks`` here), besides the engine's own.
 
     Returns:
         A :class:`FitResult`.
     """
     engine = engine or Engine()
     out = Path(out_dir)
-    engine.family, engine.config, engine.out_dir = family, config, out
+    engine.out_dir = out
     engine.should_stop = False
     engine.stop_reason = ""
     decay = ema if ema is not None else getattr(config, "ema_decay", None)
     engine.ema_decay = float(decay) if decay else None
-    engine.callbacks = [*engine.callbacks, *_plugin_callbacks(family, config)]
     batch_size = int(getattr(config, "batch_size", 0) or 0)
     if batch_size <= 0:
         raise ValueError(f"{family.name}: config.batch_size must be a positive int")
     engine.batch_size = batch_size
-    ckpt_dir = out / "checkpoints"
     if engine.is_main:
         out.mkdir(parents=True, exist_ok=True)
-
-    engine.seed_everything()
-    nets = engine.setup(family.build(config))
-    opts = family.optimizers(nets, config)
-    schedule = lr_schedule or LRSchedule()
-    engine.lr_schedule = schedule
-    base = base_lrs(opts)
-    if not hasattr(data, "next_batch"):
-        data_paths = list(data_paths) or [str(p) for p in data]
-        data = family.dataset([Path(p) for p in data], config)
-    engine.data = data.setup(
-        engine.device, rank=engine.rank, world=engine.world_size, seed=engine.seed
+    opt = _Options(
+        steps=steps,
+        resume=resume,
+        checkpoint_every=checkpoint_every,
+        keep_last=keep_last,
+        sample_every=sample_every,
+        log_every=log_every,
+        num_samples=num_samples,
+        max_bad_steps=max_bad_steps,
+        progress=progress,
+        data_paths=_paths_by_role(data, data_paths),
+        schedule=lr_schedule or LRSchedule(),
     )
-    if val is not None:
-        val.setup(engine.device, seed=engine.seed)
-
-    # fixed sample-grid inputs, drawn without touching the training RNG streams
-    with torch.random.fork_rng(devices=[engine.device] if engine.device.type == "cuda" else []):
-        if family.kind == Kind.GENERATE:
-            fixed: Any = family.latent(
-                num_samples, config, torch.Generator().manual_seed(engine.seed)
-            )
-        else:
-            fixed = family.validation_inputs((val or data).preview(num_samples))
-
-    start_ckpt: Path | None = None
-    if resume:
-        found = list_checkpoints(ckpt_dir)
-        start_ckpt = (
-            Path(resume) if not isinstance(resume, bool) else (found[-1] if found else None)
-        )
-        if start_ckpt is not None:
-            engine.load_state_dict(engine.load(start_ckpt), nets, opts)
-            if engine.is_main:
-                truncate_metrics(out / "metrics.jsonl", engine.step_index)
-    else:
-        engine.step_index = 0
-        if engine.is_main and (out / "metrics.jsonl").exists():
-            (out / "metrics.jsonl").unlink()
-
-    def save_checkpoint() -> Path | None:
-        for net in engine.nets_raw.values():
-            broadcast_buffers(net)
-        path = engine.save(
-            ckpt_dir / f"step-{engine.step_index:08d}", engine.state_dict(nets, opts)
-        )
-        if path is not None:
-            for old in list_checkpoints(ckpt_dir)[: -max(1, keep_last)]:
-                for f in (old, old.with_suffix(".safetensors")):
-                    f.unlink(missing_ok=True)
-            engine.call(
-                "on_checkpoint",
-                engine=engine,
-                family=family,
-                config=config,
-                step=engine.step_index,
-                path=path,
-                out_dir=out,
-            )
-        barrier()
-        return path
-
-    def write_samples() -> None:
-        if not engine.is_main:
-            return
-        from ganedit.io import write_image
-
-        gen = engine.ema.module if engine.ema is not None else engine.nets_raw["generator"]
-        was_training = gen.training
-        gen.eval()
-        with (
-            torch.no_grad(),
-            torch.random.fork_rng(devices=[engine.device] if engine.device.type == "cuda" else []),
-        ):
-            with engine.autocast():
-                if family.kind == Kind.GENERATE:
-                    grid = make_grid(family.predict(gen, fixed.to(engine.device)).float())
-                else:
-                    x, mask = fixed if isinstance(fixed, tuple) else (fixed, None)
-                    y = family.predict(gen, x, mask) if mask is not None else family.predict(gen, x)
-                    grid = pair_grid(x.float(), y.float())
-        gen.train(was_training)
-        write_image(out / "samples" / f"step-{engine.step_index:08d}.png", grid)
-
-    last_metrics: dict[str, float] = {}
-    last_ckpt: Path | None = start_ckpt
-    bad_in_row = 0
-    engine.call(
-        "on_fit_start",
-        engine=engine,
-        family=family,
-        config=config,
-        step=engine.step_index,
-        out_dir=out,
-    )
-    pbar = None
-    if progress and engine.is_main:
-        from tqdm.auto import tqdm
-
-        pbar = tqdm(
-            total=steps,
-            initial=engine.step_index,
-            desc=family.name,
-            unit="step",
-            dynamic_ncols=True,
-        )
-    t_last, n_last, img_s = time.perf_counter(), engine.step_index, 0.0
-    saved_at = -1
+    run = _Run(family, config, engine, out, opt)
+    engine.run_callbacks = list(callbacks)
     try:
-        with _stop_on_signals(engine):
-            while engine.step_index < steps and not engine.should_stop:
-                factor = schedule.factor(engine.step_index, steps)
-                apply_lr(opts, base, factor)
-                batch = data.next_batch(batch_size)
-                engine.bad_step = False
-                losses = family.training_step(nets, opts, batch, engine)
-                if engine.bad_step:
-                    bad_in_row += 1
-                    if bad_in_row >= max_bad_steps:
-                        raise _diverged(
-                            engine,
-                            nets,
-                            opts,
-                            last_ckpt,
-                            bad_in_row,
-                            family,
-                            config,
-                            out,
-                            data_paths,
-                        )
-                else:
-                    bad_in_row = 0
-                    if engine.ema is not None:
-                        engine.ema.update(engine.nets_raw["generator"])
-                engine.step_index += 1
-                step = engine.step_index
-                if engine.world_size > 1:
-                    flag = torch.tensor([1.0 if engine.should_stop else 0.0], device=engine.device)
-                    dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-                    engine.should_stop = bool(flag.item())
-                metrics: dict[str, float] | None = None
-                if step % max(1, log_every) == 0 or step == steps or engine.should_stop:
-                    now = time.perf_counter()
-                    img_s = (
-                        (step - n_last) * batch_size * engine.world_size / max(now - t_last, 1e-9)
-                    )
-                    t_last, n_last = now, step
-                    metrics = {k: _as_float(v) for k, v in losses.items()}
-                    metrics["img_per_s"] = round(img_s, 2)
-                    if schedule.kind != "constant" or schedule.warmup_steps:
-                        metrics["lr_factor"] = round(factor, 6)
-                    metrics["skipped"] = int(engine.bad_step)
-                    last_metrics = metrics
-                    engine.log(metrics, step)
-                    if pbar is not None:
-                        pbar.set_postfix(
-                            {k: f"{v:.4g}" for k, v in metrics.items() if k != "skipped"},
-                            refresh=False,
-                        )
-                if pbar is not None:
-                    pbar.update(1)
-                engine.call(
-                    "on_step_end",
-                    engine=engine,
-                    family=family,
-                    config=config,
-                    step=step,
-                    metrics=metrics or {},
-                    out_dir=out,
-                )
-                if sample_every and step % sample_every == 0:
-                    write_samples()
-                # no checkpoint inside a streak of NaN steps: the rollback point stays clean
-                if checkpoint_every and step % checkpoint_every == 0 and bad_in_row == 0:
-                    last_ckpt = save_checkpoint() or last_ckpt
-                    saved_at = step
-            if saved_at != engine.step_index:
-                last_ckpt = save_checkpoint() or last_ckpt
-            weights = _export(engine, nets, family, config, out, last_metrics, data_paths)
-            if engine.is_main:
-                write_samples()
-                from ganedit.engine.plot import plot_run
-
-                if (out / "metrics.jsonl").exists():
-                    plot_run(out)
+        run.setup(data, val)
+        run.restore()
+        return run.run()
     finally:
-        if pbar is not None:
-            pbar.close()
-    result = FitResult(
-        step=engine.step_index,
-        weights=weights,
-        out_dir=out,
-        metrics=last_metrics,
-        interrupted=engine.step_index < steps,
-        checkpoint=last_ckpt,
-    )
-    engine.call(
-        "on_fit_end",
-        engine=engine,
-        family=family,
-        config=config,
-        step=engine.step_index,
-        metrics=last_metrics,
-        path=weights,
-        out_dir=out,
-    )
-    return result
-
-
-def _export(
-    engine: Engine,
-    nets: dict,
-    family: ModelFamily,
-    config: Any,
-    out: Path,
-    metrics: dict[str, float],
-    data_paths: Sequence[str | Path],
-) -> Path | None:
-    """Write the generator (its EMA when enabled) as ``<out>/<family>.safetensors`` + card."""
-    if not engine.is_main:
-        barrier()
-        return None
-    from ganedit.weights import save_weights
-
-    gen = engine.ema.module if engine.ema is not None else engine.nets_raw["generator"]
-    card = {
-        "family": family.name,
-        "config": config_to_dict(config),
-        "training": {
-            "command": list(sys.argv),
-            "data": [str(p) for p in data_paths],
-            "step": engine.step_index,
-            "seed": engine.seed,
-            "device": str(engine.device),
-            "precision": engine.strategy.name,
-            "world_size": engine.world_size,
-            "ema_decay": engine.ema_decay,
-            "deterministic": engine.deterministic,
-            "lr_schedule": (engine.lr_schedule or LRSchedule()).to_dict(),
-        },
-        "metrics": metrics,
-    }
-    path = save_weights(out / f"{family.name}.safetensors", gen.state_dict(), card)
-    barrier()
-    return path
-
-
-def _diverged(
-    engine: Engine,
-    nets: dict,
-    opts: dict,
-    last_ckpt: Path | None,
-    bad: int,
-    family: ModelFamily,
-    config: Any,
-    out: Path,
-    data_paths: Sequence[str | Path],
-) -> TrainingDiverged:
-    step = engine.step_index + 1
-    msg = (
-        f"training diverged: {bad} steps in a row had NaN/Inf losses or gradients (at step {step})"
-    )
-    if last_ckpt is not None:
-        engine.load_state_dict(engine.load(last_ckpt), nets, opts)
-        _export(engine, nets, family, config, out, {}, data_paths)
-        msg += (
-            f"; rolled back to {last_ckpt} (step {checkpoint_step(last_ckpt)}) and exported its weights."
-            " Lower the learning rate or try --precision fp32, then --resume."
-        )
-    else:
-        msg += "; no checkpoint to roll back to (the weights never received a NaN update)."
-    return TrainingDiverged(msg)
+        engine.run_callbacks = []

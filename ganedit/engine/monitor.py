@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 from ganedit.io.atomic import atomic_write_bytes
 
-__all__ = ["make_grid", "read_metrics", "truncate_metrics"]
+__all__ = ["column_grid", "make_grid", "read_metrics", "truncate_metrics"]
 
 
 def make_grid(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> np.ndarray:
@@ -42,26 +42,6 @@ def make_grid(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> np
     return (grid * 255).round().to(torch.uint8).permute(1, 2, 0).contiguous().numpy()
 
 
-def pair_grid(inputs: torch.Tensor, outputs: torch.Tensor) -> np.ndarray:
-    """Input beside output, one sample per row; inputs resized (nearest) to the output size.
-
-    Args:
-        inputs: ``(N, C, h, w)`` float ``[0, 1]``.
-        outputs: ``(N, C, H, W)`` float ``[0, 1]``.
-    """
-    x = inputs.detach().float()
-    if x.shape[-2:] != outputs.shape[-2:]:
-        x = F.interpolate(x, size=outputs.shape[-2:], mode="nearest")
-    if x.shape[1] != outputs.shape[1]:
-        x = (
-            x[:, : outputs.shape[1]]
-            if x.shape[1] > outputs.shape[1]
-            else x.expand(-1, outputs.shape[1], -1, -1)
-        )
-    both = torch.stack([x.to(outputs.device), outputs.detach().float()], 1).flatten(0, 1)
-    return make_grid(both, nrow=2)
-
-
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:
     """The rows of a ``metrics.jsonl`` file (a torn last line is ignored)."""
     rows: list[dict[str, Any]] = []
@@ -85,3 +65,34 @@ def truncate_metrics(path: str | Path, step: int) -> None:
         return
     keep = [r for r in read_metrics(p) if int(r.get("step", 0)) <= step]
     atomic_write_bytes(p, "".join(json.dumps(r) + "\n" for r in keep).encode())
+
+
+def column_grid(columns: list[torch.Tensor], pad: int = 2) -> np.ndarray:
+    """Columns side by side, one sample per row (input | output | target ...).
+
+    Args:
+        columns: each ``(N, C, H, W)`` float in ``[0, 1]`` (same N; C in {1, 3}; any H, W).
+            Every column is resized (nearest) to the tallest height, keeping its aspect, and
+            gray columns are shown as RGB when any column is colour.
+
+    Returns:
+        ``(N * (H + pad) + pad, width, C)`` uint8 numpy array.
+    """
+    if not columns:
+        raise ValueError("column_grid needs at least one column")
+    height = max(int(c.shape[-2]) for c in columns)
+    colour = 3 if any(c.shape[1] == 3 for c in columns) else 1
+    device = columns[0].device
+    parts = []
+    for c in columns:
+        x = c.detach().float().to(device)
+        if x.shape[-2] != height:
+            width = max(1, round(x.shape[-1] * height / x.shape[-2]))
+            x = F.interpolate(x, size=(height, width), mode="nearest")
+        if x.shape[1] != colour:
+            x = x[:, :1].expand(-1, colour, -1, -1)
+        if parts:
+            parts.append(x.new_zeros((*x.shape[:3], pad)))
+        parts.append(x)
+    rows = torch.cat(parts, dim=3)  # (N, C, H, sum of widths + gaps)
+    return make_grid(rows, nrow=1, pad=pad)

@@ -25,11 +25,14 @@ SCHEDULES = ("constant", "cosine", "linear")
 class LRSchedule:
     """``kind``: ``constant``, ``cosine`` (half cosine from 1 to ``min_ratio``, Loshchilov &
     Hutter 2017, no restarts) or ``linear`` (straight line from 1 to ``min_ratio``), after
-    ``warmup_steps`` of linear warm-up from ``1 / warmup_steps``."""
+    ``warmup_steps`` of linear warm-up from ``1 / warmup_steps`` and then ``hold_steps`` at the
+    full rate (pix2pix and CycleGAN: constant for the first half, then linear to zero, is
+    ``LRSchedule("linear", hold_steps=total // 2)``)."""
 
     kind: Literal["constant", "cosine", "linear"] = "constant"
     warmup_steps: int = 0
     min_ratio: float = 0.0
+    hold_steps: int = 0
 
     def __post_init__(self) -> None:
         if self.kind not in SCHEDULES:
@@ -38,21 +41,25 @@ class LRSchedule:
             )
         if self.warmup_steps < 0:
             raise ValueError(f"warmup_steps must be >= 0, got {self.warmup_steps}")
+        if self.hold_steps < 0:
+            raise ValueError(f"hold_steps must be >= 0, got {self.hold_steps}")
         if not 0.0 <= self.min_ratio <= 1.0:
             raise ValueError(f"min_lr_ratio must be in [0, 1], got {self.min_ratio}")
 
     def factor(self, step: int, total: int) -> float:
         """Multiplier of the base rate for the step with 0-based index ``step`` of ``total``.
 
-        Warm-up gives ``(step + 1) / warmup_steps`` for the first ``warmup_steps`` steps; the
-        decay then runs over the remaining steps, reaching ``min_ratio`` at the last one.
+        Warm-up gives ``(step + 1) / warmup_steps`` for the first ``warmup_steps`` steps, the
+        next ``hold_steps`` steps give 1; the decay then runs over the remaining steps,
+        reaching ``min_ratio`` at the last one.
         """
         if step < self.warmup_steps:
             return (step + 1) / self.warmup_steps
-        if self.kind == "constant":
+        start = self.warmup_steps + self.hold_steps
+        if self.kind == "constant" or step < start:
             return 1.0
-        span = max(1, total - self.warmup_steps - 1)
-        t = min(1.0, max(0.0, (step - self.warmup_steps) / span))
+        span = max(1, total - start - 1)
+        t = min(1.0, max(0.0, (step - start) / span))
         if self.kind == "cosine":
             shape = 0.5 * (1.0 + math.cos(math.pi * t))
         else:

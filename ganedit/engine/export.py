@@ -1,0 +1,95 @@
+"""``ganedit export RUN|CHECKPOINT OUT.safetensors``: shippable weights from a training run.
+
+A run folder's newest checkpoint (or the checkpoint named) holds every network, the EMA copies
+of the generators and, in its JSON, the family, config and generator names (see
+:meth:`ganedit.engine.loop._Run.checkpoint_meta`). Export keeps only the generators (their EMA
+when the run kept one), optionally as fp16, and writes the card beside them, so
+``ganedit.load(family, weights=OUT)`` and ``ganedit run FAMILY --weights OUT`` use them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ganedit.engine.checkpoint import CheckpointError, list_checkpoints, load_state
+from ganedit.weights import pack_generators, save_weights
+
+__all__ = ["export_weights", "find_checkpoint"]
+
+
+def find_checkpoint(source: str | Path) -> Path:
+    """The checkpoint JSON for ``source``: a run folder (its newest checkpoint), a
+    ``checkpoints/`` folder, or a checkpoint's ``.json`` / ``.safetensors`` file."""
+    p = Path(source)
+    if p.is_dir():
+        found = list_checkpoints(p / "checkpoints") or list_checkpoints(p)
+        if not found:
+            raise CheckpointError(f"{p}: no checkpoints (step-*.json) in it or in checkpoints/")
+        return found[-1]
+    if p.suffix == ".safetensors":
+        p = p.with_suffix(".json")
+    if not p.is_file():
+        raise CheckpointError(f"{p}: checkpoint not found")
+    return p
+
+
+def _run_config(ckpt: Path) -> dict[str, Any]:
+    """The run's ``config.json`` (two folders up), for checkpoints without meta."""
+    for folder in (ckpt.parent.parent, ckpt.parent):
+        path = folder / "config.json"
+        if path.is_file():
+            return dict(json.loads(path.read_text(encoding="utf-8")))
+    return {}
+
+
+def export_weights(
+    source: str | Path, out: str | Path, *, fp16: bool = False, ema: bool = True
+) -> Path:
+    """Write the generators of a run or checkpoint as ``out`` (safetensors) + card.
+
+    Args:
+        source: a run folder or a checkpoint (see :func:`find_checkpoint`).
+        out: the target ``.safetensors`` path; its ``.json`` card goes beside it.
+        fp16: store floating tensors as float16 (half the size; loaded back as fp32).
+        ema: take each generator's EMA when the checkpoint has one (default), else the
+            trained network itself.
+
+    Returns:
+        The weights path.
+
+    Raises:
+        CheckpointError: no checkpoint, an incomplete or foreign one, or one that names no
+            family (and no ``config.json`` in its run folder does either).
+    """
+    ckpt = find_checkpoint(source)
+    state, doc = load_state(ckpt)
+    meta = dict(doc.get("meta") or {})
+    run = _run_config(ckpt)
+    family = meta.get("family") or run.get("family")
+    if not family:
+        raise CheckpointError(f"{ckpt}: the checkpoint names no family and no config.json does")
+    config = meta.get("config") or run.get("config") or {}
+    nets = state.get("nets") or {}
+    generators = list(meta.get("generators") or (["generator"] if "generator" in nets else []))
+    missing = [g for g in generators if g not in nets]
+    if not generators or missing:
+        raise CheckpointError(f"{ckpt}: no generator {missing or ''} among {sorted(nets)}")
+    saved_ema = state.get("ema") or {}
+    use_ema = {g: ema and g in saved_ema for g in generators}
+    packed = pack_generators({g: saved_ema[g] if use_ema[g] else nets[g] for g in generators})
+    card = {
+        "family": family,
+        "config": config,
+        "generators": generators,
+        "training": {
+            "checkpoint": str(ckpt),
+            "step": int(doc.get("step", -1)),
+            "ema": use_ema,
+            "data": meta.get("data") or run.get("data"),
+        },
+    }
+    return save_weights(out, packed, card, dtype=torch.float16 if fp16 else None)

@@ -1,0 +1,183 @@
+"""``ganedit.train(name, ...)``: resolve a family and its config, collect the plugins'
+callbacks, build the data by role, and run :func:`ganedit.engine.fit`.
+
+This is the one place where training meets plugin discovery: :mod:`ganedit.engine` itself
+never imports :mod:`ganedit.plugins`.
+
+Example::
+
+    import ganedit
+    ganedit.train("cyclegan", data={"a": ["horses/"], "b": ["zebras/"]}, out="runs/h2z",
+                  steps=20_000)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ganedit.config import (
+    ConfigError,
+    config_to_dict,
+    load_config_file,
+    parse_override,
+    update_config,
+)
+from ganedit.engine.engine import Engine
+from ganedit.engine.loop import FitResult, as_roles, fit
+from ganedit.engine.schedule import LRSchedule
+from ganedit.family import ModelFamily
+from ganedit.io.atomic import atomic_write_bytes
+
+__all__ = ["check_roles", "train"]
+
+DataArg = Mapping[str, Sequence[str | Path] | str | Path] | Sequence[str | Path] | str | Path
+
+
+def check_roles(family: ModelFamily, roles: Mapping[str, Any], what: str = "--data") -> None:
+    """Refuse data roles the family does not declare, naming the ones it accepts."""
+    unknown = sorted(set(roles) - set(family.data_roles))
+    if unknown:
+        accepted = ", ".join(f"{r}=DIR" if r != "data" else "DIR" for r in family.data_roles)
+        raise ConfigError(
+            f"{family.name}: {what} role(s) {', '.join(unknown)} not accepted; "
+            f"it takes {what} {accepted}"
+        )
+
+
+def _resolve_config(
+    family: ModelFamily,
+    run: Path,
+    resume: bool | str | Path,
+    config_file: str | Path | None,
+    values: dict[str, Any],
+) -> tuple[Any, dict[str, Any]]:
+    """Defaults, then the run's saved config (on resume), the config file, then ``values``."""
+    config = family.Config()
+    saved = run / "config.json"
+    saved_schedule: dict[str, Any] = {}
+    if resume and saved.is_file():
+        config = update_config(config, load_config_file(saved), strict=False)
+        saved_schedule = dict(json.loads(saved.read_text()).get("lr_schedule") or {})
+    if config_file is not None:
+        config = update_config(config, load_config_file(config_file))
+    return update_config(config, values), saved_schedule
+
+
+def train(
+    name: str,
+    data: DataArg,
+    out: str | Path,
+    *,
+    steps: int,
+    batch_size: int | None = None,
+    lr: float | None = None,
+    resume: bool | str | Path = False,
+    config_file: str | Path | None = None,
+    overrides: Iterable[str] = (),
+    device: str = "auto",
+    precision: str = "auto",
+    compile: bool = False,
+    seed: int = 0,
+    deterministic: bool = False,
+    ema: float | None = None,
+    val: DataArg | None = None,
+    checkpoint_every: int = 1000,
+    keep_last: int = 3,
+    sample_every: int = 500,
+    log_every: int = 10,
+    progress: bool = True,
+    callbacks: Iterable[Any] = (),
+    lr_schedule: str | None = None,
+    warmup_steps: int | None = None,
+    min_lr_ratio: float | None = None,
+    hold_steps: int | None = None,
+) -> FitResult:
+    """Train the family ``name`` on ``data`` into the run folder ``out``.
+
+    Args:
+        name: an installed family (``ganedit models``).
+        data: training paths by role, ``{"a": ["horses/"], "b": ["zebras/"]}``; a path or a
+            list of paths is role ``"data"``. The roles a family takes are its
+            ``data_roles``.
+        out: the run folder (see :func:`ganedit.engine.fit`).
+        steps: total steps (a resumed run continues up to this number).
+        val: validation paths, like ``data`` (the fixed sample-grid inputs).
+        ema: EMA decay of the generators; sets ``config.ema_decay`` when the Config has that
+            field, else it is passed to :func:`fit`.
+        lr_schedule, warmup_steps, min_lr_ratio, hold_steps: the
+            :class:`~ganedit.engine.schedule.LRSchedule` over ``steps``; on ``resume`` the
+            ones not given come from the run's ``config.json``, so a resumed run keeps its
+            curve.
+        callbacks: objects with ``on_*`` methods, besides the plugins' callbacks.
+
+    The config is the family's defaults, then (on ``resume``) the run's saved
+    ``config.json``, then ``config_file`` (TOML/JSON), then ``overrides`` (``"key=value"``),
+    then ``batch_size`` / ``lr`` / ``ema`` when given. Other arguments: see
+    :class:`~ganedit.engine.Engine` and :func:`~ganedit.engine.fit`.
+    """
+    from ganedit.plugins import get_family, train_callbacks
+
+    family = get_family(name)
+    if not family.is_trainable():
+        raise ValueError(f"model {name!r} cannot be trained (its family has no training_step)")
+    roles, val_roles = as_roles(data), (as_roles(val) if val else None)
+    check_roles(family, roles)
+    if val_roles is not None:
+        check_roles(family, val_roles, "--val")
+    run = Path(out)
+    values: dict[str, Any] = dict(parse_override(o) for o in overrides)
+    if batch_size is not None:
+        values["batch_size"] = batch_size
+    if lr is not None:
+        values["lr"] = lr
+    fields = {f.name for f in dataclasses.fields(family.Config)}
+    fit_ema = ema
+    if ema is not None and "ema_decay" in fields:
+        values["ema_decay"], fit_ema = ema, None
+    config, saved_schedule = _resolve_config(family, run, resume, config_file, values)
+    given = {
+        "kind": lr_schedule,
+        "warmup_steps": warmup_steps,
+        "min_ratio": min_lr_ratio,
+        "hold_steps": hold_steps,
+    }
+    schedule = LRSchedule(**{**saved_schedule, **{k: v for k, v in given.items() if v is not None}})
+    engine = Engine(
+        device=device,
+        precision=precision,
+        compile=compile,
+        seed=seed,
+        callbacks=callbacks,
+        deterministic=deterministic,
+    )
+    if engine.is_main:
+        doc = {
+            "family": family.name,
+            "config": config_to_dict(config),
+            "data": {k: [str(p) for p in v] for k, v in roles.items()},
+            "lr_schedule": schedule.to_dict(),
+        }
+        atomic_write_bytes(run / "config.json", (json.dumps(doc, indent=2) + "\n").encode())
+    return fit(
+        family,
+        config,
+        family.dataset(roles, config),
+        run,
+        engine,
+        steps=steps,
+        resume=resume,
+        val=family.dataset(val_roles, config) if val_roles else None,
+        checkpoint_every=checkpoint_every,
+        keep_last=keep_last,
+        sample_every=sample_every,
+        log_every=log_every,
+        ema=fit_ema,
+        progress=progress,
+        data_paths=roles,
+        lr_schedule=schedule,
+        callbacks=train_callbacks(family, config),
+    )
