@@ -108,9 +108,18 @@ class DCGAN(ganedit.ModelFamily):
     summary = (
         "DCGAN (Radford et al. 2015): draws new images; bundled weights make Fashion-MNIST items."
     )
-    channels = 1
 
     # ----------------------------------------------------------------- networks and inference
+    def io(self, config: DCGANConfig) -> ganedit.IOSpec:
+        """No image input; ``config.channels`` out at ``image_size`` x ``image_size``."""
+        size = int(config.image_size)
+        return ganedit.IOSpec(
+            in_channels=0,
+            out_channels=int(config.channels),
+            image_size=(size, size),
+            tiling=ganedit.Tiling.UNTILED,
+        )
+
     def build(self, config: DCGANConfig) -> dict[str, nn.Module]:
         """``{"generator": Generator, "discriminator": Discriminator}`` for ``config``."""
         size, ch = int(config.image_size), int(config.channels)
@@ -129,24 +138,26 @@ class DCGAN(ganedit.ModelFamily):
         z = [torch.randn((zd,), generator=generator, dtype=torch.float32) for _ in range(n)]
         return torch.stack(z).view(n, zd, 1, 1)
 
-    def output_size(self, config: DCGANConfig) -> tuple[int, int]:
-        """``(image_size, image_size)``."""
-        return (int(config.image_size), int(config.image_size))
+    def build_generator(self, name: str, config: DCGANConfig) -> nn.Module:
+        """The :class:`~ganedit_dcgan.networks.Generator` alone (inference)."""
+        size, ch = int(config.image_size), int(config.channels)
+        return Generator(size, ch, int(config.z_dim), int(config.ngf))
 
     def predict(
-        self, generator: nn.Module, x: torch.Tensor, mask: torch.Tensor | None = None
+        self, net: nn.Module, inputs: Mapping[str, torch.Tensor], config: DCGANConfig
     ) -> torch.Tensor:
         """Images for latents.
 
         Args:
-            generator: the :class:`~ganedit_dcgan.networks.Generator`, on its device.
-            x: ``(N, z_dim, 1, 1)`` (or ``(N, z_dim)``) float latents from :meth:`latent`.
-            mask: unused.
+            net: the :class:`~ganedit_dcgan.networks.Generator`, on its device.
+            inputs: ``{"latent": (N, z_dim, 1, 1)}`` (or ``(N, z_dim)``) float latents from
+                :meth:`latent`.
+            config: the Config.
 
         Returns:
             ``(N, channels, image_size, image_size)`` float in ``[0, 1]``.
         """
-        return (generator(x) * 0.5 + 0.5).clamp(0, 1)
+        return (net(inputs["latent"]) * 0.5 + 0.5).clamp(0, 1)
 
     def default_weights(self, config: DCGANConfig) -> str:
         """Fashion-MNIST 32x32 gray weights (fp16 safetensors + card) bundled in assets/."""
@@ -163,8 +174,9 @@ class DCGAN(ganedit.ModelFamily):
             "discriminator": adam(nets["discriminator"].parameters(), float(config.lr), betas),
         }
 
-    def dataset(self, paths: Sequence[Path], config: DCGANConfig) -> Any:
-        """Training images from ``paths``, as a :class:`ganedit.io.datasets.TrainData`.
+    def dataset(self, data: Mapping[str, Sequence[Path]], config: DCGANConfig) -> Any:
+        """Training images from ``data["data"]`` (``--data DIR``), as a
+        :class:`ganedit.data.TrainData`.
 
         * Fashion-MNIST / MNIST: one idx images file, or one folder holding idx files (the
           ``train-images-idx3-ubyte[.gz]`` one is used): the 28x28 items are zero-padded to
@@ -178,7 +190,7 @@ class DCGAN(ganedit.ModelFamily):
         from ganedit.io import datasets
 
         size, ch = int(config.image_size), int(config.channels)
-        plist = [Path(p) for p in paths]
+        plist = [Path(p) for p in data.get("data", [])]
         if not plist:
             raise ValueError("dcgan: no training data given")
         idx = _find_idx_files(plist[0]) if len(plist) == 1 else None
@@ -196,11 +208,7 @@ class DCGAN(ganedit.ModelFamily):
         return datasets.image_folder(plist, channels=ch, load_size=size, crop=size, flip=True)
 
     def training_step(
-        self,
-        nets: Mapping[str, nn.Module],
-        opts: Mapping[str, torch.optim.Optimizer],
-        batch: Any,
-        engine: Any,
+        self, step: ganedit.Step, batch: Mapping[str, torch.Tensor]
     ) -> dict[str, torch.Tensor]:
         """``d_steps`` discriminator updates, then one generator update.
 
@@ -209,23 +217,21 @@ class DCGAN(ganedit.ModelFamily):
         discriminator updates draw theirs without a graph).
 
         Args:
-            nets: ``"generator"`` and ``"discriminator"``, on the engine's device, train mode.
-            opts: their optimisers (same keys).
-            batch: ``(N, C, S, S)`` real images, uint8 in ``[0, 255]`` or float in ``[0, 1]``
-                (or a dict/tuple whose first/``"image"`` entry is that).
-            engine: the :class:`ganedit.engine.Engine` (``config`` holds the DCGANConfig).
+            step: the :class:`ganedit.Step`: nets ``"generator"`` and ``"discriminator"`` on
+                the engine's device in train mode, their optimisers (same keys), the config.
+            batch: ``{"image": (N, C, S, S)}`` real images, float32 in ``[0, 1]``.
 
         Returns:
             ``{"d": loss_d, "g": loss_g, "d_real": mean D(real), "d_fake": mean D(G(z))}``,
             detached scalars.
         """
-        G, D = nets["generator"], nets["discriminator"]
-        opt_g, opt_d = opts["generator"], opts["discriminator"]
-        config = engine.config
-        kind = str(getattr(config, "loss", "bce"))
-        z_dim = int(getattr(config, "z_dim", 100))
-        d_steps = max(1, int(getattr(config, "d_steps", 1)))
-        real = _to_signed(_images_of(batch))
+        G, D = step.nets["generator"], step.nets["discriminator"]
+        opt_g, opt_d = step.opts["generator"], step.opts["discriminator"]
+        config, engine = step.config, step.engine
+        kind = str(config.loss)
+        z_dim = int(config.z_dim)
+        d_steps = max(1, int(config.d_steps))
+        real = _to_signed(batch["image"])
         n = real.shape[0]
 
         for i in range(d_steps):
@@ -258,17 +264,28 @@ class DCGAN(ganedit.ModelFamily):
             "d_fake": logit_fake.detach().float().mean(),
         }
 
-    def validation_inputs(self, batch: Any) -> Any:
-        """GENERATE: the engine draws latents itself; the batch is not used."""
-        return batch
-
     # ----------------------------------------------------------------------------- evaluation
-    def evaluate(self, editor: Any, data: Sequence[Path], options: Mapping[str, Any]) -> dict:
+    def evaluate(
+        self, editor: Any, data: Mapping[str, Sequence[Path]], options: Mapping[str, Any]
+    ) -> dict:
         """Fréchet distance, class shares and nearest-neighbour distance in the feature space of
-        the project's Fashion-MNIST classifier (see :mod:`ganedit_dcgan.evaluate`)."""
+        the project's Fashion-MNIST classifier, against ``data["data"]`` (the Fashion-MNIST
+        folder; see :mod:`ganedit_dcgan.evaluate`)."""
         from ganedit_dcgan.evaluate import evaluate_generator
 
-        return evaluate_generator(editor, data, options)
+        return evaluate_generator(editor, list(data.get("data", [])), options)
+
+    def example_data(self, folder: Path, config: DCGANConfig) -> dict[str, list[Path]]:
+        """Eight small random-blob images (for the conformance kit)."""
+        size, ch = int(config.image_size), int(config.channels)
+        folder.mkdir(parents=True, exist_ok=True)
+        rng = np.random.default_rng(0)
+        yy, xx = np.mgrid[0:size, 0:size]
+        for i in range(8):
+            (cy, cx), r = rng.uniform(0.3, 0.7, 2) * size, rng.uniform(0.15, 0.3) * size
+            blob = (((yy - cy) ** 2 + (xx - cx) ** 2) < r * r).astype(np.uint8) * 220
+            ganedit.write_image(folder / f"item{i}.png", np.repeat(blob[..., None], ch, -1))
+        return {"data": [folder]}
 
 
 def _find_idx_files(path: Path) -> tuple[Path, Path | None] | None:
@@ -287,16 +304,3 @@ def _find_idx_files(path: Path) -> tuple[Path, Path | None] | None:
         return None
     labels = images.with_name(images.name.replace("images-idx3", "labels-idx1"))
     return images, labels if labels.is_file() else None
-
-
-def _images_of(batch: Any) -> torch.Tensor:
-    """The image tensor of a batch (a tensor, a dict with ``"image"``, or a tuple/list)."""
-    if isinstance(batch, torch.Tensor):
-        return batch
-    if isinstance(batch, Mapping):
-        for key in ("image", "images", "real", "target"):
-            if key in batch:
-                return batch[key]
-    if isinstance(batch, (tuple, list)) and batch:
-        return batch[0]
-    raise TypeError(f"dcgan: unsupported batch type {type(batch).__name__}")

@@ -94,7 +94,7 @@ def evaluate_sr(editor: Any, data: Sequence[Path], options: Mapping[str, Any]) -
     from ganedit.io import read_image
 
     config = editor.config
-    scale = int(editor.family.scale_for(config))
+    scale = int(editor.family.io(config).scale)
     rows: list[dict[str, Any]] = []
     for path, name in _collect(list(data), options.get("n")):
         hr = image_to_tensor(read_image(path))

@@ -229,22 +229,16 @@ def _init_from(generator: nn.Module, path: str) -> None:
     generator.load_state_dict(take, strict=False)
 
 
-def _hr_batch(batch: Any) -> torch.Tensor:
-    """The HR crops of a dataset batch as ``(N, 3, H, W)`` float in [0, 1]."""
-    if isinstance(batch, Mapping):
-        batch = batch.get("image", batch.get("hr", next(iter(batch.values()))))
-    if isinstance(batch, (tuple, list)):
-        batch = batch[0]
-    x = batch
-    if x.dtype == torch.uint8:
-        x = x.float() / 255.0
-    elif x.dtype == torch.uint16 if hasattr(torch, "uint16") else False:
-        x = x.float() / 65535.0
-    else:
-        x = x.float()
-    if x.shape[1] == 1:
-        x = x.expand(-1, 3, -1, -1)
-    return x[:, :3]
+def _checked_scale(config: SRGANConfig) -> int:
+    scale = int(config.scale)
+    if scale not in (2, 4):
+        raise ganedit.ConfigError(f"srgan: scale must be 2 or 4, got {config.scale}")
+    return scale
+
+
+def _hr_batch(batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    """The HR crops of a dataset batch: ``batch["image"]`` ``(N, 3, H, W)`` float in [0, 1]."""
+    return batch["image"].float()
 
 
 class SRGAN(ganedit.ModelFamily):
@@ -254,18 +248,37 @@ class SRGAN(ganedit.ModelFamily):
     kind = ganedit.Kind.IMAGE
     Config = SRGANConfig
     summary = "Super-resolution x2/x4 (SRResNet/SRGAN, Ledig et al. 2017)."
-    scale = 4
-    size_multiple = 1
-    channels = 3
 
     # ----------------------------------------------------------------- networks and inference
+    def io(self, config: SRGANConfig) -> ganedit.IOSpec:
+        """RGB -> RGB, ``config.scale`` times larger, any size.
+
+        Tiling: the generator is fully convolutional, but its receptive radius (about 38
+        input pixels through 16 blocks) would need 152 px of overlap for bit-exact tiles, so
+        it declares :meth:`~ganedit.Tiling.needs_context` with 32 px: tiles are crossfaded,
+        and the difference to an untiled run is far below one 8-bit level (tested).
+        """
+        return ganedit.IOSpec(
+            in_channels=3,
+            out_channels=3,
+            scale=_checked_scale(config),
+            size_multiple=1,
+            tiling=ganedit.Tiling.needs_context(32),
+        )
+
     def build(self, config: SRGANConfig) -> dict[str, nn.Module]:
         """``generator`` always; ``discriminator`` only for ``stage="gan"``."""
-        scale = int(config.scale)
-        if scale not in (2, 4):
-            raise ganedit.ConfigError(f"srgan: scale must be 2 or 4, got {config.scale}")
+        nets: dict[str, nn.Module] = {"generator": self.build_generator("generator", config)}
+        if config.stage == "gan":
+            nets["discriminator"] = SRGANDiscriminator(
+                3, int(config.d_channels), spectral_norm=bool(config.spectral_norm)
+            )
+        return nets
+
+    def build_generator(self, name: str, config: SRGANConfig) -> nn.Module:
+        """The :class:`SRResNet` (``init_weights`` copied in when given)."""
         g = SRResNet(
-            scale,
+            _checked_scale(config),
             int(config.blocks),
             int(config.channels),
             bn=bool(config.batch_norm),
@@ -274,32 +287,24 @@ class SRGAN(ganedit.ModelFamily):
         )
         if config.init_weights:
             _init_from(g, str(config.init_weights))
-        nets: dict[str, nn.Module] = {"generator": g}
-        if config.stage == "gan":
-            nets["discriminator"] = SRGANDiscriminator(
-                3, int(config.d_channels), spectral_norm=bool(config.spectral_norm)
-            )
-        return nets
+        return g
 
     def predict(
-        self, generator: nn.Module, x: torch.Tensor, mask: torch.Tensor | None = None
+        self, net: nn.Module, inputs: Mapping[str, torch.Tensor], config: SRGANConfig
     ) -> torch.Tensor:
         """Upscale a batch.
 
         Args:
-            generator: the :class:`SRResNet` from :meth:`build`.
-            x: ``(N, 3, H, W)`` float in [0, 1].
+            net: the :class:`SRResNet` from :meth:`build`.
+            inputs: ``{"image": (N, 3, H, W)}`` float in [0, 1].
+            config: the Config (its ``scale`` is built into ``net``).
 
         Returns:
             ``(N, 3, H * scale, W * scale)`` float in [0, 1] (the generator's output, clamped).
             A different final size (``ganedit run srgan IN OUT --outscale 3.5``) is the core's
             ``outscale`` option, applied after this.
         """
-        return generator(x).clamp(0, 1)
-
-    def scale_for(self, config: Any) -> int:
-        """The network's ``scale`` (``config.scale``)."""
-        return int(getattr(config, "scale", self.scale))
+        return net(inputs["image"]).clamp(0, 1)
 
     def default_weights(self, config: Any) -> str | None:
         """``ganedit_assets:weights/srgan-x4.safetensors`` (or ``-x2``) by ``config.scale``."""
@@ -319,8 +324,9 @@ class SRGAN(ganedit.ModelFamily):
             )
         return opts
 
-    def dataset(self, paths: Sequence[Path], config: SRGANConfig) -> Any:
-        """Random ``crop_size`` HR crops (with flips) from every photo under ``paths``."""
+    def dataset(self, data: Mapping[str, Sequence[Path]], config: SRGANConfig) -> Any:
+        """Random ``crop_size`` HR crops (with flips) from every photo under ``data["data"]``
+        (``--data DIR``)."""
         from ganedit.io import datasets
 
         crop = int(config.crop_size)
@@ -332,7 +338,7 @@ class SRGAN(ganedit.ModelFamily):
             raise ganedit.ConfigError(
                 f"srgan: soften_prob must be in [0, 1], got {config.soften_prob}"
             )
-        return datasets.image_folder(paths, channels=3, crop=crop, flip=True)
+        return datasets.image_folder(data["data"], channels=3, crop=crop, flip=True)
 
     def _lr(self, hr: torch.Tensor, config: SRGANConfig) -> torch.Tensor:
         return degrade(
@@ -344,15 +350,17 @@ class SRGAN(ganedit.ModelFamily):
         )
 
     def training_step(
-        self,
-        nets: Mapping[str, nn.Module],
-        opts: Mapping[str, torch.optim.Optimizer],
-        batch: Any,
-        engine: Any,
+        self, step: ganedit.Step, batch: Mapping[str, torch.Tensor]
     ) -> dict[str, torch.Tensor]:
         """psnr stage: one generator step on the pixel loss. gan stage: one discriminator step
-        (real HR vs SR) then one generator step on pixel + adversarial (+ perceptual)."""
-        config: SRGANConfig = engine.config
+        (real HR vs SR) then one generator step on pixel + adversarial (+ perceptual).
+
+        Args:
+            step: the :class:`ganedit.Step` (nets ``generator`` [+ ``discriminator``]).
+            batch: ``{"image": (N, 3, crop, crop)}`` float32 HR crops in [0, 1].
+        """
+        config: SRGANConfig = step.config
+        nets, opts, engine = step.nets, step.opts, step.engine
         hr = soften(_hr_batch(batch), float(config.soften_prob), float(config.soften_sigma))
         lr = self._lr(hr, config)
         g = nets["generator"]
@@ -399,16 +407,32 @@ class SRGAN(ganedit.ModelFamily):
         out["g"] = loss_g.detach()
         return out
 
-    def validation_inputs(self, batch: Any) -> torch.Tensor:
-        """Bicubic LR versions of (up to 4 of) the batch's HR crops: ``(n, 3, h, w)`` in [0, 1].
-        Uses ``size`` / ``scale`` of the batch; always the bicubic degradation (deterministic)."""
+    def validation_inputs(
+        self, batch: Mapping[str, torch.Tensor], config: SRGANConfig
+    ) -> dict[str, torch.Tensor]:
+        """Bicubic LR versions of (up to 4 of) the batch's HR crops at ``config.scale``, and
+        the HR crops as ``"target"``, so the sample grid shows LR | SR | HR."""
         hr = _hr_batch(batch)[:4]
-        s = 4 if hr.shape[-1] % 4 == 0 and hr.shape[-2] % 4 == 0 else 2
-        return bicubic_downscale(hr, s)
+        return {"image": bicubic_downscale(hr, _checked_scale(config)), "target": hr}
 
     # ----------------------------------------------------------------------------- evaluation
-    def evaluate(self, editor: Any, data: Sequence[Path], options: Mapping[str, Any]) -> dict:
-        """PSNR/SSIM on the Y channel against bicubic; see :mod:`ganedit_srgan.evaluate`."""
+    def evaluate(
+        self, editor: Any, data: Mapping[str, Sequence[Path]], options: Mapping[str, Any]
+    ) -> dict:
+        """PSNR/SSIM on the Y channel against bicubic on ``data["data"]`` (HR photos); see
+        :mod:`ganedit_srgan.evaluate`."""
         from ganedit_srgan.evaluate import evaluate_sr
 
-        return evaluate_sr(editor, data, options)
+        return evaluate_sr(editor, list(data.get("data", [])), options)
+
+    def example_data(self, folder: Path, config: SRGANConfig) -> dict[str, list[Path]]:
+        """Two smooth synthetic photos of 2 * crop_size px (for the conformance kit)."""
+        import numpy as np
+
+        side = 2 * int(config.crop_size)
+        folder.mkdir(parents=True, exist_ok=True)
+        yy, xx = np.mgrid[0:side, 0:side] / side
+        for i in range(2):
+            rgb = np.stack([np.sin(6 * xx + i), np.cos(5 * yy - i), xx * yy], -1)
+            ganedit.write_image(folder / f"photo{i}.png", ((rgb * 0.5 + 0.5) * 255).astype("uint8"))
+        return {"data": [folder]}
