@@ -1,4 +1,5 @@
-"""The plugin author's kit: the shared conformance test and the design-rule checks.
+"""The plugin author's kit: the shared conformance test, a tiny family of every shape
+(:mod:`ganedit.testing.families`) and the design-rule checks.
 
 Example (a plugin's ``tests/test_family.py``)::
 
@@ -12,7 +13,12 @@ Example (a plugin's ``tests/test_family.py``)::
     test_foo = conformance_tests(Foo, FooConfig(channels=4))
 """
 
-from ganedit.testing.conformance import CHECKS, check_family, conformance_tests
+from ganedit.testing.conformance import (
+    CHECKS,
+    ConformanceError,
+    check_family,
+    conformance_tests,
+)
 from ganedit.testing.design_rules import (
     PUBLIC_MODULES,
     core_names_no_family,
@@ -23,6 +29,8 @@ from ganedit.testing.design_rules import (
 
 __all__ = [
     "CHECKS",
+    "TINY_FAMILIES",
+    "ConformanceError",
     "PUBLIC_MODULES",
     "check_family",
     "conformance_tests",
@@ -31,3 +39,11 @@ __all__ = [
     "hooks_documented",
     "plugin_imports_only_public",
 ]
+
+
+def __getattr__(name: str):  # the tiny families import torch.nn and ganedit.data: load lazily
+    if name == "TINY_FAMILIES":
+        from ganedit.testing.families import TINY_FAMILIES
+
+        return TINY_FAMILIES
+    raise AttributeError(f"module 'ganedit.testing' has no attribute {name!r}")
