@@ -29,10 +29,11 @@ _LAZY: dict[str, str] = {
     "get_family": "ganedit.plugins",
     "plugin_records": "ganedit.plugins",
     # scripting
-    "load": "ganedit.editor",
-    "Editor": "ganedit.editor",
+    "load": "ganedit.infer",
+    "Editor": "ganedit.infer",
     "run_folder": "ganedit.infer",
     "RunReport": "ganedit.infer",
+    "RunOptions": "ganedit.infer",
     "train": "ganedit.engine",
     "Engine": "ganedit.engine",
     "fit": "ganedit.engine",
@@ -66,11 +67,10 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover
     # re-exported through __all__ (built from _LAZY, which ruff cannot see)
     from ganedit.config import ConfigError  # noqa: F401
-    from ganedit.editor import Editor, load  # noqa: F401
     from ganedit.engine import Engine, fit  # noqa: F401
     from ganedit.engine.train import train  # noqa: F401
     from ganedit.family import Kind, ModelFamily  # noqa: F401
-    from ganedit.infer import RunReport, run_folder  # noqa: F401
+    from ganedit.infer import Editor, RunOptions, RunReport, load, run_folder  # noqa: F401
     from ganedit.io import ImageReadError, ImageWriteError, read_image, write_image  # noqa: F401
     from ganedit.plugins import get_family, list_models, plugin_records  # noqa: F401
     from ganedit.weights import WeightsError, load_weights, save_weights  # noqa: F401

@@ -1,16 +1,21 @@
 """Shared pieces of the ``ganedit`` command line: option constants, the error mapping, the
-``Config``-field options, the ``--tile`` type and the lazily built model groups."""
+``Config``-field options, the run options generated from
+:class:`~ganedit.infer.options.RunOptions`, the ``--tile`` type and the lazily built model
+groups."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import dataclasses
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import click
 
 from ganedit.config import ConfigError, config_fields, iter_click_params
 from ganedit.family import ModelFamily
+from ganedit.infer.options import RunOptions, option_fields, value_type
 
 ENV_EPILOG = (
     "Every option can also be set by an environment variable GANEDIT_<COMMAND>_<OPTION> "
@@ -20,10 +25,6 @@ ENV_EPILOG = (
     "(zsh_source / fish_source for zsh and fish)."
 )
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-DEVICE_HELP = "Device: auto (first CUDA GPU, else CPU), cpu, cuda or cuda:N."
-PRECISION_CHOICES = ("auto", "fp32", "bf16", "fp16")
-PRECISION_HELP = "Compute precision: auto (bf16 on a capable GPU, fp32 on CPU), fp32, bf16, fp16."
-FORMAT_CHOICES = ("png", "jpg", "webp", "bmp", "tiff")
 
 
 # ----------------------------------------------------------------------------- error handling
@@ -174,28 +175,73 @@ def model_command(
     )
 
 
+# ------------------------------------------------------------- options from RunOptions fields
+def _option_type(cls: type[RunOptions], f: dataclasses.Field) -> dict[str, Any]:
+    """The Click ``type`` (and a converting ``callback``) of one :class:`RunOptions` field."""
+    meta = f.metadata
+    tp = value_type(cls, f)
+    if meta.get("tile"):
+        return {"type": TILE, "callback": lambda _c, _p, v: None if v == "auto" else v}
+    if "choices" in meta:
+        choices = tuple(meta["choices"])
+        kind = type(choices[0])
+        return {
+            "type": click.Choice([str(c) for c in choices]),
+            "callback": lambda _c, _p, v: None if v is None else kind(v),
+        }
+    if "cli_choices" in meta:
+        return {"type": click.Choice(list(meta["cli_choices"]))}
+    if meta.get("path"):
+        is_dir = meta["path"] == "dir"
+        return {
+            "type": click.Path(exists=True, file_okay=not is_dir, dir_okay=is_dir, path_type=Path)
+        }
+    if "min" in meta or "max" in meta:
+        rng = click.IntRange if tp is int else click.FloatRange
+        extra = {"min_open": True} if meta.get("min_open") else {}
+        return {"type": rng(min=meta.get("min"), max=meta.get("max"), **extra)}
+    return {"type": tp if tp in (int, float) else str}
+
+
+def _option_from_field(cls: type[RunOptions], f: dataclasses.Field) -> click.Option:
+    """One Click option for one :class:`RunOptions` field (``--name-with-dashes``)."""
+    decls = ["--" + f.name.replace("_", "-"), f.name]
+    text = str(f.metadata.get("help", ""))
+    if value_type(cls, f) is bool:
+        return click.Option(decls, is_flag=True, default=bool(f.default), help=text)
+    default: Any = "auto" if f.metadata.get("tile") and f.default is None else f.default
+    if "choices" in f.metadata and default is not None:
+        default = str(default)
+    shown = default not in (None, False)
+    return click.Option(
+        decls, default=default, show_default=shown, help=text, **_option_type(cls, f)
+    )
+
+
+def run_option_params(
+    kind: Any = None,
+    *,
+    names: Iterable[str] | None = None,
+    options_cls: type[RunOptions] = RunOptions,
+) -> list[click.Option]:
+    """Click options generated from :class:`~ganedit.infer.options.RunOptions` fields.
+
+    Args:
+        kind: a family :class:`~ganedit.Kind`: only the fields that apply to it (``None``:
+            every field).
+        names: only these fields, in this order (``None``: all, in declaration order).
+        options_cls: the dataclass to read (a subclass adds options).
+    """
+    fields = {f.name: f for f in option_fields(options_cls, kind=kind)}
+    chosen = list(fields) if names is None else [n for n in names if n in fields]
+    return [_option_from_field(options_cls, fields[n]) for n in chosen]
+
+
 def self_ensemble_option() -> click.Option:
     """``--self-ensemble N``, for the commands that run an image model on inputs."""
-    return click.Option(
-        ["--self-ensemble", "self_ensemble"],
-        type=click.Choice(["1", "2", "4", "8"]),
-        default="1",
-        show_default=True,
-        callback=lambda _ctx, _param, value: int(value),
-        help="Average the model over N flipped/transposed views of each input (EDSR's "
-        "self-ensemble): a little more quality for N times the compute; 1 = off.",
-    )
+    return run_option_params(names=["self_ensemble"])[0]
 
 
 def device_options() -> list[click.Option]:
     """``--device`` and ``--precision``, the same for every command that runs a network."""
-    return [
-        click.Option(["--device"], default="auto", show_default=True, help=DEVICE_HELP),
-        click.Option(
-            ["--precision"],
-            type=click.Choice(PRECISION_CHOICES),
-            default="auto",
-            show_default=True,
-            help=PRECISION_HELP,
-        ),
-    ]
+    return run_option_params(names=["device", "precision"])

@@ -53,7 +53,7 @@ def _format_table(rows: list[dict], summary: dict) -> str:
 
 def _make_eval(cls: type[ModelFamily]) -> click.Command:
     def callback(**kw: Any) -> None:
-        from ganedit.editor import load
+        from ganedit.infer import load
         from ganedit.plugins import get_family
 
         options = _split_options(kw, EVAL_COMMON)

@@ -1,4 +1,10 @@
-"""``ganedit run MODEL INPUT... OUTPUT``: process image folders with an image model."""
+"""``ganedit run MODEL INPUT... OUTPUT``: process image folders with an image model.
+
+Its options are generated: one per :class:`~ganedit.infer.options.RunOptions` field that
+applies to the model's kind (``--mask``/``--masks`` only for IMAGE_MASK models), ``--json``,
+then one per field of the model's Config. Every run option is handed to
+:func:`ganedit.run_folder` as it is.
+"""
 
 from __future__ import annotations
 
@@ -12,41 +18,28 @@ from typing import Any
 import click
 
 from ganedit.cli.common import (
-    FORMAT_CHOICES,
-    TILE,
     ModelGroup,
     _config_options,
     _split_options,
     _user_errors,
-    device_options,
     model_command,
-    self_ensemble_option,
+    run_option_params,
 )
 from ganedit.family import Kind, ModelFamily
+from ganedit.infer.options import RunOptions, option_fields
 
-RUN_COMMON = {
-    "paths",
-    "weights",
-    "device",
-    "precision",
-    "batch_size",
-    "tile",
-    "tile_overlap",
-    "outscale",
-    "self_ensemble",
-    "skip_existing",
-    "fail_fast",
-    "jobs",
-    "dry_run",
-    "json",
-    "quality",
-    "mask",
-    "masks",
-    "format",
-}
+#: Parameters of ``ganedit run`` that are not :class:`RunOptions` fields.
+CLI_ONLY = ("paths", "json")
+
+
+def _run_names(cls: type[ModelFamily]) -> list[str]:
+    """The :class:`RunOptions` fields that apply to ``cls``'s kind."""
+    return [f.name for f in option_fields(RunOptions, kind=cls.kind)]
 
 
 def _run_params(cls: type[ModelFamily]) -> list[click.Parameter]:
+    """``INPUT... OUTPUT``, every :class:`RunOptions` field that applies to ``cls`` (generated),
+    ``--json``, then the family's Config fields (those not named like a run option)."""
     params: list[click.Parameter] = [
         click.Argument(
             ["paths"],
@@ -55,96 +48,15 @@ def _run_params(cls: type[ModelFamily]) -> list[click.Parameter]:
             metavar="INPUT... OUTPUT",
             type=click.Path(path_type=Path),
         ),
-        click.Option(
-            ["--weights"],
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
-            help="Weights file (.safetensors with its .json card); default: the "
-            "model's bundled weights.",
-        ),
-        *device_options(),
-        click.Option(
-            ["--batch-size", "batch_size"],
-            type=click.IntRange(min=1),
-            default=None,
-            help="Images per forward pass [default: chosen from the image size].",
-        ),
-        click.Option(
-            ["--tile"],
-            type=TILE,
-            default="auto",
-            show_default=True,
-            help="Tile size in input pixels for large images: an integer, 0 = never "
-            "tile, or auto (tile only when the image does not fit).",
-        ),
-        click.Option(
-            ["--tile-overlap", "tile_overlap"],
-            type=click.IntRange(min=0),
-            default=32,
-            show_default=True,
-            help="Overlap between tiles, blended smoothly.",
-        ),
-        click.Option(
-            ["--outscale"],
-            type=click.FloatRange(min=0, min_open=True),
-            default=None,
-            help="Final size relative to the input, e.g. 3.5 with an x4 model: the output is "
-            "resized (antialiased bicubic) after the model [default: the model's scale].",
-        ),
-        self_ensemble_option(),
-        click.Option(
-            ["--skip-existing", "skip_existing"],
-            is_flag=True,
-            help="Skip inputs whose output already exists (resume an interrupted run).",
-        ),
-        click.Option(
-            ["--fail-fast", "fail_fast"],
-            is_flag=True,
-            help="Stop at the first failed image instead of going on.",
-        ),
-        click.Option(
-            ["--jobs"],
-            type=click.IntRange(min=1),
-            default=None,
-            help="Decode/encode worker threads [default: the CPU count].",
-        ),
-        click.Option(
-            ["--dry-run", "dry_run"],
-            is_flag=True,
-            help="Print what would be written, without loading the model.",
-        ),
+        *run_option_params(cls.kind, options_cls=RunOptions),
         click.Option(
             ["--json", "json"],
             is_flag=True,
             help="Machine-readable progress on stdout: one JSON event per line.",
         ),
-        click.Option(
-            ["--format", "format"],
-            type=click.Choice(FORMAT_CHOICES),
-            default=None,
-            help="Output format [default: the input's, when it can hold the result].",
-        ),
-        click.Option(
-            ["--quality"],
-            type=click.IntRange(1, 100),
-            default=None,
-            help="JPEG/WebP quality 1-100 [default: the encoder's].",
-        ),
     ]
-    if cls.kind is Kind.IMAGE_MASK:
-        params += [
-            click.Option(
-                ["--mask"],
-                type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                help="One mask image used for every input (white = fill).",
-            ),
-            click.Option(
-                ["--masks"],
-                type=click.Path(exists=True, file_okay=False, path_type=Path),
-                help="Folder of masks matched to the inputs by relative path "
-                "(same name; any image extension).",
-            ),
-        ]
-    params += _config_options(cls, train=False, reserved=RUN_COMMON)
+    reserved = {f.name for f in option_fields(RunOptions)} | set(CLI_ONLY)
+    params += _config_options(cls, train=False, reserved=reserved)
     return params
 
 
@@ -180,53 +92,38 @@ def _print_report(report: Any, as_json: bool) -> None:
         click.echo(f"manifest: {report.manifest_path}")
 
 
+def _json_events() -> tuple[Any, list[bool]]:
+    """An ``on_event`` printing one JSON line per event, and a flag list set by "end"."""
+    seen_end: list[bool] = []
+
+    def on_event(event: Any) -> None:
+        data = _event_dict(event)
+        if isinstance(data, dict) and data.get("event") == "end":
+            seen_end.append(True)
+        click.echo(jsonlib.dumps(data, default=str))
+
+    return on_event, seen_end
+
+
 def _make_run(cls: type[ModelFamily]) -> click.Command:
     def callback(**kw: Any) -> None:
         from ganedit.infer import run_folder
 
         inputs, output = _check_run_paths(kw["paths"])
-        options = _split_options(kw, RUN_COMMON)
-        extra: dict[str, Any] = {}
-        if cls.kind is Kind.IMAGE_MASK:
-            if kw.get("mask") and kw.get("masks"):
-                raise click.UsageError("give --mask or --masks, not both")
-            if not kw.get("mask") and not kw.get("masks"):
-                raise click.UsageError(f"{cls.name} needs masks: give --mask FILE or --masks DIR")
-            extra = {"mask": kw.get("mask"), "masks": kw.get("masks")}
+        names = _run_names(cls)
+        reserved = {f.name for f in option_fields(RunOptions)} | set(CLI_ONLY)
+        options = _split_options(kw, reserved)
+        run_options = {name: kw[name] for name in names}
         as_json = kw["json"]
-        on_event = None
-        seen_end: list[bool] = []
-        if as_json:
-
-            def on_event(event: Any) -> None:
-                data = _event_dict(event)
-                if isinstance(data, dict) and data.get("event") == "end":
-                    seen_end.append(True)
-                click.echo(jsonlib.dumps(data, default=str))
-
-        tile = kw["tile"]
+        on_event, seen_end = _json_events() if as_json else (None, [])
         with _user_errors(value_is_usage=True):  # run_folder's ValueErrors are usage errors
             report = run_folder(
                 cls.name,
                 inputs,
                 output,
-                weights=kw["weights"],
-                device=kw["device"],
-                precision=kw["precision"],
-                batch_size=kw["batch_size"],
-                tile=None if tile == "auto" else tile,
-                tile_overlap=kw["tile_overlap"],
-                outscale=kw["outscale"],
-                self_ensemble=kw["self_ensemble"],
-                skip_existing=kw["skip_existing"],
-                fail_fast=kw["fail_fast"],
-                jobs=kw["jobs"],
-                dry_run=kw["dry_run"],
-                format=kw["format"],
-                quality=kw["quality"],
                 progress=not as_json,
                 on_event=on_event,
-                **extra,
+                **run_options,
                 **options,
             )
         if not (as_json and seen_end):  # run_folder's "end" event is the JSON summary

@@ -62,7 +62,7 @@ def _make_sample(cls: type[ModelFamily]) -> click.Command:
     def callback(**kw: Any) -> None:
         import torch
 
-        from ganedit.editor import load
+        from ganedit.infer import load
         from ganedit.io import write_image
 
         out: Path = kw["out"]

@@ -1,7 +1,13 @@
-"""Folder inference: :func:`run_folder` and its :class:`RunReport`; tiling in
-:mod:`ganedit.infer.tiling`.
+"""Inference: :func:`load` and its :class:`Editor`, folder runs (:func:`run_folder`,
+:class:`RunReport`, :class:`RunOptions`) and tiling (:func:`tiled_forward`).
 
-Imported lazily so that :mod:`ganedit.editor` (which needs only the tiling) stays light.
+One job per module: ``editor`` (what :func:`load` returns), ``loading`` (:func:`load`),
+``options`` (every run option, declared once), ``plan`` (tiling policy, tile and batch plan,
+out-of-memory back-off), ``layouts`` (gray / RGB / RGBA / 16-bit), ``jobs`` (one file:
+decode + mask), ``outputs`` (output paths, writes, temp files), ``pipeline`` (decode ->
+device -> encode), ``runner`` (:func:`run_folder`), ``tiling``, ``ensemble``, ``report``.
+
+Names are imported lazily, so ``import ganedit.infer`` stays light.
 """
 
 from __future__ import annotations
@@ -9,11 +15,14 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["RunReport", "run_folder", "tiled_forward"]
+__all__ = ["Editor", "RunOptions", "RunReport", "load", "run_folder", "tiled_forward"]
 
 _LAZY = {
-    "run_folder": "ganedit.infer.runner",
+    "Editor": "ganedit.infer.editor",
+    "load": "ganedit.infer.loading",
+    "RunOptions": "ganedit.infer.options",
     "RunReport": "ganedit.infer.report",
+    "run_folder": "ganedit.infer.runner",
     "tiled_forward": "ganedit.infer.tiling",
 }
 
@@ -27,7 +36,14 @@ def __getattr__(name: str) -> Any:
     return value
 
 
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
 if TYPE_CHECKING:  # pragma: no cover
+    from ganedit.infer.editor import Editor
+    from ganedit.infer.loading import load
+    from ganedit.infer.options import RunOptions
     from ganedit.infer.report import RunReport
     from ganedit.infer.runner import run_folder
     from ganedit.infer.tiling import tiled_forward

@@ -23,21 +23,9 @@ from collections.abc import Callable
 
 import torch
 
+from ganedit.infer.options import SELF_ENSEMBLE_VIEWS, check_views
+
 __all__ = ["SELF_ENSEMBLE_VIEWS", "check_views", "self_ensemble"]
-
-#: The allowed numbers of views.
-SELF_ENSEMBLE_VIEWS = (1, 2, 4, 8)
-
-
-def check_views(views: int) -> int:
-    """``views`` as an int, or ``ValueError`` when it is not one of 1, 2, 4, 8."""
-    try:
-        n = int(views)
-    except (TypeError, ValueError):
-        raise ValueError(f"self_ensemble must be one of 1, 2, 4, 8, got {views!r}") from None
-    if n not in SELF_ENSEMBLE_VIEWS or isinstance(views, bool):
-        raise ValueError(f"self_ensemble must be one of 1, 2, 4, 8, got {views!r}")
-    return n
 
 
 def _apply(x: torch.Tensor, transpose: bool, hflip: bool, vflip: bool) -> torch.Tensor:

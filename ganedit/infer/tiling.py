@@ -9,8 +9,10 @@ neighbouring tile the window is
 * a raised-cosine ramp over the middle half,
 * exactly 1 beyond the overlap,
 
-and it is 1 up to an edge that is the image border. Because the two ramps of a pair of
-neighbours sum to one and the window is normalised by the summed weights, a fully convolutional
+and it is 1 up to an edge that is the image border. "The overlap" of an edge is the one the two
+tiles really share (at least the planned one; the last tile of a row or column, which ends at
+the image border, often shares more), so the two ramps of a pair of neighbours always sum to
+one and every pixel keeps a positive weight. Because they sum to one and the window is normalised by the summed weights, a fully convolutional
 model whose receptive radius is at most a quarter of the overlap gives the same result tiled as
 untiled (to float rounding); a model with a larger receptive field or global statistics gets a
 smooth crossfade instead of a seam.
@@ -18,6 +20,10 @@ smooth crossfade instead of a seam.
 Because the tiles form a grid and the window is a product of a row and a column window, the
 summed weight is the outer product of two 1-D sums, so no full-size weight map is ever held:
 peak memory is the output plus one batch of tiles.
+
+Tile and overlap sizes must let neighbours advance by whole size multiples while sharing the
+overlap: :func:`legal_tile` rounds a request up to the nearest such pair (the user-facing
+policy, with its notes, is :mod:`ganedit.infer.plan`).
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-__all__ = ["pad_to_multiple", "tile_starts", "tiled_forward"]
+__all__ = ["legal_tile", "pad_to_multiple", "tile_starts", "tiled_forward"]
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
@@ -61,41 +67,93 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple
     return out, (h, w)
 
 
+def legal_tile(tile: int, overlap: int, multiple: int = 1) -> tuple[int, int]:
+    """The smallest ``(tile, overlap)`` at least as large as asked that tiles exactly.
+
+    Both are rounded up to multiples of ``multiple``; then ``tile`` is raised to at least
+    ``2 * overlap`` and to at least ``overlap + multiple`` (so neighbouring tiles advance by a
+    whole multiple and really share ``overlap`` pixels).
+
+    Args:
+        tile: requested tile size in input pixels (> 0).
+        overlap: requested overlap in input pixels (>= 0).
+        multiple: the model's size multiple (>= 1).
+    """
+    m = max(1, int(multiple))
+    ov = -(-max(0, int(overlap)) // m) * m
+    t = -(-max(1, int(tile)) // m) * m
+    t = max(t, 2 * ov, ov + m)
+    return t, ov
+
+
 def tile_starts(size: int, tile: int, overlap: int, multiple: int = 1) -> list[int]:
-    """Start offsets of tiles of length ``tile`` covering ``[0, size)`` with at least
-    ``overlap`` pixels shared by neighbours; starts are multiples of ``multiple`` and the last
-    tile ends exactly at ``size`` (``size`` and ``tile`` are multiples of ``multiple``)."""
+    """Start offsets of tiles of length ``tile`` covering ``[0, size)``.
+
+    Neighbouring tiles share at least ``overlap`` pixels (the last tile, which ends exactly at
+    ``size``, may share more); starts are multiples of ``multiple`` when ``size`` and ``tile``
+    are.
+
+    Raises:
+        ValueError: ``tile - overlap`` holds no whole ``multiple`` (see :func:`legal_tile`).
+    """
     if tile >= size:
         return [0]
-    stride = max(multiple, ((tile - overlap) // multiple) * multiple)
+    m = max(1, int(multiple))
+    stride = ((tile - overlap) // m) * m
+    if stride < m:
+        raise ValueError(
+            f"a {tile}px tile with {overlap}px overlap cannot advance by a multiple of {m}px; "
+            "use legal_tile() to round it up"
+        )
     starts = list(range(0, size - tile, stride))
     starts.append(size - tile)
     return starts
 
 
+def _ramp(length: int, overlap: int, device: torch.device) -> torch.Tensor:
+    """A rising edge over the first ``overlap`` of ``length`` pixels: 0 over the outer quarter
+    of the overlap, a raised cosine over its middle half, 1 beyond. Two ramps of the same
+    ``overlap`` laid against each other (one flipped) sum to 1 over the shared pixels."""
+    margin = overlap // 4
+    ramp_len = max(1, overlap - 2 * margin)
+    d = torch.arange(length, device=device, dtype=torch.float32)
+    return 0.5 - 0.5 * torch.cos(math.pi * ((d - margin + 0.5) / ramp_len).clamp(0, 1))
+
+
 def _axis_window(
-    length: int, starts: list[int], tile: int, overlap: int, scale: int, device: torch.device
+    length: int, starts: list[int], tile: int, scale: int, device: torch.device
 ) -> tuple[list[torch.Tensor], torch.Tensor]:
-    """Per-tile 1-D windows in output pixels, and their sum over the whole axis."""
-    o = overlap * scale
-    margin = o // 4
-    ramp_len = max(1, o - 2 * margin)
+    """Per-tile 1-D windows in output pixels, and their sum over the whole axis.
+
+    Each edge shared by two tiles uses the overlap those two tiles really have (the last tile
+    often overlaps its neighbour by more than planned), so the pair's ramps always sum to 1
+    and the summed weight never vanishes; an edge on the image border keeps weight 1.
+    """
     t = tile * scale
-    d = torch.arange(t, device=device, dtype=torch.float32)
-    # distance from the left edge / right edge, in output pixels
-    ramp_in = 0.5 - 0.5 * torch.cos(math.pi * ((d - margin + 0.5) / ramp_len).clamp(0, 1))
-    ramp_out = torch.flip(ramp_in, dims=[0])
     total = torch.zeros(length * scale, device=device, dtype=torch.float32)
     windows = []
     for i, s in enumerate(starts):
         w = torch.ones(t, device=device, dtype=torch.float32)
-        if i > 0 and o > 0:
-            w = w * ramp_in
-        if i < len(starts) - 1 and o > 0:
-            w = w * ramp_out
+        if i > 0:
+            w = w * _ramp(t, (starts[i - 1] + tile - s) * scale, device)
+        if i < len(starts) - 1:
+            w = w * torch.flip(_ramp(t, (s + tile - starts[i + 1]) * scale, device), dims=[0])
         windows.append(w)
         total[s * scale : s * scale + t] += w
-    return windows, total.clamp_min(1e-12)
+    if float(total.min()) <= 0:  # cannot happen for legal tiles; never divide by zero
+        raise AssertionError("tile blend weights vanish somewhere; this is a bug")
+    return windows, total
+
+
+def _tile_grid(
+    hp: int, wp: int, tile: int | tuple[int, int], overlap: int, m: int
+) -> tuple[int, int, list[int], list[int]]:
+    """``(th, tw, row starts, column starts)`` for a padded ``hp`` x ``wp`` input."""
+    th, tw = (tile, tile) if isinstance(tile, int) else tile
+    th, ov_h = legal_tile(th, overlap, m)
+    tw, ov_w = legal_tile(tw, overlap, m)
+    th, tw = min(th, hp), min(tw, wp)
+    return th, tw, tile_starts(hp, th, ov_h, m), tile_starts(wp, tw, ov_w, m)
 
 
 def tiled_forward(
@@ -117,11 +175,12 @@ def tiled_forward(
         x: ``(N, C, H, W)`` float tensor, any size (it is padded to ``multiple`` here and the
             result cropped back).
         scale: output size / input size (1, 2, 4, ...).
-        tile: tile size in input pixels (an int for square tiles or ``(th, tw)``); rounded down
-            to a multiple of ``multiple`` (at least ``multiple``). Tiles larger than the image
-            shrink to it.
-        overlap: pixels (input) shared by neighbouring tiles; capped at half the tile. The
-            seam is exact when the model's receptive radius is at most ``overlap // 4``.
+        tile: tile size in input pixels (an int for square tiles or ``(th, tw)``). Rounded
+            *up* with ``overlap`` by :func:`legal_tile` (the caller,
+            :mod:`ganedit.infer.plan`, says so to the user); a tile larger than the image
+            shrinks to it.
+        overlap: pixels (input) that neighbouring tiles share at least. The seam is exact
+            when the model's receptive radius is at most ``overlap // 4``.
         multiple: tile sizes and offsets are multiples of this (the model's size multiple).
         tiles_per_batch: tiles stacked into one ``fn`` call (they all have one size).
         out_dtype: dtype of the accumulated result.
@@ -136,17 +195,11 @@ def tiled_forward(
     m = max(1, int(multiple))
     xp, (h0, w0) = pad_to_multiple(x, m)
     n, _, hp, wp = xp.shape
-    th, tw = (tile, tile) if isinstance(tile, int) else tile
-    th = min(max(m, (int(th) // m) * m), hp)
-    tw = min(max(m, (int(tw) // m) * m), wp)
-    ov_h = max(0, min(int(overlap), th // 2))
-    ov_w = max(0, min(int(overlap), tw // 2))
-    ys = tile_starts(hp, th, ov_h, m)
-    xs = tile_starts(wp, tw, ov_w, m)
+    th, tw, ys, xs = _tile_grid(hp, wp, tile, overlap, m)
     if len(ys) == 1 and len(xs) == 1:
         return fn(xp).to(out_dtype)[..., : h0 * scale, : w0 * scale]
-    wy, sy = _axis_window(hp, ys, th, ov_h, scale, xp.device)
-    wx, sx = _axis_window(wp, xs, tw, ov_w, scale, xp.device)
+    wy, sy = _axis_window(hp, ys, th, scale, xp.device)
+    wx, sx = _axis_window(wp, xs, tw, scale, xp.device)
     # Normalise the 1-D windows once: the 2-D normalised weight is their outer product.
     wy = [w / sy[s * scale : s * scale + th * scale] for w, s in zip(wy, ys, strict=True)]
     wx = [w / sx[s * scale : s * scale + tw * scale] for w, s in zip(wx, xs, strict=True)]

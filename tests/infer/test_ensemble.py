@@ -13,7 +13,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).parent))
 from tiny_families import TinyGen, TinyInpaint, TinyUp  # noqa: E402
 
-from ganedit.editor import load  # noqa: E402
+from ganedit.infer import load  # noqa: E402
 from ganedit.infer.ensemble import check_views, self_ensemble  # noqa: E402
 
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pytest
-from tiny_families import TinyInpaint, TinyKeep, TinyUp
+from tiny_families import TinyInpaint, TinyKeep, TinyNorm, TinyUp
 
-from ganedit.editor import load
-from ganedit.infer import RunReport, run_folder
+from ganedit.config import ConfigError
+from ganedit.infer import RunReport, load, run_folder
 from ganedit.io import Manifest, encode_image, read_image, write_image
 
 
@@ -176,43 +177,168 @@ def test_tiled_close_to_untiled(tmp_path: Path) -> None:
     assert np.abs(a - b).max() <= 1
 
 
-def test_inpaint_with_shared_mask(tmp_path: Path) -> None:
+def test_inpaint_with_shared_mask_resized_for_other_sizes(tmp_path: Path) -> None:
     src = tmp_path / "in"
     img = _img(10, 12, seed=2)
     write_image(src / "x.png", img)
-    write_image(src / "wrong_size.png", _img(8, 8, seed=3))
+    write_image(src / "wrong_size.png", _img(20, 24, seed=3))
     m = np.zeros((10, 12, 1), np.uint8)
     m[2:5, 3:7] = 255
     write_image(tmp_path / "mask.png", m)
-    report = run_folder(
-        TinyInpaint(),
-        src,
-        tmp_path / "out",
-        weights=False,
-        mask=tmp_path / "mask.png",
-        progress=False,
-    )
-    assert [p.name for p in report.done] == ["x.png"]
-    assert "mask" in dict((p.name, w) for p, w in report.failed)["wrong_size.png"]
+    with pytest.warns(RuntimeWarning, match="resized"):
+        report = run_folder(
+            TinyInpaint(),
+            src,
+            tmp_path / "out",
+            weights=False,
+            mask=tmp_path / "mask.png",
+            progress=False,
+        )
+    assert sorted(p.name for p in report.done) == ["wrong_size.png", "x.png"]
     res = read_image(tmp_path / "out" / "x.png")
     keep = m[..., 0] == 0
-    assert np.array_equal(res[keep], img[keep])
+    assert np.array_equal(res[keep], img[keep]) and not np.array_equal(res[~keep], img[~keep])
+    big_in, big = (
+        read_image(src / "wrong_size.png"),
+        read_image(tmp_path / "out" / "wrong_size.png"),
+    )
+    big_keep = np.repeat(np.repeat(keep, 2, axis=0), 2, axis=1)  # nearest x2
+    assert np.array_equal(big[big_keep], big_in[big_keep])
+    assert not np.array_equal(big[~big_keep], big_in[~big_keep])
+    records = {Path(r["input"]).name: r for r in Manifest.load(tmp_path / "out").records}
+    assert "resized (nearest) from 12x10 to 24x20" in records["wrong_size.png"]["warning"]
+    assert "warning" not in records["x.png"]
 
 
-def test_inpaint_with_masks_folder(tmp_path: Path) -> None:
+def test_inpaint_with_masks_folder_then_alpha_then_failure(tmp_path: Path) -> None:
     src, masks = tmp_path / "in", tmp_path / "masks"
     img = _img(10, 12, seed=2)
     write_image(src / "sub" / "x.png", img)
     write_image(src / "no_mask.png", img)
+    hole = np.zeros((10, 12), bool)
+    hole[5:8, 1:4] = True
+    rgba = np.concatenate([img, np.where(hole, 0, 255).astype(np.uint8)[..., None]], axis=2)
+    write_image(src / "alpha.png", rgba)
     m = np.zeros((10, 12, 1), np.uint8)
     m[1:4, 2:6] = 255
     write_image(masks / "sub" / "x.bmp", m)  # any image extension
     report = run_folder(
         TinyInpaint(), src, tmp_path / "out", weights=False, masks=masks, progress=False
     )
-    assert [p.name for p in report.done] == ["x.png"]
+    assert sorted(p.name for p in report.done) == ["alpha.png", "x.png"]
     assert "no mask" in dict((p.name, w) for p, w in report.failed)["no_mask.png"]
     res = read_image(tmp_path / "out" / "sub" / "x.png")
     assert np.array_equal(res[m[..., 0] == 0], img[m[..., 0] == 0])
-    with pytest.raises(ValueError, match="needs masks"):
-        run_folder(TinyInpaint(), src, tmp_path / "o2", weights=False, progress=False)
+    filled = read_image(tmp_path / "out" / "alpha.png")
+    assert filled.shape == (10, 12, 3)  # opaque: its alpha was the mask
+    assert np.array_equal(filled[~hole], img[~hole]) and not np.array_equal(filled[hole], img[hole])
+
+
+def test_inpaint_without_masks_uses_alpha_and_fails_the_others(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    write_image(src / "opaque.png", _img(8, 8, seed=1))
+    rgba = _img(8, 8, 4, seed=2)
+    rgba[..., 3] = 255
+    rgba[2:4, 2:4, 3] = 0
+    write_image(src / "holed.png", rgba)
+    report = run_folder(TinyInpaint(), src, tmp_path / "out", weights=False, progress=False)
+    assert [p.name for p in report.done] == ["holed.png"] and report.exit_code == 1
+    why = dict((p.name, w) for p, w in report.failed)["opaque.png"]
+    assert "no mask" in why and "alpha" in why
+    out = read_image(tmp_path / "out" / "holed.png")
+    assert out.shape == (8, 8, 3)
+    assert np.array_equal(out[:2], rgba[:2, :, :3])
+
+
+def test_mask_options_only_for_mask_families(tmp_path: Path, up) -> None:
+    src = tmp_path / "in"
+    write_image(src / "a.png", _img(8, 8))
+    write_image(tmp_path / "m.png", _img(8, 8))
+    with pytest.raises(ValueError, match="mask only apply"):
+        run_folder(up, src, tmp_path / "out", mask=tmp_path / "m.png", progress=False)
+    with pytest.raises(ValueError, match="not both"):
+        run_folder(
+            TinyInpaint(), src, tmp_path / "o", mask=tmp_path / "m.png", masks=src, progress=False
+        )
+
+
+def test_unknown_keyword_is_a_clear_error(tmp_path: Path, up) -> None:
+    src = tmp_path / "in"
+    write_image(src / "a.png", _img(8, 8))
+    with pytest.raises(ConfigError, match="tile_overlap") as info:
+        run_folder(TinyUp(), src, tmp_path / "out", weights=False, tile_overlapp=4)
+    assert "scale" in str(info.value)  # it names the Config fields too
+    with pytest.raises(ValueError, match="quality"):
+        run_folder(up, src, tmp_path / "out", quality=0)
+    with pytest.raises(ValueError, match="config options"):
+        run_folder(up, src, tmp_path / "out", scale=4)  # an Editor's config is fixed
+
+
+def test_tiling_notes_are_reported_once(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    for i in range(3):
+        write_image(src / f"{i}.png", _img(48, 40, seed=i))
+    events: list[dict] = []
+    with pytest.warns(RuntimeWarning, match="rounded up"):
+        report = run_folder(
+            TinyUp(),
+            src,
+            tmp_path / "tiled",
+            weights=False,
+            multiple=16,
+            tile=16,
+            tile_overlap=8,
+            progress=False,
+            on_event=events.append,
+        )
+    assert report.exit_code == 0
+    notes = [w for w in report.warnings if "rounded up" in w]
+    assert len(notes) == 1 and sum(e["event"] == "warning" for e in events) == 1
+    whole = run_folder(TinyUp(), src, tmp_path / "whole", weights=False, multiple=16, tile=0)
+    assert whole.exit_code == 0
+    for i in range(3):
+        a = read_image(tmp_path / "tiled" / f"{i}.png").astype(int)
+        assert np.abs(a - read_image(tmp_path / "whole" / f"{i}.png").astype(int)).max() <= 1
+    params = json.loads((tmp_path / "tiled" / "ganedit-run.json").read_text())["parameters"]
+    assert params["tile"] == 16 and params["tiling"] == {"tile": 32, "overlap": 16}
+
+    with pytest.warns(RuntimeWarning, match="cannot be tiled"):
+        norm = run_folder(TinyNorm(), src, tmp_path / "norm", weights=False, tile=16)
+    assert norm.exit_code == 0 and any("cannot be tiled" in w for w in norm.warnings)
+
+
+def test_two_inputs_never_share_an_output(tmp_path: Path, up) -> None:
+    src = tmp_path / "in"
+    write_image(src / "x.png", _img(8, 8, seed=1))
+    write_image(src / "x.jpg", _img(8, 8, seed=2))
+    report = run_folder(up, src, tmp_path / "out", format="png", progress=False)
+    assert len(report.done) == 1 and len(report.failed) == 1
+    assert "would overwrite the output of" in report.failed[0][1]
+
+
+def test_a_new_run_option_is_one_field(tmp_path: Path, monkeypatch) -> None:
+    """Adding a field to RunOptions makes it a `ganedit run` option, a run_folder keyword and
+    a manifest parameter, with no other change."""
+    import ganedit.cli.run as cli_run
+    import ganedit.infer.runner as runner
+    from ganedit.infer.options import RunOptions
+
+    @dataclass
+    class Extended(RunOptions):
+        sharpen: float = field(
+            default=0.0, metadata={"help": "Sharpen the result (a test field).", "min": 0}
+        )
+
+    monkeypatch.setattr(runner, "RunOptions", Extended)
+    monkeypatch.setattr(cli_run, "RunOptions", Extended)
+    opts = {o for p in cli_run._run_params(TinyUp) for o in getattr(p, "opts", [])}
+    assert "--sharpen" in opts and "--tile-overlap" in opts and "--mask" not in opts
+    assert "--mask" in {o for p in cli_run._run_params(TinyInpaint) for o in p.opts}
+    src = tmp_path / "in"
+    write_image(src / "a.png", _img(8, 8))
+    report = run_folder(TinyKeep(), src, tmp_path / "out", weights=False, sharpen=0.5)
+    assert report.exit_code == 0
+    params = json.loads((tmp_path / "out" / "ganedit-run.json").read_text())["parameters"]
+    assert params["sharpen"] == 0.5
+    with pytest.raises(ValueError, match="sharpen must be >= 0"):
+        run_folder(TinyKeep(), src, tmp_path / "o2", weights=False, sharpen=-1)

@@ -7,8 +7,7 @@ from pathlib import Path
 import numpy as np
 from tiny_families import TinyKeep
 
-from ganedit.editor import load
-from ganedit.infer import run_folder
+from ganedit.infer import load, run_folder
 from ganedit.io import Manifest, write_image
 
 

@@ -1,0 +1,463 @@
+"""What :func:`ganedit.load` returns: a ready-to-use model with numpy or tensor in and out.
+
+Example::
+
+    import ganedit
+    up = ganedit.load("srgan")                    # bundled weights, bf16 on a capable GPU
+    img = ganedit.read_image("cat.png")           # HxWxC uint8/uint16, RGB(A)
+    big = up(img)                                 # same dtype and channels, scale x larger
+    fixed = ganedit.load("inpaint")(img, mask=ganedit.read_mask("hole.png"))
+    items = ganedit.load("dcgan").sample(16)      # (16, H, W, C) uint8
+
+The editor runs one generator of a family (:meth:`~ganedit.ModelFamily.generator_for`) and
+owns everything around its ``predict``: device, precision, padding to the size multiple,
+tiling (the policy of :mod:`ganedit.infer.plan`), batching, CUDA out-of-memory back-off,
+self-ensemble, output rescaling and image layouts (:mod:`ganedit.infer.layouts`). What a
+family consumes and produces comes from its :meth:`~ganedit.ModelFamily.io`.
+
+Masks follow the one project convention (:mod:`ganedit.io.masks`): a numpy mask is "fill"
+where it is bright (bool as is; uint8/uint16 any colour channel above half range; float
+> 0.5); an RGBA image given to an IMAGE_MASK family without a mask is filled where it is
+transparent (alpha == 0), and the result is then opaque.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ganedit.devices import PrecisionChoice, autocast_for
+from ganedit.family import IOSpec, Kind, ModelFamily
+from ganedit.infer import layouts
+from ganedit.infer.ensemble import self_ensemble
+from ganedit.infer.options import check_outscale, check_tile, check_views
+from ganedit.infer.plan import OOMBackoff, TilePlan, pixel_budget, plan_call, plan_tiling
+from ganedit.infer.tiling import pad_to_multiple, tiled_forward
+
+__all__ = ["Editor", "tensor_mask"]
+
+#: Latents per generator call in :meth:`Editor.generate` when no batch size is set.
+GENERATE_BATCH = 64
+
+
+def tensor_mask(mask: torch.Tensor) -> torch.Tensor:
+    """A mask tensor as bool under the project convention (True = fill).
+
+    Args:
+        mask: any shape; bool (as is), float (``> 0.5``), uint8 (``> 127``), or uint16/int32
+            holding 16-bit values (``> 32767``).
+
+    Raises:
+        TypeError: another dtype.
+    """
+    if mask.dtype == torch.bool:
+        return mask
+    if mask.is_floating_point():
+        return mask > 0.5
+    if mask.dtype == torch.uint8:
+        return mask > 127
+    if mask.dtype in (torch.uint16, torch.int32):
+        return mask.to(torch.int32) > 32767
+    raise TypeError(f"a mask must be bool, float, uint8 or 16-bit, got {mask.dtype}")
+
+
+class Editor:
+    """A family's generator on a device, with everything needed to run it on real images.
+
+    Attributes:
+        family: the :class:`~ganedit.ModelFamily`.
+        config: the resolved Config (card config overridden by options).
+        io: ``family.io(config)``: channels, scale, size multiple, tiling policy.
+        generator: the generator module, in eval mode, on ``device``.
+        generator_name: its name in ``family.generators``.
+        card: the weights card (``{"weights": "random", ...}`` for a random init).
+        device, precision: where and how it runs (:class:`~ganedit.devices.PrecisionChoice`).
+        weights_path, weights_sha256: the weights file and its hash (``None`` for random).
+        tile, tile_overlap, batch_size, outscale, self_ensemble: runtime settings (see
+            :class:`~ganedit.infer.options.RunOptions`); setting one validates it.
+        tiling: the :class:`~ganedit.infer.plan.TilePlan` the tile settings became.
+    """
+
+    def __init__(
+        self,
+        family: ModelFamily,
+        config: Any,
+        generator: torch.nn.Module,
+        *,
+        device: torch.device,
+        precision: PrecisionChoice,
+        generator_name: str | None = None,
+        card: dict[str, Any] | None = None,
+        weights_path: Path | None = None,
+        weights_sha256: str | None = None,
+        tile: int | str | None = None,
+        tile_overlap: int = 32,
+        batch_size: int | None = None,
+        outscale: float | None = None,
+        self_ensemble: int | None = 1,
+    ) -> None:
+        self.family = family
+        self.config = config
+        self.io: IOSpec = family.io(config)
+        self.generator = generator
+        self.generator_name = generator_name or family.generator_for(config)
+        self.device = device
+        self.precision = precision
+        self.card = dict(card or {})
+        self.weights_path = weights_path
+        self.weights_sha256 = weights_sha256
+        self._tile, self._tile_overlap = check_tile(tile), int(tile_overlap)
+        self.tiling: TilePlan = self._plan_tiling()
+        self._backoff = OOMBackoff(self.tiling, family.name)
+        self._reported: set[str] = set()
+        self.batch_size = None if batch_size in (None, 0, "auto") else int(batch_size)
+        self._outscale: float | None = None
+        self.outscale = outscale
+        self._self_ensemble = 1
+        self.self_ensemble = self_ensemble  # type: ignore[assignment]
+
+    # ------------------------------------------------------------------------------ settings
+    def _plan_tiling(self) -> TilePlan:
+        if self.family.kind is Kind.GENERATE:
+            return TilePlan(0, 0, tileable=False)
+        return plan_tiling(self._tile, self._tile_overlap, self.io, self.family.name)
+
+    def _replan(self) -> None:
+        self.tiling = self._plan_tiling()
+        self._backoff.tiling = self.tiling
+
+    @property
+    def tile(self) -> int | None:
+        """The requested tile: ``None`` = automatic, 0 = never, else input pixels."""
+        return self._tile
+
+    @tile.setter
+    def tile(self, value: int | str | None) -> None:
+        self._tile = check_tile(value)
+        self._replan()
+
+    @property
+    def tile_overlap(self) -> int:
+        """The requested overlap between tiles (input pixels)."""
+        return self._tile_overlap
+
+    @tile_overlap.setter
+    def tile_overlap(self, value: int) -> None:
+        self._tile_overlap = int(value)
+        self._replan()
+
+    @property
+    def self_ensemble(self) -> int:
+        """Views averaged per model call: 1 (off), 2, 4 or 8."""
+        return self._self_ensemble
+
+    @self_ensemble.setter
+    def self_ensemble(self, value: int | None) -> None:
+        n = 1 if value is None else check_views(value)
+        if n > 1 and self.family.kind == Kind.GENERATE:
+            raise ValueError(
+                f"self_ensemble averages views of an input image; {self.family.name} "
+                "generates images"
+            )
+        self._self_ensemble = n
+
+    @property
+    def outscale(self) -> float | None:
+        """Final output size / input size (``None``: the model's ``scale``)."""
+        return self._outscale
+
+    @outscale.setter
+    def outscale(self, value: float | None) -> None:
+        v = check_outscale(value)
+        if v is not None and self.family.kind == Kind.GENERATE:
+            raise ValueError(f"outscale resizes edited images; {self.family.name} generates images")
+        self._outscale = v
+
+    @property
+    def scale(self) -> int:
+        """The model's output size / input size (1 for GENERATE)."""
+        return 1 if self.family.kind is Kind.GENERATE else self.io.scale
+
+    @property
+    def in_channels(self) -> int:
+        """Colour channels the model takes (1 or 3; 0 for GENERATE)."""
+        return self.io.in_channels
+
+    @property
+    def out_channels(self) -> int:
+        """Colour channels the model gives (1 or 3)."""
+        return self.io.out_channels
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What the tiling policy changed in the requested settings, and why."""
+        return self.tiling.notes
+
+    def pending_notes(self) -> list[str]:
+        """The :attr:`notes` not reported yet; they count as reported from now on (the
+        runner reports them once; the editor warns about the rest on its first call)."""
+        new = [n for n in self.notes if n not in self._reported]
+        self._reported.update(new)
+        return new
+
+    def output_size(self, height: int, width: int) -> tuple[int, int]:
+        """``(height, width)`` of the result for an input of ``height`` x ``width``:
+        ``round(size * outscale)`` when ``outscale`` is set, else ``size * scale``."""
+        if self._outscale is None:
+            return height * self.scale, width * self.scale
+        return max(1, round(height * self._outscale)), max(1, round(width * self._outscale))
+
+    def __repr__(self) -> str:
+        w = self.weights_path.name if self.weights_path else "random"
+        out = "" if self._outscale is None else f", outscale={self._outscale:g}"
+        if self._self_ensemble > 1:
+            out += f", self_ensemble={self._self_ensemble}"
+        gen = "" if len(self.family.generators) == 1 else f", generator={self.generator_name!r}"
+        return (
+            f"Editor({self.family.name!r}{gen}, weights={w}, device={self.device}, "
+            f"precision={self.precision.name}, scale={self.scale}{out})"
+        )
+
+    # ------------------------------------------------------------------------------ planning
+    def pixel_budget(self) -> int:
+        """Output pixels one generator call may produce (over the whole batch)."""
+        return pixel_budget(self.device, self.precision.dtype)
+
+    def plan(self, height: int, width: int) -> tuple[int | None, int]:
+        """``(tile, batch)`` for images of ``height`` x ``width``: ``tile`` is ``None`` when
+        the whole image runs at once; ``batch`` images (or tiles) go through one call."""
+        return plan_call(
+            height,
+            width,
+            tiling=self.tiling,
+            scale=self.scale,
+            budget=self.pixel_budget(),
+            batch_size=self.batch_size,
+            oom_tile=self._backoff.tile,
+        )
+
+    # ------------------------------------------------------------------------------- running
+    def _predict_once(self, x: torch.Tensor) -> torch.Tensor:
+        """One ``family.predict`` call: ``x`` ``(B, C_in [+ 1 mask], h, w)`` float32 on the
+        device, h and w multiples of ``size_multiple`` -> ``(B, C_out, h * s, w * s)`` float32
+        clamped to ``[0, 1]``."""
+        inputs = {"image": x}
+        if self.family.kind is Kind.IMAGE_MASK:
+            inputs = {"image": x[:, :-1], "mask": x[:, -1:]}
+        if self.device.type == "cuda":
+            inputs = {k: v.contiguous(memory_format=torch.channels_last) for k, v in inputs.items()}
+        with torch.no_grad(), autocast_for(self.device, self.precision):
+            y = self.family.predict(self.generator, inputs, self.config)
+        return y.float().clamp_(0, 1)
+
+    def _predict(self, x: torch.Tensor) -> torch.Tensor:
+        """:meth:`_predict_once`, averaged over the self-ensemble's views when asked."""
+        if self._self_ensemble > 1:
+            return self_ensemble(self._predict_once, x, self._self_ensemble).clamp_(0, 1)
+        return self._predict_once(x)
+
+    def _run(self, x: torch.Tensor, tile: int | None, tiles_per_batch: int) -> torch.Tensor:
+        """Whole (padded and cropped back) or tiled, for one chunk of the batch."""
+        if tile is None:
+            xp, (h, w) = pad_to_multiple(x, self.io.size_multiple)
+            return self._predict(xp)[..., : h * self.scale, : w * self.scale]
+        return tiled_forward(
+            self._predict,
+            x,
+            scale=self.scale,
+            tile=tile,
+            overlap=self.tiling.overlap,
+            multiple=self.io.size_multiple,
+            tiles_per_batch=tiles_per_batch,
+        )
+
+    def _attempt(self, x: torch.Tensor, tile: int | None, batch: int) -> torch.Tensor:
+        """The whole batch ``x``: ``batch`` images per call, or one image at a time in tiles
+        with ``batch`` tiles per call."""
+        step = batch if tile is None else 1
+        per_call = 1 if tile is None else batch
+        outs = [self._run(x[i : i + step], tile, per_call) for i in range(0, x.shape[0], step)]
+        return outs[0] if len(outs) == 1 else torch.cat(outs, 0)
+
+    def _rescale(self, y: torch.Tensor, h: int, w: int) -> torch.Tensor:
+        """Resize the model's ``(N, C, h * scale, w * scale)`` result to :meth:`output_size`
+        (antialiased bicubic, clamped to ``[0, 1]``); unchanged when that is its size."""
+        size = self.output_size(h, w)
+        if tuple(y.shape[-2:]) == size:
+            return y
+        y = F.interpolate(y, size=size, mode="bicubic", antialias=True, align_corners=False)
+        return y.clamp_(0, 1)
+
+    def _model_input(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        """Check ``forward``'s arguments; the image on the device, with the mask (IMAGE_MASK)
+        as one more channel (1.0 = fill)."""
+        if self.family.kind == Kind.GENERATE:
+            raise TypeError(f"{self.family.name} generates images: use sample() or generate()")
+        if x.ndim != 4:
+            raise ValueError(f"forward expects (N, C, H, W), got shape {tuple(x.shape)}")
+        if x.shape[1] != self.in_channels:
+            raise ValueError(
+                f"{self.family.name} works on {self.in_channels}-channel images, got "
+                f"{x.shape[1]} (call the editor itself to convert gray/RGB/RGBA)"
+            )
+        x = x.to(self.device, torch.float32, non_blocking=True)
+        if self.family.kind is not Kind.IMAGE_MASK:
+            return x
+        if mask is None:
+            raise ValueError(
+                f"{self.family.name} needs a mask (True/1 = fill), or an image with alpha "
+                "whose transparent pixels are filled"
+            )
+        m = tensor_mask(mask.to(self.device))
+        m = m[:, None] if m.ndim == 3 else m
+        if m.shape[0] != x.shape[0] or m.shape[1] != 1 or m.shape[-2:] != x.shape[-2:]:
+            raise ValueError(
+                f"mask shape {tuple(mask.shape)} does not match image {tuple(x.shape)}"
+            )
+        return torch.cat([x, m.float()], 1)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Run the model on an image batch in the model's own channel layout.
+
+        Args:
+            x: ``(N, in_channels, H, W)`` float in ``[0, 1]`` on any device; any H and W
+                (reflect-padded to ``size_multiple`` and cropped back).
+            mask: IMAGE_MASK only: ``(N, 1, H, W)`` or ``(N, H, W)``: bool, float (``> 0.5``)
+                or uint8 (``> 127``); True = fill.
+
+        Returns:
+            ``(N, out_channels, H * scale, W * scale)`` float32 in ``[0, 1]`` on the
+            editor's device; with ``outscale`` set, ``(N, out_channels, round(H *
+            outscale), round(W * outscale))``: the model's result resized with antialiased
+            bicubic interpolation (after tiling, so tiles stay exact), clamped to ``[0, 1]``.
+            Large images are tiled (see :meth:`plan`); on CUDA out-of-memory the batch, then
+            the tile, is halved and the work retried; the smaller tile is kept for later calls.
+        """
+        for note in self.pending_notes():
+            warnings.warn(note, RuntimeWarning, stacklevel=2)
+        xm = self._model_input(x, mask)
+        n, _, h, w = xm.shape
+        tile, batch = self.plan(h, w)
+        y = self._backoff.run(lambda t, b: self._attempt(xm, t, b), tile, batch, (h, w))
+        return self._rescale(y, h, w)
+
+    # ------------------------------------------------------------------ layouts: gray, RGB(A)
+    def edit_tensor(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Like :meth:`forward`, for any image layout (:mod:`ganedit.infer.layouts`).
+
+        Args:
+            x: ``(N, C, H, W)`` float in ``[0, 1]``, C in 1, 2, 3, 4 (gray, gray + alpha,
+                RGB, RGBA).
+            mask: as in :meth:`forward`. IMAGE_MASK without a mask: the transparent pixels
+                (alpha == 0) of an image with alpha are filled, and the result is opaque.
+
+        Returns:
+            ``(N, C', H_out, W_out)`` float32 in ``[0, 1]`` on the editor's device, the size
+            :meth:`forward` returns; C' is the file's layout (alpha kept, resized to the
+            output), except that a model changing its channel count (1 -> 3) gives its own.
+        """
+        colour, alpha = layouts.split_alpha(x.to(self.device, torch.float32, non_blocking=True))
+        if self.family.kind is Kind.IMAGE_MASK and mask is None and alpha is not None:
+            mask, alpha = alpha == 0, None
+        y = self.forward(layouts.to_model(colour, self.in_channels), mask)
+        y = layouts.from_model(y, colour.shape[1], self.in_channels)
+        return layouts.merge_alpha(y, alpha)
+
+    def edit_pixels(self, batch: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Integer images in, integer images out, quantised on the device.
+
+        Args:
+            batch: ``(N, H, W, C)`` uint8 (0-255) or uint16 (0-65535; int32 is read as 16-bit
+                too), C in 1, 2, 3, 4, on any device.
+            mask: as in :meth:`edit_tensor` (``(N, H, W)`` or ``(N, 1, H, W)``, True = fill).
+
+        Returns:
+            ``(N, H_out, W_out, C')`` (see :meth:`edit_tensor`) of ``batch``'s dtype on the
+            editor's device.
+        """
+        y = self.edit_tensor(layouts.to_float(batch, self.device), mask)
+        return layouts.to_integer(y, batch.dtype)
+
+    def __call__(self, image: np.ndarray | torch.Tensor, mask: Any = None) -> Any:
+        """Edit one image (numpy) or a batch (tensor).
+
+        Args:
+            image: numpy ``HxWxC`` (C in 1, 2, 3, 4) or ``HxW``, uint8 or uint16, RGB(A)
+                order; or a torch ``(N, C, H, W)`` float tensor in ``[0, 1]``.
+            mask: IMAGE_MASK only (optional for an image with alpha: its transparent pixels
+                are filled). For a numpy image a numpy ``HxW`` or ``HxWxC`` mask image under
+                the project convention (:func:`ganedit.io.mask_from_pixels`: bool as is,
+                uint8/uint16 bright = fill, float > 0.5) of the image's size; for a tensor,
+                ``(N, 1, H, W)`` / ``(N, H, W)`` as in :meth:`forward`.
+
+        Returns:
+            numpy in -> numpy out with the same dtype and layout (see :meth:`edit_tensor`),
+            ``scale`` (or ``outscale``) times larger; tensor in -> float32 tensor in
+            ``[0, 1]`` on the editor's device.
+        """
+        if self.family.kind == Kind.GENERATE:
+            raise TypeError(f"{self.family.name} generates images: use .sample(n)")
+        if isinstance(image, torch.Tensor):
+            return self.edit_tensor(image, None if mask is None else torch.as_tensor(mask))
+        arr = np.asarray(image)
+        if arr.dtype not in (np.uint8, np.uint16):
+            raise TypeError(f"expected a uint8 or uint16 image, got {arr.dtype}")
+        squeeze = arr.ndim == 2
+        arr = arr[:, :, None] if squeeze else arr
+        if arr.ndim != 3 or arr.shape[2] not in (1, 2, 3, 4):
+            raise ValueError(
+                f"expected an HxW or HxWxC image with C in 1, 2, 3, 4; got {arr.shape}"
+            )
+        t = torch.from_numpy(np.ascontiguousarray(arr))
+        if arr.dtype == np.uint16:
+            t = t.to(torch.int32)  # uint16 tensors lack most CPU kernels
+        m = None if mask is None else self._numpy_mask(mask, arr.shape[:2])
+        y = self.edit_pixels(t[None], m)[0].cpu().numpy().astype(arr.dtype)
+        return y[:, :, 0] if squeeze and y.shape[2] == 1 else y
+
+    @staticmethod
+    def _numpy_mask(mask: Any, size: tuple[int, ...]) -> torch.Tensor:
+        """A numpy mask image -> ``(1, 1, H, W)`` bool tensor (the project convention)."""
+        from ganedit.io.masks import mask_from_pixels
+
+        mk = mask_from_pixels(np.asarray(mask))
+        if mk.shape != tuple(size):
+            raise ValueError(f"mask shape {mk.shape} does not match image {tuple(size)}")
+        return torch.from_numpy(mk)[None, None]
+
+    # ------------------------------------------------------------------------------ GENERATE
+    def latents(self, n: int, seed: int = 0) -> torch.Tensor:
+        """``n`` latents from ``seed`` (a CPU generator, so the same on every device)."""
+        g = torch.Generator().manual_seed(int(seed))
+        return self.family.latent(int(n), self.config, g)
+
+    def generate(self, z: torch.Tensor) -> torch.Tensor:
+        """Run a GENERATE family on latents.
+
+        Args:
+            z: the latent batch :meth:`latents` returns (float32, any device).
+
+        Returns:
+            ``(N, out_channels, H, W)`` float32 in ``[0, 1]`` on the editor's device
+            (``(H, W)`` = ``io.image_size`` when the family gives it).
+        """
+        if self.family.kind != Kind.GENERATE:
+            raise TypeError(f"{self.family.name} edits images: call the editor on an image")
+        z = z.to(self.device)
+        bs = self.batch_size or GENERATE_BATCH
+        outs = []
+        for i in range(0, z.shape[0], bs):
+            with torch.no_grad(), autocast_for(self.device, self.precision):
+                y = self.family.predict(self.generator, {"latent": z[i : i + bs]}, self.config)
+            outs.append(y.float().clamp(0, 1))
+        return torch.cat(outs, 0)
+
+    def sample(self, n: int, seed: int = 0) -> np.ndarray:
+        """``n`` generated images as ``(n, H, W, C)`` uint8 (a fixed ``seed`` reproduces)."""
+        y = self.generate(self.latents(n, seed))
+        return layouts.to_integer(y, torch.uint8).cpu().numpy()

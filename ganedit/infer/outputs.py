@@ -1,0 +1,127 @@
+"""Where a folder run writes: output paths, the refusal to overwrite, atomic writes, temp files.
+
+* Output paths mirror the inputs' relative paths under the output folder; the format is the
+  input's unless one is asked for, and falls back to PNG when the format cannot hold the
+  result's alpha or 16-bit depth (:func:`ganedit.io.output_format_for`).
+* An output path that is an input file, or that another input's output already took, is
+  refused (that file fails) instead of overwritten.
+* Writes are atomic (temp file + rename); stale temp files of a killed run
+  (``.<name>.<random>.ganedit-tmp``) are swept by :func:`sweep_temp_files`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from ganedit.io import ImageWriteError, InputItem, encode_image, output_format_for, plan_output
+from ganedit.io.atomic import TEMP_SUFFIX, atomic_write_bytes
+
+__all__ = ["Outputs", "encode_write", "sweep_temp_files"]
+
+
+def sweep_temp_files(out_dir: Path, owned: set[str] | None = None) -> int:
+    """Remove stale atomic-write temp files (``.<name>.<random>.ganedit-tmp``) under
+    ``out_dir``; with ``owned`` (real paths of target files) only those targeting one of them.
+    Returns how many were removed."""
+    removed = 0
+    if not out_dir.is_dir():
+        return 0
+    for root, _dirs, files in os.walk(out_dir):
+        for name in files:
+            if not (name.startswith(".") and name.endswith(TEMP_SUFFIX)):
+                continue
+            target = name[1 : -len(TEMP_SUFFIX)].rsplit(".", 1)[0]
+            if owned is not None and os.path.realpath(os.path.join(root, target)) not in owned:
+                continue
+            try:
+                os.unlink(os.path.join(root, name))
+                removed += 1
+            except OSError:
+                pass
+    return removed
+
+
+def encode_write(path: Path, img: np.ndarray, quality: int | None) -> None:
+    """Encode ``img`` (HxWxC uint8/uint16 RGB(A)) for ``path``'s suffix and write it atomically.
+
+    Raises:
+        ImageWriteError: the encoder refused the image or the file could not be written.
+    """
+    data = encode_image(img, path.suffix, quality=quality)
+    try:
+        atomic_write_bytes(path, data)
+    except OSError as exc:
+        raise ImageWriteError(
+            path, f"the file could not be written ({exc.strerror or exc})"
+        ) from None
+
+
+class Outputs:
+    """The output paths of one run.
+
+    Args:
+        out_dir: the output folder.
+        fmt: the requested output format (``None``: each input's own).
+        items: every input of the run (all ranks), to tell an existing output of this input
+            from a PNG fallback that belongs to another.
+    """
+
+    def __init__(self, out_dir: Path, fmt: str | None, items: Iterable[InputItem]) -> None:
+        self.out_dir = out_dir
+        self.fmt = fmt
+        items = list(items)
+        self.primaries = {self.primary(it): it for it in items}
+        self.input_files = {os.path.realpath(it.path) for it in items}
+        self.claimed: dict[Path, Path] = {}
+
+    def primary(self, item: InputItem) -> Path:
+        """The output path when the result needs no format fallback."""
+        ext, _ = output_format_for(item.path.suffix, self.fmt, has_alpha=False, bit_depth=8)
+        return plan_output(item, self.out_dir, ext)
+
+    def fallback(self, item: InputItem) -> Path:
+        """The PNG path used when the format cannot hold the result."""
+        return plan_output(item, self.out_dir, ".png")
+
+    def existing(self, item: InputItem) -> Path | None:
+        """An output of ``item`` that already exists (for ``skip_existing``), or ``None``."""
+        p = self.primary(item)
+        if p.is_file():
+            return p
+        fallback = self.fallback(item)
+        if fallback != p and fallback.is_file() and fallback not in self.primaries:
+            return fallback
+        return None
+
+    def target(self, item: InputItem, img: np.ndarray) -> tuple[Path, str | None]:
+        """``(path, warning)`` for writing ``img`` (HxWxC uint8/uint16) as ``item``'s output;
+        the warning says when the format had to change."""
+        ext, warning = output_format_for(
+            item.path.suffix,
+            self.fmt,
+            has_alpha=img.ndim == 3 and img.shape[2] in (2, 4),
+            bit_depth=16 if img.dtype == np.uint16 else 8,
+        )
+        return plan_output(item, self.out_dir, ext), warning
+
+    def claim(self, item: InputItem, path: Path) -> str | None:
+        """Reserve ``path`` for ``item``; the reason it may not be written, or ``None``."""
+        if os.path.realpath(path) in self.input_files:
+            return f"its output {path} is an input file; refusing to overwrite it"
+        other = self.claimed.get(path)
+        if other is not None and other != item.path:
+            return f"its output {path} would overwrite the output of {other}"
+        self.claimed[path] = item.path
+        return None
+
+    def owned(self, items: Iterable[InputItem]) -> set[str]:
+        """Real paths this rank may write (its outputs and their PNG fallbacks)."""
+        out = set()
+        for it in items:
+            out.add(os.path.realpath(self.primary(it)))
+            out.add(os.path.realpath(self.fallback(it)))
+        return out

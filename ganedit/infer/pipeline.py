@@ -1,0 +1,333 @@
+"""The three stages of a folder run, as one object: :class:`Pipeline`.
+
+1. **decode** (a thread pool of ``jobs`` workers; OpenCV releases the GIL): read and decode
+   each file and its mask (:func:`ganedit.infer.jobs.decode`), a bounded number ahead;
+2. **device** (the calling thread): consecutive images of one size and layout are batched
+   (as many as :meth:`Editor.plan` allows; one at a time when tiled), copied through pinned
+   memory on CUDA, run by :meth:`Editor.edit_pixels` and quantised on the device;
+3. **encode + write** (a thread pool sized to the cores): encode with OpenCV and write
+   atomically (:func:`ganedit.infer.outputs.encode_write`), a bounded number in flight.
+
+Every file ends in exactly one record (done, skipped or failed, with its reason); records go to
+the manifest (rewritten every :data:`MANIFEST_EVERY` seconds and at the end), to the event
+callback and to the progress bar. ``fail_fast`` stops at the first failure.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures as cf
+import os
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ganedit.infer.editor import Editor
+from ganedit.infer.jobs import Job, MaskSource, decode
+from ganedit.infer.options import RunOptions
+from ganedit.infer.outputs import Outputs, encode_write
+from ganedit.infer.report import RunReport
+from ganedit.io import ImageWriteError, InputItem, Manifest
+
+__all__ = ["MANIFEST_EVERY", "MAX_PENDING_FACTOR", "Pipeline", "RunEvents"]
+
+#: Seconds between manifest rewrites during a run.
+MANIFEST_EVERY = 2.0
+#: Images held decoded but not yet batched, at most (per batch size).
+MAX_PENDING_FACTOR = 2
+
+
+class RunEvents:
+    """The event callback and the run's distinct warnings (kept in ``report.warnings``).
+
+    Args:
+        report: the :class:`RunReport` being filled.
+        on_event: called with a dict per event, or ``None``.
+    """
+
+    def __init__(
+        self, report: RunReport, on_event: Callable[[dict[str, Any]], None] | None
+    ) -> None:
+        self.report = report
+        self._on_event = on_event
+        self._seen: set[str] = set()
+
+    def emit(self, event: dict[str, Any]) -> None:
+        """Send one event to the callback."""
+        if self._on_event is not None:
+            self._on_event(event)
+
+    def warn(self, message: str, *, python_warning: bool = True) -> None:
+        """Report ``message`` once per run: report, event, and a ``RuntimeWarning``."""
+        if message in self._seen:
+            return
+        self._seen.add(message)
+        self.report.warnings.append(message)
+        if python_warning:
+            warnings.warn(message, RuntimeWarning, stacklevel=3)
+        self.emit({"event": "warning", "message": message})
+
+
+class Pipeline:
+    """decode -> device -> encode for one rank's files (module docstring).
+
+    Args:
+        editor: the loaded :class:`Editor` (an IMAGE or IMAGE_MASK family).
+        options: the run's :class:`RunOptions`.
+        outputs: the run's output paths.
+        masks: where masks come from (IMAGE_MASK), else ``None``.
+        manifest: this rank's manifest (rewritten during the run, finished at the end).
+        events: the run's events and warnings.
+        total: the number of records to expect (for the progress bar).
+        progress: show a progress bar on stderr.
+    """
+
+    def __init__(
+        self,
+        editor: Editor,
+        options: RunOptions,
+        *,
+        outputs: Outputs,
+        masks: MaskSource | None,
+        manifest: Manifest,
+        events: RunEvents,
+        total: int,
+        progress: bool,
+    ) -> None:
+        from tqdm.auto import tqdm
+
+        self.editor, self.options, self.outputs = editor, options, outputs
+        self.masks, self.manifest, self.events = masks, manifest, events
+        self.results: dict[int, tuple[str, Path, str | None]] = {}
+        self.stopped = False
+        self.interrupted = False
+        self._last_write = time.monotonic()
+        self._bar = tqdm(
+            total=total,
+            unit="img",
+            file=sys.stderr,
+            disable=not progress,
+            dynamic_ncols=True,
+            desc=editor.family.name,
+        )
+        self.decode_workers = max(1, int(options.jobs or os.cpu_count() or 1))
+        self.encode_workers = max(1, os.cpu_count() or 1)
+        self._decoding: collections.deque[cf.Future[Job]] = collections.deque()
+        self._encoding: collections.deque[tuple[cf.Future[None], Job, Path, str | None]] = (
+            collections.deque()
+        )
+        self._groups: dict[tuple, list[Job]] = {}
+        self._work: Iterator[tuple[int, InputItem]] = iter(())
+        self._decode_pool = cf.ThreadPoolExecutor(self.decode_workers, "ganedit-decode")
+        self._encode_pool = cf.ThreadPoolExecutor(self.encode_workers, "ganedit-encode")
+
+    # -------------------------------------------------------------------------------- records
+    def record(
+        self,
+        index: int | None,
+        path: Path,
+        status: str,
+        out: Path | None = None,
+        error: str | None = None,
+        started: float | None = None,
+        warning: str | None = None,
+    ) -> None:
+        """The one record of one file: manifest, result, event, progress; ``fail_fast``."""
+        rec: dict[str, Any] = {
+            "input": os.fspath(path),
+            "output": None if out is None else os.fspath(out),
+            "status": status,
+            "error": error,
+            "seconds": None if started is None else round(time.monotonic() - started, 4),
+        }
+        if warning:
+            rec["warning"] = warning
+        self.manifest.add(rec)
+        self.results[index if index is not None else -1 - len(self.results)] = (status, path, error)
+        self.events.emit({"event": "file", **rec})
+        self._bar.update(1)
+        if status == "failed" and self.options.fail_fast:
+            self.stopped = True
+        now = time.monotonic()
+        if now - self._last_write >= MANIFEST_EVERY:
+            self.manifest.write()
+            self._last_write = now
+
+    def fail(self, job: Job, error: str, out: Path | None = None) -> None:
+        """Record ``job`` as failed with ``error``."""
+        self.record(job.index, job.item.path, "failed", out, error, job.started)
+
+    def fill(self, report: RunReport) -> None:
+        """Put the results, in input order, into ``report``."""
+        for index in sorted(self.results):
+            status, path, why = self.results[index]
+            if status == "done":
+                report.done.append(path)
+            elif status == "skipped":
+                report.skipped.append(path)
+            else:
+                report.failed.append((path, str(why)))
+        report.stopped_early = self.stopped
+        report.manifest_path = self.manifest.path
+
+    # ------------------------------------------------------------------------------------ run
+    def run(self, missing: list[Path], items: list[InputItem]) -> None:
+        """Process ``items`` (this rank's share, in order) after recording ``missing`` inputs
+        as failed; always finishes the manifest, also on Ctrl-C."""
+        for p in missing:
+            self.record(None, p, "failed", None, "input not found")
+        self._work = iter(self._not_skipped(items))
+        try:
+            self._loop()
+        except BaseException:
+            self.interrupted = True
+            raise
+        finally:
+            self._close()
+
+    def _not_skipped(self, items: list[InputItem]) -> list[tuple[int, InputItem]]:
+        """Record the skipped items (``skip_existing``); the others with their index."""
+        work = []
+        for index, item in enumerate(items):
+            existing = self.outputs.existing(item) if self.options.skip_existing else None
+            if existing is not None:
+                self.record(index, item.path, "skipped", existing)
+            else:
+                work.append((index, item))
+        return work
+
+    def _loop(self) -> None:
+        self._refill()
+        while self._decoding and not self.stopped:
+            job = self._decoding.popleft().result()
+            self._refill()
+            self._take(job)
+            self._finish_encode(block=False)
+        for key in list(self._groups):
+            if self.stopped:
+                break
+            self._flush(key)
+        self._finish_encode(block=True)
+
+    def _refill(self) -> None:
+        """Keep ``2 * workers + 2`` decodes queued."""
+        while len(self._decoding) < 2 * self.decode_workers + 2 and not self.stopped:
+            nxt = next(self._work, None)
+            if nxt is None:
+                return
+            job = Job(nxt[0], nxt[1], time.monotonic())
+            self._decoding.append(self._decode_pool.submit(decode, job, self.masks))
+
+    def _take(self, job: Job) -> None:
+        """A decoded job: fail it, or add it to its group and run groups that are full."""
+        if job.error is not None or job.image is None:
+            self.fail(job, job.error or "unreadable")
+            return
+        if job.note and self.masks is not None and self.masks.mask_path is not None:
+            self.events.warn(
+                f"the mask {self.masks.mask_path} was resized (nearest) for images "
+                "of another size (see each file's record)"
+            )
+        img = job.image
+        key = (img.shape, img.dtype.str, job.mask is not None)
+        tile, batch = self.editor.plan(img.shape[0], img.shape[1])
+        batch = 1 if tile is not None else batch
+        group = self._groups.setdefault(key, [])
+        group.append(job)
+        if len(group) >= batch:
+            self._flush(key)
+        if sum(len(g) for g in self._groups.values()) > MAX_PENDING_FACTOR * max(1, batch):
+            self._flush(max(self._groups, key=lambda k: len(self._groups[k])))
+
+    def _flush(self, key: tuple) -> None:
+        group = self._groups.pop(key)
+        if group and not self.stopped:
+            self._run_group(group)
+
+    # --------------------------------------------------------------------------------- device
+    def _host_batch(self, group: list[Job]) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``(N, H, W, C)`` integer images and ``(N, 1, H, W)`` bool masks (or ``None``),
+        pinned on CUDA; the jobs drop their arrays."""
+        stacked = np.stack([j.image for j in group])  # type: ignore[misc]
+        if stacked.dtype == np.uint16:
+            stacked = stacked.astype(np.int32)  # uint16 tensors lack CPU kernels
+        images = torch.from_numpy(stacked)
+        masks = None
+        if group[0].mask is not None:
+            masks = torch.from_numpy(np.stack([j.mask for j in group]))[:, None]  # type: ignore[misc]
+        if self.editor.device.type == "cuda":
+            images = images.pin_memory()
+            masks = None if masks is None else masks.pin_memory()
+        for j in group:
+            j.image = j.mask = None
+        return images, masks
+
+    def _run_group(self, group: list[Job]) -> None:
+        dtype = group[0].image.dtype  # type: ignore[union-attr]
+        images, masks = self._host_batch(group)
+        try:
+            out = self.editor.edit_pixels(images, masks).cpu().numpy()
+        except (RuntimeError, ValueError, MemoryError) as exc:
+            text = str(exc).strip()
+            msg = text.splitlines()[0] if text else type(exc).__name__
+            for j in group:
+                self.fail(j, f"model failed: {msg}")
+            return
+        out = out.astype(dtype, copy=False)
+        for j, img in zip(group, out, strict=True):
+            self._submit_encode(j, np.ascontiguousarray(img))
+            if self.stopped:
+                return
+
+    # --------------------------------------------------------------------------------- encode
+    def _submit_encode(self, job: Job, img: np.ndarray) -> None:
+        path, warning = self.outputs.target(job.item, img)
+        if warning:
+            self.events.warn(warning)
+        refused = self.outputs.claim(job.item, path)
+        if refused is not None:
+            self.fail(job, refused, path)
+            return
+        while len(self._encoding) >= 2 * self.encode_workers:
+            self._finish_encode(block=False)
+            if len(self._encoding) >= 2 * self.encode_workers:
+                cf.wait([self._encoding[0][0]])
+        fut = self._encode_pool.submit(encode_write, path, img, self.options.quality)
+        note = "; ".join(w for w in (job.note, warning) if w) or None
+        self._encoding.append((fut, job, path, note))
+
+    def _finish_encode(self, block: bool) -> None:
+        """Record the finished writes (all of them when ``block``), in submission order."""
+        while self._encoding and (block or self._encoding[0][0].done()):
+            fut, job, path, note = self._encoding.popleft()
+            try:
+                fut.result()
+            except ImageWriteError as exc:
+                self.fail(job, exc.reason, path)
+            except Exception as exc:  # noqa: BLE001 - one bad file must not end the run
+                self.fail(job, f"{type(exc).__name__}: {exc}", path)
+            else:
+                self.record(job.index, job.item.path, "done", path, None, job.started, note)
+
+    def _close(self) -> None:
+        """Stop the pools (finishing queued writes unless interrupted) and the manifest."""
+        for f in self._decoding:
+            f.cancel()
+        self._decode_pool.shutdown(wait=True, cancel_futures=True)
+        if not self.interrupted:
+            self._finish_encode(block=True)
+        self._encode_pool.shutdown(wait=True)
+        self._bar.close()
+        extra = self.manifest.run.setdefault("extra", {})
+        extra["stopped_early"] = self.stopped
+        extra["warnings"] = list(self.events.report.warnings)
+        if self.interrupted:
+            extra["interrupted"] = True
+        self.manifest.finish()
+        self.manifest.write()
