@@ -21,10 +21,32 @@ from ganedit.hookspecs import hookimpl
 
 __version__ = "0.1.0"
 
+#: The sub-modules of ``ganedit`` that are public API, besides ``ganedit`` itself: a plugin
+#: imports only these (and only the names in each one's ``__all__``); the docs list them and
+#: :func:`ganedit.testing.plugin_imports_only_public` checks it.
+PUBLIC_MODULES = frozenset(
+    {
+        "ganedit.config",
+        "ganedit.data",
+        "ganedit.engine",
+        "ganedit.family",
+        "ganedit.hookspecs",
+        "ganedit.infer",
+        "ganedit.io",
+        "ganedit.nn",
+        "ganedit.testing",
+        "ganedit.weights",
+    }
+)
+
 _LAZY: dict[str, str] = {
     # models and plugins
     "ModelFamily": "ganedit.family",
     "Kind": "ganedit.family",
+    "IOSpec": "ganedit.family",
+    "Tiling": "ganedit.family",
+    "TilingMode": "ganedit.family",
+    "Step": "ganedit.family",
     "list_models": "ganedit.plugins",
     "get_family": "ganedit.plugins",
     "plugin_records": "ganedit.plugins",
@@ -34,7 +56,7 @@ _LAZY: dict[str, str] = {
     "run_folder": "ganedit.infer",
     "RunReport": "ganedit.infer",
     "RunOptions": "ganedit.infer",
-    "train": "ganedit.engine",
+    "train": "ganedit.training",
     "Engine": "ganedit.engine",
     "fit": "ganedit.engine",
     # images and weights
@@ -48,7 +70,7 @@ _LAZY: dict[str, str] = {
     "ConfigError": "ganedit.config",
 }
 
-__all__ = ["__version__", "hookimpl", *_LAZY]
+__all__ = ["PUBLIC_MODULES", "__version__", "hookimpl", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:
@@ -68,8 +90,8 @@ if TYPE_CHECKING:  # pragma: no cover
     # re-exported through __all__ (built from _LAZY, which ruff cannot see)
     from ganedit.config import ConfigError  # noqa: F401
     from ganedit.engine import Engine, fit  # noqa: F401
-    from ganedit.engine.train import train  # noqa: F401
-    from ganedit.family import Kind, ModelFamily  # noqa: F401
+    from ganedit.training import train  # noqa: F401
+    from ganedit.family import IOSpec, Kind, ModelFamily, Step, Tiling, TilingMode  # noqa: F401
     from ganedit.infer import Editor, RunOptions, RunReport, load, run_folder  # noqa: F401
     from ganedit.io import ImageReadError, ImageWriteError, read_image, write_image  # noqa: F401
     from ganedit.plugins import get_family, list_models, plugin_records  # noqa: F401

@@ -10,7 +10,8 @@ Exit codes: 0 all done, 1 some items failed (or an error), 2 usage error.
 
 This module holds the root group and ``main``; each command lives in its own module
 (``common``: shared options and error mapping; ``plugins_cmd``: ``plugins`` and ``models``;
-``run``, ``train``, ``sample``, ``evaluate``, ``plot``) and is added here.
+``run``, ``train``, ``sample``, ``evaluate``, ``plot``, ``export``; ``roles``: the
+``--data [ROLE=]PATH`` options) and is added here.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ganedit import __version__
 from ganedit.cli.common import CONTEXT, ENV_EPILOG
 from ganedit.cli.common import ModelGroup as ModelGroup
 from ganedit.cli.evaluate import eval_cmd
+from ganedit.cli.export import export_cmd
 from ganedit.cli.plot import plot_cmd
 from ganedit.cli.plugins_cmd import models_cmd, plugins_cmd
 from ganedit.cli.run import run_cmd
@@ -82,6 +84,7 @@ cli.add_command(train_cmd)
 cli.add_command(sample_cmd)
 cli.add_command(eval_cmd)
 cli.add_command(plot_cmd)
+cli.add_command(export_cmd)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

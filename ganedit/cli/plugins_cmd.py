@@ -53,6 +53,8 @@ def models_cmd(json: bool) -> None:
                 "kind": cls.kind.value,
                 "plugin": family_plugin(cls.name).name,
                 "trainable": cls.is_trainable(),
+                "generators": list(cls.generators),
+                "data_roles": list(cls.data_roles),
                 "summary": cls.summary,
             }
         )
@@ -63,5 +65,6 @@ def models_cmd(json: bool) -> None:
         click.echo("no models installed; see `ganedit plugins` for load errors")
         return
     width = max(len(str(r["name"])) for r in rows)
+    pw = max(len(str(r["plugin"])) for r in rows)
     for r in rows:
-        click.echo(f"{r['name']:<{width}}  {r['kind']:<10}  {r['summary']}")
+        click.echo(f"{r['name']:<{width}}  {r['kind']:<10}  {r['plugin']:<{pw}}  {r['summary']}")

@@ -16,6 +16,7 @@ from ganedit.cli.common import (
     device_options,
     model_command,
 )
+from ganedit.cli.roles import roles_option
 from ganedit.engine.schedule import SCHEDULES
 from ganedit.family import ModelFamily
 
@@ -38,24 +39,19 @@ TRAIN_COMMON = {
     "compile",
     "seed",
     "deterministic",
+    "checkpoint_every",
+    "sample_every",
+    "log_every",
+    "keep_last",
+    "ema_decay",
+    "hold_steps",
 }
 
 
 def _train_params(cls: type[ModelFamily]) -> list[click.Parameter]:
     params: list[click.Parameter] = [
-        click.Option(
-            ["--data"],
-            multiple=True,
-            required=True,
-            type=click.Path(exists=True, path_type=Path),
-            help="Training data folder or file (repeat for several).",
-        ),
-        click.Option(
-            ["--val"],
-            multiple=True,
-            type=click.Path(exists=True, path_type=Path),
-            help="Validation data folder (repeat for several).",
-        ),
+        roles_option(cls, "--data", "Training data", required=True),
+        roles_option(cls, "--val", "Validation data for the sample grids", required=False),
         click.Option(
             ["--out"],
             required=True,
@@ -98,7 +94,49 @@ def _train_params(cls: type[ModelFamily]) -> list[click.Parameter]:
             help="Final learning rate of a decaying schedule, as a fraction of --lr [default: 0].",
         ),
         click.Option(
+            ["--hold-steps", "hold_steps"],
+            type=click.IntRange(min=0),
+            default=None,
+            help="Steps at the full rate after warm-up, before a decaying schedule starts "
+            "(pix2pix/CycleGAN: half of --steps) [default: 0].",
+        ),
+        click.Option(
             ["--resume"], is_flag=True, help="Continue from the last checkpoint in --out."
+        ),
+        click.Option(
+            ["--checkpoint-every", "checkpoint_every"],
+            type=click.IntRange(min=1),
+            default=1000,
+            show_default=True,
+            help="Save a checkpoint every N steps (and at the end).",
+        ),
+        click.Option(
+            ["--keep-last", "keep_last"],
+            type=click.IntRange(min=1),
+            default=3,
+            show_default=True,
+            help="Keep the newest N checkpoints.",
+        ),
+        click.Option(
+            ["--sample-every", "sample_every"],
+            type=click.IntRange(min=0),
+            default=500,
+            show_default=True,
+            help="Write samples/step-N.png every N steps (0: only at the end).",
+        ),
+        click.Option(
+            ["--log-every", "log_every"],
+            type=click.IntRange(min=1),
+            default=10,
+            show_default=True,
+            help="Append losses to metrics.jsonl every N steps.",
+        ),
+        click.Option(
+            ["--ema-decay", "ema_decay"],
+            type=click.FloatRange(0.0, 1.0, max_open=True),
+            default=None,
+            help="EMA decay of the generators' weights, 0 = off [default: the model's "
+            "Config, when it has ema_decay].",
         ),
         click.Option(
             ["--config", "config"],
@@ -140,7 +178,7 @@ def _fmt_override(key: str, value: Any) -> str:
 def _make_train(cls: type[ModelFamily]) -> click.Command:
     def callback(**kw: Any) -> None:
         from ganedit.config import parse_override
-        from ganedit.engine import train
+        from ganedit.training import train
 
         fields = _split_options(kw, TRAIN_COMMON)
         overrides = [_fmt_override(k, v) for k, v in fields.items()] + list(kw["set"])
@@ -149,7 +187,7 @@ def _make_train(cls: type[ModelFamily]) -> click.Command:
                 parse_override(o)
             result = train(
                 cls.name,
-                list(kw["data"]),
+                kw["data"],
                 kw["out"],
                 steps=kw["steps"],
                 batch_size=kw["batch_size"],
@@ -165,7 +203,13 @@ def _make_train(cls: type[ModelFamily]) -> click.Command:
                 compile=kw["compile"],
                 seed=kw["seed"],
                 deterministic=kw["deterministic"],
-                val=list(kw["val"]) or None,
+                val=kw["val"] or None,
+                checkpoint_every=kw["checkpoint_every"],
+                keep_last=kw["keep_last"],
+                sample_every=kw["sample_every"],
+                log_every=kw["log_every"],
+                ema=kw["ema_decay"],
+                hold_steps=kw["hold_steps"],
             )
         weights = getattr(result, "weights", None)
         step = getattr(result, "step", "?")

@@ -51,7 +51,8 @@ class Engine:
             each rank uses ``cuda:LOCAL_RANK``.
         precision: ``"auto"`` (bf16 on a capable GPU, fp32 on the CPU), ``fp32``, ``bf16``,
             ``fp16`` (with a GradScaler).
-        compile: wrap networks in :func:`torch.compile`.
+        compile: wrap networks in :func:`torch.compile`: ``True`` (the default inductor
+            backend) or a backend name (``"aot_eager"`` traces without generating code).
         seed: seeds python, numpy and torch (plus the rank) and the data permutation.
         callbacks: objects with ``on_*`` methods (see :meth:`call`).
         deterministic: :func:`torch.use_deterministic_algorithms` and no cuDNN autotuning.
@@ -68,7 +69,7 @@ class Engine:
         self,
         device: str | torch.device = "auto",
         precision: str = "auto",
-        compile: bool = False,
+        compile: bool | str = False,
         seed: int = 0,
         callbacks: Iterable[Any] = (),
         deterministic: bool = False,
@@ -155,7 +156,8 @@ class Engine:
                     net, device_ids=ids, broadcast_buffers=False
                 )
             if self.compile:
-                wrapped = torch.compile(wrapped)  # type: ignore[assignment]
+                backend = self.compile if isinstance(self.compile, str) else "inductor"
+                wrapped = torch.compile(wrapped, backend=backend)  # type: ignore[assignment]
             out[name] = wrapped
         self.ema = {}
         if self.ema_decay:

@@ -22,19 +22,7 @@ __all__ = [
     "plugin_imports_only_public",
 ]
 
-#: Sub-modules of ``ganedit`` a plugin may import (besides ``ganedit`` itself).
-PUBLIC_MODULES = frozenset(
-    {
-        "ganedit.io",
-        "ganedit.nn",
-        "ganedit.engine",
-        "ganedit.testing",
-        "ganedit.config",
-        "ganedit.weights",
-        "ganedit.family",
-        "ganedit.hookspecs",
-    }
-)
+from ganedit import PUBLIC_MODULES
 
 
 def _docstring_lines(tree: ast.AST) -> set[int]:
@@ -124,7 +112,14 @@ def _is_public(module: str, names: Iterable[str]) -> list[str]:
         return [f"{module} is private"]
     if module != top:
         return [f"{module} is internal; import from {top}"]
-    return [f"{module}.{n} is private" for n in names if n.startswith("_")]
+    import importlib
+
+    exported = set(getattr(importlib.import_module(top), "__all__", ()))
+    return [
+        f"{module}.{n} is private" if n.startswith("_") else f"{module}.{n} is not in its __all__"
+        for n in names
+        if n != "*" and (n.startswith("_") or n not in exported)
+    ]
 
 
 def plugin_imports_only_public(plugin_dir: str | Path) -> list[str]:
@@ -132,8 +127,8 @@ def plugin_imports_only_public(plugin_dir: str | Path) -> list[str]:
     ganedit's public API.
 
     Allowed: ``import ganedit`` and its public names (``ganedit.__all__``), and the public
-    sub-modules in :data:`PUBLIC_MODULES` (top level only: ``ganedit.io`` yes,
-    ``ganedit.io.decode`` no). Anything else (``ganedit.infer.runner``, ``ganedit.plugins``,
+    sub-modules in :data:`ganedit.PUBLIC_MODULES` (top level only: ``ganedit.io`` yes,
+    ``ganedit.io.decode`` no), and from those only the names in the module's ``__all__``. Anything else (``ganedit.infer.runner``, ``ganedit.plugins``,
     ``ganedit.editor``, underscore names) is a violation. Attribute access such as
     ``ganedit._LAZY`` is a violation too.
 
