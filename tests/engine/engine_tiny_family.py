@@ -1,5 +1,6 @@
-"""Tiny trainable families for the engine tests (a GENERATE and an IMAGE kind), used directly
-(no plugin discovery)."""
+"""The engine tests' families: ganedit.testing's tiny GENERATE family with two test hooks
+(a NaN loss from a given step on, several discriminator steps), and an IMAGE family that learns
+to invert gray images."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ import torch
 from torch import nn
 
 import ganedit
-from ganedit.io import datasets
-from ganedit.nn import adam, gan_loss, init_weights
+from ganedit import data as gdata
+from ganedit.nn import adam, gan_loss
+from ganedit.testing.families import TinyGenerate
 
 
 @dataclass
 class TinyConfig:
+    z_dim: int = field(default=8, metadata={"help": "Latent size."})
+    width: int = field(default=4, metadata={"help": "Hidden channels."})
     batch_size: int = field(default=4, metadata={"help": "Batch size."})
     lr: float = field(default=2e-3, metadata={"help": "Adam learning rate."})
     ema_decay: float = field(default=0.0, metadata={"help": "Generator EMA decay (0: off)."})
@@ -22,71 +26,36 @@ class TinyConfig:
     d_steps: int = field(default=1, metadata={"help": "Discriminator steps per generator step."})
 
 
-class TinyGen(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.fc = nn.Linear(8, 4 * 4 * 4)
-        self.conv = nn.Conv2d(4, 1, 3, padding=1)
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        x = self.fc(z).view(-1, 4, 4, 4)
-        x = nn.functional.interpolate(x, scale_factor=2.0, mode="nearest")
-        return torch.sigmoid(self.conv(x))
-
-
-def tiny_disc(channels: int = 1) -> nn.Module:
-    return nn.Sequential(
-        nn.Conv2d(channels, 4, 3, 2, 1), nn.LeakyReLU(0.2), nn.Flatten(), nn.Linear(4 * 4 * 4, 1)
-    )
-
-
-class TinyGAN(ganedit.ModelFamily):
+class TinyGAN(TinyGenerate):
     name = "tiny-gan"
-    kind = ganedit.Kind.GENERATE
     Config = TinyConfig
-    channels = 1
 
-    def build(self, config):
-        return {"generator": init_weights(TinyGen()), "discriminator": init_weights(tiny_disc())}
-
-    def latent(self, n, config, generator):
-        return torch.randn(n, 8, generator=generator)
-
-    def predict(self, generator, x, mask=None):
-        return generator(x)
-
-    def output_size(self, config):
-        return (8, 8)
-
-    def optimizers(self, nets, config):
-        return {
-            k: adam(nets[k].parameters(), config.lr, (0.5, 0.999))
-            for k in ("generator", "discriminator")
-        }
-
-    def dataset(self, paths, config):
-        return datasets.image_folder(paths, channels=1, load_size=(8, 8), flip=True)
-
-    def training_step(self, nets, opts, batch, engine):
-        g, d = nets["generator"], nets["discriminator"]
-        cfg = engine.config
+    def training_step(self, step, batch):
+        g, d = step.nets["generator"], step.nets["discriminator"]
+        cfg, engine = step.config, step.engine
         for b in engine.batches(batch, cfg.d_steps):
             real = b["image"]
-            z = torch.randn(real.shape[0], 8, device=real.device)
-            fake = g(z)
-            opts["discriminator"].zero_grad(set_to_none=True)
+            z = torch.randn(real.shape[0], cfg.z_dim, device=real.device)
+            fake = self.predict(g, {"latent": z}, cfg)
+            step.opts["discriminator"].zero_grad(set_to_none=True)
             with engine.autocast():
                 loss_d = gan_loss("bce", d(real), True) + gan_loss("bce", d(fake.detach()), False)
-            if 0 <= cfg.nan_from <= engine.step_index:
+            if 0 <= cfg.nan_from <= step.index:
                 loss_d = loss_d * float("nan")
             engine.backward(loss_d)
-            engine.step(opts["discriminator"])
-        opts["generator"].zero_grad(set_to_none=True)
+            engine.step(step.opts["discriminator"])
+        step.opts["generator"].zero_grad(set_to_none=True)
         with engine.autocast():
             loss_g = gan_loss("bce", d(fake), True, for_discriminator=False)
         engine.backward(loss_g)
-        engine.step(opts["generator"])
+        engine.step(step.opts["generator"])
         return {"d": loss_d.detach(), "g": loss_g.detach()}
+
+
+def _disc() -> nn.Module:
+    return nn.Sequential(
+        nn.Conv2d(1, 4, 3, 2, 1), nn.LeakyReLU(0.2), nn.Flatten(), nn.Linear(4 * 4 * 4, 1)
+    )
 
 
 class TinyImage(ganedit.ModelFamily):
@@ -95,22 +64,25 @@ class TinyImage(ganedit.ModelFamily):
     name = "tiny-image"
     kind = ganedit.Kind.IMAGE
     Config = TinyConfig
-    channels = 1
+
+    def io(self, config):
+        return ganedit.IOSpec(1, 1, tiling=ganedit.Tiling.supported(radius=1))
 
     def build(self, config):
-        return {"generator": nn.Conv2d(1, 1, 3, padding=1), "discriminator": tiny_disc()}
+        return {"generator": nn.Conv2d(1, 1, 3, padding=1), "discriminator": _disc()}
 
-    def predict(self, generator, x, mask=None):
-        return generator(x).clamp(0, 1)
+    def predict(self, net, inputs, config):
+        return net(inputs["image"]).clamp(0, 1)
 
     def optimizers(self, nets, config):
         return {k: adam(nets[k].parameters(), config.lr) for k in ("generator", "discriminator")}
 
-    def validation_inputs(self, batch):
-        return batch["image"][:4]
+    def validation_inputs(self, batch, config):
+        return {"image": batch["image"][:4], "target": 1 - batch["image"][:4]}
 
-    def training_step(self, nets, opts, batch, engine):
-        g, d = nets["generator"], nets["discriminator"]
+    def training_step(self, step, batch):
+        g, d = step.nets["generator"], step.nets["discriminator"]
+        opts, engine = step.opts, step.engine
         x = batch["image"]
         target = 1 - x
         y = g(x)
@@ -127,11 +99,11 @@ class TinyImage(ganedit.ModelFamily):
         return {"d": loss_d, "g": loss_g}
 
 
-def tiny_data(n: int = 16, seed: int = 0) -> datasets.TrainData:
+def tiny_data(n: int = 16, seed: int = 0):
     """``n`` random gray 8x8 images in memory (flips on)."""
     g = torch.Generator().manual_seed(seed)
     imgs = torch.randint(0, 256, (n, 8, 8, 1), generator=g, dtype=torch.uint8)
-    return datasets.tensor_images(imgs, flip=True)
+    return gdata.tensor_images(imgs, flip=True)
 
 
 def fit_tiny(out, steps: int, *, config: TinyConfig | None = None, callbacks=(), **fit_kwargs):

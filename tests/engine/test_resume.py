@@ -132,9 +132,9 @@ from engine_tiny_family import TinyConfig, TinyGAN, fit_tiny, tiny_data
 from ganedit.engine import Engine, fit
 
 class Slow(TinyGAN):
-    def training_step(self, nets, opts, batch, engine):
+    def training_step(self, step, batch):
         time.sleep(0.05)
-        return super().training_step(nets, opts, batch, engine)
+        return super().training_step(step, batch)
 
 res = fit(Slow(), TinyConfig(), tiny_data(), sys.argv[1], Engine(device="cpu"), steps=int(sys.argv[2]),
           resume=True, checkpoint_every=1000, sample_every=0, log_every=1, progress=False)

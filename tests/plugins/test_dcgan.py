@@ -23,7 +23,7 @@ from ganedit_dcgan.networks import Discriminator, Generator
 
 import ganedit
 from ganedit.config import update_config
-from ganedit.io import datasets
+from ganedit import data as datasets
 from ganedit.testing import check_family, plugin_imports_only_public
 from ganedit.weights import resolve_resource, save_weights
 
@@ -56,24 +56,21 @@ def test_registered_through_entry_point() -> None:
     assert isinstance(ganedit.get_family("dcgan"), DCGAN)
 
 
-def test_config_help_and_train_only() -> None:
-    import dataclasses
+def test_io_follows_the_config_channels() -> None:
+    """The output layout comes from the config (it was a class constant of 1 while the Config
+    default is 3), and train-only fields are hidden from `ganedit sample`."""
+    from click.testing import CliRunner
 
-    fields = {f.name: f for f in dataclasses.fields(DCGANConfig)}
-    assert all(f.metadata.get("help") for f in fields.values())
-    train_only = {n for n, f in fields.items() if f.metadata.get("train_only")}
-    assert train_only == {
-        "ndf",
-        "loss",
-        "spectral_norm",
-        "lr",
-        "betas",
-        "batch_size",
-        "ema_decay",
-        "d_steps",
-    }
-    cfg = DCGANConfig()
-    assert (cfg.z_dim, cfg.lr, cfg.betas, cfg.batch_size) == (100, 2e-4, (0.5, 0.999), 128)
+    from ganedit.cli import cli
+
+    fam = DCGAN()
+    for ch, size in ((1, 32), (3, 64)):
+        spec = fam.io(tiny(channels=ch, image_size=size))
+        assert (spec.in_channels, spec.out_channels, spec.image_size) == (0, ch, (size, size))
+    sample_help = CliRunner().invoke(cli, ["sample", "dcgan", "--help"]).output
+    train_help = CliRunner().invoke(cli, ["train", "dcgan", "--help"]).output
+    assert "--ngf" in sample_help and "--ndf" not in sample_help and "--d-steps" not in sample_help
+    assert "--ndf" in train_help and "--d-steps" in train_help
 
 
 @pytest.mark.parametrize("size", [32, 64, 128])
@@ -85,9 +82,8 @@ def test_shapes(size: int, channels: int) -> None:
     z = fam.latent(3, cfg, torch.Generator().manual_seed(0))
     assert z.shape == (3, 8, 1, 1) and z.dtype == torch.float32
     with torch.no_grad():
-        y = fam.predict(nets["generator"].eval(), z)
+        y = fam.predict(nets["generator"].eval(), {"latent": z}, cfg)
     assert y.shape == (3, channels, size, size)
-    assert fam.output_size(cfg) == (size, size)
     assert float(y.min()) >= 0 and float(y.max()) <= 1
     with torch.no_grad():
         logits = nets["discriminator"](y * 2 - 1)
@@ -139,13 +135,13 @@ def test_training_step_losses(loss: str) -> None:
     fam = DCGAN()
     cfg = tiny(loss=loss, d_steps=2, spectral_norm=(loss == "hinge"))
     engine = Engine(device="cpu", precision="fp32", seed=0)
-    engine.family, engine.config = fam, cfg
     nets = engine.setup(fam.build(cfg))
     opts = fam.optimizers(nets, cfg)
     data = datasets.tensor_images(np.random.default_rng(0).integers(0, 255, (8, 32, 32), np.uint8))
-    data.setup("cpu")
+    engine.data, engine.batch_size = data.setup("cpu"), 4
     g0 = [p.detach().clone() for p in nets["generator"].parameters()]
-    out = fam.training_step(nets, opts, data.next_batch(4), engine)
+    step = ganedit.Step(nets, opts, cfg, engine, {})
+    out = fam.training_step(step, data.next_batch(4))
     assert set(out) >= {"d", "g"}
     assert all(math.isfinite(float(v)) for v in out.values())
     assert any(
@@ -161,18 +157,18 @@ def test_dataset_idx_padded_and_folder(tmp_path: Path) -> None:
     (tmp_path / "idx").mkdir()
     (tmp_path / "idx" / "train-images-idx3-ubyte").write_bytes(raw + bytes([200]) * (5 * 28 * 28))
     fam = DCGAN()
-    ds = fam.dataset([tmp_path / "idx"], tiny()).setup("cpu")
+    ds = fam.dataset({"data": [tmp_path / "idx"]}, tiny()).setup("cpu")
     x = ds.next_batch(5)["image"]
     assert x.shape == (5, 1, 32, 32)
     assert float(x[:, :, :2].max()) == 0.0 and float(x[:, :, 2:30, 2:30].min()) > 0.7
     ds64 = fam.dataset(
-        [tmp_path / "idx" / "train-images-idx3-ubyte"], tiny(image_size=64, channels=3)
+        {"data": [tmp_path / "idx" / "train-images-idx3-ubyte"]}, tiny(image_size=64, channels=3)
     )
     assert ds64.setup("cpu").next_batch(2)["image"].shape == (2, 3, 64, 64)
     folder = tmp_path / "imgs"
     for i in range(3):
         write_image(folder / f"{i}.png", np.full((40, 60, 3), 50 * i, np.uint8))
-    b = fam.dataset([folder], tiny(channels=3)).setup("cpu").next_batch(3)["image"]
+    b = fam.dataset({"data": [folder]}, tiny(channels=3)).setup("cpu").next_batch(3)["image"]
     assert b.shape == (3, 3, 32, 32)
 
 

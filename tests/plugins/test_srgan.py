@@ -3,6 +3,7 @@ x4 model on small crops)."""
 
 from __future__ import annotations
 
+import json
 import math
 import subprocess
 import sys
@@ -49,13 +50,23 @@ def default_weights_exist(scale: int = 4) -> bool:
 def test_conformance_psnr_stage(scale: int) -> None:
     from ganedit.testing import check_family
 
-    check_family(SRGAN, tiny(scale=scale), image_size=12, overlap=8)
+    check_family(SRGAN, tiny(scale=scale), image_size=12)
 
 
 def test_conformance_gan_stage() -> None:
     from ganedit.testing import check_family
 
-    check_family(SRGAN, tiny(stage="gan", spectral_norm=True), only=["training_step"])
+    check_family(SRGAN, tiny(stage="gan", spectral_norm=True), only=["training", "resume"])
+
+
+@pytest.mark.parametrize("scale", [2, 4])
+def test_sample_grid_inputs_follow_the_config_scale(scale: int) -> None:
+    """The sample grid's LR inputs are downscaled by the config's scale (x2 grids used to be
+    made at x4 whenever the crop was a multiple of 4), with the HR crop as the target."""
+    hr = torch.rand(5, 3, 16, 16)
+    fixed = SRGAN().validation_inputs({"image": hr}, tiny(scale=scale))
+    assert fixed["image"].shape == (4, 3, 16 // scale, 16 // scale)
+    assert torch.equal(fixed["target"], hr[:4])
 
 
 def test_train_only_fields_are_marked() -> None:
@@ -166,7 +177,7 @@ def test_soften_blurs_about_prob_of_the_crops_and_leaves_the_rest() -> None:
     with pytest.raises(ValueError, match="prob"):
         soften(x, 1.5, 2.0)
     with pytest.raises(ganedit.ConfigError, match="soften_prob"):
-        SRGAN().dataset([SAMPLES], tiny(soften_prob=1.5))
+        SRGAN().dataset({"data": [SAMPLES]}, tiny(soften_prob=1.5))
 
 
 def test_training_step_with_soften_uses_the_blurred_crop_as_target() -> None:
@@ -177,12 +188,12 @@ def test_training_step_with_soften_uses_the_blurred_crop_as_target() -> None:
     fam = SRGAN()
     cfg = tiny(soften_prob=1.0, soften_sigma=3.0, lr=0.0)
     engine = Engine(device="cpu", precision="fp32", seed=0)
-    engine.config = cfg
     nets = engine.setup(fam.build(cfg))
     opts = fam.optimizers(nets, cfg)
     hr = torch.rand(2, 3, 16, 16)
     torch.manual_seed(1)
-    loss = float(fam.training_step(nets, opts, hr, engine)["pixel"])
+    step = ganedit.Step(nets, opts, cfg, engine, {})
+    loss = float(fam.training_step(step, {"image": hr})["pixel"])
     torch.manual_seed(1)  # soften draws the same picks and sigmas again
     target = soften(hr, 1.0, 3.0)
     with torch.no_grad():  # lr=0: the step left the generator as it was
@@ -205,7 +216,7 @@ def _write_pair(folder: Path) -> None:
 def test_evaluate_tiny_untrained_equals_bicubic(tmp_path: Path) -> None:
     _write_pair(tmp_path / "hr")
     ed = ganedit.load(SRGAN, weights=False, device="cpu", blocks=1, channels=8, scale=2)
-    result = SRGAN().evaluate(ed, [tmp_path / "hr"], {"n": None})
+    result = SRGAN().evaluate(ed, {"data": [tmp_path / "hr"]}, {"n": None})
     rows, summary = result["rows"], result["summary"]
     assert [r["image"] for r in rows] == ["img0.png", "img1.png"]
     assert (rows[1]["width"], rows[1]["height"]) == (32, 36)  # cropped to a multiple of 2
@@ -361,16 +372,15 @@ def test_error_by_gradient_script_bins_cover_every_pixel(tmp_path: Path) -> None
     )
     script = ROOT / "scripts" / "sr_error_by_gradient.py"
     out = subprocess.run(
-        [sys.executable, str(script), str(SAMPLES / "wine.png"), str(weights)],
+        [sys.executable, str(script), str(SAMPLES / "wine.png"), str(weights), "--json"],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    lines = out.splitlines()
-    assert len(lines) == 10 and lines[0].startswith("bicubic: PSNR-Y")
-    assert lines[5].split(":")[-1] == lines[0].split(":")[-1]  # untrained == bicubic
-    for head in (1, 6):
-        rows = lines[head : head + 4]
-        px = sum(float(r.split(": ")[1].split(" of px")[0]) for r in rows)
-        err = sum(float(r.split(", ")[-1].split(" of error")[0]) for r in rows)
-        assert abs(px - 1) < 0.03 and abs(err - 1) < 0.03, rows
+    bicubic, model = json.loads(out)
+    assert bicubic["name"] == "bicubic" and model["name"] == str(weights)
+    assert model["psnr_y"] == pytest.approx(bicubic["psnr_y"], abs=1e-3)  # untrained == bicubic
+    for r in (bicubic, model):
+        assert len(r["bins"]) == 4
+        assert sum(b["px_share"] for b in r["bins"]) == pytest.approx(1, abs=0.03)
+        assert sum(b["error_share"] for b in r["bins"]) == pytest.approx(1, abs=1e-6)
