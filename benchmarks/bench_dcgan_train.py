@@ -32,7 +32,7 @@ from torch import nn
 
 from ganedit.config import update_config
 from ganedit.engine import Engine
-from ganedit.io import datasets
+from ganedit import data as datasets
 
 
 def machine(device: torch.device) -> str:

@@ -13,6 +13,7 @@ its few strong edges, not in its flat areas.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 
 import torch
@@ -32,6 +33,7 @@ def main() -> None:
     ap.add_argument("image", help="an HR photo")
     ap.add_argument("weights", nargs="+", help="srgan .safetensors files, or 'default'")
     ap.add_argument("--scale", type=int, default=4, choices=(2, 4))
+    ap.add_argument("--json", action="store_true", help="print one JSON list of the reports")
     args = ap.parse_args()
     s = args.scale
 
@@ -47,25 +49,38 @@ def main() -> None:
     grad = (yh[1:-1, 2:] - yh[1:-1, :-2]).abs() + (yh[2:, 1:-1] - yh[:-2, 1:-1]).abs()
     grad = grad * 255.0
 
-    def report(name: str, sr: torch.Tensor) -> None:
+    def report(name: str, sr: torch.Tensor) -> dict:
         err = ((y(sr) - yh) ** 2)[1:-1, 1:-1]
         total = float(err.sum())
-        cells = []
+        bins = []
         for lo, hi in zip(BINS[:-1], BINS[1:], strict=True):
             m = (grad >= lo) & (grad < hi)
-            cells.append(
-                f"[{lo:g},{hi:g}): {float(m.float().mean()):.2f} of px, "
-                f"mse {float(err[m].mean()) * 1e6:.1f}e-6, {float(err[m].sum()) / total:.2f} of error"
+            bins.append(
+                {
+                    "lo": lo,
+                    "hi": hi,
+                    "px_share": float(m.float().mean()),
+                    "mse": float(err[m].mean()),
+                    "error_share": float(err[m].sum()) / total,
+                }
             )
-        print(f"{name}: PSNR-Y {-10 * math.log10(float(err.mean())):.3f} dB")
-        for c in cells:
-            print("   ", c)
+        return {"name": name, "psnr_y": -10 * math.log10(float(err.mean())), "bins": bins}
 
-    report("bicubic", quantize(bicubic_upscale(lr, s)))
+    reports = [report("bicubic", quantize(bicubic_upscale(lr, s)))]
     for spec in args.weights:
         ed = ganedit.load("srgan", weights=None if spec == "default" else spec, device="cpu")
         with torch.no_grad():
-            report(spec, quantize(ed.forward(lr).float().clamp(0, 1)))
+            reports.append(report(spec, quantize(ed.forward(lr).float().clamp(0, 1))))
+    if args.json:
+        print(json.dumps(reports, indent=2))
+        return
+    for r in reports:
+        print(f"{r['name']}: PSNR-Y {r['psnr_y']:.3f} dB")
+        for b in r["bins"]:
+            print(
+                f"    [{b['lo']:g},{b['hi']:g}): {b['px_share']:.2f} of px, "
+                f"mse {b['mse'] * 1e6:.1f}e-6, {b['error_share']:.2f} of error"
+            )
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ganedit.io import datasets
+from ganedit import data as datasets
 from ganedit_dcgan.classifier import CLASSES, FashionClassifier, load_classifier, prepare
 
 __all__ = [

@@ -187,7 +187,7 @@ class DCGAN(ganedit.ModelFamily):
           ``image_size`` window cut from it (random along the longer side during training,
           centred for previews) and flipped horizontally at random.
         """
-        from ganedit.io import datasets
+        from ganedit import data as datasets
 
         size, ch = int(config.image_size), int(config.channels)
         plist = [Path(p) for p in data.get("data", [])]

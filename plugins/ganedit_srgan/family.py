@@ -327,7 +327,7 @@ class SRGAN(ganedit.ModelFamily):
     def dataset(self, data: Mapping[str, Sequence[Path]], config: SRGANConfig) -> Any:
         """Random ``crop_size`` HR crops (with flips) from every photo under ``data["data"]``
         (``--data DIR``)."""
-        from ganedit.io import datasets
+        from ganedit import data as datasets
 
         crop = int(config.crop_size)
         if crop % int(config.scale):
