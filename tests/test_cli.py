@@ -371,6 +371,8 @@ def test_run_outscale_end_to_end(plugin_path, make_images, tmp_path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert _read(tmp_path / "out" / "img_00.png").shape == (48, 72, 3)  # tiny-sr is x2
+    # --tile 8 cannot hold tiny-sr's overlap: rounded up, said once
+    assert result.stderr.count("rounded up") == 1 and "warning: tiny-sr" in result.stderr
     manifest = json.loads((tmp_path / "out" / "ganedit-run.json").read_text())
     assert manifest["parameters"]["outscale"] == 3.0
     bad = CliRunner().invoke(cli, [*args, "--outscale", "0", str(tmp_path / "in"), "o2"])
@@ -563,7 +565,12 @@ def test_mask_family_options_and_masks_matched_by_relative_path(
     write_test_image(tmp_path / "masks" / "sub" / "img_00.png", mask)
     base = ["run", "tiny-fill", "--weights", str(weights), "--device", "cpu"]
     missing = CliRunner().invoke(cli, [*base, str(tmp_path / "in"), str(tmp_path / "o")])
-    assert missing.exit_code == 2 and "needs masks" in missing.output
+    assert missing.exit_code == 1, missing.output  # that file fails; the run goes on
+    assert "no mask given" in missing.stderr and "alpha" in missing.stderr
+    both = [*base, "--mask", str(tmp_path / "masks" / "sub" / "img_00.png")]
+    both += ["--masks", str(tmp_path / "masks"), str(tmp_path / "in"), str(tmp_path / "o2")]
+    refused = CliRunner().invoke(cli, both)
+    assert refused.exit_code == 2 and "not both" in refused.output
     result = CliRunner().invoke(
         cli,
         [*base, "--masks", str(tmp_path / "masks"), str(tmp_path / "in"), str(tmp_path / "out")],
@@ -576,6 +583,23 @@ def test_mask_family_options_and_masks_matched_by_relative_path(
     keep = mask[..., 0] == 0
     assert np.array_equal(src[keep], dst[keep])  # kept pixels untouched
     assert not np.array_equal(src[~keep], dst[~keep])  # masked pixels filled
+
+
+def test_mask_family_fills_transparent_pixels_without_a_mask(plugin_path, tmp_path) -> None:
+    from imagefiles import random_image, write_test_image
+
+    weights = _save_tiny("tiny-fill", tmp_path / "w" / "fill.safetensors")
+    rgba = random_image(12, 12, c=4, seed=3)
+    rgba[..., 3] = 255
+    rgba[3:7, 3:7, 3] = 0
+    write_test_image(tmp_path / "in" / "holed.png", rgba)
+    args = ["run", "tiny-fill", "--weights", str(weights), "--device", "cpu"]
+    result = CliRunner().invoke(cli, [*args, str(tmp_path / "in"), str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    out = _read(tmp_path / "out" / "holed.png")  # BGR, opaque
+    assert out.shape == (12, 12, 3)
+    keep = rgba[..., 3] == 255
+    assert np.array_equal(out[..., ::-1][keep], rgba[..., :3][keep])
 
 
 def test_train_lr_schedule_is_recorded_and_kept_on_resume(

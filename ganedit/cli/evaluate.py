@@ -17,6 +17,7 @@ from ganedit.cli.common import (
     model_command,
     self_ensemble_option,
 )
+from ganedit.cli.roles import roles_option
 from ganedit.family import Kind, ModelFamily
 
 EVAL_COMMON = {"data", "weights", "n", "seed", "device", "precision", "json", "self_ensemble"}
@@ -67,7 +68,7 @@ def _make_eval(cls: type[ModelFamily]) -> click.Command:
                 **options,
             )
             result = get_family(cls.name).evaluate(
-                editor, list(kw["data"]), {"n": kw["n"], "seed": kw["seed"]}
+                editor, kw["data"], {"n": kw["n"], "seed": kw["seed"]}
             )
         rows, summary = list(result.get("rows", [])), dict(result.get("summary", {}))
         if kw["json"]:
@@ -78,11 +79,8 @@ def _make_eval(cls: type[ModelFamily]) -> click.Command:
             click.echo(_format_table(rows, summary) if rows or summary else "no results")
 
     params: list[click.Parameter] = [
-        click.Option(
-            ["--data"],
-            multiple=True,
-            type=click.Path(exists=True, path_type=Path),
-            help="Evaluation data (repeatable) [default: the model's own choice].",
+        roles_option(
+            cls, "--data", "Evaluation data [default: the model's own choice]", required=False
         ),
         click.Option(
             ["--weights"],

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json as jsonlib
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,8 @@ def _print_report(report: Any, as_json: bool) -> None:
     click.echo(f"done {done}, skipped {skipped}, failed {failed}")
     for path, why in report.failed:
         click.echo(f"  failed: {path}: {why}", err=True)
+    for message in getattr(report, "warnings", []):
+        click.echo(f"warning: {message}", err=True)
     if getattr(report, "manifest_path", None):
         click.echo(f"manifest: {report.manifest_path}")
 
@@ -116,7 +119,10 @@ def _make_run(cls: type[ModelFamily]) -> click.Command:
         run_options = {name: kw[name] for name in names}
         as_json = kw["json"]
         on_event, seen_end = _json_events() if as_json else (None, [])
-        with _user_errors(value_is_usage=True):  # run_folder's ValueErrors are usage errors
+        # run_folder's ValueErrors are usage errors; its warnings are printed once, at the end
+        # (or are events with --json), not as Python warnings with a source line
+        with _user_errors(value_is_usage=True), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
             report = run_folder(
                 cls.name,
                 inputs,

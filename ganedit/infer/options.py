@@ -143,7 +143,12 @@ class RunOptions:
     device: str = field(default="auto", metadata={"help": DEVICE_HELP, "stage": "load"})
     precision: str = field(
         default="auto",
-        metadata={"help": PRECISION_HELP, "stage": "load", "choices": PRECISION_CHOICES},
+        metadata={
+            "help": PRECISION_HELP,
+            "stage": "load",
+            "choices": PRECISION_CHOICES,
+            "check": lambda v: str(v).strip().lower(),
+        },
     )
     batch_size: int | None = field(
         default=None,
@@ -303,7 +308,8 @@ class RunOptions:
         return out
 
     def stage(self, stage: str) -> dict[str, Any]:
-        """``{name: value}`` of the fields of one ``stage`` (``"load"``, ``"editor"``, ``"run"``)."""
+        """``{name: value}`` of the fields of one ``stage`` (``"load"``, ``"editor"`` or
+        ``"run"``)."""
         return {f.name: getattr(self, f.name) for f in option_fields(type(self), stage=stage)}
 
 
@@ -349,12 +355,12 @@ def validate_option(name: str, value: Any, cls: type[RunOptions] = RunOptions) -
         value = meta["check"](value)
     if value is None or (isinstance(value, bool) and value_type(cls, f) is bool):
         return value
-    if isinstance(value, Path) or value_type(cls, f) is str or meta.get("path"):
-        return value
     if "choices" in meta and value not in meta["choices"]:
         raise ValueError(
             f"{name} must be one of {', '.join(map(str, meta['choices']))}, got {value!r}"
         )
+    if isinstance(value, Path) or value_type(cls, f) is str or meta.get("path"):
+        return value
     if "min" in meta or "max" in meta:
         value = _check_range(name, value, meta, value_type(cls, f))
     return value

@@ -260,7 +260,8 @@ class Pipeline:
         images = torch.from_numpy(stacked)
         masks = None
         if group[0].mask is not None:
-            masks = torch.from_numpy(np.stack([j.mask for j in group]))[:, None]  # type: ignore[misc]
+            stacked_masks = np.stack([j.mask for j in group])  # type: ignore[misc]
+            masks = torch.from_numpy(stacked_masks)[:, None]
         if self.editor.device.type == "cuda":
             images = images.pin_memory()
             masks = None if masks is None else masks.pin_memory()

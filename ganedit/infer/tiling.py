@@ -12,10 +12,10 @@ neighbouring tile the window is
 and it is 1 up to an edge that is the image border. "The overlap" of an edge is the one the two
 tiles really share (at least the planned one; the last tile of a row or column, which ends at
 the image border, often shares more), so the two ramps of a pair of neighbours always sum to
-one and every pixel keeps a positive weight. Because they sum to one and the window is normalised by the summed weights, a fully convolutional
-model whose receptive radius is at most a quarter of the overlap gives the same result tiled as
-untiled (to float rounding); a model with a larger receptive field or global statistics gets a
-smooth crossfade instead of a seam.
+one and every pixel keeps a positive weight. As the window is normalised by the summed weights,
+a fully convolutional model whose receptive radius is at most a quarter of the overlap gives
+the same result tiled as untiled (to float rounding); a model with a larger receptive field or
+global statistics gets a smooth crossfade instead of a seam.
 
 Because the tiles form a grid and the window is a product of a row and a column window, the
 summed weight is the outer product of two 1-D sums, so no full-size weight map is ever held:

@@ -6,7 +6,13 @@ import pytest
 import torch
 from torch import nn
 
-from ganedit.infer.tiling import pad_to_multiple, tile_starts, tiled_forward
+from ganedit.infer.tiling import (
+    _axis_window,
+    legal_tile,
+    pad_to_multiple,
+    tile_starts,
+    tiled_forward,
+)
 
 
 def _net(scale: int, seed: int = 0) -> nn.Module:
@@ -90,3 +96,42 @@ def test_wrong_output_size_is_reported() -> None:
         tiled_forward(
             lambda t: t[..., :-1, :], torch.rand(1, 3, 64, 64), scale=1, tile=32, overlap=8
         )
+
+
+@pytest.mark.parametrize("multiple", [1, 2, 4, 16])
+@pytest.mark.parametrize("tile, overlap", [(1, 0), (16, 8), (16, 16), (20, 7), (64, 40)])
+def test_legal_tile_rounds_up_to_what_tiles_exactly(multiple, tile, overlap) -> None:
+    t, ov = legal_tile(tile, overlap, multiple)
+    assert t >= tile and ov >= overlap
+    assert t % multiple == 0 and ov % multiple == 0
+    assert t >= 2 * ov and t - ov >= multiple
+    assert legal_tile(t, ov, multiple) == (t, ov)  # a legal pair stays as it is
+
+
+@pytest.mark.parametrize("size", [33, 64, 100, 161])
+@pytest.mark.parametrize("multiple", [1, 4, 16])
+def test_neighbours_really_share_the_overlap(size: int, multiple: int) -> None:
+    size = -(-size // multiple) * multiple
+    tile, overlap = legal_tile(16, 8, multiple)
+    starts = tile_starts(size, tile, overlap, multiple)
+    assert starts[0] == 0 and starts[-1] + tile == size or starts == [0]
+    for a, b in zip(starts, starts[1:], strict=False):
+        assert a + tile - b >= overlap and b > a and b % multiple == 0
+    windows, total = _axis_window(size, starts, tile, 2, torch.device("cpu"))
+    assert total.min() > 0.05  # the blend weight never vanishes
+    assert total.shape == (size * 2,)
+
+
+def test_tile_without_a_whole_stride_is_refused() -> None:
+    with pytest.raises(ValueError, match="legal_tile"):
+        tile_starts(64, 16, 8, 16)  # stride 0: would give neighbours no overlap
+
+
+def test_black_grid_request_is_rounded_and_exact() -> None:
+    """Tile 16, overlap 8, multiple 16 used to write a black grid every 16 pixels."""
+    net = _net(1)
+    x = torch.rand(1, 3, 64, 80)
+    with torch.no_grad():
+        ref = net(x)
+        out = tiled_forward(net, x, scale=1, tile=16, overlap=8, multiple=16)
+    assert (out - ref).abs().max().item() < 1e-4
