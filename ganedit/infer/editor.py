@@ -35,7 +35,7 @@ from ganedit.devices import PrecisionChoice, autocast_for
 from ganedit.family import IOSpec, Kind, ModelFamily
 from ganedit.infer import layouts
 from ganedit.infer.ensemble import self_ensemble
-from ganedit.infer.options import check_outscale, check_tile, check_views
+from ganedit.infer.options import check_outscale, check_tile, check_views, validate_option
 from ganedit.infer.plan import OOMBackoff, TilePlan, pixel_budget, plan_call, plan_tiling
 from ganedit.infer.tiling import pad_to_multiple, tiled_forward
 
@@ -115,7 +115,8 @@ class Editor:
         self.tiling: TilePlan = self._plan_tiling()
         self._backoff = OOMBackoff(self.tiling, family.name)
         self._reported: set[str] = set()
-        self.batch_size = None if batch_size in (None, 0, "auto") else int(batch_size)
+        self._batch_size: int | None = None
+        self.batch_size = batch_size
         self._outscale: float | None = None
         self.outscale = outscale
         self._self_ensemble = 1
@@ -150,6 +151,15 @@ class Editor:
     def tile_overlap(self, value: int) -> None:
         self._tile_overlap = int(value)
         self._replan()
+
+    @property
+    def batch_size(self) -> int | None:
+        """Images (or tiles) per model call; ``None`` = chosen from the device memory."""
+        return self._batch_size
+
+    @batch_size.setter
+    def batch_size(self, value: int | None) -> None:
+        self._batch_size = validate_option("batch_size", value)
 
     @property
     def self_ensemble(self) -> int:
@@ -253,6 +263,13 @@ class Editor:
             inputs = {k: v.contiguous(memory_format=torch.channels_last) for k, v in inputs.items()}
         with torch.no_grad(), autocast_for(self.device, self.precision):
             y = self.family.predict(self.generator, inputs, self.config)
+        h, w = x.shape[-2:]
+        want = (x.shape[0], self.out_channels, h * self.scale, w * self.scale)
+        if tuple(y.shape) != want:
+            raise ValueError(
+                f"{self.family.name}.predict returned shape {tuple(y.shape)} for an input of "
+                f"{tuple(inputs['image'].shape)}; its io() promises {want}"
+            )
         return y.float().clamp_(0, 1)
 
     def _predict(self, x: torch.Tensor) -> torch.Tensor:
@@ -454,6 +471,12 @@ class Editor:
         for i in range(0, z.shape[0], bs):
             with torch.no_grad(), autocast_for(self.device, self.precision):
                 y = self.family.predict(self.generator, {"latent": z[i : i + bs]}, self.config)
+            size = self.io.image_size
+            if y.ndim != 4 or y.shape[1] != self.out_channels or (size and y.shape[-2:] != size):
+                raise ValueError(
+                    f"{self.family.name}.predict returned shape {tuple(y.shape)}; its io() "
+                    f"promises (N, {self.out_channels}, {size or 'H, W'})"
+                )
             outs.append(y.float().clamp(0, 1))
         return torch.cat(outs, 0)
 

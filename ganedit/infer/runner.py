@@ -84,8 +84,10 @@ def _check_kind(family: ModelFamily, given: frozenset[str]) -> None:
     wrong = sorted(given - applicable)
     if wrong:
         raise ValueError(
-            f"{', '.join(wrong)} only apply to other kinds of model, not {family.name} "
-            f"({family.kind.value})"
+            f"{', '.join(wrong)}: not an option for {family.name}, an {family.kind.value} model "
+            "(masks are for image_mask models)"
+            if set(wrong) <= {"mask", "masks"}
+            else f"{', '.join(wrong)}: not an option for {family.kind.value} models"
         )
 
 
@@ -108,9 +110,11 @@ def _editor(
     """The loaded editor, or ``model`` itself with the runtime options that were given."""
     editor_opts = {k: v for k, v in opts.stage("editor").items() if k in given}
     if isinstance(model, Editor):
-        if config:
+        fixed = sorted(set(config) | (given & set(opts.stage("load"))))
+        if fixed:
             raise ValueError(
-                f"config options {sorted(config)} cannot change an already loaded Editor"
+                f"{', '.join(fixed)} cannot change an already loaded Editor; pass the model's "
+                "name to run_folder, or give these to ganedit.load()"
             )
         for k, v in editor_opts.items():
             setattr(model, k, v)

@@ -401,3 +401,16 @@ def test_out_of_memory_for_an_untiled_family_says_it_cannot_be_tiled() -> None:
     ed = load(_OOMNorm(), weights=False, batch_size=2)
     with pytest.raises(UntiledMemoryError, match="cannot be tiled"):
         ed(torch.rand(2, 3, 40, 40))
+
+
+class _LiesAboutChannels(TinyKeep):
+    def io(self, config):
+        from ganedit.family import IOSpec
+
+        return IOSpec(in_channels=3, out_channels=1)
+
+
+def test_a_predict_that_breaks_its_io_promise_is_named() -> None:
+    ed = load(_LiesAboutChannels(), weights=False)
+    with pytest.raises(ValueError, match=r"predict returned shape \(1, 3, 4, 4\).*\(1, 1, 4, 4\)"):
+        ed(torch.rand(1, 3, 4, 4))

@@ -254,7 +254,7 @@ def test_mask_options_only_for_mask_families(tmp_path: Path, up) -> None:
     src = tmp_path / "in"
     write_image(src / "a.png", _img(8, 8))
     write_image(tmp_path / "m.png", _img(8, 8))
-    with pytest.raises(ValueError, match="mask only apply"):
+    with pytest.raises(ValueError, match="mask: not an option for tiny-up, an image model"):
         run_folder(up, src, tmp_path / "out", mask=tmp_path / "m.png", progress=False)
     with pytest.raises(ValueError, match="not both"):
         run_folder(
@@ -270,8 +270,10 @@ def test_unknown_keyword_is_a_clear_error(tmp_path: Path, up) -> None:
     assert "scale" in str(info.value)  # it names the Config fields too
     with pytest.raises(ValueError, match="quality"):
         run_folder(up, src, tmp_path / "out", quality=0)
-    with pytest.raises(ValueError, match="config options"):
+    with pytest.raises(ValueError, match="scale cannot change an already loaded Editor"):
         run_folder(up, src, tmp_path / "out", scale=4)  # an Editor's config is fixed
+    with pytest.raises(ValueError, match="device, weights cannot change"):
+        run_folder(up, src, tmp_path / "out", weights=False, device="cpu")
 
 
 def test_tiling_notes_are_reported_once(tmp_path: Path) -> None:
