@@ -72,7 +72,7 @@ def main() -> None:
         if not data:
             continue
         editor = ganedit.load(family, weights=args.dst, device="cpu", precision="fp32")
-        result = get_family(family).evaluate(editor, data, {"n": None})
+        result = get_family(family).evaluate(editor, {"data": list(data)}, {"n": None})
         card[key] = {
             "data": [str(p) for p in data],
             "weights_dtype": "float16 (as shipped)",

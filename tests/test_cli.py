@@ -614,12 +614,12 @@ def test_train_lr_schedule_is_recorded_and_kept_on_resume(
     )
     assert first.exit_code == 0, first.output
     saved = json.loads((run_dir / "config.json").read_text())["lr_schedule"]
-    assert saved == {"kind": "linear", "warmup_steps": 1, "min_ratio": 0.0}
+    assert saved == {"kind": "linear", "warmup_steps": 1, "min_ratio": 0.0, "hold_steps": 0}
     # --resume without schedule options keeps the run's curve; --steps extends it
     again = CliRunner().invoke(cli, [*base, "--steps", "6", "--resume", "--min-lr-ratio", "0.5"])
     assert again.exit_code == 0, again.output
     saved = json.loads((run_dir / "config.json").read_text())["lr_schedule"]
-    assert saved == {"kind": "linear", "warmup_steps": 1, "min_ratio": 0.5}
+    assert saved == {"kind": "linear", "warmup_steps": 1, "min_ratio": 0.5, "hold_steps": 0}
     rows = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
     # logged at each segment's last step: the first ended on 0, the resumed one on its new floor
     assert [(r["step"], r["lr_factor"]) for r in rows] == [(4, 0.0), (6, 0.5)]

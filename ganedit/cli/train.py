@@ -98,7 +98,7 @@ def _train_params(cls: type[ModelFamily]) -> list[click.Parameter]:
             type=click.IntRange(min=0),
             default=None,
             help="Steps at the full rate after warm-up, before a decaying schedule starts "
-            "(pix2pix/CycleGAN: half of --steps) [default: 0].",
+            "(image translation papers use half of --steps) [default: 0].",
         ),
         click.Option(
             ["--resume"], is_flag=True, help="Continue from the last checkpoint in --out."

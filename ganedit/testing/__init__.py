@@ -29,7 +29,6 @@ from ganedit.testing.design_rules import (
 
 __all__ = [
     "CHECKS",
-    "TINY_FAMILIES",
     "ConformanceError",
     "PUBLIC_MODULES",
     "check_family",
@@ -41,9 +40,21 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):  # the tiny families import torch.nn and ganedit.data: load lazily
-    if name == "TINY_FAMILIES":
-        from ganedit.testing.families import TINY_FAMILIES
+_FAMILY_NAMES = (
+    "TINY_FAMILIES",
+    "TinyColorize",
+    "TinyCycle",
+    "TinyGenerate",
+    "TinyInpaint",
+    "TinyUpscale",
+    "write_blobs",
+)
+__all__ += list(_FAMILY_NAMES)
 
-        return TINY_FAMILIES
+
+def __getattr__(name: str) -> object:  # the tiny families import ganedit.data: load lazily
+    if name in _FAMILY_NAMES:
+        from ganedit.testing import families
+
+        return getattr(families, name)
     raise AttributeError(f"module 'ganedit.testing' has no attribute {name!r}")

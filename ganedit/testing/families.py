@@ -124,7 +124,9 @@ class TinyGenerate(ModelFamily[TinyGenerateConfig]):
         return {k: adam(nets[k].parameters(), config.lr, (0.5, 0.999)) for k in nets}
 
     def dataset(self, data: Mapping[str, Sequence[Path]], config: Any) -> Any:
-        return gdata.image_folder(data["data"], channels=1, load_size=(8, 8), flip=True)
+        return gdata.image_folder(
+            data["data"], channels=1, load_size=(8, 8), augment=gdata.JointAugment(flip=True)
+        )
 
     def training_step(self, step: Step, batch: Mapping[str, torch.Tensor]) -> dict[str, Any]:
         g, d = step.nets["generator"], step.nets["discriminator"]
@@ -189,7 +191,9 @@ class TinyUpscale(ModelFamily[TinyUpscaleConfig]):
         return {"g": adam(nets["generator"].parameters(), config.lr)}
 
     def dataset(self, data: Mapping[str, Sequence[Path]], config: Any) -> Any:
-        return gdata.image_folder(data["data"], channels=3, crop=config.crop, flip=True)
+        return gdata.image_folder(
+            data["data"], channels=3, crop=config.crop, augment=gdata.JointAugment(flip=True)
+        )
 
     def _low(self, hr: torch.Tensor, config: Any) -> torch.Tensor:
         return F.avg_pool2d(hr, int(config.scale)) if int(config.scale) > 1 else hr
@@ -328,8 +332,10 @@ class TinyColorize(ModelFamily[TinyColorizeConfig]):
         if "a" in data or "b" in data:
             if not ("a" in data and "b" in data):
                 raise gdata.DatasetError("tiny-colorize: give both --data a=DIR and b=DIR")
-            return gdata.paired_folders(data["a"], data["b"], channels=3, flip=True)
-        return gdata.side_by_side(data["data"], channels=3, flip=True)
+            return gdata.paired_folders(
+                data["a"], data["b"], channels=3, augment=gdata.JointAugment(flip=True)
+            )
+        return gdata.side_by_side(data["data"], channels=3, augment=gdata.JointAugment(flip=True))
 
     def _gray(self, x: torch.Tensor) -> torch.Tensor:
         w = x.new_tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
@@ -420,7 +426,13 @@ class TinyCycle(ModelFamily[TinyCycleConfig]):
         return {"pool_a": empty, "pool_b": empty.clone()}
 
     def dataset(self, data: Mapping[str, Sequence[Path]], config: Any) -> Any:
-        return gdata.unpaired(data["a"], data["b"], channels=3, crop=config.crop, flip=True)
+        return gdata.unpaired(
+            data["a"],
+            data["b"],
+            channels=3,
+            crop=config.crop,
+            augment=gdata.JointAugment(flip=True),
+        )
 
     def training_step(self, step: Step, batch: Mapping[str, torch.Tensor]) -> dict[str, Any]:
         n, cfg = step.nets, step.config

@@ -103,7 +103,7 @@ def tiny_data(n: int = 16, seed: int = 0):
     """``n`` random gray 8x8 images in memory (flips on)."""
     g = torch.Generator().manual_seed(seed)
     imgs = torch.randint(0, 256, (n, 8, 8, 1), generator=g, dtype=torch.uint8)
-    return gdata.tensor_images(imgs, flip=True)
+    return gdata.tensor_images(imgs, augment=gdata.JointAugment(flip=True))
 
 
 def fit_tiny(out, steps: int, *, config: TinyConfig | None = None, callbacks=(), **fit_kwargs):

@@ -49,8 +49,11 @@ def test_fit_writes_run_folder(tmp_path):
     assert "command" in card["training"] and card["metrics"]["g"] == rows[-1]["g"]
     # exported weights are the EMA generator, which differs from the raw one in the checkpoint
     ck = load_file(str(tmp_path / "checkpoints" / "step-00000007.safetensors"))
-    assert torch.equal(state["fc.weight"], ck["state/ema/fc.weight"])
-    assert not torch.equal(state["fc.weight"], ck["state/nets/generator/fc.weight"])
+    assert list(card["generators"]) == ["generator"]
+    assert all(k.startswith("generator.") for k in state)  # packed: <generator>.<tensor>
+    w = "generator.0.weight"
+    assert torch.equal(state[w], ck["state/ema/generator/0.weight"])
+    assert not torch.equal(state[w], ck["state/nets/generator/0.weight"])
     assert (tmp_path / "losses.png").is_file()
 
 
@@ -75,7 +78,8 @@ def test_image_family_grid_and_training_reduces_loss(tmp_path):
     rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert rows[-1]["g"] < rows[0]["g"]
     grid = read_image(tmp_path / "samples" / "step-00000030.png")
-    assert grid.shape == (4 * 10 + 2, 2 * 10 + 2, 1)  # 4 rows of input | output
+    # 4 rows of input | output | target (8 px columns, 2 px gaps, 2 px border)
+    assert grid.shape == (4 * 10 + 2, 3 * 8 + 2 * 2 + 2 * 2, 1)
     assert res.weights.name == "tiny-image.safetensors"
 
 
@@ -130,7 +134,7 @@ def test_nan_steps_are_skipped_then_roll_back(tmp_path):
     ck = load_file(str(tmp_path / "checkpoints" / "step-00000003.safetensors"))
     for k, v in state.items():
         assert torch.isfinite(v).all()
-        assert torch.equal(v, ck[f"state/nets/generator/{k}"])
+        assert torch.equal(v, ck[f"state/nets/generator/{k.removeprefix('generator.')}"])
     # steps 6-8 were NaN: the checkpoint due at step 6 was not written
     assert [p.name for p in list_checkpoints(tmp_path / "checkpoints")][-1] == "step-00000003.json"
 

@@ -138,3 +138,14 @@ def test_resume_takes_a_new_base_rate(tmp_path) -> None:
     _run(tmp_path / "run", 6, LRSchedule(), resume=True, lr=5e-4)
     ckpt = json.loads((tmp_path / "run/checkpoints/step-00000006.json").read_text())["state"]
     assert all(math.isclose(o["param_groups"][0]["lr"], 5e-4) for o in ckpt["opts"].values())
+
+
+def test_hold_phase_then_linear_to_zero() -> None:
+    """The translation papers' schedule: the full rate for half the steps, then linear to 0."""
+    s = LRSchedule("linear", hold_steps=50)
+    factors = [s.factor(i, 100) for i in range(100)]
+    assert factors[:50] == [1.0] * 50
+    assert factors[50] == 1.0 and factors[-1] == 0.0
+    assert all(a > b for a, b in zip(factors[50:], factors[51:], strict=False))
+    with pytest.raises(ValueError, match="hold_steps"):
+        LRSchedule(hold_steps=-1)
