@@ -121,12 +121,16 @@ def plan_tiling(tile: int | None, overlap: int, io: IOSpec, family: str = "model
 
 
 def _rounding_note(family: str, tile: int, overlap: int, io: IOSpec) -> str:
+    """Say what :func:`plan_tiling` changed in ``(tile, overlap)`` and why."""
     m, need = io.size_multiple, io.tiling.min_overlap
     new_tile, new_ov = legal_tile(tile, max(overlap, need), m)
-    why = [f"sizes are multiples of {m}"] if m > 1 else []
+    why = []
+    if tile % m or max(overlap, need) % m:
+        why.append(f"sizes are multiples of {m}")
     if need > overlap:
         why.append(f"its tiles need >= {need}px overlap")
-    why.append("a tile is at least twice the overlap and a multiple larger")
+    if new_tile > -(-tile // m) * m:
+        why.append("a tile is at least twice the overlap and a multiple larger")
     return (
         f"{family}: tile {tile}px with {overlap}px overlap rounded up to tile {new_tile}px "
         f"with {new_ov}px overlap ({'; '.join(why)})"
