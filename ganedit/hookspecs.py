@@ -1,14 +1,68 @@
-"""Every hook a ganedit plugin may implement.
+"""Every hook a ganedit plugin may implement, each with its contract and a complete example.
 
-A plugin is a module (or class instance) with functions decorated by :data:`ganedit.hookimpl`,
-named in the entry-point group ``ganedit`` of its distribution::
+A plugin is a module (or a class instance) whose functions are decorated with
+:data:`ganedit.hookimpl`. It is named in the entry-point group ``ganedit`` of its
+distribution::
 
     # pyproject.toml of ganedit-foo
     [project.entry-points.ganedit]
     foo = "ganedit_foo"
 
-Each hook's docstring is its contract and a complete example. A hook implementation whose name
-has no spec here is refused when the plugin loads (it is almost always a typo).
+The hooks are listed below. An implementation may take fewer arguments than its spec, but no
+others.
+
+* :func:`ganedit_register_models`: call ``register(FamilyClass)`` once per model family.
+* :func:`ganedit_register_commands`: add Click commands to the ``ganedit`` group.
+* :func:`ganedit_train_callbacks`: return callbacks for a training run (``on_step_end``...).
+
+Loading (:mod:`ganedit.plugins`) goes one plugin at a time, and a problem fails only the
+plugin that has it. The problems are: an import error; a hook implementation that asks for an
+argument its spec does not have; a hook name with no spec here (a typo; the nearest name is
+suggested); and a module that implements no hook at all (usually a missing
+``@ganedit.hookimpl``). Every plugin leaves a record, shown by ``ganedit plugins``.
+``GANEDIT_STRICT_PLUGINS=1`` raises at the first problem instead. ``GANEDIT_LOAD_PLUGINS``
+and ``GANEDIT_DISABLE_PLUGINS`` choose which plugins load, and ``GANEDIT_TRACE_PLUGINS=1``
+traces the loading. The family contract itself is :class:`ganedit.ModelFamily`.
+docs/plugins.md has two complete plugins, which the test suite runs.
+
+Example (a complete plugin module, ``ganedit_sharpen.py``)::
+
+    from dataclasses import dataclass, field
+
+    import ganedit
+    from torch import nn
+
+
+    @dataclass
+    class SharpenConfig:
+        amount: float = field(default=0.5, metadata={"help": "Unsharp-mask strength."})
+
+
+    class Sharpen(ganedit.ModelFamily[SharpenConfig]):
+        name = "sharpen"
+        kind = ganedit.Kind.IMAGE
+        Config = SharpenConfig
+        summary = "Unsharp masking with a fixed 3x3 box blur (nothing to train)."
+
+        def io(self, config):
+            return ganedit.IOSpec(3, 3, tiling=ganedit.Tiling.supported(radius=1))
+
+        def build(self, config):
+            blur = nn.Conv2d(3, 3, 3, padding=1, padding_mode="replicate", groups=3, bias=False)
+            nn.init.constant_(blur.weight, 1 / 9)
+            return {"generator": blur.requires_grad_(False)}
+
+        def predict(self, net, inputs, config):
+            x = inputs["image"]  # (N, 3, H, W) float32 in [0, 1]
+            return (x + config.amount * (x - net(x))).clamp(0, 1)
+
+
+    @ganedit.hookimpl
+    def ganedit_register_models(register):
+        register(Sharpen)
+
+Its only weight is fixed, so the "random" initialisation is the model:
+``ganedit.load(Sharpen, weights=False)(ganedit.read_image("cat.png"))`` sharpens a photo.
 """
 
 from __future__ import annotations
@@ -33,19 +87,42 @@ __all__ = ["PROJECT", "hookimpl", "hookspec"]
 
 @hookspec
 def ganedit_register_models(register: Callable[[type[ModelFamily]], None]) -> None:
-    """Register model families by calling ``register(FamilyClass)`` once per family.
+    """Register model families: call ``register(FamilyClass)`` once per family.
 
-    A family whose ``name`` is already taken is refused at once, naming both plugins; the
-    plugin's other families are still registered.
+    The hook is called once per plugin, when plugins are first loaded. ``register`` checks
+    each class at once. It refuses a class, records why in the plugin's ``ganedit plugins``
+    entry and leaves the class out, when:
 
-    Example::
+    * the class is not a :class:`ganedit.ModelFamily` subclass;
+    * ``name`` does not match ``[a-z0-9-]+``, or another plugin has already registered it
+      (the message names both plugins; the first registration wins);
+    * ``kind`` is not a :class:`ganedit.Kind`, or ``generators`` or ``data_roles`` is not a
+      non-empty tuple of identifiers;
+    * ``Config`` is not a dataclass, has a field without a default, or has a field type
+      outside :data:`ganedit.config.SUPPORTED_FIELD_TYPES` (``int``, ``float``, ``bool``,
+      ``str``, ``Literal[...]``, ``X | None``, and tuples and lists of scalars). The message
+      names the field, e.g. ``family 'foo': Config FooConfig: field 'root': unsupported
+      type 'Path' (supported: ...)``.
 
+    The plugin's other families are still registered. If the hook itself raises, every family
+    of that plugin is dropped and the plugin is unregistered; other plugins are unaffected.
+    With ``GANEDIT_STRICT_PLUGINS=1`` a refusal raises :class:`ganedit.plugins.PluginError`
+    instead (:class:`~ganedit.plugins.DuplicateFamilyError` for a taken name).
+
+    Args:
+        register: ``register(FamilyClass)``; returns nothing.
+
+    Example (families in their own module, registered from the plugin's ``__init__.py``)::
+
+        # ganedit_foo/__init__.py
         import ganedit
-        from ganedit_foo.family import Foo
+        from ganedit_foo.family import Foo, FooLarge
+
 
         @ganedit.hookimpl
         def ganedit_register_models(register):
             register(Foo)
+            register(FooLarge)  # if refused (say, a Path field in its Config), Foo stays
     """
 
 
@@ -53,20 +130,31 @@ def ganedit_register_models(register: Callable[[type[ModelFamily]], None]) -> No
 def ganedit_register_commands(cli: click.Group) -> None:
     """Add Click commands to the ``ganedit`` command group.
 
-    A command whose name is already taken (a built-in such as ``run``, or another plugin's) is
-    refused and reported as that plugin's error; ``ganedit --help`` keeps working either way.
+    Commands are collected only when the CLI needs them (``ganedit --help``, or a command
+    name that is not built in), each plugin into a staging group of its own. A command is
+    refused and recorded as this plugin's error when its name is taken by a built-in command
+    (``run``, ``train``, ``eval``, ``sample``, ``export``, ``plugins``, ``models``, ``plot``)
+    or by a command another plugin already added. A hook that raises adds no commands and is
+    recorded. ``ganedit --help`` and the built-in commands keep working whatever a plugin
+    does, and ``ganedit plugins`` lists the commands each plugin added.
 
-    Example::
+    Args:
+        cli: the group to add commands to (``@cli.command(...)`` or ``cli.add_command``).
+
+    Example (a command that loads the plugin's family through the public API)::
 
         import click
         import ganedit
 
+
         @ganedit.hookimpl
         def ganedit_register_commands(cli):
             @cli.command(name="foo-info")
-            def foo_info():
-                "Print what foo knows."
-                click.echo("foo")
+            @click.option("--weights", default=None, help="Weights file [default: bundled].")
+            def foo_info(weights):
+                "Print what the foo model runs on, its scale and its tiling."
+                editor = ganedit.load("foo", weights=weights)
+                click.echo(f"{editor!r}; tiling: {editor.io.tiling.describe()}")
     """
 
 
@@ -74,20 +162,56 @@ def ganedit_register_commands(cli: click.Group) -> None:
 def ganedit_train_callbacks(family: ModelFamily, config: Any) -> list[Any] | None:
     """Return callback objects for a training run of ``family`` with ``config``.
 
-    A callback has any of the methods ``on_fit_start``, ``on_step_end``, ``on_checkpoint``,
-    ``on_fit_end``; the engine passes each only the keyword arguments it names among
-    ``engine``, ``family``, ``config``, ``step``, ``metrics``, ``path``, ``out_dir``.
+    :func:`ganedit.train` and ``ganedit train`` call this hook once per run, on every loaded
+    plugin. :func:`ganedit.engine.fit` does not call it; it takes callbacks only through its
+    ``callbacks=`` argument. Return ``[]`` (or ``None``) for runs of other families.
 
-    Example (stop once the generator loss is low)::
+    A callback is any object with some of the methods below. Each method is passed only the
+    keyword arguments its signature names (all of them if it takes ``**kwargs``):
+
+    * ``on_fit_start(engine, family, config, out_dir, step)``: ``step`` is the first step,
+      which is not 0 on resume;
+    * ``on_step_end(engine, family, config, out_dir, step, metrics)``: after every step.
+      ``metrics`` holds the losses on logged steps (every ``log_every`` steps) and is empty
+      on the others;
+    * ``on_log(engine, step, metrics)``: for each row written to ``metrics.jsonl``;
+    * ``on_checkpoint(engine, family, config, out_dir, step, path)``: after each checkpoint;
+    * ``on_fit_end(engine, family, config, out_dir, step, metrics, path)``: ``path`` is the
+      exported weights file.
+
+    Setting ``engine.should_stop = True`` ends training after the current step and saves a
+    checkpoint. The run then counts as interrupted: ``ganedit train`` exits with 1, and
+    ``--resume`` continues it.
+
+    Callbacks are isolated plugin by plugin. If a plugin's hook raises, or returns something
+    other than a list, that plugin adds no callbacks. The run goes on, a ``RuntimeWarning``
+    names the plugin, and the error is added to its record. A callback method that raises is
+    switched off for the rest of the run, with the same warning and record.
+    ``GANEDIT_STRICT_PLUGINS=1`` raises :class:`ganedit.plugins.PluginError` instead.
+
+    Args:
+        family: the family being trained (a :class:`ganedit.ModelFamily` instance).
+        config: its resolved Config instance.
+
+    Returns:
+        A list of callbacks, or ``None``.
+
+    Example (stop a run of ``foo`` once its L1 loss is low)::
 
         import ganedit
 
+
         class StopWhenGood:
-            def on_step_end(self, engine, metrics):
-                if metrics.get("g", 1e9) < 0.01:
+            def __init__(self, threshold):
+                self.threshold = threshold
+
+            def on_step_end(self, engine, step, metrics):
+                if metrics.get("l1", float("inf")) < self.threshold:
+                    print(f"step {step}: l1 {metrics['l1']:.4f} < {self.threshold}, stopping")
                     engine.should_stop = True
+
 
         @ganedit.hookimpl
         def ganedit_train_callbacks(family, config):
-            return [StopWhenGood()] if family.name == "foo" else []
+            return [StopWhenGood(0.01)] if family.name == "foo" else []
     """

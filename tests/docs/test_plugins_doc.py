@@ -22,6 +22,7 @@ from types import ModuleType
 
 import numpy as np
 import pytest
+import torch
 from click.testing import CliRunner
 
 import ganedit
@@ -74,6 +75,15 @@ class Installed:
 
     def module(self) -> ModuleType:
         return importlib.import_module(self.module_name)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> Iterator[None]:
+    """Tiny tensors: one intra-op thread is as fast, and far faster on a busy shared CPU."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture
@@ -152,6 +162,14 @@ def test_colorize_example(install, tmp_path: Path) -> None:
     assert card["dtype"] == "float16" and card["config"]["width"] == 4
     state, _ = load_weights(weights)
     assert state and all(k.startswith("generator.") for k in state)
+
+    # ganedit eval colorize --data a= --data b= --weights W: a PSNR row per pair, then the mean
+    printed = ganedit_cli(
+        "eval", "colorize", "--data", f"a={pairs['a'][0]}", "--data", f"b={pairs['b'][0]}",
+        "--weights", weights, "--device", "cpu", "--json",
+    )  # fmt: skip
+    table = json.loads(printed.strip().splitlines()[-1])
+    assert len(table["rows"]) == 4 and table["summary"]["psnr"] > 0
 
     # ganedit run colorize IN OUT --weights W: gray in -> RGB out, alpha kept beside
     inputs = tmp_path / "in"
