@@ -30,9 +30,10 @@ from _machine import cpu_model
 from ganedit_dcgan.family import DCGAN, DCGANConfig
 from torch import nn
 
+from ganedit import data as datasets
 from ganedit.config import update_config
 from ganedit.engine import Engine
-from ganedit import data as datasets
+from ganedit.family import Step
 
 
 def machine(device: torch.device) -> str:
@@ -127,7 +128,6 @@ def bench_ganedit(
 ) -> float:
     fam = DCGAN()
     engine = Engine(device=str(device), precision="fp32", seed=0)
-    engine.family, engine.config = fam, cfg
     nets = engine.setup(fam.build(cfg))
     opts = fam.optimizers(nets, cfg)
     data = fam_data(images).setup(engine.device, seed=0)
@@ -138,7 +138,8 @@ def bench_ganedit(
             if device.type == "cuda":
                 torch.cuda.synchronize()
             t0 = time.perf_counter()
-        losses = fam.training_step(nets, opts, data.next_batch(cfg.batch_size), engine)
+        step = Step(nets, opts, cfg, engine, {}, i)
+        losses = fam.training_step(step, data.next_batch(cfg.batch_size))
     losses["g"].item()
     if device.type == "cuda":
         torch.cuda.synchronize()
@@ -146,7 +147,7 @@ def bench_ganedit(
 
 
 def fam_data(images: np.ndarray) -> datasets.TrainData:
-    return datasets.tensor_images(images, channels=1, flip=False)
+    return datasets.tensor_images(images, channels=1)
 
 
 def main() -> None:

@@ -204,8 +204,10 @@ class DCGAN(ganedit.ModelFamily):
             if ph or pw:
                 images = np.pad(images, ((0, 0), (ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2)))
             load = None if images.shape[1:] == (size, size) else (size, size)
-            return datasets.tensor_images(images, labels, channels=ch, load_size=load, flip=False)
-        return datasets.image_folder(plist, channels=ch, load_size=size, crop=size, flip=True)
+            return datasets.tensor_images(images, labels, channels=ch, load_size=load)
+        return datasets.image_folder(
+            plist, channels=ch, load_size=size, crop=size, augment=datasets.JointAugment(flip=True)
+        )
 
     def training_step(
         self, step: ganedit.Step, batch: Mapping[str, torch.Tensor]

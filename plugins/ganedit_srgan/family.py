@@ -338,7 +338,9 @@ class SRGAN(ganedit.ModelFamily):
             raise ganedit.ConfigError(
                 f"srgan: soften_prob must be in [0, 1], got {config.soften_prob}"
             )
-        return datasets.image_folder(data["data"], channels=3, crop=crop, flip=True)
+        return datasets.image_folder(
+            data["data"], channels=3, crop=crop, augment=datasets.JointAugment(flip=True)
+        )
 
     def _lr(self, hr: torch.Tensor, config: SRGANConfig) -> torch.Tensor:
         return degrade(
