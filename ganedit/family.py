@@ -50,11 +50,11 @@ Example (a complete, trainable gray -> colour family)::
         def optimizers(self, nets, config):
             return {"g": adam(nets["generator"].parameters(), config.lr)}
 
-        def dataset(self, data, config):
-            return ganedit.data.paired_folders(data["a"], data["b"], channels=(1, 3))
+        def dataset(self, data, config):               # both sides load as RGB
+            return ganedit.data.paired_folders(data["a"], data["b"], channels=3)
 
         def training_step(self, step, batch):
-            x, y = batch["input"], batch["target"]
+            x, y = batch["input"].mean(1, keepdim=True), batch["target"]   # gray input
             step.opts["g"].zero_grad(set_to_none=True)
             with step.engine.autocast():
                 loss = (self.predict(step.nets["generator"], {"image": x}, step.config)
@@ -64,7 +64,7 @@ Example (a complete, trainable gray -> colour family)::
             return {"l1": loss.detach()}
 
         def validation_inputs(self, batch, config):
-            return {"image": batch["input"], "target": batch["target"]}
+            return {"image": batch["input"].mean(1, keepdim=True), "target": batch["target"]}
 """
 
 from __future__ import annotations

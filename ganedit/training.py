@@ -67,6 +67,19 @@ def _resolve_config(
     return update_config(config, values), saved_schedule
 
 
+def _write_run_config(
+    run: Path, family: ModelFamily, config: Any, roles: Mapping[str, Any], schedule: LRSchedule
+) -> None:
+    """``<run>/config.json``: what ``--resume`` restores (config, data, schedule)."""
+    doc = {
+        "family": family.name,
+        "config": config_to_dict(config),
+        "data": {k: [str(p) for p in v] for k, v in roles.items()},
+        "lr_schedule": schedule.to_dict(),
+    }
+    atomic_write_bytes(run / "config.json", (json.dumps(doc, indent=2) + "\n").encode())
+
+
 def train(
     name: str,
     data: DataArg,
@@ -130,22 +143,16 @@ def train(
         check_roles(family, val_roles, "--val")
     run = Path(out)
     values: dict[str, Any] = dict(parse_override(o) for o in overrides)
-    if batch_size is not None:
-        values["batch_size"] = batch_size
-    if lr is not None:
-        values["lr"] = lr
+    given = {"batch_size": batch_size, "lr": lr}
+    values.update({k: v for k, v in given.items() if v is not None})
     fields = {f.name for f in dataclasses.fields(family.Config)}
     fit_ema = ema
     if ema is not None and "ema_decay" in fields:
         values["ema_decay"], fit_ema = ema, None
     config, saved_schedule = _resolve_config(family, run, resume, config_file, values)
-    given = {
-        "kind": lr_schedule,
-        "warmup_steps": warmup_steps,
-        "min_ratio": min_lr_ratio,
-        "hold_steps": hold_steps,
-    }
-    schedule = LRSchedule(**{**saved_schedule, **{k: v for k, v in given.items() if v is not None}})
+    curve = {"kind": lr_schedule, "warmup_steps": warmup_steps, "min_ratio": min_lr_ratio}
+    curve["hold_steps"] = hold_steps
+    schedule = LRSchedule(**{**saved_schedule, **{k: v for k, v in curve.items() if v is not None}})
     engine = Engine(
         device=device,
         precision=precision,
@@ -155,13 +162,7 @@ def train(
         deterministic=deterministic,
     )
     if engine.is_main:
-        doc = {
-            "family": family.name,
-            "config": config_to_dict(config),
-            "data": {k: [str(p) for p in v] for k, v in roles.items()},
-            "lr_schedule": schedule.to_dict(),
-        }
-        atomic_write_bytes(run / "config.json", (json.dumps(doc, indent=2) + "\n").encode())
+        _write_run_config(run, family, config, roles, schedule)
     return fit(
         family,
         config,

@@ -48,51 +48,10 @@ TRAIN_COMMON = {
 }
 
 
-def _train_params(cls: type[ModelFamily]) -> list[click.Parameter]:
-    params: list[click.Parameter] = [
-        roles_option(cls, "--data", "Training data", required=True),
-        roles_option(cls, "--val", "Validation data for the sample grids", required=False),
-        click.Option(
-            ["--out"],
-            required=True,
-            type=click.Path(file_okay=False, path_type=Path),
-            help="Run folder: checkpoints, metrics.jsonl, sample grids, final weights.",
-        ),
-        click.Option(
-            ["--steps"],
-            type=click.IntRange(min=1),
-            default=DEFAULT_STEPS,
-            show_default=True,
-            help="Total training steps (a resumed run continues up to this count).",
-        ),
-        click.Option(
-            ["--batch-size", "batch_size"],
-            type=click.IntRange(min=1),
-            default=None,
-            help="Batch size [default: the model's Config].",
-        ),
-        click.Option(
-            ["--lr"], type=float, default=None, help="Learning rate [default: the model's Config]."
-        ),
-        click.Option(
-            ["--lr-schedule", "lr_schedule"],
-            type=click.Choice(SCHEDULES),
-            default=None,
-            help="Learning-rate curve over --steps: constant, cosine or linear decay to "
-            "--min-lr-ratio [default: constant; on --resume, the run's own].",
-        ),
-        click.Option(
-            ["--warmup-steps", "warmup_steps"],
-            type=click.IntRange(min=0),
-            default=None,
-            help="Linear learning-rate warm-up over the first N steps [default: 0].",
-        ),
-        click.Option(
-            ["--min-lr-ratio", "min_lr_ratio"],
-            type=click.FloatRange(0.0, 1.0),
-            default=None,
-            help="Final learning rate of a decaying schedule, as a fraction of --lr [default: 0].",
-        ),
+def _loop_params() -> list[click.Parameter]:
+    """The options of the training loop: schedule hold, resume, checkpoints, samples, logs,
+    EMA."""
+    return [
         click.Option(
             ["--hold-steps", "hold_steps"],
             type=click.IntRange(min=0),
@@ -138,6 +97,55 @@ def _train_params(cls: type[ModelFamily]) -> list[click.Parameter]:
             help="EMA decay of the generators' weights, 0 = off [default: the model's "
             "Config, when it has ema_decay].",
         ),
+    ]
+
+
+def _train_params(cls: type[ModelFamily]) -> list[click.Parameter]:
+    params: list[click.Parameter] = [
+        roles_option(cls, "--data", "Training data", required=True),
+        roles_option(cls, "--val", "Validation data for the sample grids", required=False),
+        click.Option(
+            ["--out"],
+            required=True,
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Run folder: checkpoints, metrics.jsonl, sample grids, final weights.",
+        ),
+        click.Option(
+            ["--steps"],
+            type=click.IntRange(min=1),
+            default=DEFAULT_STEPS,
+            show_default=True,
+            help="Total training steps (a resumed run continues up to this count).",
+        ),
+        click.Option(
+            ["--batch-size", "batch_size"],
+            type=click.IntRange(min=1),
+            default=None,
+            help="Batch size [default: the model's Config].",
+        ),
+        click.Option(
+            ["--lr"], type=float, default=None, help="Learning rate [default: the model's Config]."
+        ),
+        click.Option(
+            ["--lr-schedule", "lr_schedule"],
+            type=click.Choice(SCHEDULES),
+            default=None,
+            help="Learning-rate curve over --steps: constant, cosine or linear decay to "
+            "--min-lr-ratio [default: constant; on --resume, the run's own].",
+        ),
+        click.Option(
+            ["--warmup-steps", "warmup_steps"],
+            type=click.IntRange(min=0),
+            default=None,
+            help="Linear learning-rate warm-up over the first N steps [default: 0].",
+        ),
+        click.Option(
+            ["--min-lr-ratio", "min_lr_ratio"],
+            type=click.FloatRange(0.0, 1.0),
+            default=None,
+            help="Final learning rate of a decaying schedule, as a fraction of --lr [default: 0].",
+        ),
+        *_loop_params(),
         click.Option(
             ["--config", "config"],
             type=click.Path(exists=True, dir_okay=False, path_type=Path),
