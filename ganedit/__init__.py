@@ -90,9 +90,9 @@ if TYPE_CHECKING:  # pragma: no cover
     # re-exported through __all__ (built from _LAZY, which ruff cannot see)
     from ganedit.config import ConfigError  # noqa: F401
     from ganedit.engine import Engine, fit  # noqa: F401
-    from ganedit.training import train  # noqa: F401
     from ganedit.family import IOSpec, Kind, ModelFamily, Step, Tiling, TilingMode  # noqa: F401
     from ganedit.infer import Editor, RunOptions, RunReport, load, run_folder  # noqa: F401
     from ganedit.io import ImageReadError, ImageWriteError, read_image, write_image  # noqa: F401
     from ganedit.plugins import get_family, list_models, plugin_records  # noqa: F401
+    from ganedit.training import train  # noqa: F401
     from ganedit.weights import WeightsError, load_weights, save_weights  # noqa: F401

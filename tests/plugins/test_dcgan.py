@@ -22,8 +22,8 @@ from ganedit_dcgan.family import DCGAN, DCGANConfig
 from ganedit_dcgan.networks import Discriminator, Generator
 
 import ganedit
-from ganedit.config import update_config
 from ganedit import data as datasets
+from ganedit.config import update_config
 from ganedit.testing import check_family, plugin_imports_only_public
 from ganedit.weights import resolve_resource, save_weights
 
