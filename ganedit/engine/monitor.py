@@ -83,7 +83,7 @@ def column_grid(columns: list[torch.Tensor], pad: int = 2) -> np.ndarray:
     height = max(int(c.shape[-2]) for c in columns)
     colour = 3 if any(c.shape[1] == 3 for c in columns) else 1
     device = columns[0].device
-    parts = []
+    parts: list[torch.Tensor] = []
     for c in columns:
         x = c.detach().float().to(device)
         if x.shape[-2] != height:
