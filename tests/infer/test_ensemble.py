@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from tiny_families import TinyGen, TinyInpaint, TinyUp
 
-sys.path.insert(0, str(Path(__file__).parent))
-from tiny_families import TinyGen, TinyInpaint, TinyUp  # noqa: E402
-
-from ganedit.infer import load  # noqa: E402
-from ganedit.infer.ensemble import check_views, self_ensemble  # noqa: E402
+from ganedit.infer import load
+from ganedit.infer.ensemble import check_views, self_ensemble
 
 
 def _up2(x: torch.Tensor) -> torch.Tensor:

@@ -1,16 +1,39 @@
-"""Tiny model families on the v2 contract for the inference tests (CPU, random init, no plugin
-discovery): one of each shape the editor and the runner must handle."""
+"""Inference probes for the editor and runner tests (CPU, random init, no plugin discovery).
+
+The shapes the contract hosts are :mod:`ganedit.testing`'s tiny families, re-exported here
+under the names the tests use; this module adds only the probes they cannot be: an upscaler
+with a configurable size multiple and a per-call delay (tiling, timing, kill-and-resume), a
+near-identity x1 filter (exact pixel checks) and a 1 -> 1 gray filter (layouts)."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Literal
 
 import torch
 from torch import nn
 
 from ganedit.family import IOSpec, Kind, ModelFamily, Tiling
+from ganedit.testing import TinyColorize, TinyInpaint
+from ganedit.testing import TinyCycle as TinyTwo
+from ganedit.testing import TinyGenerate as TinyGen
+from ganedit.testing.families import TinyCycleConfig as TwoConfig
+
+#: UNTILED (instance norm): the two-generator family is one.
+TinyNorm = TinyTwo
+
+__all__ = [
+    "TinyColorize",
+    "TinyConfig",
+    "TinyGen",
+    "TinyGray",
+    "TinyInpaint",
+    "TinyKeep",
+    "TinyNorm",
+    "TinyTwo",
+    "TinyUp",
+    "TwoConfig",
+]
 
 
 @dataclass
@@ -71,44 +94,6 @@ class TinyKeep(ModelFamily):
         return (x + 0.1 * torch.tanh(net(x))).clamp(0, 1)
 
 
-class TinyInpaint(ModelFamily):
-    """IMAGE_MASK: fills masked pixels with the conv output, keeps the rest."""
-
-    name = "tiny-inpaint"
-    kind = Kind.IMAGE_MASK
-    Config = TinyConfig
-    summary = "Tiny inpainter for tests."
-
-    def io(self, config):
-        return IOSpec(tiling=Tiling.supported(radius=1))
-
-    def build(self, config):
-        return {"generator": nn.Conv2d(4, 3, 3, padding=1)}
-
-    def predict(self, net, inputs, config):
-        x, mask = inputs["image"], inputs["mask"]
-        fill = torch.sigmoid(net(torch.cat([x * (1 - mask), mask], 1)))
-        return x * (1 - mask) + fill * mask
-
-
-class TinyColorize(ModelFamily):
-    """1 -> 3: gray in, colour out (a per-pixel affine map to RGB)."""
-
-    name = "tiny-colorize"
-    kind = Kind.IMAGE
-    Config = TinyConfig
-    summary = "Tiny gray to colour for tests."
-
-    def io(self, config):
-        return IOSpec(in_channels=1, out_channels=3, tiling=Tiling.supported(radius=0))
-
-    def build(self, config):
-        return {"generator": nn.Conv2d(1, 3, 1)}
-
-    def predict(self, net, inputs, config):
-        return torch.sigmoid(net(inputs["image"] * 4 - 2))
-
-
 class TinyGray(ModelFamily):
     """1 -> 1: a gray filter (x1)."""
 
@@ -126,90 +111,3 @@ class TinyGray(ModelFamily):
     def predict(self, net, inputs, config):
         x = inputs["image"]
         return (x + 0.1 * torch.tanh(net(x))).clamp(0, 1)
-
-
-class TinyNorm(ModelFamily):
-    """UNTILED: instance norm makes every output pixel depend on the whole image."""
-
-    name = "tiny-norm"
-    kind = Kind.IMAGE
-    Config = TinyConfig
-    summary = "Tiny instance-norm model for tests."
-
-    def io(self, config):
-        return IOSpec(tiling=Tiling.UNTILED)
-
-    def build(self, config):
-        return {
-            "generator": nn.Sequential(
-                nn.Conv2d(3, 4, 3, padding=1), nn.InstanceNorm2d(4), nn.Conv2d(4, 3, 1)
-            )
-        }
-
-    def predict(self, net, inputs, config):
-        return torch.sigmoid(net(inputs["image"]))
-
-
-@dataclass
-class TwoConfig:
-    direction: Literal["a2b", "b2a"] = field(
-        default="a2b", metadata={"help": "Which generator runs."}
-    )
-
-
-class TinyTwo(ModelFamily):
-    """Two generators (CycleGAN's shape): ``direction`` picks the one that runs."""
-
-    name = "tiny-two"
-    kind = Kind.IMAGE
-    Config = TwoConfig
-    summary = "Tiny two-generator model for tests."
-    generators = ("a2b", "b2a")
-
-    def io(self, config):
-        return IOSpec(tiling=Tiling.supported(radius=0))
-
-    def build(self, config):
-        return {
-            "a2b": nn.Conv2d(3, 3, 1),
-            "b2a": nn.Conv2d(3, 3, 1),
-            "discriminator": nn.Conv2d(3, 1, 3),
-        }
-
-    def build_generator(self, name, config):
-        if name not in self.generators:
-            raise KeyError(name)
-        return nn.Conv2d(3, 3, 1)
-
-    def generator_for(self, config):
-        return config.direction
-
-    def predict(self, net, inputs, config):
-        return torch.sigmoid(net(inputs["image"]))
-
-
-@dataclass
-class GenConfig:
-    image_size: int = field(default=8, metadata={"help": "Output size."})
-    z_dim: int = field(default=4, metadata={"help": "Latent size."})
-
-
-class TinyGen(ModelFamily):
-    name = "tiny-gen"
-    kind = Kind.GENERATE
-    Config = GenConfig
-    summary = "Tiny generator for tests."
-
-    def io(self, config):
-        s = config.image_size
-        return IOSpec(in_channels=0, out_channels=3, image_size=(s, s))
-
-    def build(self, config):
-        return {"generator": nn.Linear(config.z_dim, 3 * config.image_size**2)}
-
-    def latent(self, n, config, generator):
-        return torch.randn(n, config.z_dim, generator=generator)
-
-    def predict(self, net, inputs, config):
-        s = config.image_size
-        return torch.sigmoid(net(inputs["latent"])).view(-1, 3, s, s)
