@@ -67,6 +67,28 @@ def _resolve_config(
     return update_config(config, values), saved_schedule
 
 
+def _config_and_schedule(
+    family: ModelFamily,
+    run: Path,
+    resume: bool | str | Path,
+    config_file: str | Path | None,
+    overrides: Iterable[str],
+    given: dict[str, Any],
+    curve: dict[str, Any],
+) -> tuple[Any, LRSchedule, float | None]:
+    """The run's config, its learning-rate curve and the EMA decay :func:`fit` gets (the
+    ``ema_decay`` given is a Config value when the Config has that field)."""
+    values: dict[str, Any] = dict(parse_override(o) for o in overrides)
+    ema = given.pop("ema_decay")
+    values.update({k: v for k, v in given.items() if v is not None})
+    fit_ema = ema
+    if ema is not None and "ema_decay" in {f.name for f in dataclasses.fields(family.Config)}:
+        values["ema_decay"], fit_ema = ema, None
+    config, saved_schedule = _resolve_config(family, run, resume, config_file, values)
+    chosen = {k: v for k, v in curve.items() if v is not None}
+    return config, LRSchedule(**{**saved_schedule, **chosen}), fit_ema
+
+
 def _write_run_config(
     run: Path, family: ModelFamily, config: Any, roles: Mapping[str, Any], schedule: LRSchedule
 ) -> None:
@@ -142,17 +164,16 @@ def train(
     if val_roles is not None:
         check_roles(family, val_roles, "--val")
     run = Path(out)
-    values: dict[str, Any] = dict(parse_override(o) for o in overrides)
-    given = {"batch_size": batch_size, "lr": lr}
-    values.update({k: v for k, v in given.items() if v is not None})
-    fields = {f.name for f in dataclasses.fields(family.Config)}
-    fit_ema = ema
-    if ema is not None and "ema_decay" in fields:
-        values["ema_decay"], fit_ema = ema, None
-    config, saved_schedule = _resolve_config(family, run, resume, config_file, values)
-    curve = {"kind": lr_schedule, "warmup_steps": warmup_steps, "min_ratio": min_lr_ratio}
-    curve["hold_steps"] = hold_steps
-    schedule = LRSchedule(**{**saved_schedule, **{k: v for k, v in curve.items() if v is not None}})
+    config, schedule, fit_ema = _config_and_schedule(
+        family,
+        run,
+        resume,
+        config_file,
+        overrides,
+        {"batch_size": batch_size, "lr": lr, "ema_decay": ema},
+        {"kind": lr_schedule, "warmup_steps": warmup_steps, "min_ratio": min_lr_ratio,
+         "hold_steps": hold_steps},
+    )  # fmt: skip
     engine = Engine(
         device=device,
         precision=precision,

@@ -58,16 +58,47 @@ def _to_uint8(x: Any) -> Any:
     )
 
 
+def _write_walk(editor: Any, out: Path, k: int, seed: int) -> None:
+    """``k`` frames along the slerp from the latent of ``seed`` to that of ``seed + 1``."""
+    import numpy as np
+    import torch
+
+    from ganedit.io import write_image
+
+    z0, z1 = editor.latents(1, seed)[0], editor.latents(1, seed + 1)[0]
+    ts = [i / (k - 1) for i in range(k)] if k > 1 else [0.0]
+    z = torch.stack([slerp(z0, z1, t) for t in ts])
+    frames = []
+    for start in range(0, k, 16):
+        with torch.no_grad():
+            frames.append(_to_uint8(editor.generate(z[start : start + 16])))
+    imgs = np.concatenate(frames)
+    for i, img in enumerate(imgs):
+        write_image(out / f"frame_{i:03d}.png", img)
+    click.echo(f"wrote {len(imgs)} frames to {out}")
+
+
+def _write_samples(editor: Any, out: Path, n: int, seed: int, grid: bool) -> None:
+    """``n`` samples as ``sample_NNN.png`` files, or one grid image."""
+    from ganedit.io import write_image
+
+    imgs = editor.sample(n, seed=seed)
+    if grid:
+        target = out if out.suffix.lower() in (".png", ".jpg", ".webp") else out / "grid.png"
+        write_image(target, make_grid(imgs))
+        click.echo(f"wrote {target}")
+        return
+    width = max(3, len(str(n - 1)))
+    for i, img in enumerate(imgs):
+        write_image(out / f"sample_{i:0{width}d}.png", img)
+    click.echo(f"wrote {len(imgs)} images to {out}")
+
+
 def _make_sample(cls: type[ModelFamily]) -> click.Command:
     def callback(**kw: Any) -> None:
-        import torch
-
         from ganedit.infer import load
-        from ganedit.io import write_image
 
-        out: Path = kw["out"]
         options = _split_options(kw, SAMPLE_COMMON)
-        n, seed = kw["n"], kw["seed"]
         with _user_errors():
             editor = load(
                 cls.name,
@@ -77,33 +108,9 @@ def _make_sample(cls: type[ModelFamily]) -> click.Command:
                 **options,
             )
             if kw["interpolate"]:
-                k = kw["interpolate"]
-                z0, z1 = editor.latents(1, seed)[0], editor.latents(1, seed + 1)[0]
-                ts = [i / (k - 1) for i in range(k)] if k > 1 else [0.0]
-                z = torch.stack([slerp(z0, z1, t) for t in ts])
-                frames = []
-                for start in range(0, k, 16):
-                    with torch.no_grad():
-                        frames.append(_to_uint8(editor.generate(z[start : start + 16])))
-                import numpy as np
-
-                imgs = np.concatenate(frames)
-                for i, img in enumerate(imgs):
-                    write_image(out / f"frame_{i:03d}.png", img)
-                click.echo(f"wrote {len(imgs)} frames to {out}")
-                return
-            imgs = editor.sample(n, seed=seed)
-            if kw["grid"]:
-                target = (
-                    out if out.suffix.lower() in (".png", ".jpg", ".webp") else out / "grid.png"
-                )
-                write_image(target, make_grid(imgs))
-                click.echo(f"wrote {target}")
-                return
-            width = max(3, len(str(n - 1)))
-            for i, img in enumerate(imgs):
-                write_image(out / f"sample_{i:0{width}d}.png", img)
-            click.echo(f"wrote {len(imgs)} images to {out}")
+                _write_walk(editor, kw["out"], kw["interpolate"], kw["seed"])
+            else:
+                _write_samples(editor, kw["out"], kw["n"], kw["seed"], kw["grid"])
 
     params: list[click.Parameter] = [
         click.Argument(["out"], type=click.Path(path_type=Path)),
