@@ -1,0 +1,30 @@
+"""ganedit's image-to-image translation plugin: ``pix2pix`` and ``cyclegan``.
+
+pix2pix (Isola et al. 2017) learns from aligned pairs; CycleGAN (Zhu et al. 2017) from two
+unpaired domains. Written exactly as a third-party plugin: it uses only ``ganedit``'s public
+names and modules (and ``ganedit_dcgan``'s Fashion-MNIST classifier for evaluation). It also
+adds the ``ganedit edges`` command (Canny edge maps, the bundled pix2pix weights' inputs).
+"""
+
+from __future__ import annotations
+
+import ganedit
+
+
+@ganedit.hookimpl
+def ganedit_register_models(register):  # type: ignore[no-untyped-def]
+    """Register :class:`~ganedit_translate.pix2pix.Pix2Pix` and
+    :class:`~ganedit_translate.cyclegan.CycleGAN`."""
+    from ganedit_translate.cyclegan import CycleGAN
+    from ganedit_translate.pix2pix import Pix2Pix
+
+    register(Pix2Pix)
+    register(CycleGAN)
+
+
+@ganedit.hookimpl
+def ganedit_register_commands(cli):  # type: ignore[no-untyped-def]
+    """Add ``ganedit edges`` (see :mod:`ganedit_translate.commands`)."""
+    from ganedit_translate.commands import edges_command
+
+    cli.add_command(edges_command)
