@@ -1,0 +1,349 @@
+"""Quality figures for ``ganedit eval pix2pix`` and ``ganedit eval cyclegan``.
+
+No pretrained perception network may be downloaded, so the figures are pixel metrics
+(PSNR = 10 log10(1 / MSE) per image, SSIM from :mod:`kornia.metrics`, both on the 8-bit
+outputs a file would hold) and, for Fashion-MNIST data, figures in the feature space of the project's own classifier
+(:mod:`ganedit_dcgan.classifier`, test accuracy 0.8868; images are brought from 64x64 back to
+28x28, antialiased bilinear, and zero-padded to 32x32 as in its training).
+
+pix2pix (paired: ``--data DIR`` of ``A|B`` images, or ``--data a=DIR --data b=DIR``):
+
+* ``psnr``, ``ssim``: each output against its target, mean over the images.
+* ``mean_image_psnr`` / ``mean_image_ssim``: the same for one fixed image, the mean of the
+  training targets (``DIR/../train`` when it exists, else the evaluated targets): the floor a
+  model that ignores its input reaches.
+* With a ``labels.csv`` (``file,label``) beside the images (``scripts/make_translation_data.py``
+  writes one): ``accuracy`` (classifier on the outputs vs the true class), ``target_accuracy``
+  (on the real items), ``input_accuracy`` (on the edge maps themselves), ``frechet_distance``
+  (classifier features of the outputs vs the real items) and its floor, and one row per class.
+
+CycleGAN (``--data a=DIR --data b=DIR``, or ``--data DIR`` holding ``testA/`` and ``testB/``),
+for each direction ``a2b`` and ``b2a``:
+
+* ``cycle_psnr``: ``b2a(a2b(a))`` against ``a`` (and the other way round).
+* ``structure_nn``: share of outputs nearer (pixel L2) to their own input than to every other
+  input; ``structure_pair``: share of (own, other) input pairs where the own one is nearer.
+* With a ``classes.json`` (``{"a": 7, "b": 9}``) in the folder above the domains:
+  ``target_share`` (outputs classified as the target domain's class), ``input_share`` (the
+  unchanged inputs' share of that class: the baseline), ``frechet_distance`` of the outputs
+  and ``input_frechet_distance`` of the unchanged inputs, both to the real target domain.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from ganedit_dcgan.classifier import CLASSES, load_classifier
+from ganedit_dcgan.evaluate import features_and_predictions, frechet_distance, gaussian_stats
+from kornia.metrics import ssim
+
+import ganedit
+from ganedit.data import DatasetError
+from ganedit.io import read_image, walk_inputs
+
+__all__ = [
+    "classifier_input",
+    "evaluate_cyclegan",
+    "evaluate_pix2pix",
+    "image_metrics",
+    "structure_kept",
+    "translate",
+]
+
+DEFAULT_PIX2PIX_DATA = Path("data/fashion-edges/test")
+DEFAULT_CYCLE_DATA = Path("data/fashion-cycle")
+
+
+# ------------------------------------------------------------------------------------ pieces
+def _tensor(img: np.ndarray) -> torch.Tensor:
+    """``(H, W, C)`` uint8/uint16 -> ``(C, H, W)`` float32 in [0, 1]."""
+    scale = 65535.0 if img.dtype == np.uint16 else 255.0
+    return torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).float() / scale
+
+
+def _channels(x: torch.Tensor, c: int) -> torch.Tensor:
+    from ganedit_translate.pix2pix import to_channels
+
+    return to_channels(x, c)
+
+
+@torch.no_grad()
+def translate(editor: Any, images: torch.Tensor, batch: int = 256) -> torch.Tensor:
+    """Run ``editor`` over ``images`` in batches and quantise to 8 bits as a file would.
+
+    Args:
+        editor: a loaded IMAGE editor (``ganedit.load``).
+        images: ``(N, C, H, W)`` float32 in [0, 1] (converted to the editor's channels).
+
+    Returns:
+        ``(N, out_channels, H, W)`` float32 in [0, 1], multiples of 1/255, on the CPU.
+    """
+    out = []
+    for i in range(0, images.shape[0], batch):
+        x = _channels(images[i : i + batch], editor.in_channels)
+        y = editor(x).float().cpu()
+        out.append((y * 255).round() / 255)
+    return torch.cat(out)
+
+
+def image_metrics(out: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-image PSNR (dB, peak 1) and SSIM (11x11 Gaussian window).
+
+    Args:
+        out, target: ``(N, C, H, W)`` float in [0, 1] (target converted to ``out``'s C).
+
+    Returns:
+        ``(N,)`` PSNR and ``(N,)`` SSIM, float32 (PSNR capped at 100 dB for equal images).
+    """
+    target = _channels(target, out.shape[1])
+    mse = ((out - target) ** 2).flatten(1).mean(1).clamp_min(1e-10)
+    p = 10 * torch.log10(1.0 / mse)
+    s = ssim(out, target, 11).flatten(1).mean(1)
+    return p.clamp(max=100.0), s
+
+
+def classifier_input(x: torch.Tensor) -> torch.Tensor:
+    """``(N, C, H, W)`` float [0, 1] -> ``(N, 1, 28, 28)`` (antialiased bilinear), which
+    :func:`ganedit_dcgan.classifier.prepare` pads to 32x32 as in the classifier's training."""
+    x = _channels(x, 1)
+    if x.shape[-2:] != (28, 28):
+        x = F.interpolate(x, size=(28, 28), mode="bilinear", antialias=True, align_corners=False)
+    return x.clamp(0, 1)
+
+
+def structure_kept(outputs: torch.Tensor, inputs: torch.Tensor) -> tuple[float, float]:
+    """How much of each input's layout its output keeps, in pixel space.
+
+    Args:
+        outputs, inputs: ``(N, C, H, W)`` float, output ``i`` made from input ``i``; N >= 2.
+
+    Returns:
+        ``(nn_share, pair_share)``: the share of outputs whose nearest input (L2) is their own,
+        and the share of (own, other) pairs where the own input is strictly nearer.
+    """
+    o, x = outputs.flatten(1).double(), _channels(inputs, outputs.shape[1]).flatten(1).double()
+    d = torch.cdist(o, x)  # (N, N)
+    own = d.diagonal()[:, None]
+    n = d.shape[0]
+    eye = torch.eye(n, dtype=torch.bool)
+    other = d.masked_fill(eye, float("inf"))
+    nn_share = float((own[:, 0] < other.min(1).values).double().mean())
+    pair_share = float(((own < other) & ~eye).double().sum() / (n * (n - 1)))
+    return nn_share, pair_share
+
+
+def _images(paths: Sequence[Path], n: int | None) -> tuple[list[Path], torch.Tensor]:
+    """Every image under ``paths`` (sorted, first ``n``) as one ``(N, C, H, W)`` tensor."""
+    walked = walk_inputs([Path(p) for p in paths])
+    if walked.missing:
+        raise DatasetError(f"evaluation data not found: {walked.missing[0]}")
+    files = [it.path for it in walked.items][:n]
+    if not files:
+        raise DatasetError(f"no images found in {', '.join(str(p) for p in paths)}")
+    imgs = [_tensor(read_image(p)) for p in files]
+    shapes = {t.shape for t in imgs}
+    if len(shapes) > 1:
+        raise DatasetError(f"evaluation images differ in size ({len(shapes)} sizes) in {paths[0]}")
+    return files, torch.stack(imgs)
+
+
+def _split_pairs(x: torch.Tensor, b_to_a: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    w = x.shape[-1] // 2
+    a, b = x[..., :w], x[..., w : 2 * w]
+    return (b, a) if b_to_a else (a, b)
+
+
+def _labels(folder: Path, files: Sequence[Path]) -> torch.Tensor | None:
+    table = folder / "labels.csv"
+    if not table.is_file():
+        return None
+    with open(table, newline="") as f:
+        by_name = {r["file"]: int(r["label"]) for r in csv.DictReader(f)}
+    if not all(p.name in by_name for p in files):
+        return None
+    return torch.tensor([by_name[p.name] for p in files])
+
+
+# ----------------------------------------------------------------------------------- pix2pix
+def _pix2pix_pairs(
+    data: Mapping[str, Sequence[Path]], b_to_a: bool, n: int | None
+) -> tuple[list[Path], torch.Tensor, torch.Tensor, Path | None]:
+    """``(files, inputs, targets, side-by-side folder or None)`` from ``data``."""
+    if "a" in data or "b" in data:
+        if not (data.get("a") and data.get("b")):
+            raise DatasetError("pix2pix eval: give both --data a=DIR and --data b=DIR")
+        files, x = _images(data["a"], n)
+        root_b = Path(data["b"][0])
+        partners = [root_b / p.relative_to(Path(data["a"][0])) for p in files]
+        absent = [p for p in partners if not p.is_file()]
+        if absent:
+            raise DatasetError(f"pix2pix eval: no partner {absent[0]} for {files[0]}")
+        return files, x, torch.stack([_tensor(read_image(p)) for p in partners]), None
+    roots = list(data.get("data") or [DEFAULT_PIX2PIX_DATA])
+    files, ab = _images(roots, n)
+    x, y = _split_pairs(ab, b_to_a)
+    return files, x, y, Path(roots[0])
+
+
+def _mean_target(folder: Path | None, targets: torch.Tensor, b_to_a: bool) -> tuple[Any, str]:
+    """The mean training target (``folder/../train``) or, failing that, the evaluated one."""
+    train = folder.parent / "train" if folder is not None else None
+    if folder is not None and train is not None and train.is_dir() and train != folder:
+        _, ab = _images([train], None)
+        return _split_pairs(ab, b_to_a)[1].mean(0, keepdim=True), str(train)
+    return targets.mean(0, keepdim=True), "the evaluated targets"
+
+
+def _fashion_figures(outs: torch.Tensor, x: torch.Tensor, y: torch.Tensor, labels: Any) -> dict:
+    """Classifier accuracies and Fréchet distances of pix2pix outputs (Fashion-MNIST)."""
+    net, _ = load_classifier()
+    f_out, p_out = features_and_predictions(net, classifier_input(outs))
+    f_real, p_real = features_and_predictions(net, classifier_input(y))
+    _, p_in = features_and_predictions(net, classifier_input(x))
+    half = f_real.shape[0] // 2
+    return {
+        "accuracy": float((p_out == labels).double().mean()),
+        "target_accuracy": float((p_real == labels).double().mean()),
+        "input_accuracy": float((p_in == labels).double().mean()),
+        "frechet_distance": frechet_distance(*gaussian_stats(f_out), *gaussian_stats(f_real)),
+        "frechet_floor_half_vs_half": frechet_distance(
+            *gaussian_stats(f_real[:half]), *gaussian_stats(f_real[half:])
+        ),
+        "_pred": p_out,
+    }
+
+
+def evaluate_pix2pix(
+    editor: Any, data: Mapping[str, Sequence[Path]], options: Mapping[str, Any]
+) -> dict:
+    """``Pix2Pix.evaluate``: see the module docstring.
+
+    Args:
+        editor: a loaded pix2pix editor.
+        data: ``{"data": [A|B folder]}`` (default ``data/fashion-edges/test``) or
+            ``{"a": [...], "b": [...]}``.
+        options: ``n`` (first n pairs; default all).
+
+    Returns:
+        ``{"rows": [...], "summary": {...}}``: rows per class with labels, else per image.
+    """
+    b_to_a = getattr(editor.config, "direction", "AtoB") == "BtoA"
+    files, x, y, folder = _pix2pix_pairs(data, b_to_a, options.get("n"))
+    outs = translate(editor, x)
+    p, s = image_metrics(outs, y)
+    mean_img, mean_from = _mean_target(folder, y, b_to_a)
+    mp, ms = image_metrics(_channels(mean_img, outs.shape[1]).expand_as(outs).contiguous(), y)
+    summary: dict[str, Any] = {"n": len(files), "psnr": float(p.mean()), "ssim": float(s.mean())}
+    summary.update(mean_image_psnr=float(mp.mean()), mean_image_ssim=float(ms.mean()))
+    summary["mean_image_from"] = mean_from
+    labels = _labels(folder, files) if folder is not None else None
+    if labels is None:
+        rows = [
+            {"image": f.name, "psnr": float(a), "ssim": float(b)}
+            for f, a, b in zip(files, p, s, strict=True)
+        ]
+        return {"rows": rows, "summary": summary}
+    fig = _fashion_figures(outs, x, y, labels)
+    pred = fig.pop("_pred")
+    summary.update(fig)
+    rows = []
+    for c in range(10):
+        sel = labels == c
+        if sel.any():
+            rows.append(
+                {
+                    "class": c,
+                    "name": CLASSES[c],
+                    "n": int(sel.sum()),
+                    "psnr": float(p[sel].mean()),
+                    "ssim": float(s[sel].mean()),
+                    "accuracy": float((pred[sel] == c).double().mean()),
+                }
+            )
+    return {"rows": rows, "summary": summary}
+
+
+# ---------------------------------------------------------------------------------- cyclegan
+def _classes(domains: Mapping[str, Sequence[Path]]) -> dict[str, int] | None:
+    parents = {Path(p).resolve().parent for v in domains.values() for p in v}
+    if len(parents) != 1:
+        return None
+    table = parents.pop() / "classes.json"
+    if not table.is_file():
+        return None
+    doc = json.loads(table.read_text())
+    return {"a": int(doc["a"]), "b": int(doc["b"])}
+
+
+def _other_editor(editor: Any, direction: str) -> Any:
+    """The editor of the other generator: the same weights, ``direction`` changed."""
+    weights = editor.weights_path if editor.weights_path is not None else False
+    return ganedit.load(
+        type(editor.family), weights=weights, device=str(editor.device), direction=direction
+    )
+
+
+def _direction_figures(
+    name: str, fwd: Any, back: Any, src: torch.Tensor, dst: torch.Tensor, cls: Any
+) -> dict[str, float]:
+    """Figures of one direction: ``fwd`` maps ``src``'s domain to ``dst``'s."""
+    out = translate(fwd, src)
+    cyc, _ = image_metrics(translate(back, out), src)
+    nn_share, pair_share = structure_kept(out, src)
+    fig = {f"{name}_cycle_psnr": float(cyc.mean())}
+    fig.update({f"{name}_structure_nn": nn_share, f"{name}_structure_pair": pair_share})
+    if cls is not None:
+        net, _ = load_classifier()
+        f_out, p_out = features_and_predictions(net, classifier_input(out))
+        f_src, p_src = features_and_predictions(net, classifier_input(src))
+        f_dst, _ = features_and_predictions(net, classifier_input(dst))
+        ref = gaussian_stats(f_dst)
+        fig[f"{name}_target_share"] = float((p_out == cls).double().mean())
+        fig[f"{name}_input_share"] = float((p_src == cls).double().mean())
+        fig[f"{name}_frechet_distance"] = frechet_distance(*gaussian_stats(f_out), *ref)
+        fig[f"{name}_input_frechet_distance"] = frechet_distance(*gaussian_stats(f_src), *ref)
+    return fig
+
+
+def evaluate_cyclegan(
+    editor: Any, domains: Mapping[str, Sequence[Path]], options: Mapping[str, Any]
+) -> dict:
+    """``CycleGAN.evaluate``: see the module docstring.
+
+    Args:
+        editor: a loaded cyclegan editor (either direction; the other generator is loaded
+            from the same weights).
+        domains: ``{"a": [...], "b": [...]}`` test images of each domain.
+        options: ``n`` (first n images of each domain; default all).
+
+    Returns:
+        ``{"rows": [one per direction], "summary": {...}}``.
+    """
+    n = options.get("n")
+    _, a = _images(domains["a"], n)
+    _, b = _images(domains["b"], n)
+    mine = editor.generator_name
+    nets = {mine: editor, ("b2a" if mine == "a2b" else "a2b"): None}
+    other = next(k for k, v in nets.items() if v is None)
+    nets[other] = _other_editor(editor, other)
+    classes = _classes(domains)
+    summary: dict[str, Any] = {"n_a": int(a.shape[0]), "n_b": int(b.shape[0])}
+    summary.update(
+        _direction_figures("a2b", nets["a2b"], nets["b2a"], a, b, classes and classes["b"])
+    )
+    summary.update(
+        _direction_figures("b2a", nets["b2a"], nets["a2b"], b, a, classes and classes["a"])
+    )
+    rows = []
+    for d in ("a2b", "b2a"):
+        row = {"direction": d}
+        row.update({k[4:]: v for k, v in summary.items() if k.startswith(d + "_")})
+        rows.append(row)
+    return {"rows": rows, "summary": summary}
