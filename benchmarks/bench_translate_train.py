@@ -1,0 +1,245 @@
+"""pix2pix and CycleGAN training throughput: the reference repository's loop vs ganedit's engine.
+
+Baseline (the loop of junyanz/pytorch-CycleGAN-and-pix2pix, rewritten here): a
+``torch.utils.data.DataLoader`` over image *files*, each item decoded per access (OpenCV),
+resized to ``load_size``, randomly cropped to ``crop_size`` and flipped on the CPU per item,
+converted to float in ``[-1, 1]``; one step per batch with the same updates as the family
+(pix2pix: D on real/fake pairs, then G on GAN + 100 L1; CycleGAN: both generators on
+LSGAN + cycle + identity, then both critics on pooled fakes), plain ``torch.optim.Adam``.
+
+ganedit: :class:`ganedit.engine.Engine` (fp32, NaN guard; EMA off) with the family's
+``training_step`` on ``family.dataset`` data (decoded once, kept on the device as uint8,
+jitter and flip by kornia on the batch).
+
+Same networks (``family.build``), batch size and files (``data/fashion-edges/train``,
+``data/fashion-cycle/train{A,B}`` from ``scripts/make_translation_data.py``; random files when
+absent). Baseline and ganedit alternate ``--repeats`` times so the load of a shared machine hits
+both alike; the best repeat of each is reported::
+
+    python benchmarks/bench_translate_train.py [--steps 20] [--repeats 2] [--family pix2pix]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+from _machine import cpu_model
+from ganedit_translate.cyclegan import CycleGAN, CycleGANConfig
+from ganedit_translate.pix2pix import Pix2Pix, Pix2PixConfig
+
+from ganedit.config import update_config
+from ganedit.engine import Engine
+from ganedit.family import Step
+from ganedit.nn import ImagePool, gan_loss
+
+EDGES = Path("data/fashion-edges/train")
+CYCLE = Path("data/fashion-cycle")
+
+
+def machine() -> str:
+    text = f"{cpu_model()}, {os.cpu_count()} logical CPUs, torch {torch.__version__}"
+    text += f", {torch.get_num_threads()} threads"
+    try:
+        text += f", load average {os.getloadavg()[0]:.1f}"
+    except OSError:
+        pass
+    return text
+
+
+class FileItems(torch.utils.data.Dataset):
+    """Per-item decode, resize to ``load``, random ``crop`` and flip; ``(1, crop, W)`` in
+    ``[-1, 1]`` (``W = 2 * crop`` for an A|B file, cropped and flipped as one)."""
+
+    def __init__(self, files: list[Path], load: int, crop: int, pair: bool) -> None:
+        self.files, self.load, self.crop, self.pair = files, load, crop, pair
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def _jitter(self, img: np.ndarray, ox: int, oy: int, flip: bool) -> np.ndarray:
+        img = cv2.resize(img, (self.load, self.load), interpolation=cv2.INTER_CUBIC)
+        img = img[oy : oy + self.crop, ox : ox + self.crop]
+        return img[:, ::-1] if flip else img
+
+    def __getitem__(self, i: int) -> Any:
+        img = cv2.imread(str(self.files[i]), cv2.IMREAD_GRAYSCALE)
+        ox, oy = np.random.randint(0, self.load - self.crop + 1, 2)
+        flip = bool(np.random.rand() < 0.5)
+        halves = np.split(img, 2, axis=1) if self.pair else [img]
+        out = [self._jitter(h, ox, oy, flip) for h in halves]
+        tensors = [torch.from_numpy(o.copy()).float().div(127.5).sub(1)[None] for o in out]
+        return tuple(tensors) if self.pair else tensors[0]
+
+
+def _adam(params: Any, cfg: Any) -> torch.optim.Optimizer:
+    return torch.optim.Adam(params, lr=cfg.lr, betas=tuple(cfg.betas))
+
+
+def _pix2pix_step(nets: dict, opts: dict, cfg: Pix2PixConfig, x: Any, y: Any) -> torch.Tensor:
+    g, d = nets["generator"], nets["discriminator"]
+    fake = g(x)
+    loss_d = 0.5 * (
+        gan_loss("bce", d(torch.cat([x, y], 1)), True)
+        + gan_loss("bce", d(torch.cat([x, fake.detach()], 1)), False)
+    )
+    opts["d"].zero_grad()
+    loss_d.backward()
+    opts["d"].step()
+    loss_g = gan_loss("bce", d(torch.cat([x, fake], 1)), True, False)
+    loss_g = loss_g + cfg.l1_weight * (fake - y).abs().mean()
+    opts["g"].zero_grad()
+    loss_g.backward()
+    opts["g"].step()
+    return loss_g
+
+
+def _cycle_step(nets: dict, opts: dict, cfg: CycleGANConfig, a: Any, b: Any, state: dict) -> Any:
+    fb, fa = nets["a2b"](a), nets["b2a"](b)
+    cyc = (nets["b2a"](fb) - a).abs().mean() + (nets["a2b"](fa) - b).abs().mean()
+    idt = (nets["a2b"](b) - b).abs().mean() + (nets["b2a"](a) - a).abs().mean()
+    adv = gan_loss("lsgan", nets["d_b"](fb), True) + gan_loss("lsgan", nets["d_a"](fa), True)
+    loss_g = adv + cfg.cycle_weight * (cyc + cfg.identity * idt)
+    opts["g"].zero_grad()
+    loss_g.backward()
+    opts["g"].step()
+    pool = ImagePool(cfg.pool_size)
+    ob, oa = pool.query(state, "b", fb.detach()), pool.query(state, "a", fa.detach())
+    loss_d = 0.5 * (
+        gan_loss("lsgan", nets["d_b"](b), True) + gan_loss("lsgan", nets["d_b"](ob), False)
+    ) + 0.5 * (gan_loss("lsgan", nets["d_a"](a), True) + gan_loss("lsgan", nets["d_a"](oa), False))
+    opts["d"].zero_grad()
+    loss_d.backward()
+    opts["d"].step()
+    return loss_g
+
+
+def _loaders(name: str, cfg: Any, files: dict[str, list[Path]], workers: int) -> list[Any]:
+    kw = {"batch_size": cfg.batch_size, "shuffle": True, "drop_last": True}
+    kw["num_workers"] = workers
+    if name == "pix2pix":
+        ds = FileItems(files["data"], cfg.load_size, cfg.crop_size, pair=True)
+        return [torch.utils.data.DataLoader(ds, **kw)]
+    return [
+        torch.utils.data.DataLoader(FileItems(files[r], cfg.load_size, cfg.crop_size, False), **kw)
+        for r in ("a", "b")
+    ]
+
+
+def bench_baseline(
+    name: str, cfg: Any, files: dict, steps: int, warmup: int, workers: int
+) -> float:
+    torch.manual_seed(0)
+    fam = Pix2Pix() if name == "pix2pix" else CycleGAN()
+    nets = {k: v.train() for k, v in fam.build(cfg).items()}
+    if name == "pix2pix":
+        opts = {"g": _adam(nets["generator"].parameters(), cfg)}
+        opts["d"] = _adam(nets["discriminator"].parameters(), cfg)
+    else:
+        opts = {"g": _adam([p for k in ("a2b", "b2a") for p in nets[k].parameters()], cfg)}
+        opts["d"] = _adam([p for k in ("d_a", "d_b") for p in nets[k].parameters()], cfg)
+    state: dict[str, torch.Tensor] = {}
+    loaders = _loaders(name, cfg, files, workers)
+    done, t0 = 0, 0.0
+    while True:
+        for batch in zip(*loaders, strict=False):
+            if done == warmup:
+                t0 = time.perf_counter()
+            if name == "pix2pix":
+                loss = _pix2pix_step(nets, opts, cfg, *batch[0])
+            else:
+                loss = _cycle_step(nets, opts, cfg, batch[0], batch[1], state)
+            done += 1
+            if done == warmup + steps:
+                loss.item()
+                return steps * cfg.batch_size / (time.perf_counter() - t0)
+
+
+def bench_ganedit(name: str, cfg: Any, files: dict, steps: int, warmup: int) -> float:
+    fam = Pix2Pix() if name == "pix2pix" else CycleGAN()
+    engine = Engine(device="cpu", precision="fp32", seed=0)
+    nets = engine.setup(fam.build(cfg))
+    opts = fam.optimizers(nets, cfg)
+    data = fam.dataset(files, cfg).setup(engine.device, seed=0)
+    state = fam.training_state(cfg)
+    t0 = 0.0
+    for i in range(warmup + steps):
+        if i == warmup:
+            t0 = time.perf_counter()
+        losses = fam.training_step(
+            Step(nets, opts, cfg, engine, state, i), data.next_batch(cfg.batch_size)
+        )
+    next(iter(losses.values())).item()
+    return steps * cfg.batch_size / (time.perf_counter() - t0)
+
+
+def _files(tmp: Path, n: int) -> dict[str, dict[str, list[Path]]]:
+    """The project's data files, or random stand-ins of the same shapes."""
+    out: dict[str, dict[str, list[Path]]] = {}
+    if EDGES.is_dir() and (CYCLE / "trainA").is_dir():
+        out["pix2pix"] = {"data": sorted(EDGES.glob("*.png"))[:n]}
+        out["cyclegan"] = {r: sorted((CYCLE / f"train{r.upper()}").glob("*.png"))[:n] for r in "ab"}
+        return out
+    rng = np.random.default_rng(0)
+    for sub, w in (("pairs", 128), ("a", 64), ("b", 64)):
+        (tmp / sub).mkdir()
+        for i in range(n):
+            cv2.imwrite(str(tmp / sub / f"{i}.png"), rng.integers(0, 256, (64, w), dtype=np.uint8))
+    out["pix2pix"] = {"data": sorted((tmp / "pairs").glob("*.png"))}
+    out["cyclegan"] = {r: sorted((tmp / r).glob("*.png")) for r in "ab"}
+    return out
+
+
+def configs(batch_p2p: int, batch_cyc: int) -> dict[str, Any]:
+    """The bundled weights' training settings (64x64 gray)."""
+    p2p = {"in_channels": 1, "out_channels": 1, "depth": 6, "width": 32, "ndf": 32}
+    p2p.update(d_layers=2, load_size=72, crop_size=64, batch_size=batch_p2p, ema_decay=0.0)
+    cyc = {"channels": 1, "width": 16, "blocks": 6, "ndf": 16, "d_layers": 2, "load_size": 72}
+    cyc.update(crop_size=64, batch_size=batch_cyc, ema_decay=0.0)
+    return {
+        "pix2pix": update_config(Pix2PixConfig(), p2p),
+        "cyclegan": update_config(CycleGANConfig(), cyc),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--family", choices=["pix2pix", "cyclegan", "both"], default="both")
+    ap.add_argument("--batch-pix2pix", type=int, default=16)
+    ap.add_argument("--batch-cyclegan", type=int, default=4)
+    ap.add_argument("--images", type=int, default=2000)
+    ap.add_argument("--workers", type=int, default=0, help="baseline DataLoader workers")
+    args = ap.parse_args()
+    print(f"machine: {machine()}")
+    cfgs = configs(args.batch_pix2pix, args.batch_cyclegan)
+    names = ["pix2pix", "cyclegan"] if args.family == "both" else [args.family]
+    with tempfile.TemporaryDirectory() as tmp:
+        files = _files(Path(tmp), args.images)
+        for name in names:
+            cfg = cfgs[name]
+            print(f"{name}: 64x64 gray, batch {cfg.batch_size}, fp32, {args.steps} timed steps")
+            base, ours = [], []
+            for r in range(args.repeats):
+                base.append(
+                    bench_baseline(name, cfg, files[name], args.steps, args.warmup, args.workers)
+                )
+                ours.append(bench_ganedit(name, cfg, files[name], args.steps, args.warmup))
+                print(f"  repeat {r + 1}: baseline {base[-1]:.1f} img/s, ganedit {ours[-1]:.1f}")
+            b, o = max(base), max(ours)
+            print(f"  baseline (file DataLoader, per-item jitter): {b:.1f} img/s")
+            print(f"  ganedit (Engine + training_step, resident uint8): {o:.1f} img/s")
+            print(f"  ratio ganedit / baseline: {o / b:.2f}x", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,211 @@
+"""Tests of the cyclegan family (CPU, tiny networks). The bundled-weights test uses
+data/fashion-cycle (scripts/make_translation_data.py) and is skipped when it, or the weights,
+are absent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from ganedit_translate.cyclegan import CycleGAN, CycleGANConfig
+from ganedit_translate.evaluate import evaluate_cyclegan
+from imagefiles import random_image, write_test_image
+
+import ganedit
+from ganedit.config import update_config
+from ganedit.data import DatasetError
+from ganedit.engine import export_weights
+from ganedit.testing import check_family
+from ganedit.weights import load_weights
+
+ROOT = Path(__file__).resolve().parents[2]
+CYCLE = ROOT / "data" / "fashion-cycle"
+WEIGHTS = ROOT / "assets" / "weights" / "cyclegan-fashion-sneaker-boot.safetensors"
+
+TINY = {
+    "channels": 1,
+    "width": 4,
+    "blocks": 1,
+    "ndf": 4,
+    "d_layers": 1,
+    "batch_size": 2,
+    "load_size": 20,
+    "crop_size": 16,
+    "pool_size": 3,
+}
+
+
+def tiny(**kw) -> CycleGANConfig:
+    return update_config(CycleGANConfig(), {**TINY, **kw})
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A tiny run trained 6 steps (pool of 3 filled and swapping) and its exported weights."""
+    tmp = tmp_path_factory.mktemp("cyc")
+    data = CycleGAN().example_data(tmp / "data", tiny())
+    run = tmp / "run"
+    ganedit.train(
+        "cyclegan",
+        data=data,
+        out=run,
+        steps=6,
+        overrides=[f"{k}={v}" for k, v in TINY.items()],
+        device="cpu",
+        progress=False,
+        checkpoint_every=3,
+        sample_every=6,
+    )
+    return run, export_weights(run, tmp / "w.safetensors", fp16=True)
+
+
+# ----------------------------------------------------------------------------- the family
+def test_conformance() -> None:
+    check_family(CycleGAN, tiny())
+
+
+def test_conformance_rgb_no_identity() -> None:
+    check_family(CycleGAN, tiny(channels=3, identity=0.0), only=["training", "resume"])
+
+
+def test_paper_defaults() -> None:
+    c = CycleGANConfig()
+    assert (c.width, c.blocks, c.gan_loss, c.cycle_weight, c.identity, c.pool_size) == (
+        64,
+        9,
+        "lsgan",
+        10.0,
+        0.5,
+        50,
+    )
+    fam = ganedit.get_family("cyclegan")
+    assert fam.generators == ("a2b", "b2a") and not fam.io(c).tiling.tileable
+    assert fam.generator_for(update_config(c, {"direction": "b2a"})) == "b2a"
+    norms = {type(m).__name__ for m in fam.build_generator("a2b", c).modules()}
+    assert "InstanceNorm2d" in norms and "ReflectionPad2d" in norms
+
+
+def test_domains_and_errors(tmp_path: Path) -> None:
+    fam, cfg = CycleGAN(), tiny()
+    for d in ("trainA", "trainB"):
+        for i in range(2):
+            write_test_image(tmp_path / d / f"{i}.png", random_image(20, 20, 1, seed=i))
+    assert len(fam.dataset({"data": [tmp_path]}, cfg)) == 2
+    with pytest.raises(DatasetError, match="domain b is missing"):
+        fam.dataset({"a": [tmp_path / "trainA"]}, cfg)
+    (tmp_path / "emptyB").mkdir()
+    with pytest.raises(DatasetError, match="domain b: no images found in .*emptyB"):
+        fam.dataset({"a": [tmp_path / "trainA"], "b": [tmp_path / "emptyB"]}, cfg)
+    with pytest.raises(DatasetError, match="domain a: .*nowhere not found"):
+        fam.dataset({"a": [tmp_path / "nowhere"], "b": [tmp_path / "trainB"]}, cfg)
+    with pytest.raises(DatasetError, match="trainB"):
+        fam.dataset({"data": [tmp_path / "trainA"]}, cfg)
+
+
+# ------------------------------------------------------------------ training state and grid
+def test_pool_is_checkpointed(trained: tuple[Path, Path]) -> None:
+    run, _ = trained
+    ckpts = sorted(run.rglob("*.safetensors"))
+    pools = {}
+    for p in ckpts:
+        state, _card = load_weights(p) if "checkpoint" not in p.name else (None, None)
+        del state
+    from safetensors.torch import load_file
+
+    for p in ckpts:
+        tensors = load_file(str(p))
+        pools.update({k: v for k, v in tensors.items() if "pool_" in k})
+    assert pools, f"no pool tensors in {[p.name for p in ckpts]}"
+    assert all(v.shape[0] == 3 and v.shape[1:] == (1, 16, 16) for v in pools.values())
+
+
+def test_sample_grid_columns() -> None:
+    fam, cfg = CycleGAN(), tiny()
+    nets = {k: v.eval() for k, v in fam.build(cfg).items()}
+    inputs = {"image": torch.rand(2, 1, 16, 16), "b": torch.rand(2, 1, 16, 16)}
+    with torch.no_grad():
+        cols = fam.sample_columns(nets, inputs, cfg)
+        assert len(cols) == 6 and torch.equal(cols[0], inputs["image"])
+        assert torch.equal(cols[3], inputs["b"])
+        expect = fam.predict(nets["b2a"], {"image": cols[1]}, cfg)
+        assert torch.equal(cols[2], expect)
+
+
+# --------------------------------------------------------------------------- inference
+def test_direction_loads_only_one_generator(
+    trained: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, weights = trained
+    state, _ = load_weights(weights)
+    assert any(k.startswith("a2b.") for k in state) and any(k.startswith("b2a.") for k in state)
+    built: list[str] = []
+    original = CycleGAN.build_generator
+
+    def spy(self, name, config):  # type: ignore[no-untyped-def]
+        built.append(name)
+        return original(self, name, config)
+
+    monkeypatch.setattr(CycleGAN, "build_generator", spy)
+    monkeypatch.setattr(CycleGAN, "build", lambda self, c: pytest.fail("built everything"))
+    x = torch.rand(1, 1, 16, 16)
+    outs = {}
+    for d in ("a2b", "b2a"):
+        editor = ganedit.load(CycleGAN, weights=weights, device="cpu", direction=d)
+        assert editor.generator_name == d
+        outs[d] = editor(x)
+    assert built == ["a2b", "b2a"]
+    assert not torch.allclose(outs["a2b"], outs["b2a"])
+
+
+def test_run_folder_layouts_odd_sizes(trained: tuple[Path, Path], tmp_path: Path) -> None:
+    _, weights = trained
+    src = tmp_path / "in"
+    write_test_image(src / "gray.png", random_image(37, 29, 1))
+    write_test_image(src / "rgba.png", random_image(22, 18, 4))
+    write_test_image(src / "deep.png", random_image(25, 23, 3, dtype=np.uint16))
+    report = ganedit.run_folder(
+        "cyclegan", [src], tmp_path / "out", weights=weights, direction="b2a", progress=False
+    )
+    assert not report.failed and len(report.done) == 3
+    for name, shape, dtype in (
+        ("gray", (37, 29, 1), np.uint8),
+        ("rgba", (22, 18, 4), np.uint8),
+        ("deep", (25, 23, 3), np.uint16),
+    ):
+        out = ganedit.read_image(tmp_path / "out" / f"{name}.png")
+        assert out.shape == shape and out.dtype == dtype, name
+
+
+def test_evaluate_on_tiny_data(trained: tuple[Path, Path], tmp_path: Path) -> None:
+    _, weights = trained
+    for d, seed in (("testA", 0), ("testB", 50)):
+        for i in range(4):
+            write_test_image(tmp_path / d / f"{i}.png", random_image(28, 28, 1, seed=seed + i))
+    (tmp_path / "classes.json").write_text('{"a": 7, "b": 9}')
+    editor = ganedit.load("cyclegan", weights=weights, device="cpu")
+    fam = ganedit.get_family("cyclegan")
+    result = fam.evaluate(editor, {"data": [tmp_path]}, {"n": None})
+    s = result["summary"]
+    for d in ("a2b", "b2a"):
+        for k in ("cycle_psnr", "structure_nn", "structure_pair", "target_share", "input_share"):
+            assert np.isfinite(s[f"{d}_{k}"]), (d, k)
+    assert [r["direction"] for r in result["rows"]] == ["a2b", "b2a"]
+    plain = evaluate_cyclegan(editor, {"a": [tmp_path / "testA"], "b": [tmp_path / "testB"]}, {})
+    assert "a2b_target_share" not in plain["summary"]
+
+
+# ------------------------------------------------------------------------- bundled weights
+def test_bundled_weights_load_and_meet_loose_bars() -> None:
+    if not WEIGHTS.is_file():
+        pytest.skip("cyclegan-fashion-sneaker-boot weights not shipped yet")
+    if not (CYCLE / "testA").is_dir():
+        pytest.skip("data/fashion-cycle not made (scripts/make_translation_data.py)")
+    editor = ganedit.load("cyclegan", device="cpu")
+    assert editor.generator_name == "a2b" and editor.io.in_channels == 1
+    s = ganedit.get_family("cyclegan").evaluate(editor, {"data": [CYCLE]}, {"n": 200})["summary"]
+    for d in ("a2b", "b2a"):
+        assert s[f"{d}_target_share"] > s[f"{d}_input_share"] + 0.5, d
+        assert s[f"{d}_cycle_psnr"] > 18, d
+        assert s[f"{d}_structure_pair"] > 0.8, d
