@@ -24,8 +24,14 @@ class EMA:
         self.module = copy.deepcopy(module).eval().requires_grad_(False)
 
     @torch.no_grad()
-    def update(self, module: nn.Module) -> None:
-        """Blend ``module``'s current weights in (``module`` has the same structure)."""
+    def update(self, module: nn.Module, ok: torch.Tensor | None = None) -> None:
+        """Blend ``module``'s current weights in (``module`` has the same structure).
+
+        Args:
+            module: the trained network.
+            ok: optional 0-dim bool tensor on the device: when False the EMA is left as it
+                is (a skipped NaN step), decided on the device without waiting for it.
+        """
         src = dict(module.named_parameters())
         ema_p: list[torch.Tensor] = []
         cur_p: list[torch.Tensor] = []
@@ -33,11 +39,17 @@ class EMA:
             if p.is_floating_point():
                 ema_p.append(p)
                 cur_p.append(src[name].detach())
+        weight = 1.0 - self.decay
         if ema_p:
-            torch._foreach_lerp_(ema_p, cur_p, 1.0 - self.decay)
+            if ok is None:
+                torch._foreach_lerp_(ema_p, cur_p, weight)
+            else:
+                w = ok.to(ema_p[0].device, ema_p[0].dtype) * weight
+                torch._foreach_lerp_(ema_p, cur_p, w)
         bufs = dict(module.named_buffers())
         for name, b in self.module.named_buffers():
-            b.copy_(bufs[name])
+            new = bufs[name]
+            b.copy_(new if ok is None else torch.where(ok.to(b.device), new, b))
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         return self.module.state_dict()

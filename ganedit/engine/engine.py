@@ -25,6 +25,13 @@ from ganedit.engine.precision import precision_for
 __all__ = ["Engine"]
 
 
+def _takes_found_inf(optimizer: torch.optim.Optimizer) -> bool:
+    """The optimiser skips its own update given a ``found_inf`` tensor (fused Adam/AdamW/SGD)."""
+    return bool(getattr(optimizer, "_step_supports_amp_scaling", False)) and all(
+        g.get("fused") for g in optimizer.param_groups
+    )
+
+
 def _unwrap(net: nn.Module) -> nn.Module:
     inner = getattr(net, "_orig_mod", net)  # torch.compile
     inner = (
@@ -96,7 +103,7 @@ class Engine:
         self.out_dir: Path | None = None
         self.batch_size: int | None = None
         self.nets_raw: dict[str, nn.Module] = {}
-        self.bad_step = False
+        self._step_ok: torch.Tensor | None = None
         self.lr_schedule: Any = None  # the LRSchedule fit() runs (set by fit)
         self.run_callbacks: list[Any] = []  # a fit's own callbacks (plugins'), cleared after it
         self.family_state: dict[str, torch.Tensor] = {}  # ModelFamily.training_state, per fit
@@ -167,10 +174,11 @@ class Engine:
                 self.ema[name] = EMA(self.nets_raw[name], self.ema_decay)
         return out
 
-    def update_ema(self) -> None:
-        """Blend every generator's current weights into its EMA (after a good step)."""
+    def update_ema(self, ok: torch.Tensor | None = None) -> None:
+        """Blend every generator's current weights into its EMA; with ``ok`` (a device bool)
+        only when it is True, decided on the device."""
         for name, ema in self.ema.items():
-            ema.update(self.nets_raw[name])
+            ema.update(self.nets_raw[name], ok)
 
     def generator_copies(self, generators: Sequence[str]) -> dict[str, nn.Module]:
         """The modules to sample and export: each generator's EMA where EMA is on, else the
@@ -191,34 +199,67 @@ class Engine:
         self._loss_ok.append(torch.isfinite(loss.detach()).all())
         self.strategy.backward(loss)
 
-    def step(self, optimizer: torch.optim.Optimizer) -> bool:
+    def step(self, optimizer: torch.optim.Optimizer) -> torch.Tensor:
         """Apply ``optimizer`` unless a loss since the last step or a gradient is NaN/Inf.
 
-        A skipped step zeroes the gradients and marks the training step bad (``bad_step``);
-        the loop stops after several bad steps in a row. Under fp16 the GradScaler skips
-        overflowing steps itself (not counted as bad unless the loss itself was non-finite).
+        The check stays on the device: an optimiser that takes a ``found_inf`` tensor (fused
+        Adam, :func:`ganedit.nn.adam`'s choice) skips the update inside its own kernel, so a
+        training step never waits for the host. Other optimisers are checked on the host.
+        A skipped step marks the training step bad (``bad_step``); :func:`~ganedit.engine.fit`
+        looks at the flags every few steps and rolls back after several bad steps in a row.
+        Under fp16 the GradScaler skips overflowing steps itself (not counted as bad unless
+        the loss itself was non-finite).
 
         Returns:
-            True when the weights were updated.
+            A 0-dim bool tensor on the device: True when the weights were updated (reading
+            it waits for the device).
         """
         flags = self._loss_ok
         self._loss_ok = []
-        ok = torch.stack(flags).all() if flags else torch.tensor(True, device=self.device)
+        ok = torch.stack(flags).all() if flags else torch.ones((), dtype=torch.bool)
+        ok = ok.to(self.device)
         if self.precision.name == "fp16":
-            finite = bool(ok.item())
             stepped = self.strategy.step(optimizer)
-            if not finite:
-                self.bad_step = True
-            return stepped and finite
+            self._mark(ok)
+            return ok & torch.tensor(stepped, device=self.device)
         grads = [p.grad for g in optimizer.param_groups for p in g["params"] if p.grad is not None]
         if grads:
             norms = torch._foreach_norm(grads)
-            ok = ok.to(norms[0].device) & torch.isfinite(torch.stack(norms)).all()
+            ok = ok & torch.isfinite(torch.stack(norms)).all()
+        self._mark(ok)
+        if _takes_found_inf(optimizer):
+            optimizer.found_inf = (~ok).float()  # type: ignore[attr-defined]
+            optimizer.grad_scale = None  # type: ignore[attr-defined]
+            try:
+                self.strategy.step(optimizer)
+            finally:
+                optimizer.found_inf = None  # type: ignore[attr-defined]
+            return ok
         if not bool(ok.item()):
             optimizer.zero_grad(set_to_none=True)
-            self.bad_step = True
-            return False
-        return self.strategy.step(optimizer)
+            return ok
+        self.strategy.step(optimizer)
+        return ok
+
+    def _mark(self, ok: torch.Tensor) -> None:
+        self._step_ok = ok if self._step_ok is None else self._step_ok & ok
+
+    def begin_step(self) -> None:
+        """Start a training step: no optimiser step has been judged yet (called by fit)."""
+        self._step_ok = None
+
+    def step_ok(self) -> torch.Tensor:
+        """A 0-dim bool tensor on the device: every optimiser step of the current training
+        step was finite (True when none was taken). Does not wait for the device."""
+        if self._step_ok is None:
+            return torch.ones((), dtype=torch.bool, device=self.device)
+        return self._step_ok
+
+    @property
+    def bad_step(self) -> bool:
+        """True when an optimiser step of the current training step was skipped as NaN/Inf
+        (reading it waits for the device; the loop reads the device flag instead)."""
+        return not bool(self.step_ok().item())
 
     def next_batch(self) -> dict[str, torch.Tensor]:
         """Another training batch (same size) for families that take several discriminator

@@ -123,6 +123,11 @@ class _Run:
         self.last_metrics: dict[str, float] = {}
         self.last_ckpt: Path | None = None
         self.bad_in_row = 0
+        # NaN guard on the device: current streak, longest since the last look, last flag
+        self.streak: torch.Tensor | None = None
+        self.longest: torch.Tensor | None = None
+        self.last_ok: torch.Tensor | None = None
+        self.check_every = max(1, min(opt.log_every, 50))
         self.saved_at = -1
         self.t_last, self.n_last = time.perf_counter(), 0
         self.pbar: Any = None
@@ -188,24 +193,42 @@ class _Run:
         apply_lr(self.opts, self.base, factor)
         self.factor = factor
         batch = engine.data.next_batch(engine.batch_size)
-        engine.bad_step = False
+        engine.begin_step()
         step = Step(
             self.nets, self.opts, self.config, engine, engine.family_state, engine.step_index
         )
         losses = self.family.training_step(step, batch)
-        if engine.bad_step:
-            self.bad_in_row += 1
-            if self.bad_in_row >= self.opt.max_bad_steps:
-                raise self.diverged()
-        else:
-            self.bad_in_row = 0
-            engine.update_ema()
+        self.track_bad(engine.step_ok())
         engine.step_index += 1
+        if engine.step_index % self.check_every == 0:
+            self.check_bad()
         if engine.world_size > 1:
             flag = torch.tensor([1.0 if engine.should_stop else 0.0], device=engine.device)
             dist.all_reduce(flag, op=dist.ReduceOp.MAX)
             engine.should_stop = bool(flag.item())
         return losses
+
+    def track_bad(self, ok: torch.Tensor) -> None:
+        """Count NaN/Inf steps on the device (no host sync): the current streak and the
+        longest since the last look; the EMA moves only on good steps."""
+        if self.streak is None:
+            self.streak = torch.zeros((), dtype=torch.int64, device=ok.device)
+            self.longest = torch.zeros_like(self.streak)
+        self.streak = (self.streak + 1) * (~ok)
+        self.longest = torch.maximum(self.longest, self.streak)
+        self.last_ok = ok
+        self.engine.update_ema(ok)
+
+    def check_bad(self) -> None:
+        """Look at the device counters (one host sync): raise :class:`TrainingDiverged` after
+        ``max_bad_steps`` bad steps in a row (rolling back to the last checkpoint)."""
+        if self.streak is None or self.longest is None:
+            return
+        longest, current = int(self.longest), int(self.streak)
+        self.bad_in_row = current
+        if longest >= self.opt.max_bad_steps:
+            raise self.diverged(longest)
+        self.longest = self.streak.clone()
 
     def log(self, losses: Mapping[str, Any]) -> dict[str, float]:
         """Metrics every ``log_every`` steps (and at the last or a stopping step)."""
@@ -221,7 +244,7 @@ class _Run:
         metrics["img_per_s"] = round(img_s, 2)
         if self.opt.schedule.kind != "constant" or self.opt.schedule.warmup_steps:
             metrics["lr_factor"] = round(self.factor, 6)
-        metrics["skipped"] = int(engine.bad_step)
+        metrics["skipped"] = int(self.last_ok is not None and not bool(self.last_ok))
         self.last_metrics = metrics
         engine.log(metrics, step)
         if self.pbar is not None:
@@ -239,8 +262,10 @@ class _Run:
             self.write_samples()
         # no checkpoint inside a streak of NaN steps: the rollback point stays clean
         every = self.opt.checkpoint_every
-        if every and step % every == 0 and self.bad_in_row == 0:
-            self.save_checkpoint()
+        if every and step % every == 0:
+            self.check_bad()
+            if self.bad_in_row == 0:
+                self.save_checkpoint()
 
     def run(self) -> FitResult:
         engine = self.engine
@@ -260,6 +285,7 @@ class _Run:
                 while engine.step_index < self.opt.steps and not engine.should_stop:
                     losses = self.train_step()
                     self.after_step(self.log(losses))
+                self.check_bad()
                 if self.saved_at != engine.step_index:
                     self.save_checkpoint()
                 weights = self.export(self.last_metrics)
@@ -381,10 +407,12 @@ class _Run:
         if (self.out / "metrics.jsonl").exists():
             plot_run(self.out)
 
-    def diverged(self) -> TrainingDiverged:
-        engine, bad = self.engine, self.bad_in_row
-        step = engine.step_index + 1
-        msg = f"training diverged: {bad} steps in a row had NaN/Inf losses or gradients (at step {step})"
+    def diverged(self, bad: int) -> TrainingDiverged:
+        engine = self.engine
+        msg = (
+            f"training diverged: {bad} steps in a row had NaN/Inf losses or gradients "
+            f"(seen at step {engine.step_index})"
+        )
         if self.last_ckpt is not None:
             engine.load_state_dict(engine.load(self.last_ckpt), self.nets, self.opts)
             self.export({})

@@ -198,3 +198,40 @@ def test_plot_run_draws_curves(tmp_path):
     with pytest.raises(FileNotFoundError, match="metrics.jsonl"):
         plot_run(tmp_path / "nope")
     write_image(tmp_path / "x.png", img)
+
+
+def test_nan_guard_never_waits_for_the_device(monkeypatch):
+    """With a fused optimiser the finite check, the skip and the EMA decision stay on the
+    device: engine.step reads no tensor on the host (no .item(), no bool())."""
+    from ganedit.engine.ema import EMA
+    from ganedit.nn import adam
+
+    engine = Engine(device="cpu", precision="fp32")
+    nets = engine.setup({"generator": torch.nn.Linear(3, 3)})
+    net = nets["generator"]
+    opt = adam(net.parameters(), 0.1)
+    ema = EMA(net, 0.5)
+    before = [p.detach().clone() for p in net.parameters()]
+    ema_before = [p.detach().clone() for p in ema.module.parameters()]
+
+    def refuse(*_a, **_k):
+        raise AssertionError("the NaN guard waited for the device")
+
+    for loss_scale in (float("nan"), 1.0):
+        engine.begin_step()
+        opt.zero_grad(set_to_none=True)
+        loss = net(torch.ones(2, 3)).sum() * loss_scale
+        with monkeypatch.context() as m:
+            m.setattr(torch.Tensor, "item", refuse)
+            m.setattr(torch.Tensor, "__bool__", refuse)
+            engine.backward(loss)
+            ok = engine.step(opt)
+            ema.update(net, engine.step_ok())
+        if loss_scale != 1.0:  # the NaN step changed nothing
+            assert not bool(ok) and engine.bad_step
+            assert all(torch.equal(a, b) for a, b in zip(before, net.parameters(), strict=True))
+            assert all(
+                torch.equal(a, b) for a, b in zip(ema_before, ema.module.parameters(), strict=True)
+            )
+    assert bool(ok) and not engine.bad_step  # the finite step applied
+    assert not any(torch.equal(a, b) for a, b in zip(before, net.parameters(), strict=True))

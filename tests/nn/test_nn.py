@@ -98,10 +98,19 @@ def test_init_weights_normal_002():
     assert spectral_norm_if(False, m[0]) is m[0]
 
 
-def test_adam_picks_foreach_on_cpu_and_accepts_groups():
+def test_adam_is_fused_on_cpu_skips_a_flagged_step_and_accepts_groups():
     net = nn.Linear(3, 3)
     opt = adam(net.parameters(), 2e-4, (0.5, 0.999))
-    assert opt.defaults["foreach"] is True and not opt.defaults.get("fused")
+    assert opt.defaults["fused"] is True
+    net(torch.ones(1, 3)).sum().backward()
+    before = [p.detach().clone() for p in net.parameters()]
+    opt.found_inf, opt.grad_scale = torch.tensor(1.0), None  # the engine's on-device NaN flag
+    opt.step()
+    assert all(torch.equal(a, b) for a, b in zip(before, net.parameters(), strict=True))
+    assert not opt.state or all(int(s["step"]) == 0 for s in opt.state.values())
+    opt.found_inf = torch.tensor(0.0)
+    opt.step()
+    assert not any(torch.equal(a, b) for a, b in zip(before, net.parameters(), strict=True))
     assert opt.param_groups[0]["betas"] == (0.5, 0.999)
     opt2 = adam([{"params": net.parameters(), "lr": 1e-3}], 2e-4)
     assert opt2.param_groups[0]["lr"] == 1e-3 and len(opt2.param_groups[0]["params"]) == 2
