@@ -13,7 +13,9 @@ Usage (from the repository root)::
         [--weights W] [--device cpu] [--repeat 2]
 
 The images are ``size`` x ``size`` crops of the project photos (``data/photos``), or of the
-bundled samples when the photos are absent. Prints img/s for both, the ratio and the machine.
+bundled samples when the photos are absent. Prints img/s for both, the ratio, the machine, and
+a roofline line: the generator's multiply-accumulates per input pixel (counted from the network)
+against this machine's measured fp32 GEMM peak, for the baseline's time (model plus its I/O).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import cv2
 import numpy as np
 import torch
 from _machine import cpu_model
+from _roofline import macs_per_pixel, peak_gflops, roofline_line
 
 import ganedit
 from ganedit.weights import resolve_resource
@@ -136,6 +139,11 @@ def main() -> None:
     print(
         f"ratio ganedit / baseline: {ours_ips / base_ips:.2f}x   (max pixel difference {max_diff})"
     )
+    macs = macs_per_pixel(generator)
+    peak = peak_gflops(device)
+    pixels = args.n * args.size * args.size
+    print("baseline " + roofline_line(macs, pixels, min(t_base), peak))
+    print("ganedit  " + roofline_line(macs, pixels, min(t_ours), peak))
 
 
 if __name__ == "__main__":
