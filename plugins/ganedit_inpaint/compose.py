@@ -1,0 +1,181 @@
+"""Mask handling around the generator: dilation, the (feathered) composite, and filling a large
+image crop by crop around each hole.
+
+Distances are Chebyshev (chessboard) distances in pixels: ``dilate(m, r)`` adds every pixel
+within ``r`` of the hole in both x and y (a ``(2r + 1)``-square max filter), and the feather
+weight of a pixel at distance ``d`` from the hole is ``(F + 1 - d) / (F + 1)`` for
+``d <= F``, 0 beyond: so with ``feather=F`` every pixel farther than ``F`` from the hole keeps
+its input value bit for bit, and with ``F = 0`` every pixel outside the hole does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+__all__ = ["composite", "dilate", "feather_weight", "fill_by_crops", "hole_boxes"]
+
+Fill = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def dilate(mask: torch.Tensor, radius: int) -> torch.Tensor:
+    """Grow a mask by ``radius`` pixels (square max filter).
+
+    Args:
+        mask: ``(N, 1, H, W)`` float in {0, 1}, 1 = hole.
+        radius: pixels, >= 0 (0 returns ``mask`` unchanged).
+
+    Returns:
+        ``(N, 1, H, W)`` float in {0, 1}.
+    """
+    r = max(0, int(radius))
+    if r == 0:
+        return mask
+    return F.max_pool2d(mask, 2 * r + 1, stride=1, padding=r)
+
+
+def feather_weight(mask: torch.Tensor, feather: int) -> torch.Tensor:
+    """The blend weight of the fill: 1 in the hole, falling linearly to 0 at ``feather + 1``
+    pixels (Chebyshev) from it (module docstring).
+
+    Args:
+        mask: ``(N, 1, H, W)`` float in {0, 1}.
+        feather: ring width in pixels, >= 0.
+
+    Returns:
+        ``(N, 1, H, W)`` float32 in [0, 1].
+    """
+    f = max(0, int(feather))
+    m = mask.float()
+    if f == 0:
+        return m
+    acc = m.clone()
+    for r in range(1, f + 1):
+        acc += F.max_pool2d(m, 2 * r + 1, stride=1, padding=r)
+    return acc / (f + 1)
+
+
+def composite(
+    x: torch.Tensor, fill: torch.Tensor, mask: torch.Tensor, feather: int = 0
+) -> torch.Tensor:
+    """The input where the blend weight is 0, the fill where it is 1, a blend between.
+
+    Args:
+        x: ``(N, C, H, W)`` float32 in [0, 1], the input.
+        fill: ``(N, C, H, W)`` float in [0, 1], the generator's raw output.
+        mask: ``(N, 1, H, W)`` float in {0, 1} (already dilated).
+        feather: ring width in pixels.
+
+    Returns:
+        ``(N, C, H, W)`` float32 in [0, 1]; equal to ``x`` exactly where the weight is 0.
+    """
+    w = feather_weight(mask, feather)
+    blend = x + w * (fill.float().clamp(0, 1) - x)
+    return torch.where(w > 0, blend, x)
+
+
+def hole_boxes(mask: torch.Tensor, margin: int) -> list[tuple[int, int, int, int]]:
+    """Boxes ``(y0, y1, x0, x1)`` around the holes of one mask, each grown by ``margin`` and
+    clipped to the image; boxes that touch or overlap are merged, so every hole pixel lies in
+    exactly one box together with at least ``margin`` pixels of context (where the image has
+    them).
+
+    Args:
+        mask: ``(H, W)`` float or bool, 1/True = hole.
+        margin: pixels of context on each side.
+    """
+    import cv2
+    import numpy as np
+
+    h, w = mask.shape
+    hole = (mask.detach().cpu().numpy() > 0.5).astype(np.uint8)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(hole, connectivity=8)
+    boxes = []
+    for x0, y0, bw, bh, _area in stats[1:count]:
+        y0, x0 = int(y0), int(x0)
+        boxes.append(
+            (max(0, y0 - margin), min(h, y0 + int(bh) + margin),
+             max(0, x0 - margin), min(w, x0 + int(bw) + margin))
+        )  # fmt: skip
+    return _merge(boxes)
+
+
+def _merge(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
+    """Merge overlapping boxes until none overlap."""
+    merged = True
+    while merged:
+        merged = False
+        out: list[tuple[int, int, int, int]] = []
+        for b in boxes:
+            for i, o in enumerate(out):
+                if b[0] < o[1] and o[0] < b[1] and b[2] < o[3] and o[2] < b[3]:
+                    out[i] = (min(b[0], o[0]), max(b[1], o[1]), min(b[2], o[2]), max(b[3], o[3]))
+                    merged = True
+                    break
+            else:
+                out.append(b)
+        boxes = out
+    return boxes
+
+
+def _fit(lo: int, hi: int, size: int, multiple: int) -> tuple[int, int]:
+    """Grow ``[lo, hi)`` to a length that is a multiple of ``multiple`` inside ``[0, size)``
+    where possible (``size`` itself is a multiple: the core pads the image)."""
+    want = -(-(hi - lo) // multiple) * multiple
+    lo = max(0, min(lo - (want - (hi - lo)) // 2, size - want))
+    return lo, min(size, lo + want)
+
+
+def fill_by_crops(
+    fill: Fill,
+    x: torch.Tensor,
+    mask: torch.Tensor,
+    *,
+    margin: int,
+    multiple: int,
+    max_side: int,
+) -> torch.Tensor:
+    """The raw fill of a large image, computed crop by crop around each hole.
+
+    Each hole's box plus ``margin`` (:func:`hole_boxes`) is cut out, grown to a multiple of
+    ``multiple``, filled by ``fill`` (downscaled first when it is longer than ``max_side``,
+    the fill then upscaled bilinearly), and pasted back. Pixels in no box keep the input.
+
+    Args:
+        fill: ``(x, m) -> raw`` on ``(1, 3, h, w)`` / ``(1, 1, h, w)`` float tensors.
+        x: ``(N, 3, H, W)`` float32 in [0, 1], H and W multiples of ``multiple``.
+        mask: ``(N, 1, H, W)`` float in {0, 1}.
+        margin: context pixels around each hole.
+        multiple: the generator's size multiple.
+        max_side: the longest side one call may have.
+
+    Returns:
+        ``(N, 3, H, W)`` float32 in [0, 1].
+    """
+    out = x.clone()
+    _, _, h, w = x.shape
+    for n in range(x.shape[0]):
+        for y0, y1, x0, x1 in hole_boxes(mask[n, 0], margin):
+            y0, y1 = _fit(y0, y1, h, multiple)
+            x0, x1 = _fit(x0, x1, w, multiple)
+            xc, mc = x[n : n + 1, :, y0:y1, x0:x1], mask[n : n + 1, :, y0:y1, x0:x1]
+            out[n : n + 1, :, y0:y1, x0:x1] = _fill_scaled(fill, xc, mc, multiple, max_side)
+    return out
+
+
+def _fill_scaled(
+    fill: Fill, x: torch.Tensor, m: torch.Tensor, multiple: int, max_side: int
+) -> torch.Tensor:
+    """``fill(x, m)``, at a reduced size when the crop is longer than ``max_side``."""
+    h, w = x.shape[-2:]
+    if max(h, w) <= max_side:
+        return fill(x, m)
+    s = max_side / max(h, w)
+    size = (max(multiple, int(h * s) // multiple * multiple),
+            max(multiple, int(w * s) // multiple * multiple))  # fmt: skip
+    xs = F.interpolate(x, size=size, mode="area")
+    ms = (F.adaptive_max_pool2d(m, size) > 0.5).float()
+    y = fill(xs, ms)
+    return F.interpolate(y, size=(h, w), mode="bilinear", align_corners=False).clamp(0, 1)

@@ -1,0 +1,337 @@
+"""The ``inpaint`` model family: LaMa-style hole filling (Suvorov et al. 2022).
+
+A fast-Fourier-convolution generator (:class:`~ganedit_inpaint.networks.FFCGenerator`) fills
+the hole of ``image * (1 - mask)`` given the mask; the result is composited, so every pixel
+outside the (dilated) hole equals the input exactly. A PatchGAN discriminator learns to find
+the filled region (the mask is its label map). See README.md for every departure from LaMa.
+
+Inference options (Config fields, applied in :meth:`Inpaint.predict`): ``dilate`` grows the
+hole, ``feather`` blends the fill into a ring around it, and images longer than ``max_side``
+are filled crop by crop around each hole (with ``crop_margin`` of context), as IOPaint does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from torch import nn
+
+import ganedit
+from ganedit import data as gdata
+from ganedit.nn import adam, init_weights, r1_penalty
+from ganedit_inpaint import compose
+from ganedit_inpaint.losses import (
+    feature_matching,
+    fft_amplitude_loss,
+    generator_adversarial,
+    mask_gan_losses,
+    masked_l1,
+)
+from ganedit_inpaint.networks import FFCGenerator, MaskDiscriminator
+
+__all__ = ["Inpaint", "InpaintConfig"]
+
+Norm = Literal["batch", "instance", "none"]
+
+
+def _opt(text: str, train: bool = False) -> dict[str, Any]:
+    return {"help": text, "train_only": True} if train else {"help": text}
+
+
+@dataclass
+class InpaintConfig:
+    """LaMa options. Architecture defaults are LaMa's (``lama-fourier``: width 64, three
+    downsamplings, nine FFC blocks, 75 % global channels, batch norm); the loss weights are
+    LaMa's where the loss exists offline (README.md lists the changes)."""
+
+    width: int = field(default=64, metadata=_opt("Channels of the generator stem (LaMa: 64)."))
+    downsamplings: int = field(
+        default=3, metadata=_opt("Stride-2 levels of the generator (LaMa: 3).")
+    )
+    blocks: int = field(default=9, metadata=_opt("FFC residual blocks (LaMa: 9; big-lama: 18)."))
+    ratio: float = field(
+        default=0.75, metadata=_opt("Global (Fourier) share of the FFC channels (LaMa: 0.75).")
+    )
+    norm: Norm = field(default="batch", metadata=_opt("Norm layers (LaMa: batch)."))
+    dilate: int = field(
+        default=0, metadata=_opt("Grow the hole by this many pixels before filling (0 = off).")
+    )
+    feather: int = field(
+        default=0,
+        metadata=_opt(
+            "Blend the fill into this many pixels around the hole (0 = hard edge); pixels "
+            "farther away stay unchanged."
+        ),
+    )
+    max_side: int = field(
+        default=2048,
+        metadata=_opt(
+            "Images longer than this are filled crop by crop around each hole, not whole "
+            "(0 = always whole)."
+        ),
+    )
+    crop_margin: int = field(
+        default=128, metadata=_opt("Context kept around each hole in crop-by-crop filling.")
+    )
+    eval_masks: str = field(
+        default="thin,medium,thick",
+        metadata=_opt("ganedit eval: mask kinds (comma-separated) or a folder of mask files."),
+    )
+    eval_size: int = field(
+        default=512, metadata=_opt("ganedit eval: longer image side (images are downscaled).")
+    )
+    # ------------------------------------------------------------------ training only
+    batch_size: int = field(default=8, metadata=_opt("Crops per step.", True))
+    lr: float = field(default=1e-3, metadata=_opt("Generator Adam rate (LaMa: 1e-3).", True))
+    d_lr: float = field(default=1e-4, metadata=_opt("Discriminator Adam rate (LaMa: 1e-4).", True))
+    crop_size: int = field(default=256, metadata=_opt("Training crop side (LaMa: 256).", True))
+    load_size: int = field(
+        default=0,
+        metadata=_opt("Resize photos once so the shorter side is this (0 = as is).", True),
+    )
+    mask_kind: Literal["mixed", "thin", "medium", "thick", "box"] = field(
+        default="mixed", metadata=_opt("Generated training masks (LaMa: mixed).", True)
+    )
+    l1_known_weight: float = field(
+        default=10.0, metadata=_opt("L1 on the known pixels of the raw output (LaMa: 10).", True)
+    )
+    l1_hole_weight: float = field(
+        default=10.0,
+        metadata=_opt("L1 in the hole (LaMa: 0, it relies on its perceptual loss).", True),
+    )
+    fft_weight: float = field(
+        default=1.0,
+        metadata=_opt("FFT amplitude loss, the offline stand-in for LaMa's perceptual.", True),
+    )
+    adv_weight: float = field(
+        default=10.0, metadata=_opt("Non-saturating adversarial loss (LaMa: 10).", True)
+    )
+    fm_weight: float = field(
+        default=100.0, metadata=_opt("Discriminator feature matching (LaMa: 100).", True)
+    )
+    r1_gamma: float = field(default=0.001, metadata=_opt("R1 penalty weight (LaMa: 0.001).", True))
+    r1_every: int = field(
+        default=16, metadata=_opt("Apply R1 every this many steps, scaled up (lazy R1).", True)
+    )
+    d_width: int = field(default=64, metadata=_opt("Discriminator first-layer width.", True))
+    d_layers: int = field(default=3, metadata=_opt("Discriminator stride-2 layers.", True))
+    ema_decay: float = field(default=0.999, metadata=_opt("Generator EMA (0 = off).", True))
+
+
+class Inpaint(ganedit.ModelFamily[InpaintConfig]):
+    """LaMa-style inpainting: image + mask (1 = fill) -> the image with the hole filled."""
+
+    name = "inpaint"
+    kind = ganedit.Kind.IMAGE_MASK
+    Config = InpaintConfig
+    summary = "Hole filling / object removal (LaMa-style FFC generator, Suvorov et al. 2022)."
+    data_roles = ("data", "image", "mask")
+
+    # ----------------------------------------------------------------- networks and inference
+    def io(self, config: InpaintConfig) -> ganedit.IOSpec:
+        """RGB -> RGB, size multiple ``2**downsamplings``, :attr:`~ganedit.Tiling.UNTILED`
+        (the Fourier branch sees the whole image; large images go crop by crop around the
+        holes inside :meth:`predict`)."""
+        return ganedit.IOSpec(
+            3, 3, size_multiple=2 ** int(config.downsamplings), tiling=ganedit.Tiling.UNTILED
+        )
+
+    def build_generator(self, name: str, config: InpaintConfig) -> nn.Module:
+        """The :class:`FFCGenerator` of ``config``."""
+        g = FFCGenerator(
+            int(config.width),
+            int(config.downsamplings),
+            int(config.blocks),
+            float(config.ratio),
+            str(config.norm),
+        )
+        return init_weights(g, "kaiming")
+
+    def build(self, config: InpaintConfig) -> dict[str, nn.Module]:
+        """``generator`` and the ``discriminator`` (:class:`MaskDiscriminator`)."""
+        d = MaskDiscriminator(int(config.d_width), int(config.d_layers), "batch")
+        return {"generator": self.build_generator("generator", config), "discriminator": d}
+
+    def predict(
+        self, net: nn.Module, inputs: Mapping[str, torch.Tensor], config: InpaintConfig
+    ) -> torch.Tensor:
+        """Fill the holes of a batch and composite.
+
+        Args:
+            net: the :class:`FFCGenerator`.
+            inputs: ``{"image": (N, 3, H, W), "mask": (N, 1, H, W)}`` float32; image in
+                [0, 1], mask in {0, 1} (1 = fill); H, W multiples of ``2**downsamplings``.
+            config: ``dilate``, ``feather``, ``max_side``, ``crop_margin`` are used.
+
+        Returns:
+            ``(N, 3, H, W)`` float32 in [0, 1]: the input wherever the feathered blend
+            weight is 0 (bit for bit), the network's fill inside the dilated hole, a linear
+            blend in the ``feather`` ring.
+        """
+        x, m = inputs["image"].float(), compose.dilate(inputs["mask"].float(), config.dilate)
+        multiple = 2 ** int(config.downsamplings)
+        side = int(config.max_side)
+        if side > 0 and max(x.shape[-2:]) > side:
+            raw = compose.fill_by_crops(
+                lambda xc, mc: raw_fill(net, xc, mc),
+                x,
+                m,
+                margin=max(int(config.crop_margin), int(config.feather) + 1),
+                multiple=multiple,
+                max_side=side,
+            )
+        else:
+            raw = raw_fill(net, x, m)
+        return compose.composite(x, raw, m, int(config.feather))
+
+    def default_weights(self, config: InpaintConfig) -> str | None:
+        """``ganedit_assets:weights/inpaint.safetensors`` once it is trained, else None."""
+        from importlib import resources
+
+        try:
+            found = resources.files("ganedit_assets").joinpath("weights/inpaint.safetensors")
+            return "ganedit_assets:weights/inpaint.safetensors" if found.is_file() else None
+        except (ModuleNotFoundError, FileNotFoundError):
+            return None
+
+    # ------------------------------------------------------------------------------- training
+    def optimizers(
+        self, nets: Mapping[str, nn.Module], config: InpaintConfig
+    ) -> dict[str, torch.optim.Optimizer]:
+        """Adam for each (LaMa: default betas; G 1e-3, D 1e-4)."""
+        return {
+            "g": adam(nets["generator"].parameters(), float(config.lr), (0.9, 0.999)),
+            "d": adam(nets["discriminator"].parameters(), float(config.d_lr), (0.9, 0.999)),
+        }
+
+    def dataset(self, data: Mapping[str, Sequence[Path]], config: InpaintConfig) -> Any:
+        """``--data DIR``: photos with generated masks (``mask_kind``, seeded by the data
+        position, so resume is exact); ``--data image=DIR --data mask=DIR``: mask files
+        matched by relative path. Random ``crop_size`` crops, horizontal flips."""
+        aug = gdata.JointAugment(flip=True)
+        crop = int(config.crop_size)
+        load = int(config.load_size) or None
+        if "image" in data or "mask" in data:
+            images, masks = gdata.role(data, "image"), gdata.role(data, "mask")
+            return gdata.image_mask(
+                images, masks, channels=3, load_size=load, crop=crop, augment=aug
+            )
+        return gdata.image_folder(
+            gdata.role(data, "data"),
+            channels=3,
+            load_size=load,
+            crop=crop,
+            augment=aug,
+            masks=gdata.MaskGenerator(str(config.mask_kind)),
+        )
+
+    def training_step(
+        self, step: ganedit.Step, batch: Mapping[str, torch.Tensor]
+    ) -> dict[str, torch.Tensor]:
+        """One discriminator step (mask as label map, lazy R1), then one generator step
+        (L1 known + hole, FFT amplitude, adversarial, feature matching).
+
+        Args:
+            step: the :class:`ganedit.Step` (nets ``generator``, ``discriminator``).
+            batch: ``{"image": (N, 3, S, S), "mask": (N, 1, S, S)}`` float32, image in
+                [0, 1], mask in {0, 1}.
+        """
+        cfg: InpaintConfig = step.config
+        g, d, engine = step.nets["generator"], step.nets["discriminator"], step.engine
+        x, m = batch["image"].float(), (batch["mask"] > 0.5).float()
+        with engine.autocast():
+            raw = g(torch.cat([x * (1 - m), m], 1))
+            filled = raw.float() * m + x * (1 - m)
+        out = self._d_step(step, x, filled.detach(), m)
+        with engine.autocast():
+            for q in d.parameters():
+                q.requires_grad_(False)
+            fake_logits, fake_feats = d(filled * 2 - 1)
+            with torch.no_grad():
+                _, real_feats = d(x * 2 - 1)
+            for q in d.parameters():
+                q.requires_grad_(True)
+            losses = {
+                "l1_known": masked_l1(raw, x, 1 - m) * cfg.l1_known_weight,
+                "l1_hole": masked_l1(raw, x, m) * cfg.l1_hole_weight,
+                "fft": fft_amplitude_loss(filled, x) * cfg.fft_weight,
+                "adv": generator_adversarial(fake_logits, m) * cfg.adv_weight,
+                "fm": feature_matching(fake_feats, real_feats) * cfg.fm_weight,
+            }
+            loss_g = torch.stack(list(losses.values())).sum()
+        opt = step.opts["g"]
+        opt.zero_grad(set_to_none=True)
+        engine.backward(loss_g)
+        engine.step(opt)
+        return {**out, **{k: v.detach() for k, v in losses.items()}, "g": loss_g.detach()}
+
+    def _d_step(
+        self, step: ganedit.Step, real: torch.Tensor, filled: torch.Tensor, m: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
+        """The discriminator update; R1 on the real images every ``r1_every`` steps."""
+        cfg: InpaintConfig = step.config
+        d, engine = step.nets["discriminator"], step.engine
+        every = max(1, int(cfg.r1_every))
+        lazy_r1 = cfg.r1_gamma > 0 and step.index % every == 0
+        real_in = (real * 2 - 1).requires_grad_(lazy_r1)
+        with engine.autocast():
+            real_logits, _ = d(real_in)
+            fake_logits, _ = d(filled * 2 - 1)
+            loss_d = mask_gan_losses(real_logits, fake_logits, m)
+            if lazy_r1:
+                r1 = r1_penalty(real_logits, real_in)
+                loss_d = loss_d + cfg.r1_gamma / 2 * r1 * every
+        opt = step.opts["d"]
+        opt.zero_grad(set_to_none=True)
+        engine.backward(loss_d)
+        engine.step(opt)
+        return {"d": loss_d.detach()}
+
+    def sample_columns(
+        self, nets: Mapping[str, nn.Module], inputs: Mapping[str, torch.Tensor], config: Any
+    ) -> list[torch.Tensor]:
+        """masked input (hole grey) | mask | filled | original."""
+        x, m = inputs["image"], inputs["mask"]
+        filled = self.predict(nets["generator"], {"image": x, "mask": m}, config)
+        return [x * (1 - m) + 0.5 * m, m.expand_as(x), filled, x]
+
+    # ----------------------------------------------------------------------------- evaluation
+    def evaluate(
+        self, editor: Any, data: Mapping[str, Sequence[Path]], options: Mapping[str, Any]
+    ) -> dict:
+        """``ganedit eval inpaint``: hole PSNR/SSIM of the model, cv2 TELEA and NS
+        (:mod:`ganedit_inpaint.evaluate`)."""
+        from ganedit_inpaint.evaluate import evaluate_inpaint
+
+        return evaluate_inpaint(editor, data, options)
+
+    def example_data(self, folder: Path, config: InpaintConfig) -> dict[str, list[Path]]:
+        """Four smooth colour-blob photos, twice the crop size (masks are generated)."""
+        import numpy as np
+
+        rng = np.random.default_rng(0)
+        side = 2 * int(config.crop_size)
+        for i in range(4):
+            coarse = rng.random((4, 4, 3))
+            img = np.kron(coarse, np.ones((side // 4 + 1, side // 4 + 1, 1)))[:side, :side]
+            img = (img * 0.8 + rng.random((side, side, 3)) * 0.2) * 255
+            ganedit.write_image(folder / "photos" / f"{i}.png", img.round().astype(np.uint8))
+        return {"data": [folder / "photos"]}
+
+
+def raw_fill(net: nn.Module, x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    """The generator's raw output for ``x`` with hole ``m``.
+
+    Args:
+        net: the :class:`FFCGenerator`.
+        x: ``(N, 3, H, W)`` float32 in [0, 1].
+        m: ``(N, 1, H, W)`` float32 in {0, 1}, 1 = hole.
+
+    Returns:
+        ``(N, 3, H, W)`` float32 in [0, 1], before compositing.
+    """
+    return net(torch.cat([x * (1 - m), m], 1)).float()

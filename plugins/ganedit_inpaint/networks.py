@@ -1,0 +1,224 @@
+"""The networks of the ``inpaint`` family: LaMa's FFC generator (Suvorov et al. 2022).
+
+Fast Fourier convolution (FFC, Chi et al. 2020) splits the channels of a feature map into a
+*local* part (ordinary 3x3 convolutions) and a *global* part whose update is a 1x1 convolution
+in the 2-D Fourier domain of the whole map (:class:`FourierUnit`): every output position sees
+every input position, so one FFC layer already has an image-wide receptive field. LaMa's
+generator is a ResNet: a 7x7 stem, ``downsamplings`` stride-2 convolutions, ``blocks`` FFC
+residual blocks (75 % of their channels global), and transposed convolutions back up.
+
+Written from the papers; the layout follows LaMa's "big-lama" configuration in kind (not in
+size: the defaults here are LaMa's, the bundled weights are a small CPU-trained variant; see
+README.md). The generator returns the raw fill; the family composites it with the input.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ganedit.nn import PatchDiscriminator, norm_layer
+
+__all__ = [
+    "FFC",
+    "FFCGenerator",
+    "FFCResBlock",
+    "FourierUnit",
+    "MaskDiscriminator",
+    "SpectralTransform",
+]
+
+
+class FourierUnit(nn.Module):
+    """A 1x1 convolution on the real and imaginary parts of the 2-D real FFT of its input.
+
+    Args:
+        in_channels: channels of the input.
+        out_channels: channels of the output.
+        norm: ``"batch"`` (LaMa), ``"instance"`` or ``"none"`` after the spectral conv.
+
+    Input ``(N, in_channels, H, W)`` float; output ``(N, out_channels, H, W)`` float32. The
+    transform runs in float32 with autocast off (cuFFT has no bf16 and fp16 only for powers of
+    two); ``norm="ortho"`` keeps magnitudes independent of the image size.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, norm: str = "batch") -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(2 * in_channels, 2 * out_channels, 1, bias=norm == "none")
+        self.norm = norm_layer(norm, 2 * out_channels)
+        self.act = nn.ReLU(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, C_in, H, W)`` -> ``(N, C_out, H, W)`` float32 (see the class docstring)."""
+        n, _, h, w = x.shape
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            spec = torch.fft.rfftn(x.float(), dim=(-2, -1), norm="ortho")  # (N, C, H, W//2+1)
+            z = torch.cat([spec.real, spec.imag], 1)
+            z = self.act(self.norm(self.conv(z)))
+            re, im = z.chunk(2, 1)
+            return torch.fft.irfftn(torch.complex(re, im), s=(h, w), dim=(-2, -1), norm="ortho")
+
+
+class SpectralTransform(nn.Module):
+    """LaMa's global branch: 1x1 conv to half the channels, a :class:`FourierUnit` with a
+    residual, and a 1x1 conv to ``out_channels``.
+
+    Input ``(N, in_channels, H, W)`` float; output ``(N, out_channels, H, W)`` float.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, norm: str = "batch") -> None:
+        super().__init__()
+        mid = max(1, out_channels // 2)
+        self.reduce = nn.Sequential(
+            nn.Conv2d(in_channels, mid, 1, bias=norm == "none"),
+            norm_layer(norm, mid),
+            nn.ReLU(inplace=True),
+        )
+        self.fu = FourierUnit(mid, mid, norm)
+        self.expand = nn.Conv2d(mid, out_channels, 1, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, C_in, H, W)`` -> ``(N, C_out, H, W)``."""
+        y = self.reduce(x)
+        return self.expand(y + self.fu(y).to(y.dtype))
+
+
+class FFC(nn.Module):
+    """A fast Fourier convolution: local/global channel split with four cross paths.
+
+    ``local_out = conv_ll(local) + conv_gl(global)``, ``global_out = conv_lg(local) +
+    spectral(global)``, each followed by its own norm and ReLU.
+
+    Args:
+        channels: total channels in and out (the split is the same on both sides).
+        ratio: fraction of the channels that is global (LaMa: 0.75).
+        norm: norm of both branches (and inside the spectral transform).
+
+    Input and output: a pair ``(local (N, C_l, H, W), global (N, C_g, H, W))`` float.
+    """
+
+    def __init__(self, channels: int, ratio: float = 0.75, norm: str = "batch") -> None:
+        super().__init__()
+        self.cg = int(round(channels * ratio))
+        self.cl = channels - self.cg
+        if self.cl < 1 or self.cg < 1:
+            raise ValueError(f"FFC: ratio {ratio} leaves no local or no global channels")
+        cl, cg = self.cl, self.cg
+
+        def conv(i: int, o: int) -> nn.Conv2d:
+            return nn.Conv2d(i, o, 3, padding=1, padding_mode="reflect", bias=False)
+
+        self.ll, self.gl, self.lg = conv(cl, cl), conv(cg, cl), conv(cl, cg)
+        self.gg = SpectralTransform(cg, cg, norm)
+        self.act_l = nn.Sequential(norm_layer(norm, cl), nn.ReLU(inplace=True))
+        self.act_g = nn.Sequential(norm_layer(norm, cg), nn.ReLU(inplace=True))
+
+    def forward(self, xs: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(local, global)`` -> ``(local, global)``, shapes unchanged."""
+        xl, xg = xs
+        yl = self.ll(xl) + self.gl(xg)
+        yg = self.lg(xl) + self.gg(xg).to(xl.dtype)
+        return self.act_l(yl), self.act_g(yg)
+
+
+class FFCResBlock(nn.Module):
+    """Two :class:`FFC` layers with an identity shortcut on both branches (LaMa's block)."""
+
+    def __init__(self, channels: int, ratio: float = 0.75, norm: str = "batch") -> None:
+        super().__init__()
+        self.a = FFC(channels, ratio, norm)
+        self.b = FFC(channels, ratio, norm)
+
+    def forward(self, xs: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(local, global)`` -> ``(local, global)``, shapes unchanged."""
+        yl, yg = self.b(self.a(xs))
+        return xs[0] + yl, xs[1] + yg
+
+
+class FFCGenerator(nn.Module):
+    """LaMa's generator: stem, ``downsamplings`` stride-2 convs, FFC blocks, upsampling.
+
+    Args:
+        width: channels of the stem (LaMa: 64); level ``i`` has ``width * 2**i``, capped at
+            ``8 * width``.
+        downsamplings: stride-2 convolutions (LaMa: 3); H and W must be multiples of
+            ``2**downsamplings``.
+        blocks: FFC residual blocks at the lowest resolution (big-lama: 18, lama: 9).
+        ratio: global fraction of the channels in the blocks (LaMa: 0.75).
+        norm: ``"batch"`` (LaMa), ``"instance"`` or ``"none"``.
+
+    Input: ``(N, 4, H, W)`` float: the masked image ``image * (1 - mask)`` in [0, 1] and the
+    mask (1 = fill). Output: ``(N, 3, H, W)`` float in (0, 1) (a sigmoid): the raw fill for
+    every pixel, before compositing.
+    """
+
+    def __init__(
+        self,
+        width: int = 64,
+        downsamplings: int = 3,
+        blocks: int = 9,
+        ratio: float = 0.75,
+        norm: str = "batch",
+    ) -> None:
+        super().__init__()
+        widths = [min(width * 2**i, 8 * width) for i in range(downsamplings + 1)]
+        bias = norm == "none"
+        enc: list[nn.Module] = [
+            nn.Conv2d(4, width, 7, padding=3, padding_mode="reflect", bias=bias),
+            norm_layer(norm, width),
+            nn.ReLU(inplace=True),
+        ]
+        for i in range(downsamplings):
+            enc += [
+                nn.Conv2d(widths[i], widths[i + 1], 3, 2, 1, bias=bias),
+                norm_layer(norm, widths[i + 1]),
+                nn.ReLU(inplace=True),
+            ]
+        self.encoder = nn.Sequential(*enc)
+        deep = widths[-1]
+        self.split = int(round(deep * ratio))
+        self.blocks = nn.Sequential(*[FFCResBlock(deep, ratio, norm) for _ in range(blocks)])
+        dec: list[nn.Module] = []
+        for i in reversed(range(downsamplings)):
+            dec += [
+                nn.ConvTranspose2d(widths[i + 1], widths[i], 3, 2, 1, output_padding=1, bias=bias),
+                norm_layer(norm, widths[i]),
+                nn.ReLU(inplace=True),
+            ]
+        dec += [nn.Conv2d(width, 3, 7, padding=3, padding_mode="reflect"), nn.Sigmoid()]
+        self.decoder = nn.Sequential(*dec)
+        self.size_multiple = 2**downsamplings
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, 4, H, W)`` -> ``(N, 3, H, W)`` (see the class docstring)."""
+        h = self.encoder(x)
+        c = h.shape[1] - self.split
+        xl, xg = self.blocks((h[:, :c], h[:, c:]))
+        return self.decoder(torch.cat([xl, xg], 1))
+
+
+class MaskDiscriminator(nn.Module):
+    """A :class:`ganedit.nn.PatchDiscriminator` that also returns its hidden features (for
+    LaMa's feature-matching loss).
+
+    Args:
+        width: channels of its first layer (pix2pix: 64).
+        layers: stride-2 layers after the first (3: 70x70 patches).
+        norm: ``"batch"``, ``"instance"`` or ``"none"``.
+
+    Input ``(N, 3, H, W)`` float in [-1, 1]. Output ``(logits (N, 1, h, w), [features])``:
+    the logits (real > fake) and the activation after every LeakyReLU.
+    """
+
+    def __init__(self, width: int = 64, layers: int = 3, norm: str = "batch") -> None:
+        super().__init__()
+        self.patch = PatchDiscriminator(3, base=width, layers=layers, norm=norm)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """``(N, 3, H, W)`` -> ``(logits, features)`` (see the class docstring)."""
+        feats: list[torch.Tensor] = []
+        for layer in self.patch.model:
+            x = layer(x)
+            if isinstance(layer, nn.LeakyReLU):
+                feats.append(x)
+        return x, feats
