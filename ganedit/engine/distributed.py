@@ -69,7 +69,7 @@ def check_launcher() -> tuple[int, int]:
         raise DistributedEnvError(
             f"WORLD_SIZE={world} and RANK={rank} are set, but this process was not started by "
             "torchrun (no TORCHELASTIC_RUN_ID, MASTER_ADDR or MASTER_PORT), so there is no "
-            f"process group: this process would take only every {world}th file. Unset "
+            f"process group: this process would take only 1 file in {world}. Unset "
             "WORLD_SIZE and RANK to run as one process, or launch with "
             "`torchrun --nproc_per_node=N -m ganedit ...`"
         )

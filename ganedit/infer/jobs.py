@@ -16,15 +16,20 @@ An image with no mask from any of these fails with the reason; the run goes on.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ganedit.io import IMAGE_EXTENSIONS, ImageReadError, InputItem, read_image
+from ganedit.infer.limits import output_limit_reason
+from ganedit.infer.resume import input_stat
+from ganedit.io import IMAGE_EXTENSIONS, ImageReadError, InputItem, probe_image
+from ganedit.io.decode import decode_file, read_bytes
 from ganedit.io.masks import mask_from_alpha, read_mask
+from ganedit.io.metadata import ImageMetadata
 
-__all__ = ["Job", "MaskSource", "decode", "resize_nearest"]
+__all__ = ["DecodeSettings", "Job", "MaskSource", "decode", "resize_nearest"]
 
 
 @dataclass
@@ -39,6 +44,8 @@ class Job:
         mask: ``(H, W)`` bool (True = fill) for IMAGE_MASK families.
         error: why it failed, or ``None``.
         note: a remark for its record (e.g. the mask was resized), or ``None``.
+        stat: the input's ``(size, mtime_ns)`` just before it was read, or ``None``.
+        metadata: the input's ICC profile and EXIF, to carry to the output, or ``None``.
     """
 
     index: int
@@ -48,6 +55,12 @@ class Job:
     mask: np.ndarray | None = None
     error: str | None = None
     note: str | None = None
+    stat: tuple[int, int] | None = None
+    metadata: ImageMetadata | None = None
+
+    def add_note(self, note: str) -> None:
+        """Append ``note`` to the record's remark."""
+        self.note = note if not self.note else f"{self.note}; {note}"
 
 
 def resize_nearest(mask: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -117,7 +130,7 @@ class MaskSource:
             if self.shared.shape != (h, w):
                 sh, sw = self.shared.shape
                 job.mask = resize_nearest(self.shared, h, w)
-                job.note = f"mask resized (nearest) from {sw}x{sh} to {w}x{h}"
+                job.add_note(f"mask resized (nearest) from {sw}x{sh} to {w}x{h}")
         else:
             job.mask = mask_from_alpha(job.image)
             if job.mask is None:
@@ -133,11 +146,52 @@ class MaskSource:
         return "no mask given (mask=FILE or masks=DIR) and no alpha channel to take the hole from"
 
 
-def decode(job: Job, masks: MaskSource | None) -> Job:
+@dataclass(frozen=True)
+class DecodeSettings:
+    """How the decode workers read each file.
+
+    Attributes:
+        accept_damaged: keep a JPEG the decoder had to fill in (with a note).
+        metadata: read the ICC profile and EXIF to carry to the output.
+        output_size: ``(height, width) -> (out_height, out_width)`` of the model's result,
+            for the output-size limit; ``None``: no check.
+        max_output: the output-size limit in pixels.
+        scale: the effective scale, for the message.
+    """
+
+    accept_damaged: bool = False
+    metadata: bool = True
+    output_size: Callable[[int, int], tuple[int, int]] | None = None
+    max_output: int = 0
+    scale: float = 1.0
+
+
+def _read(job: Job, settings: DecodeSettings) -> None:
+    """Read and decode ``job``'s file: stat, header (output-size limit), pixels, notes."""
+    path = job.item.path
+    job.stat = input_stat(path)
+    data = read_bytes(path)
+    info = probe_image(data)
+    if settings.output_size is not None and info.width and info.height:
+        oh, ow = settings.output_size(info.height, info.width)
+        if oh * ow > settings.max_output:
+            raise ValueError(output_limit_reason(info.width, info.height, settings.scale, ow, oh))
+    decoded = decode_file(
+        data,
+        name=str(path),
+        accept_damaged=settings.accept_damaged,
+        metadata=settings.metadata,
+    )
+    job.image, job.metadata = decoded.pixels, decoded.metadata
+    for note in decoded.notes:
+        job.add_note(note)
+
+
+def decode(job: Job, masks: MaskSource | None, settings: DecodeSettings | None = None) -> Job:
     """Read ``job``'s image (and its mask when ``masks`` is given); a failure becomes
     ``job.error`` (the image and mask are then ``None``). Runs in a decode worker thread."""
     try:
-        job.image = read_image(job.item.path)
+        _read(job, settings or DecodeSettings())
         if masks is not None:
             masks.apply(job)
     except ImageReadError as exc:

@@ -208,6 +208,20 @@ class RunOptions:
     fail_fast: bool = field(
         default=False, metadata={"help": "Stop at the first failed image instead of going on."}
     )
+    accept_damaged: bool = field(
+        default=False,
+        metadata={
+            "help": "Process a damaged file whose missing part the decoder had to fill in (a "
+            "JPEG cut short) instead of failing it; its record says so."
+        },
+    )
+    strip_metadata: bool = field(
+        default=False,
+        metadata={
+            "help": "Do not carry the input's colour profile (ICC) and EXIF to the output "
+            "(they are kept by default where the format can hold them: PNG, JPEG, WebP)."
+        },
+    )
     jobs: int | None = field(
         default=None,
         metadata={"help": "Decode/encode worker threads [default: the CPU count].", "min": 1},

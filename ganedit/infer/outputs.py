@@ -3,7 +3,8 @@
 * Output paths mirror the inputs' relative paths under the output folder; the format is the
   input's unless one is asked for, and falls back to PNG when the format cannot hold the
   result's alpha or 16-bit depth (:func:`ganedit.io.output_format_for`).
-* An output path that is an input file, or that another input's output already took, is
+* An output path that is an input file (by identity: device and inode, so also through a bind
+  mount, a symlink or a hard link), or that another input's output already took, is
   refused (that file fails) instead of overwritten.
 * Writes are atomic (temp file + rename); stale temp files of a killed run
   (``.<name>.<random>.ganedit-tmp``) are swept by :func:`sweep_temp_files`.
@@ -17,8 +18,17 @@ from pathlib import Path
 
 import numpy as np
 
-from ganedit.io import ImageWriteError, InputItem, encode_image, output_format_for, plan_output
+from ganedit.io import (
+    ImageWriteError,
+    InputItem,
+    encode_image,
+    normalize_format,
+    output_format_for,
+    plan_output,
+)
 from ganedit.io.atomic import TEMP_SUFFIX, atomic_write_bytes
+from ganedit.io.metadata import ImageMetadata, embed_metadata
+from ganedit.io.walk import file_identity
 
 __all__ = ["Outputs", "encode_write", "sweep_temp_files"]
 
@@ -45,13 +55,18 @@ def sweep_temp_files(out_dir: Path, owned: set[str] | None = None) -> int:
     return removed
 
 
-def encode_write(path: Path, img: np.ndarray, quality: int | None) -> None:
-    """Encode ``img`` (HxWxC uint8/uint16 RGB(A)) for ``path``'s suffix and write it atomically.
+def encode_write(
+    path: Path, img: np.ndarray, quality: int | None, metadata: ImageMetadata | None = None
+) -> None:
+    """Encode ``img`` (HxWxC uint8/uint16 RGB(A)) for ``path``'s suffix and write it atomically,
+    with the input's ICC profile and EXIF (``metadata``) where the format holds them.
 
     Raises:
         ImageWriteError: the encoder refused the image or the file could not be written.
     """
     data = encode_image(img, path.suffix, quality=quality)
+    fmt = normalize_format(path.suffix) or ""
+    data = embed_metadata(data, fmt, metadata, (img.shape[1], img.shape[0]))
     try:
         atomic_write_bytes(path, data)
     except OSError as exc:
@@ -76,6 +91,7 @@ class Outputs:
         items = list(items)
         self.primaries = {self.primary(it): it for it in items}
         self.input_files = {os.path.realpath(it.path) for it in items}
+        self.input_ids = {i for i in (file_identity(it.path) for it in items) if i is not None}
         self.claimed: dict[Path, Path] = {}
 
     def primary(self, item: InputItem) -> Path:
@@ -110,7 +126,10 @@ class Outputs:
 
     def claim(self, item: InputItem, path: Path) -> str | None:
         """Reserve ``path`` for ``item``; the reason it may not be written, or ``None``."""
-        if os.path.realpath(path) in self.input_files:
+        ident = file_identity(path)
+        if os.path.realpath(path) in self.input_files or (
+            ident is not None and ident in self.input_ids
+        ):
             return f"its output {path} is an input file; refusing to overwrite it"
         other = self.claimed.get(path)
         if other is not None and other != item.path:

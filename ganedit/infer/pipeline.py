@@ -18,6 +18,7 @@ from __future__ import annotations
 import collections
 import concurrent.futures as cf
 import os
+import signal
 import sys
 import time
 import warnings
@@ -29,11 +30,15 @@ import numpy as np
 import torch
 
 from ganedit.infer.editor import Editor
-from ganedit.infer.jobs import Job, MaskSource, decode
+from ganedit.infer.jobs import DecodeSettings, Job, MaskSource, decode
+from ganedit.infer.limits import max_output_pixels
 from ganedit.infer.options import RunOptions
 from ganedit.infer.outputs import Outputs, encode_write
 from ganedit.infer.report import RunReport
-from ganedit.io import ImageWriteError, InputItem, Manifest
+from ganedit.infer.resume import SkipCheck, input_stat
+from ganedit.infer.signals import StopFlag
+from ganedit.io import ImageWriteError, InputItem, Manifest, normalize_format
+from ganedit.io.metadata import metadata_note
 
 __all__ = ["MANIFEST_EVERY", "MAX_PENDING_FACTOR", "Pipeline", "RunEvents"]
 
@@ -86,6 +91,8 @@ class Pipeline:
         events: the run's events and warnings.
         total: the number of records to expect (for the progress bar).
         progress: show a progress bar on stderr.
+        stop: set by SIGINT/SIGTERM (:mod:`ganedit.infer.signals`): no new file is started.
+        skip: decides which existing outputs are current (``skip_existing``).
     """
 
     def __init__(
@@ -99,6 +106,8 @@ class Pipeline:
         events: RunEvents,
         total: int,
         progress: bool,
+        stop: StopFlag | None = None,
+        skip: SkipCheck | None = None,
     ) -> None:
         from tqdm.auto import tqdm
 
@@ -107,6 +116,10 @@ class Pipeline:
         self.results: dict[int, tuple[str, Path, str | None]] = {}
         self.stopped = False
         self.interrupted = False
+        self.stop = stop if stop is not None else StopFlag()
+        self.skip = skip
+        self.redone: list[Path] = []
+        self.manifest_error: str | None = None
         self._last_write = time.monotonic()
         self._bar = tqdm(
             total=total,
@@ -124,6 +137,13 @@ class Pipeline:
         )
         self._groups: dict[tuple, list[Job]] = {}
         self._work: Iterator[tuple[int, InputItem]] = iter(())
+        self.settings = DecodeSettings(
+            accept_damaged=options.accept_damaged,
+            metadata=not options.strip_metadata,
+            output_size=editor.output_size,
+            max_output=max_output_pixels(),
+            scale=editor.outscale or editor.scale,
+        )
         self._decode_pool = cf.ThreadPoolExecutor(self.decode_workers, "ganedit-decode")
         self._encode_pool = cf.ThreadPoolExecutor(self.encode_workers, "ganedit-encode")
 
@@ -137,8 +157,12 @@ class Pipeline:
         error: str | None = None,
         started: float | None = None,
         warning: str | None = None,
+        stat: tuple[int, int] | None = None,
     ) -> None:
-        """The one record of one file: manifest, result, event, progress; ``fail_fast``."""
+        """The one record of one file: manifest, result, event, progress; ``fail_fast``.
+
+        ``stat`` is the input's ``(size, mtime_ns)`` when it was read (for ``skip_existing``).
+        """
         rec: dict[str, Any] = {
             "input": os.fspath(path),
             "output": None if out is None else os.fspath(out),
@@ -148,6 +172,8 @@ class Pipeline:
         }
         if warning:
             rec["warning"] = warning
+        if stat is not None:
+            rec["input_size"], rec["input_mtime_ns"] = stat
         self.manifest.add(rec)
         self.results[index if index is not None else -1 - len(self.results)] = (status, path, error)
         self.events.emit({"event": "file", **rec})
@@ -156,12 +182,31 @@ class Pipeline:
             self.stopped = True
         now = time.monotonic()
         if now - self._last_write >= MANIFEST_EVERY:
-            self.manifest.write()
+            self.write_manifest()
             self._last_write = now
+
+    def write_manifest(self) -> None:
+        """Rewrite the manifest; a failure (full disk, a folder in its place) is reported
+        once as a warning and makes the run's exit code 1, but never stops the batch."""
+        try:
+            self.manifest.write()
+        except (OSError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            if self.manifest_error is None:
+                self.events.warn(
+                    f"the manifest {self.manifest.path} could not be written: {reason}"
+                )
+            self.manifest_error = reason
+        else:
+            self.manifest_error = None
+
+    def halted(self) -> bool:
+        """True once ``fail_fast`` stopped the run or a signal asked it to stop."""
+        return self.stopped or bool(self.stop)
 
     def fail(self, job: Job, error: str, out: Path | None = None) -> None:
         """Record ``job`` as failed with ``error``."""
-        self.record(job.index, job.item.path, "failed", out, error, job.started)
+        self.record(job.index, job.item.path, "failed", out, error, job.started, stat=job.stat)
 
     def fill(self, report: RunReport) -> None:
         """Put the results, in input order, into ``report``."""
@@ -175,6 +220,9 @@ class Pipeline:
                 report.failed.append((path, str(why)))
         report.stopped_early = self.stopped
         report.manifest_path = self.manifest.path
+        report.redone = list(self.redone)
+        report.manifest_error = self.manifest_error
+        report.interrupted = self.stop.signum
 
     # ------------------------------------------------------------------------------------ run
     def run(self, missing: list[Path], items: list[InputItem]) -> None:
@@ -196,40 +244,54 @@ class Pipeline:
         work = []
         for index, item in enumerate(items):
             existing = self.outputs.existing(item) if self.options.skip_existing else None
+            if existing is not None and (self.skip is None or self.skip.is_current(item, existing)):
+                self.record(index, item.path, "skipped", existing, stat=input_stat(item.path))
+                continue
             if existing is not None:
-                self.record(index, item.path, "skipped", existing)
-            else:
-                work.append((index, item))
+                self.redone.append(item.path)
+            work.append((index, item))
+        if self.redone:
+            self.events.warn(
+                f"{len(self.redone)} existing output(s) redone: their input or the run's "
+                "parameters changed since they were written"
+            )
         return work
 
     def _loop(self) -> None:
         self._refill()
-        while self._decoding and not self.stopped:
+        while self._decoding and not self.halted():
             job = self._decoding.popleft().result()
+            if self.halted():
+                break
             self._refill()
             self._take(job)
             self._finish_encode(block=False)
         for key in list(self._groups):
-            if self.stopped:
+            if self.halted():
                 break
             self._flush(key)
         self._finish_encode(block=True)
 
     def _refill(self) -> None:
         """Keep ``2 * workers + 2`` decodes queued."""
-        while len(self._decoding) < 2 * self.decode_workers + 2 and not self.stopped:
+        while len(self._decoding) < 2 * self.decode_workers + 2 and not self.halted():
             nxt = next(self._work, None)
             if nxt is None:
                 return
             job = Job(nxt[0], nxt[1], time.monotonic())
-            self._decoding.append(self._decode_pool.submit(decode, job, self.masks))
+            self._decoding.append(self._decode_pool.submit(decode, job, self.masks, self.settings))
 
     def _take(self, job: Job) -> None:
         """A decoded job: fail it, or add it to its group and run groups that are full."""
         if job.error is not None or job.image is None:
             self.fail(job, job.error or "unreadable")
             return
-        if job.note and self.masks is not None and self.masks.mask_path is not None:
+        if (
+            job.note
+            and "mask resized" in job.note
+            and self.masks is not None
+            and self.masks.mask_path is not None
+        ):
             self.events.warn(
                 f"the mask {self.masks.mask_path} was resized (nearest) for images "
                 "of another size (see each file's record)"
@@ -247,7 +309,7 @@ class Pipeline:
 
     def _flush(self, key: tuple) -> None:
         group = self._groups.pop(key)
-        if group and not self.stopped:
+        if group and not self.halted():
             self._run_group(group)
 
     # --------------------------------------------------------------------------------- device
@@ -299,8 +361,11 @@ class Pipeline:
             self._finish_encode(block=False)
             if len(self._encoding) >= 2 * self.encode_workers:
                 cf.wait([self._encoding[0][0]])
-        fut = self._encode_pool.submit(encode_write, path, img, self.options.quality)
-        note = "; ".join(w for w in (job.note, warning) if w) or None
+        lost = metadata_note(normalize_format(path.suffix) or "", job.metadata)
+        if lost:
+            self.events.warn(lost)
+        fut = self._encode_pool.submit(encode_write, path, img, self.options.quality, job.metadata)
+        note = "; ".join(w for w in (job.note, warning, lost) if w) or None
         self._encoding.append((fut, job, path, note))
 
     def _finish_encode(self, block: bool) -> None:
@@ -314,7 +379,9 @@ class Pipeline:
             except Exception as exc:  # noqa: BLE001 - one bad file must not end the run
                 self.fail(job, f"{type(exc).__name__}: {exc}", path)
             else:
-                self.record(job.index, job.item.path, "done", path, None, job.started, note)
+                self.record(
+                    job.index, job.item.path, "done", path, None, job.started, note, job.stat
+                )
 
     def _close(self) -> None:
         """Stop the pools (finishing queued writes unless interrupted) and the manifest."""
@@ -328,7 +395,11 @@ class Pipeline:
         extra = self.manifest.run.setdefault("extra", {})
         extra["stopped_early"] = self.stopped
         extra["warnings"] = list(self.events.report.warnings)
-        if self.interrupted:
+        if self.interrupted or self.stop:
             extra["interrupted"] = True
+        if self.stop.signum is not None:
+            extra["signal"] = signal.Signals(self.stop.signum).name
+        if self.redone:
+            extra["redone"] = len(self.redone)
         self.manifest.finish()
-        self.manifest.write()
+        self.write_manifest()

@@ -24,6 +24,11 @@ class RunReport:
         warnings: Distinct warnings (e.g. an output format changed to keep alpha).
         manifest_path: The run manifest (``None`` for a dry run).
         stopped_early: True when ``fail_fast`` stopped the run at the first failure.
+        redone: Inputs whose existing output was redone (``skip_existing``) because the input
+            or the run's parameters changed since it was written.
+        manifest_error: Why the manifest could not be written (the exit code is then 1), or
+            ``None``.
+        interrupted: The signal (2 = SIGINT, 15 = SIGTERM) that stopped the run, or ``None``.
         seconds: Wall time of the run.
         model: The family name.
         output: The output folder.
@@ -36,14 +41,20 @@ class RunReport:
     warnings: list[str] = field(default_factory=list)
     manifest_path: Path | None = None
     stopped_early: bool = False
+    redone: list[Path] = field(default_factory=list)
+    manifest_error: str | None = None
+    interrupted: int | None = None
     seconds: float = 0.0
     model: str = ""
     output: Path | None = None
 
     @property
     def exit_code(self) -> int:
-        """0 when no file failed, 1 otherwise (the CLI's exit status)."""
-        return 1 if self.failed else 0
+        """The CLI's exit status: ``128 + signal`` when a signal stopped the run (130 SIGINT,
+        143 SIGTERM), else 1 when a file failed or the manifest could not be written, else 0."""
+        if self.interrupted is not None:
+            return 128 + int(self.interrupted)
+        return 1 if self.failed or self.manifest_error else 0
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe summary (paths as strings)."""
@@ -57,6 +68,9 @@ class RunReport:
             "warnings": list(self.warnings),
             "manifest": None if self.manifest_path is None else os.fspath(self.manifest_path),
             "stopped_early": self.stopped_early,
+            "redone": len(self.redone),
+            "manifest_error": self.manifest_error,
+            "interrupted": self.interrupted,
             "seconds": round(self.seconds, 3),
             "exit_code": self.exit_code,
         }

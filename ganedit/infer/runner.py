@@ -50,30 +50,34 @@ from typing import Any
 import torch
 
 from ganedit.config import config_to_dict
+from ganedit.engine.distributed import check_launcher, join_group
 from ganedit.family import Kind, ModelFamily
 from ganedit.infer.editor import Editor
 from ganedit.infer.jobs import MaskSource
+from ganedit.infer.limits import check_environment, env_number
 from ganedit.infer.loading import editor_option_names, load, resolve_family
+from ganedit.infer.lock import LOCK_NAME, FolderLock
 from ganedit.infer.options import RunOptions, option_fields
 from ganedit.infer.outputs import Outputs, sweep_temp_files
 from ganedit.infer.pipeline import Pipeline, RunEvents
 from ganedit.infer.report import RunReport
+from ganedit.infer.resume import SkipCheck, fingerprint
+from ganedit.infer.signals import RunInterrupted, graceful_stop
 from ganedit.io import MANIFEST_NAME, Manifest, WalkResult, check_output_location, walk_inputs
 from ganedit.io import output_format_for as _output_format_for
 
-__all__ = ["run_folder", "sweep_temp_files"]
+__all__ = ["RunInterrupted", "run_folder", "sweep_temp_files"]
 
 Model = str | ModelFamily | type[ModelFamily] | Editor
 
 
 def _dist() -> tuple[int, int]:
-    """``(rank, world_size)`` under torchrun, else ``(0, 1)``."""
-    try:
-        world = int(os.environ.get("WORLD_SIZE", "1") or 1)
-        rank = int(os.environ.get("RANK", "0") or 0)
-    except ValueError:
-        return 0, 1
-    return (rank, world) if world > 1 and 0 <= rank < world else (0, 1)
+    """``(rank, world_size)`` under torchrun, else ``(0, 1)``.
+
+    Raises:
+        DistributedEnvError: ``WORLD_SIZE`` > 1 without a launcher (a ``ValueError``).
+    """
+    return check_launcher()
 
 
 def _check_kind(family: ModelFamily, given: frozenset[str]) -> None:
@@ -284,6 +288,7 @@ def run_folder(
             GENERATE family, mask options for a family without masks, an unknown format.
     """
     t_start = time.monotonic()
+    check_environment()
     family = model.family if isinstance(model, Editor) else resolve_family(model)
     opts, config, given = RunOptions.parse(options, family.Config)
     _check_kind(family, given)
@@ -297,12 +302,53 @@ def run_folder(
     events = RunEvents(report, on_event)
     items, missing = walk.items[rank::world], walk.missing if rank == 0 else []
     outputs = Outputs(out_dir, opts.format, walk.items)
-    _start(events, editor, walk, len(items), opts.dry_run)
     if opts.dry_run:
+        _start(events, editor, walk, len(items), True)
         _dry_run(events, items, missing, opts, outputs, progress)
     else:
-        params = _parameters(editor, opts, paths, out_dir, config)
+        created = (
+            join_group(env_number("GANEDIT_DIST_TIMEOUT", 60, integer=False))
+            if world > 1
+            else False
+        )
+        try:
+            _start(events, editor, walk, len(items), False)
+            where = (paths, out_dir, config)
+            _process(editor, masks, opts, where, outputs, (items, missing), walk, events, progress)
+        finally:
+            if created:
+                torch.distributed.destroy_process_group()
+    report.seconds = time.monotonic() - t_start
+    events.emit({"event": "end", **report.to_dict()})
+    if report.interrupted is not None:
+        raise RunInterrupted(report.interrupted, report)
+    return report
+
+
+def _process(
+    editor: Editor,
+    masks: MaskSource | None,
+    opts: RunOptions,
+    where: tuple[list[Path], Path, dict[str, Any]],
+    outputs: Outputs,
+    work: tuple[list, list[Path]],
+    walk: WalkResult,
+    events: RunEvents,
+    progress: bool,
+) -> None:
+    """Lock the output folder, run the pipeline over this rank's share, fill the report."""
+    paths, out_dir, config = where
+    items, missing = work
+    rank, world = _dist()
+    report = events.report
+    params = _parameters(editor, opts, paths, out_dir, config)
+    key = fingerprint(editor.family.name, editor.weights_sha256, params)
+    skip = SkipCheck(out_dir, key) if opts.skip_existing else None
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lock_name = LOCK_NAME if rank == 0 else f".ganedit-run.rank{rank}.lock"
+    with FolderLock(out_dir, lock_name), graceful_stop() as stop:
         manifest = _manifest(editor, out_dir, params, outputs, items, len(walk.non_images))
+        manifest.run["fingerprint"] = key
         pipeline = Pipeline(
             editor,
             opts,
@@ -312,14 +358,15 @@ def run_folder(
             events=events,
             total=len(items) + len(missing),
             progress=progress,
+            stop=stop,
+            skip=skip,
         )
-        pipeline.run(missing, items)
-        pipeline.fill(report)
-        if world > 1 and rank == 0:
+        try:
+            pipeline.run(missing, items)
+        finally:
+            pipeline.fill(report)
+        if world > 1 and rank == 0 and not stop:
             report.manifest_path = _merge_parts(out_dir, world, manifest) or manifest.path
-    report.seconds = time.monotonic() - t_start
-    events.emit({"event": "end", **report.to_dict()})
-    return report
 
 
 def _finished_parts(parts: list[Path]) -> list[Manifest] | None:
@@ -338,9 +385,7 @@ def _finished_parts(parts: list[Path]) -> list[Manifest] | None:
 
 def _merge_parts(out_dir: Path, world: int, own: Manifest) -> Path | None:
     """Rank 0: wait for every rank's finished manifest part and merge them."""
-    timeout = float(os.environ.get("GANEDIT_MERGE_TIMEOUT", "600"))
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        torch.distributed.barrier()
+    timeout = env_number("GANEDIT_MERGE_TIMEOUT", 600, integer=False, minimum=0)
     deadline = time.monotonic() + timeout
     parts = [out_dir / f"ganedit-run.rank{r}.json" for r in range(world)]
     while (loaded := _finished_parts(parts)) is None:
@@ -362,7 +407,12 @@ def _merge_parts(out_dir: Path, world: int, own: Manifest) -> Path | None:
     )
     merged.run["started"] = min(str(m.run.get("started")) for m in loaded)
     merged.run["extra"] = {"world_size": world, "parts": [p.name for p in parts]}
+    merged.run["fingerprint"] = own.run.get("fingerprint")
     for m in loaded:
         merged.records.extend(m.records)
     merged.finish()
-    return merged.write()
+    try:
+        return merged.write()
+    except (OSError, ValueError) as exc:
+        warnings.warn(f"the merged manifest could not be written: {exc}", RuntimeWarning, 3)
+        return None

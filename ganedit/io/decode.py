@@ -17,6 +17,12 @@ What you get back from :func:`read_image` / :func:`decode_image`:
   are clipped to [0, 1] and scaled to uint16 (``round(v * 65535)``). Signed or 32-bit integer
   samples are refused with :class:`ImageReadError` rather than guessed at.
 
+Damaged files: a JPEG whose scan ends early (cut short, then closed with an end marker) decodes
+with the missing part filled in grey by libjpeg; that is refused ("cut short") unless
+``accept_damaged`` is given, and then noted. Formats ganedit cannot read (SVG, HEIC, AVIF, PDF,
+PSD, ...) are named in the error. A file holding several frames or pages (animated GIF, PNG or
+WebP, multi-page TIFF) gives its first one, with a note (:func:`decode_file`).
+
 The pixel limit (default 178,956,970, Pillow's decompression-bomb error limit) is checked from the
 header before any pixel is decoded. Formats whose header we cannot parse (anything other than
 PNG, JPEG, WebP, BMP, TIFF, GIF, PNM) are checked right after decoding, OpenCV's own size guard
@@ -26,21 +32,30 @@ PNG, JPEG, WebP, BMP, TIFF, GIF, PNM) are checked right after decoding, OpenCV's
 from __future__ import annotations
 
 import os
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from ganedit.io.errors import ImageReadError
+from ganedit.io.metadata import ImageMetadata, read_metadata
 from ganedit.io.probe import ImageInfo, probe_image
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
     "MAX_PIXELS_ENV",
+    "DecodedImage",
     "apply_orientation",
+    "decode_file",
     "decode_image",
     "get_max_pixels",
+    "read_bytes",
     "read_image",
+    "read_image_file",
     "set_max_pixels",
 ]
 
@@ -159,6 +174,23 @@ def _to_rgb_layout(img: np.ndarray, info: ImageInfo) -> np.ndarray:
     raise ValueError(f"{c} channels")
 
 
+@dataclass
+class DecodedImage:
+    """One decoded file (:func:`decode_file`, :func:`read_image_file`).
+
+    Attributes:
+        pixels: ``(H, W, C)`` uint8/uint16 RGB(A), upright (module docstring).
+        info: what the header said (format, stored size...).
+        notes: remarks for the file's record (first frame only, damage accepted...).
+        metadata: the ICC profile and EXIF to carry to the output, or ``None``.
+    """
+
+    pixels: np.ndarray
+    info: ImageInfo
+    notes: list[str] = field(default_factory=list)
+    metadata: ImageMetadata | None = None
+
+
 def decode_image(
     data: bytes, *, name: str = "<bytes>", max_pixels: int | None = None
 ) -> np.ndarray:
@@ -174,7 +206,32 @@ def decode_image(
         ``(H, W, C)`` uint8 or uint16 array, C in {1, 3, 4}, RGB(A), upright (see module doc).
 
     Raises:
-        ImageReadError: Empty, cut short, not an image, over the pixel limit, or undecodable.
+        ImageReadError: Empty, cut short (also a JPEG the decoder had to fill in), not an
+            image, over the pixel limit, or undecodable.
+    """
+    return decode_file(data, name=name, max_pixels=max_pixels, metadata=False).pixels
+
+
+def decode_file(
+    data: bytes,
+    *,
+    name: str = "<bytes>",
+    max_pixels: int | None = None,
+    accept_damaged: bool = False,
+    metadata: bool = True,
+) -> DecodedImage:
+    """Like :func:`decode_image`, with the notes and metadata of the file.
+
+    Args:
+        data: The encoded file's bytes.
+        name: Used in error messages.
+        max_pixels: as in :func:`decode_image`.
+        accept_damaged: keep a JPEG the decoder had to fill in (with a note) instead of
+            refusing it.
+        metadata: also read the ICC profile and EXIF (:mod:`ganedit.io.metadata`).
+
+    Raises:
+        ImageReadError: as :func:`decode_image`.
     """
     limit = get_max_pixels() if max_pixels is None else _check_limit(max_pixels, "max_pixels")
     if len(data) == 0:
@@ -185,31 +242,144 @@ def decode_image(
     if info.pixels > limit:
         raise ImageReadError(name, _limit_message(info.width, info.height, limit))
     buf = np.frombuffer(data, dtype=np.uint8)
-    try:
-        img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
-    except cv2.error as exc:
-        msg = str(exc).strip().splitlines()[-1] if str(exc).strip() else "unknown error"
-        raise ImageReadError(name, f"OpenCV could not decode it ({msg})") from None
+    img = _imdecode(buf, name)
     if img is None or img.size == 0:
-        if info.format == "unknown":
-            head = data[:16]
-            kind = "text" if _looks_like_text(data[:512]) else "binary data"
-            raise ImageReadError(
-                name,
-                f"it is not an image: the contents ({kind}, starting {head!r}) do not match "
-                "any supported image format",
-            )
-        raise ImageReadError(
-            name, f"it looks like {info.format.upper()} but could not be decoded (corrupt file)"
-        )
+        raise ImageReadError(name, _undecodable_reason(data, info))
     h, w = img.shape[:2]
     if h * w > limit:
         raise ImageReadError(name, _limit_message(w, h, limit))
+    notes = []
+    if info.format == "jpg" and _grey_tail(img) and _jpeg_decoder_complains(buf):
+        reason = (
+            "the JPEG is cut short: its image data ends early and the decoder filled the "
+            "rest in grey"
+        )
+        if not accept_damaged:
+            raise ImageReadError(
+                name, reason + " (accept it with accept_damaged / --accept-damaged)"
+            )
+        notes.append(reason + "; accepted (accept_damaged)")
+    frames = _frame_count(data, info.format)
+    if frames > 1:
+        notes.append(f"it holds {frames} frames or pages; only the first one is used")
     img = _to_supported_dtype(img, name)
     img = _to_rgb_layout(img, info)
     if info.format in ("jpg", "png", "webp"):  # OpenCV applies TIFF orientation itself
         img = apply_orientation(img, info.orientation)
-    return np.ascontiguousarray(img)
+    meta = read_metadata(data) if metadata else None
+    return DecodedImage(np.ascontiguousarray(img), info, notes, meta)
+
+
+def _imdecode(buf: np.ndarray, name: str) -> np.ndarray | None:
+    try:
+        return cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+    except cv2.error as exc:
+        msg = str(exc).strip().splitlines()[-1] if str(exc).strip() else "unknown error"
+        raise ImageReadError(name, f"OpenCV could not decode it ({msg})") from None
+
+
+#: Formats recognised by their first bytes that ganedit cannot read, for the error message.
+_FOREIGN = (
+    (b"%PDF", "a PDF document"),
+    (b"8BPS", "a Photoshop (PSD) file"),
+    (b"\x00\x00\x01\x00", "a Windows icon (ICO)"),
+    (b"\xff\x0a", "a JPEG XL image"),
+    (b"\x00\x00\x00\x0cJXL ", "a JPEG XL image"),
+    (b"v/1\x01", "an OpenEXR image"),
+)
+_FTYP = {
+    b"heic": "HEIC",
+    b"heix": "HEIC",
+    b"hevc": "HEIC",
+    b"mif1": "HEIF",
+    b"msf1": "HEIF",
+    b"avif": "AVIF",
+    b"avis": "AVIF",
+}
+
+
+def _foreign_format(data: bytes) -> str | None:
+    """What a file ganedit cannot read looks like (``None``: nothing recognisable)."""
+    if data[4:8] == b"ftyp":
+        kind = _FTYP.get(data[8:12])
+        return f"a {kind} image" if kind else "an ISO media (MP4/HEIF-style) file"
+    for magic, what in _FOREIGN:
+        if data.startswith(magic):
+            return what
+    head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith(b"<svg") or (head.startswith(b"<?xml") and b"<svg" in head):
+        return "an SVG drawing (a vector format)"
+    return None
+
+
+def _undecodable_reason(data: bytes, info: ImageInfo) -> str:
+    if info.format == "unknown":
+        foreign = _foreign_format(data)
+        if foreign:
+            return (
+                f"it is {foreign}, a format ganedit cannot read (it reads PNG, JPEG, WebP, "
+                "BMP, TIFF, GIF and PNM); convert it first"
+            )
+        head = data[:16]
+        kind = "text" if _looks_like_text(data[:512]) else "binary data"
+        return (
+            f"it is not an image: the contents ({kind}, starting {head!r}) do not match "
+            "any supported image format"
+        )
+    return f"it looks like {info.format.upper()} but could not be decoded (corrupt file)"
+
+
+def _grey_tail(img: np.ndarray) -> bool:
+    """True when the last 8x8 block of a decoded JPEG is exactly mid-grey (128): what
+    libjpeg gives for blocks it had no data for."""
+    h, w = img.shape[:2]
+    block = img[((h - 1) // 8) * 8 :, ((w - 1) // 8) * 8 :]
+    return img.dtype == np.uint8 and bool((block == 128).all())
+
+
+_STDERR_LOCK = threading.Lock()
+_LIBJPEG_WARNINGS = ("Corrupt JPEG data", "Premature end of JPEG file")
+
+
+def _jpeg_decoder_complains(buf: np.ndarray) -> bool:
+    """Decode again with the process's stderr captured: did libjpeg warn that it had to
+    invent data? (Only called for the rare JPEG whose last block is exactly grey.)"""
+    with _STDERR_LOCK:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        with tempfile.TemporaryFile() as tmp:
+            os.dup2(tmp.fileno(), 2)
+            try:
+                cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
+            tmp.seek(0)
+            text = tmp.read().decode("utf-8", "replace")
+    others = [ln for ln in text.splitlines() if not any(w in ln for w in _LIBJPEG_WARNINGS)]
+    if others:  # another thread wrote to stderr meanwhile: pass it on
+        sys.stderr.write("\n".join(others) + "\n")
+    return any(w in text for w in _LIBJPEG_WARNINGS)
+
+
+def _frame_count(data: bytes, fmt: str) -> int:
+    """Frames or pages in an animated or multi-page file (1 when there is only one, or the
+    format cannot hold several)."""
+    if fmt == "png" and b"acTL" not in data[: data.find(b"IDAT") if b"IDAT" in data else None]:
+        return 1
+    if fmt == "webp" and not (data[12:16] == b"VP8X" and data[20] & 0x02):
+        return 1
+    if fmt not in ("png", "webp", "gif", "tiff"):
+        return 1
+    try:
+        import io
+
+        from PIL import Image
+
+        with Image.open(io.BytesIO(data)) as im:
+            return int(getattr(im, "n_frames", 1))
+    except Exception:  # noqa: BLE001 - a note only
+        return 1
 
 
 def _looks_like_text(head: bytes) -> bool:
@@ -220,11 +390,25 @@ def _looks_like_text(head: bytes) -> bool:
     return True
 
 
+def read_bytes(p: Path) -> bytes:
+    """The bytes of file ``p``; :class:`ImageReadError` saying why it cannot be read."""
+    try:
+        return p.read_bytes()
+    except FileNotFoundError:
+        raise ImageReadError(p, "no such file") from None
+    except IsADirectoryError:
+        raise ImageReadError(p, "it is a folder, not a file") from None
+    except PermissionError:
+        raise ImageReadError(p, "permission denied (the file is not readable)") from None
+    except OSError as exc:
+        raise ImageReadError(p, f"the file could not be read ({exc.strerror or exc})") from None
+
+
 def read_image(path: str | os.PathLike[str], *, max_pixels: int | None = None) -> np.ndarray:
     """Read an image file into an ``(H, W, C)`` RGB(A) uint8/uint16 array.
 
     Args:
-        path: The file. Any characters (spaces, non-ASCII) are fine.
+        path: The file. Any characters (spaces, non-ASCII, bytes that are not UTF-8) are fine.
         max_pixels: Pixel limit for this call; ``None`` uses :func:`get_max_pixels`.
 
     Returns:
@@ -234,18 +418,30 @@ def read_image(path: str | os.PathLike[str], *, max_pixels: int | None = None) -
         ImageReadError: Missing, a folder, unreadable, empty, cut short, not an image, over the
             pixel limit, or undecodable; the message names the file and the reason.
     """
+    return read_image_file(path, max_pixels=max_pixels, metadata=False).pixels
+
+
+def read_image_file(
+    path: str | os.PathLike[str],
+    *,
+    max_pixels: int | None = None,
+    accept_damaged: bool = False,
+    metadata: bool = True,
+) -> DecodedImage:
+    """Read an image file with its notes and metadata (:func:`decode_file`).
+
+    Raises:
+        ImageReadError: as :func:`read_image`.
+    """
     p = Path(path)
+    data = read_bytes(p)
     try:
-        data = p.read_bytes()
-    except FileNotFoundError:
-        raise ImageReadError(p, "no such file") from None
-    except IsADirectoryError:
-        raise ImageReadError(p, "it is a folder, not a file") from None
-    except PermissionError:
-        raise ImageReadError(p, "permission denied (the file is not readable)") from None
-    except OSError as exc:
-        raise ImageReadError(p, f"the file could not be read ({exc.strerror or exc})") from None
-    try:
-        return decode_image(data, name=str(p), max_pixels=max_pixels)
+        return decode_file(
+            data,
+            name=str(p),
+            max_pixels=max_pixels,
+            accept_damaged=accept_damaged,
+            metadata=metadata,
+        )
     except ImageReadError as exc:  # same message, but ``.path`` is the Path the caller gave
         raise ImageReadError(p, exc.reason) from None

@@ -176,10 +176,20 @@ class Manifest:
         }
 
     def write(self) -> Path:
-        """Write the manifest atomically (safe to call repeatedly) and return its path."""
+        """Write the manifest atomically (safe to call repeatedly) and return its path.
+
+        Any file name is recorded losslessly: a name that is not valid UTF-8 (held by Python
+        as lone surrogates, ``os.fsdecode``) is written as JSON ``\\udcXX`` escapes, which
+        :func:`json.loads` reads back and :func:`os.fsencode` turns into the original bytes.
+
+        Raises:
+            OSError: the file could not be written (full disk, a folder in the way...).
+        """
         data = json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
+        # lone surrogates sit inside JSON strings only, so "\\udcXX" is a valid JSON escape
+        raw = data.encode("utf-8", errors="backslashreplace")
         with self._lock:  # one writer at a time, so the newest state always lands last
-            return atomic_write_bytes(self.path, data.encode("utf-8"))
+            return atomic_write_bytes(self.path, raw)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Manifest:

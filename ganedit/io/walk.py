@@ -34,6 +34,7 @@ __all__ = [
     "InputItem",
     "WalkResult",
     "check_output_location",
+    "file_identity",
     "plan_output",
     "walk_inputs",
 ]
@@ -74,18 +75,44 @@ def _real(p: Path) -> str:
     return os.path.realpath(p)
 
 
+def file_identity(p: str | os.PathLike[str]) -> tuple[int, int] | None:
+    """``(st_dev, st_ino)`` of ``p`` (following symlinks), or ``None`` when it cannot be stat'ed.
+
+    Two paths with one identity are the same file or folder, however they are spelled: through
+    symlinks, bind mounts, a second mount of the same file system or hard links.
+    """
+    try:
+        st = os.stat(p)
+    except (OSError, ValueError):
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def _ancestors(p: Path) -> list[tuple[int, int]]:
+    """Identities of ``p`` (or its nearest existing ancestor) and every folder above it."""
+    out: list[tuple[int, int]] = []
+    cur = Path(os.path.abspath(p))
+    while True:
+        ident = file_identity(cur)
+        if ident is not None and (not out or out[-1] != ident):
+            out.append(ident)
+        if cur.parent == cur:
+            return out
+        cur = cur.parent
+
+
 def _is_hidden(name: str) -> bool:
     return name.startswith(".")
 
 
 def _walk_dir(
-    root: Path, excluded: set[str], result: WalkResult, visited: set[str]
+    root: Path, excluded: set[object], result: WalkResult, visited: set[object]
 ) -> list[tuple[Path, Path]]:
     found: list[tuple[Path, Path]] = []
     stack: list[tuple[Path, Path]] = [(root, Path())]
     while stack:
         folder, rel = stack.pop()
-        real = _real(folder)
+        real: object = file_identity(folder) or _real(folder)
         if real in visited or real in excluded:
             continue
         visited.add(real)
@@ -133,9 +160,11 @@ def walk_inputs(
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
     result = WalkResult()
-    excluded = {_real(Path(e)) for e in exclude}
-    seen_files: set[str] = set()
-    visited: set[str] = set()
+    excluded: set[object] = set()
+    for e in exclude:
+        excluded.add(file_identity(e) or _real(Path(e)))
+    seen_files: set[object] = set()
+    visited: set[object] = set()
     groups: list[tuple[Path, list[tuple[Path, Path]]]] = []
     for raw in inputs:
         inp = Path(raw)
@@ -154,7 +183,7 @@ def walk_inputs(
             continue
         unique = []
         for path, rel in found:
-            key = os.path.normpath(os.path.abspath(path))
+            key: object = file_identity(path) or os.path.normpath(os.path.abspath(path))
             if key not in seen_files:
                 seen_files.add(key)
                 unique.append((path, rel))
@@ -204,10 +233,6 @@ def _disambiguate(groups: list[tuple[Path, list[tuple[Path, Path]]]]) -> int:
     return renamed
 
 
-def _inside(child: str, parent: str) -> bool:
-    return child == parent or child.startswith(parent.rstrip(os.sep) + os.sep)
-
-
 def check_output_location(
     inputs: Iterable[str | os.PathLike[str]] | str | os.PathLike[str],
     out_dir: str | os.PathLike[str],
@@ -216,6 +241,10 @@ def check_output_location(
 ) -> None:
     """Refuse an output folder that would mix outputs into the inputs or overwrite an input.
 
+    Folders are compared by identity (device and inode, :func:`file_identity`), not by their
+    path strings, so a bind mount, a second mount or a symlink of an input folder is seen as
+    that folder.
+
     Args:
         inputs: The input files and folders (as given to :func:`walk_inputs`).
         out_dir: The output folder (need not exist).
@@ -223,31 +252,36 @@ def check_output_location(
             exclude=[out_dir])``), so an output folder *inside* an input folder is allowed.
 
     Raises:
-        ValueError: ``out_dir`` is an existing file; equals an input folder; is inside an input
-            folder (unless ``excluded``); or is the folder of an input file given directly (its
-            output would have the same path and overwrite it).
+        ValueError: ``out_dir`` is an existing file; is an input folder (by any path); is
+            inside an input folder (unless ``excluded``); or is the folder of an input file
+            given directly (its output would have the same path and overwrite it).
     """
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ValueError(f"output folder {str(out)!r} is an existing file, not a folder")
-    out_real = _real(out)
+    real = Path(_real(out))
+    out_id = (file_identity(out) if out.is_dir() else None) or (
+        file_identity(real) if real.is_dir() else None
+    )
+    above = _ancestors(real)  # the output (or where it will be created) and every folder above
     for raw in inputs:
         inp = Path(raw)
         if inp.is_dir():
-            in_real = _real(inp)
-            if out_real == in_real:
+            in_id = file_identity(inp)
+            if out_id is not None and out_id == in_id:
                 raise ValueError(
-                    f"output folder {str(out)!r} is the input folder {str(inp)!r}; outputs "
-                    "would overwrite the inputs. Choose another output folder."
+                    f"output folder {str(out)!r} is the input folder {str(inp)!r} (the same "
+                    "folder, reached by another path); outputs would overwrite the inputs. "
+                    "Choose another output folder."
                 )
-            if _inside(out_real, in_real) and not excluded:
+            if in_id in above and not excluded:
                 raise ValueError(
                     f"output folder {str(out)!r} is inside the input folder {str(inp)!r}; "
                     "outputs would be read back as inputs. Choose a folder outside it."
                 )
-        elif inp.is_file() and _real(inp.parent) == out_real:
+        elif inp.is_file() and out_id is not None and file_identity(inp.parent) == out_id:
             raise ValueError(
                 f"output folder {str(out)!r} holds the input file {str(inp)!r}; its output "
                 "would overwrite it. Choose another output folder."
