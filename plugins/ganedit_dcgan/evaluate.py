@@ -8,6 +8,10 @@ No Inception weights are available offline, so every figure uses the project's o
   Inception; figures are not comparable with published FIDs).
 * per-class rows: the share of samples the classifier puts in each of the 10 classes (a missing
   class is mode collapse); ``min_class_share`` and ``classes_covered`` (share >= 1%) summarise.
+* ``precision`` / ``recall``: improved precision and recall (Kynkäänniemi et al. 2019, k = 3)
+  in the same features, on the first ``pr_n`` (5000) samples and test images: the share of
+  samples inside the real items' k-NN manifold, and the share of real items inside the
+  samples' (coverage; mode collapse lowers it).
 * ``nn_pixel_l2``: mean over samples of the Euclidean distance, in pixel space (32x32 gray,
   values in ``[0, 1]``, so the range is 0 to 32), to the nearest of the 60k training images.
   Near 0 means the generator copies training images.
@@ -46,7 +50,9 @@ __all__ = [
     "frechet_distance",
     "gaussian_stats",
     "load_fashion_split",
+    "knn_radii",
     "nearest_neighbour_distance",
+    "precision_recall",
     "reference_figures",
 ]
 
@@ -118,6 +124,44 @@ def nearest_neighbour_distance(
     return torch.cat(out)
 
 
+def _pairwise_sq(a: torch.Tensor, b: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
+    """``(N, M)`` squared Euclidean distances between rows of ``a`` and ``b`` (float32)."""
+    b2 = (b * b).sum(1)
+    rows = []
+    for i in range(0, a.shape[0], chunk):
+        ai = a[i : i + chunk]
+        rows.append(((ai * ai).sum(1, keepdim=True) + b2[None] - 2 * ai @ b.T).clamp_min(0))
+    return torch.cat(rows)
+
+
+def knn_radii(features: torch.Tensor, k: int = 3) -> torch.Tensor:
+    """``(N,)`` squared distance from each row to its ``k``-th nearest other row."""
+    d2 = _pairwise_sq(features, features)
+    return d2.kthvalue(k + 1, dim=1).values  # the 1st is the row itself (distance 0)
+
+
+def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = 3) -> tuple[float, float]:
+    """Improved precision and recall (Kynkäänniemi et al. 2019) in a feature space.
+
+    Each set's manifold is the union of balls around its points reaching their ``k``-th
+    nearest neighbour. Precision: the share of ``fake`` inside the real manifold (samples that
+    look real). Recall: the share of ``real`` inside the fake manifold (how much of the data
+    the samples cover; mode collapse lowers it).
+
+    Args:
+        real: ``(N, D)`` float features of real items. fake: ``(M, D)`` of samples.
+        k: neighbourhood size (3, as the paper).
+
+    Returns:
+        ``(precision, recall)``, each in ``[0, 1]``.
+    """
+    r, f = real.float().flatten(1), fake.float().flatten(1)
+    real_r, fake_r = knn_radii(r, k), knn_radii(f, k)
+    inside_real = (_pairwise_sq(f, r) <= real_r[None]).any(1)
+    inside_fake = (_pairwise_sq(r, f) <= fake_r[None]).any(1)
+    return float(inside_real.float().mean()), float(inside_fake.float().mean())
+
+
 def class_shares(predictions: torch.Tensor, num_classes: int = 10) -> np.ndarray:
     """``(num_classes,)`` float64 share of each class among ``(N,)`` int predictions."""
     counts = torch.bincount(predictions.flatten().long().cpu(), minlength=num_classes)
@@ -183,11 +227,14 @@ def _figures(
     train: torch.Tensor,
     nn_n: int,
     real_shares: np.ndarray,
+    pr_n: int = 5000,
 ) -> dict:
     t0 = time.time()
     feats, preds = features_and_predictions(net, samples)
     ref_feats, _ = features_and_predictions(net, fd_against)
     fd = frechet_distance(*gaussian_stats(feats), *gaussian_stats(ref_feats))
+    m = min(pr_n, feats.shape[0], ref_feats.shape[0])
+    precision, recall = precision_recall(ref_feats[:m], feats[:m])
     shares = class_shares(preds)
     q = prepare(samples[:nn_n]).flatten(1)
     nn_d = nearest_neighbour_distance(q, prepare(train).flatten(1))
@@ -202,6 +249,9 @@ def _figures(
     ]
     summary = {
         "frechet_distance": fd,
+        "precision": precision,
+        "recall": recall,
+        "pr_n": m,
         "min_class_share": float(shares.min()),
         "classes_covered": int((shares >= 0.01).sum()),
         "nn_pixel_l2": float(nn_d.mean()),

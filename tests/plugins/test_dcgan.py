@@ -247,3 +247,23 @@ def test_default_weights_cover_all_classes() -> None:
     net, _ = load_classifier()
     _, pred = features_and_predictions(net, torch.from_numpy(imgs).permute(0, 3, 1, 2))
     assert set(pred.tolist()) == set(range(10))
+
+
+def test_precision_recall_tell_collapse_from_coverage() -> None:
+    """Kynkäänniemi et al.'s k-NN precision/recall: a sample set from the data's own
+    distribution scores high on both; a collapsed one keeps precision and loses recall; a
+    shifted one loses both."""
+    from ganedit_dcgan.evaluate import knn_radii, precision_recall
+
+    g = torch.Generator().manual_seed(0)
+    real = torch.randn(600, 8, generator=g)
+    same = torch.randn(600, 8, generator=g)
+    collapsed = real[:20].repeat(30, 1) + 0.01 * torch.randn(600, 8, generator=g)
+    p, r = precision_recall(real, same)
+    assert 0.6 < p <= 1 and 0.6 < r <= 1
+    p, r = precision_recall(real, collapsed)
+    assert p > 0.95 and r < 0.1
+    assert precision_recall(real, same + 20) == (0.0, 0.0)
+    # the radius is the distance to the k-th neighbour other than the point itself
+    pts = torch.tensor([[0.0], [1.0], [3.0], [6.0]])
+    assert knn_radii(pts, k=1).tolist() == [1.0, 1.0, 4.0, 9.0]
