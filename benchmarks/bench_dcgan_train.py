@@ -7,7 +7,7 @@ discriminator step's fakes).
 
 ganedit: :class:`ganedit.engine.Engine` (device and precision strategy, NaN guard; EMA off)
 with ``DCGAN.training_step`` (the same D and G updates, through ``engine.backward`` /
-``engine.step``) on :mod:`ganedit.io.datasets` data kept decoded on the device as uint8.
+``engine.step``) on :mod:`ganedit.data` data kept decoded on the device as uint8.
 
 Both use the same networks (``DCGAN.build``), batch size and data (Fashion-MNIST padded to
 32x32, or random images when ``data/fashion-mnist`` is absent). Measurements alternate
