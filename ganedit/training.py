@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from ganedit.engine.schedule import LRSchedule
 from ganedit.family import ModelFamily
 from ganedit.io.atomic import atomic_write_bytes
 
-__all__ = ["check_roles", "train"]
+__all__ = ["check_roles", "check_run_folder", "train"]
 
 DataArg = Mapping[str, Sequence[str | Path] | str | Path] | Sequence[str | Path] | str | Path
 
@@ -89,6 +90,65 @@ def _config_and_schedule(
     return config, LRSchedule(**{**saved_schedule, **chosen}), fit_ema
 
 
+#: What a finished or started training run leaves in its folder.
+RUN_FILES = ("config.json", "metrics.jsonl", "losses.png")
+RUN_FOLDERS = ("checkpoints", "samples")
+
+
+def _run_contents(run: Path) -> list[str]:
+    """The training-run files in ``run`` (empty when it holds none)."""
+    if not run.is_dir():
+        return []
+    found = [n for n in RUN_FILES if (run / n).exists()]
+    found += [f"{n}/" for n in RUN_FOLDERS if (run / n).is_dir() and any((run / n).iterdir())]
+    found += sorted(p.name for p in run.glob("*.safetensors"))
+    return found
+
+
+def check_run_folder(
+    family: ModelFamily, run: Path, resume: bool | str | Path, overwrite: bool
+) -> None:
+    """Refuse to start a fresh run over an existing one, or resume another family's run.
+
+    Without ``resume`` a folder that holds a run (config, metrics, checkpoints, samples,
+    weights) is refused unless ``overwrite``, which deletes those first, so two runs never
+    mix. With ``resume`` the run's ``config.json`` must be the same family's.
+
+    Raises:
+        ConfigError: the message names the folder and what to do.
+    """
+    import shutil
+
+    if resume:
+        saved = run / "config.json"
+        try:
+            other = json.loads(saved.read_text(encoding="utf-8")).get("family")
+        except (OSError, ValueError, AttributeError):
+            other = None
+        if other and other != family.name:
+            raise ConfigError(
+                f"{run} holds a {other!r} training run, not {family.name!r}: resume it with "
+                f"`ganedit train {other} --resume`, or choose another --out"
+            )
+        return
+    found = _run_contents(run)
+    if not found:
+        return
+    if not overwrite:
+        raise ConfigError(
+            f"{run} already holds a training run ({', '.join(found)}); continue it with "
+            "--resume, choose another --out, or pass --overwrite to delete it and start over"
+        )
+    for name in found:
+        target = run / name.rstrip("/")
+        if target.is_dir():
+            shutil.rmtree(target)
+        else:
+            target.unlink(missing_ok=True)
+            if target.suffix == ".safetensors":
+                target.with_suffix(".json").unlink(missing_ok=True)
+
+
 def _write_run_config(
     run: Path, family: ModelFamily, config: Any, roles: Mapping[str, Any], schedule: LRSchedule
 ) -> None:
@@ -130,6 +190,7 @@ def train(
     warmup_steps: int | None = None,
     min_lr_ratio: float | None = None,
     hold_steps: int | None = None,
+    overwrite: bool = False,
 ) -> FitResult:
     """Train the family ``name`` on ``data`` into the run folder ``out``.
 
@@ -148,14 +209,22 @@ def train(
             ones not given come from the run's ``config.json``, so a resumed run keeps its
             curve.
         callbacks: objects with ``on_*`` methods, besides the plugins' callbacks.
+        overwrite: start afresh in an ``out`` that holds a run, deleting that run's files
+            (without it, and without ``resume``, such a folder is refused).
+
+    Raises:
+        ConfigError: ``out`` holds a run and neither ``resume`` nor ``overwrite`` is given,
+            or ``resume`` finds another family's run.
 
     The config is the family's defaults, then (on ``resume``) the run's saved
     ``config.json``, then ``config_file`` (TOML/JSON), then ``overrides`` (``"key=value"``),
     then ``batch_size`` / ``lr`` / ``ema`` when given. Other arguments: see
     :class:`~ganedit.engine.Engine` and :func:`~ganedit.engine.fit`.
     """
+    from ganedit.infer.limits import check_environment
     from ganedit.plugins import get_family, train_callbacks
 
+    check_environment()
     family = get_family(name)
     if not family.is_trainable():
         raise ValueError(f"model {name!r} cannot be trained (its family has no training_step)")
@@ -164,6 +233,8 @@ def train(
     if val_roles is not None:
         check_roles(family, val_roles, "--val")
     run = Path(out)
+    if str(os.environ.get("RANK", "0") or "0").strip() in ("0", ""):  # rank 0 decides
+        check_run_folder(family, run, resume, overwrite)
     config, schedule, fit_ema = _config_and_schedule(
         family,
         run,

@@ -24,6 +24,7 @@ __all__ = [
     "CARD_FORMAT",
     "WeightsError",
     "card_path",
+    "check_finite",
     "file_sha256",
     "generator_state",
     "load_weights",
@@ -132,7 +133,8 @@ def load_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, A
     Returns:
         ``(state_dict, card)``: tensors on the CPU in their stored dtype, and the card (``{}``
         when none). Raises :class:`WeightsError` for a missing file, a file that is not
-        safetensors (a pickle ``.pt`` is refused without being unpickled) or a sha256 mismatch.
+        safetensors (a pickle ``.pt`` is refused without being unpickled), a tensor holding NaN
+        or Inf (named), or a sha256 mismatch.
     """
     p = Path(path)
     if p.suffix == ".json" and p.with_suffix(".safetensors").is_file():
@@ -155,11 +157,31 @@ def load_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, A
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         raise WeightsError(f"{p}: not a valid safetensors file ({exc})") from None
     _refuse_checkpoint(p)
+    check_finite(state, p)
     card = load_card(p)
     want = card.get("sha256")
     if want and want != file_sha256(p):
         raise WeightsError(f"{p}: sha256 does not match its card {card_path(p).name}")
     return state, card
+
+
+def check_finite(state: Mapping[str, torch.Tensor], source: Any) -> None:
+    """Refuse NaN or Inf in any floating tensor (they make every output black or garbage).
+
+    Raises:
+        WeightsError: naming ``source`` (the file) and the first tensor that is not finite.
+    """
+    for name, t in state.items():
+        if t.is_floating_point() or t.is_complex():
+            bad = ~torch.isfinite(t)
+            if bool(bad.any()):
+                n = int(bad.sum())
+                kinds = [k for k, m in (("NaN", torch.isnan(t)), ("Inf", torch.isinf(t))) if m.any()]
+                raise WeightsError(
+                    f"{source}: tensor {name!r} holds {n} non-finite value(s) "
+                    f"({' and '.join(kinds)}); these weights are damaged (a diverged training "
+                    "run?) and would give black or garbage outputs"
+                )
 
 
 def _refuse_checkpoint(path: Path) -> None:

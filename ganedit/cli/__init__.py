@@ -6,7 +6,9 @@ the installed model families, built on demand from the family's ``Config`` so th
 ``ganedit_register_commands``) are added lazily and in isolation: a broken plugin never blocks
 ``ganedit --help``.
 
-Exit codes: 0 all done, 1 some items failed (or an error), 2 usage error.
+Exit codes: 0 all done, 1 some items failed (or an error), 2 usage error, 130 interrupted by
+SIGINT (Ctrl-C), 143 stopped by SIGTERM (a folder run finishes its files in flight and writes
+its manifest first).
 
 This module holds the root group and ``main``; each command lives in its own module
 (``common``: shared options and error mapping; ``plugins_cmd``: ``plugins`` and ``models``;
@@ -16,6 +18,9 @@ This module holds the root group and ``main``; each command lives in its own mod
 
 from __future__ import annotations
 
+import signal
+import sys
+import threading
 from collections.abc import Sequence
 
 import click
@@ -56,6 +61,14 @@ class GaneditGroup(click.Group):
             return self.commands[cmd_name]
         return self._plugin_commands().get(cmd_name)
 
+    def invoke(self, ctx: click.Context) -> object:
+        """Run the command; Ctrl-C anywhere exits 130 (Click's own handling would exit 1)."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("\ninterrupted (SIGINT)", err=True)
+            sys.exit(130)
+
 
 @click.group(
     cls=GaneditGroup,
@@ -88,7 +101,13 @@ cli.add_command(export_cmd)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Console entry point: exit 0 all done, 1 some failed / error, 2 usage error."""
+    """Console entry point: exit 0 all done, 1 some failed / error, 2 usage error, 130 SIGINT,
+    143 SIGTERM."""
+    from ganedit.infer.signals import exit_on_sigterm
+
+    if threading.current_thread() is threading.main_thread():
+        if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+            signal.signal(signal.SIGTERM, exit_on_sigterm)
     cli.main(
         args=list(argv) if argv is not None else None,
         prog_name="ganedit",

@@ -31,15 +31,17 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 @contextmanager
 def _user_errors(*, value_is_usage: bool = False) -> Iterator[None]:
     """Turn the library's user-facing errors into Click errors: unknown model and bad config
-    values exit 2 (usage); other ``ValueError``/``OSError`` exit 1, or 2 when
+    values, a bad launch environment exit 2 (usage); other ``ValueError``/``OSError`` exit 1, or 2 when
     ``value_is_usage`` (functions that document ValueError as bad usage). A weights problem
     always exits 1."""
+    from ganedit.engine.distributed import DistributedEnvError
+    from ganedit.infer.limits import EnvVarError
     from ganedit.plugins import UnknownModelError
     from ganedit.weights import WeightsError
 
     try:
         yield
-    except (UnknownModelError, ConfigError) as exc:
+    except (UnknownModelError, ConfigError, DistributedEnvError, EnvVarError) as exc:
         raise click.UsageError(str(exc)) from None
     except WeightsError as exc:
         raise click.ClickException(str(exc)) from None

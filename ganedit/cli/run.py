@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json as jsonlib
+import signal
 import sys
 import warnings
 from collections.abc import Sequence
@@ -80,19 +81,34 @@ def _event_dict(event: Any) -> Any:
     return event
 
 
+def shown(text: Any) -> str:
+    """``text`` printable on any terminal: bytes of a file name that are not UTF-8 (lone
+    surrogates in Python) are shown as ``\\udcXX`` escapes instead of raising."""
+    return str(text).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _print_report(report: Any, as_json: bool) -> None:
     if as_json:
         payload = {"event": "end", **_event_dict(report)}
         click.echo(jsonlib.dumps(payload, default=str))
         return
     done, skipped, failed = len(report.done), len(report.skipped), len(report.failed)
-    click.echo(f"done {done}, skipped {skipped}, failed {failed}")
+    redone = len(getattr(report, "redone", []))
+    extra = f" ({redone} redone: input or parameters changed)" if redone else ""
+    click.echo(f"done {done}, skipped {skipped}, failed {failed}{extra}")
     for path, why in report.failed:
-        click.echo(f"  failed: {path}: {why}", err=True)
+        click.echo(shown(f"  failed: {path}: {why}"), err=True)
     for message in getattr(report, "warnings", []):
-        click.echo(f"warning: {message}", err=True)
+        click.echo(shown(f"warning: {message}"), err=True)
+    if getattr(report, "interrupted", None):
+        name = signal.Signals(report.interrupted).name
+        click.echo(f"interrupted by {name}: the files above were finished; rerun with "
+                   "--skip-existing to go on", err=True)  # fmt: skip
+    if getattr(report, "manifest_error", None):
+        click.echo(shown(f"error: the manifest could not be written: {report.manifest_error}"),
+                   err=True)  # fmt: skip
     if getattr(report, "manifest_path", None):
-        click.echo(f"manifest: {report.manifest_path}")
+        click.echo(shown(f"manifest: {report.manifest_path}"))
 
 
 def _json_events() -> tuple[Any, list[bool]]:
@@ -111,6 +127,7 @@ def _json_events() -> tuple[Any, list[bool]]:
 def _make_run(cls: type[ModelFamily]) -> click.Command:
     def callback(**kw: Any) -> None:
         from ganedit.infer import run_folder
+        from ganedit.infer.signals import RunInterrupted
 
         inputs, output = _check_run_paths(kw["paths"])
         names = _run_names(cls)
@@ -123,15 +140,18 @@ def _make_run(cls: type[ModelFamily]) -> click.Command:
         # (or are events with --json), not as Python warnings with a source line
         with _user_errors(value_is_usage=True), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            report = run_folder(
-                cls.name,
-                inputs,
-                output,
-                progress=not as_json,
-                on_event=on_event,
-                **run_options,
-                **options,
-            )
+            try:
+                report = run_folder(
+                    cls.name,
+                    inputs,
+                    output,
+                    progress=not as_json,
+                    on_event=on_event,
+                    **run_options,
+                    **options,
+                )
+            except RunInterrupted as stop:  # finished cleanly: summary, then 130 / 143
+                report = stop.report
         if not (as_json and seen_end):  # run_folder's "end" event is the JSON summary
             _print_report(report, as_json)
         sys.exit(report.exit_code)

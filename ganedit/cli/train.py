@@ -32,6 +32,7 @@ TRAIN_COMMON = {
     "warmup_steps",
     "min_lr_ratio",
     "resume",
+    "overwrite",
     "config",
     "set",
     "device",
@@ -61,6 +62,12 @@ def _loop_params() -> list[click.Parameter]:
         ),
         click.Option(
             ["--resume"], is_flag=True, help="Continue from the last checkpoint in --out."
+        ),
+        click.Option(
+            ["--overwrite"],
+            is_flag=True,
+            help="Start afresh in an --out that already holds a run, deleting its "
+            "checkpoints, metrics, samples and weights (without it such a folder is refused).",
         ),
         click.Option(
             ["--checkpoint-every", "checkpoint_every"],
@@ -204,6 +211,7 @@ def _make_train(cls: type[ModelFamily]) -> click.Command:
                 warmup_steps=kw["warmup_steps"],
                 min_lr_ratio=kw["min_lr_ratio"],
                 resume=kw["resume"],
+                overwrite=kw["overwrite"],
                 config_file=kw["config"],
                 overrides=tuple(overrides),
                 device=kw["device"],
@@ -227,7 +235,8 @@ def _make_train(cls: type[ModelFamily]) -> click.Command:
                 f"(checkpoint: {getattr(result, 'checkpoint', None)})",
                 err=True,
             )
-            sys.exit(1)
+            reason = getattr(result, "stop_reason", None)
+            sys.exit({"SIGINT": 130, "SIGTERM": 143}.get(str(reason), 1))
         click.echo(f"{cls.name}: trained to step {step}; weights: {weights}")
 
     return model_command(

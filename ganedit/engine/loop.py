@@ -20,7 +20,12 @@ import torch
 import torch.distributed as dist
 
 from ganedit.config import config_to_dict
-from ganedit.engine.checkpoint import checkpoint_step, list_checkpoints
+from ganedit.engine.checkpoint import (
+    CheckpointError,
+    checkpoint_step,
+    list_checkpoints,
+    load_state,
+)
 from ganedit.engine.distributed import barrier, broadcast_buffers
 from ganedit.engine.engine import Engine
 from ganedit.engine.monitor import column_grid, make_grid, truncate_metrics
@@ -37,7 +42,8 @@ class TrainingDiverged(RuntimeError):
 @dataclass
 class FitResult:
     """What :func:`fit` did: the last ``step``, the exported ``weights`` path (rank 0), the
-    last logged ``metrics``, ``interrupted`` (stopped by SIGINT/SIGTERM or a callback)."""
+    last logged ``metrics``, ``interrupted`` (stopped by SIGINT/SIGTERM or a callback) and
+    ``stop_reason`` (``"SIGINT"``, ``"SIGTERM"``, or ``None``)."""
 
     step: int
     weights: Path | None
@@ -45,6 +51,7 @@ class FitResult:
     metrics: dict[str, float] = field(default_factory=dict)
     interrupted: bool = False
     checkpoint: Path | None = None
+    stop_reason: str | None = None
 
 
 @contextlib.contextmanager
@@ -174,7 +181,7 @@ class _Run:
             found = list_checkpoints(self.ckpt_dir)
             start = Path(resume) if not isinstance(resume, bool) else (found[-1] if found else None)
             if start is not None:
-                engine.load_state_dict(engine.load(start), self.nets, self.opts)
+                self.load_checkpoint(start)
                 if engine.is_main:
                     truncate_metrics(self.out / "metrics.jsonl", engine.step_index)
             self.last_ckpt = start
@@ -185,6 +192,27 @@ class _Run:
         self.n_last = engine.step_index
 
     # --------------------------------------------------------------------------------- loop
+    def load_checkpoint(self, path: Path) -> None:
+        """Restore ``path``, refusing another family's checkpoint or one that does not fit.
+
+        Raises:
+            CheckpointError: the message names the file and the reason.
+        """
+        state, doc = load_state(path)
+        other = (doc.get("meta") or {}).get("family")
+        if other and other != self.family.name:
+            raise CheckpointError(
+                f"{path}: a checkpoint of {other!r}, not {self.family.name!r}; resume it with "
+                f"`ganedit train {other} --resume`, or choose another --out"
+            )
+        try:
+            self.engine.load_state_dict(state, self.nets, self.opts)
+        except (KeyError, RuntimeError, ValueError, TypeError) as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise CheckpointError(
+                f"{path}: does not fit {self.family.name} with this config ({first[:300]})"
+            ) from None
+
     def train_step(self) -> dict[str, Any]:
         """One optimisation step of the family, with the learning-rate curve, the NaN guard
         and the EMA update."""
@@ -300,6 +328,7 @@ class _Run:
             metrics=self.last_metrics,
             interrupted=engine.step_index < self.opt.steps,
             checkpoint=self.last_ckpt,
+            stop_reason=getattr(engine, "stop_reason", None),
         )
         self.call("on_fit_end", step=engine.step_index, metrics=self.last_metrics, path=weights)
         return result

@@ -39,7 +39,12 @@ from ganedit.infer.options import check_outscale, check_tile, check_views, valid
 from ganedit.infer.plan import OOMBackoff, TilePlan, pixel_budget, plan_call, plan_tiling
 from ganedit.infer.tiling import pad_to_multiple, tiled_forward
 
-__all__ = ["Editor", "tensor_mask"]
+__all__ = ["Editor", "NonFiniteOutputError", "tensor_mask"]
+
+
+class NonFiniteOutputError(ValueError):
+    """The model's output holds NaN or Inf (damaged weights or an unstable model): that
+    image fails instead of being written black."""
 
 #: Latents per generator call in :meth:`Editor.generate` when no batch size is set.
 GENERATE_BATCH = 64
@@ -270,7 +275,13 @@ class Editor:
                 f"{self.family.name}.predict returned shape {tuple(y.shape)} for an input of "
                 f"{tuple(inputs['image'].shape)}; its io() promises {want}"
             )
-        return y.float().clamp_(0, 1)
+        y = y.float()
+        if not bool(torch.isfinite(y).all()):
+            raise NonFiniteOutputError(
+                f"{self.family.name}'s output is not finite (NaN or Inf) for this image; the "
+                "weights or the model are broken, so nothing was written"
+            )
+        return y.clamp_(0, 1)
 
     def _predict(self, x: torch.Tensor) -> torch.Tensor:
         """:meth:`_predict_once`, averaged over the self-ensemble's views when asked."""
@@ -317,6 +328,8 @@ class Editor:
             raise TypeError(f"{self.family.name} generates images: use sample() or generate()")
         if x.ndim != 4:
             raise ValueError(f"forward expects (N, C, H, W), got shape {tuple(x.shape)}")
+        if x.numel() == 0:
+            raise ValueError(f"image: the tensor is empty (shape {tuple(x.shape)})")
         if x.shape[1] != self.in_channels:
             raise ValueError(
                 f"{self.family.name} works on {self.in_channels}-channel images, got "
@@ -428,8 +441,11 @@ class Editor:
         arr = arr[:, :, None] if squeeze else arr
         if arr.ndim != 3 or arr.shape[2] not in (1, 2, 3, 4):
             raise ValueError(
-                f"expected an HxW or HxWxC image with C in 1, 2, 3, 4; got {arr.shape}"
+                f"image: expected an HxW or HxWxC array with C in 1, 2, 3, 4; got shape "
+                f"{arr.shape}"
             )
+        if arr.shape[0] == 0 or arr.shape[1] == 0:
+            raise ValueError(f"image: the array is empty (shape {arr.shape}); nothing to edit")
         t = torch.from_numpy(np.ascontiguousarray(arr))
         if arr.dtype == np.uint16:
             t = t.to(torch.int32)  # uint16 tensors lack most CPU kernels

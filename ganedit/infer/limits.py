@@ -23,6 +23,7 @@ import os
 
 __all__ = [
     "DEFAULT_MAX_OUTPUT_PIXELS",
+    "EnvVarError",
     "MAX_OUTPUT_PIXELS_ENV",
     "check_environment",
     "env_number",
@@ -31,6 +32,12 @@ __all__ = [
 ]
 
 MAX_OUTPUT_PIXELS_ENV = "GANEDIT_MAX_OUTPUT_PIXELS"
+
+
+class EnvVarError(ValueError):
+    """An environment variable ganedit reads has a bad value (a usage error, exit 2)."""
+
+
 DEFAULT_MAX_OUTPUT_PIXELS = 1 << 30
 
 
@@ -38,7 +45,7 @@ def env_number(name: str, default: float, *, integer: bool = True, minimum: floa
     """The value of environment variable ``name`` (``default`` when unset or empty).
 
     Raises:
-        ValueError: it is set but is not a number >= ``minimum`` (a whole one when
+        EnvVarError: it is set but is not a number >= ``minimum`` (a whole one when
             ``integer``); the message names the variable and the value.
     """
     raw = os.environ.get(name, "").strip().replace("_", "")
@@ -50,7 +57,7 @@ def env_number(name: str, default: float, *, integer: bool = True, minimum: floa
     except ValueError:
         value = math.nan
     if not math.isfinite(value) or value < minimum:
-        raise ValueError(
+        raise EnvVarError(
             f"environment variable {name}={os.environ[name]!r} is not valid: it must be a "
             f"{kind} >= {minimum:g} (unset it to use the default, {default:g})"
         )
@@ -77,11 +84,14 @@ def check_environment() -> None:
     """Validate every environment variable a run reads (module docstring).
 
     Raises:
-        ValueError: one of them has a bad value.
+        EnvVarError: one of them has a bad value.
     """
     from ganedit.io import get_max_pixels
 
-    get_max_pixels()
+    try:
+        get_max_pixels()
+    except ValueError as exc:
+        raise EnvVarError(str(exc)) from None
     max_output_pixels()
     env_number("GANEDIT_MERGE_TIMEOUT", 600, integer=False, minimum=0)
     env_number("GANEDIT_DIST_TIMEOUT", 60, integer=False, minimum=0.001)

@@ -26,7 +26,7 @@ from ganedit.io import (
     output_format_for,
     plan_output,
 )
-from ganedit.io.atomic import TEMP_SUFFIX, atomic_write_bytes
+from ganedit.io.atomic import TEMP_SUFFIX, atomic_write_bytes, temp_prefix
 from ganedit.io.metadata import ImageMetadata, embed_metadata
 from ganedit.io.walk import file_identity
 
@@ -40,12 +40,15 @@ def sweep_temp_files(out_dir: Path, owned: set[str] | None = None) -> int:
     removed = 0
     if not out_dir.is_dir():
         return 0
+    prefixes: dict[str, set[str]] = {}
+    for real in owned or ():
+        prefixes.setdefault(os.path.dirname(real), set()).add(temp_prefix(Path(real)))
     for root, _dirs, files in os.walk(out_dir):
+        mine = prefixes.get(os.path.realpath(root), set())
         for name in files:
             if not (name.startswith(".") and name.endswith(TEMP_SUFFIX)):
                 continue
-            target = name[1 : -len(TEMP_SUFFIX)].rsplit(".", 1)[0]
-            if owned is not None and os.path.realpath(os.path.join(root, target)) not in owned:
+            if owned is not None and not any(_temp_of(name, p) for p in mine):
                 continue
             try:
                 os.unlink(os.path.join(root, name))
@@ -53,6 +56,11 @@ def sweep_temp_files(out_dir: Path, owned: set[str] | None = None) -> int:
             except OSError:
                 pass
     return removed
+
+
+def _temp_of(name: str, prefix: str) -> bool:
+    """True when ``name`` is a temp file that :func:`atomic_path` made with ``prefix``."""
+    return name.startswith(prefix) and len(name) == len(prefix) + 8 + len(TEMP_SUFFIX)
 
 
 def encode_write(

@@ -214,7 +214,8 @@ def _dry_run(
             }
         )
         if progress:
-            print(f"{'skip' if existing else 'run '}  {it.path} -> {target}", file=sys.stdout)
+            line = f"{'skip' if existing else 'run '}  {it.path} -> {target}"
+            print(line.encode("utf-8", "backslashreplace").decode("utf-8"), file=sys.stdout)
 
 
 def _manifest(

@@ -17,7 +17,14 @@ from collections.abc import Iterator
 from types import FrameType
 from typing import Any
 
-__all__ = ["RunInterrupted", "StopFlag", "graceful_stop"]
+__all__ = ["RunInterrupted", "StopFlag", "exit_on_sigterm", "graceful_stop"]
+
+
+def exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
+    """A SIGTERM handler for the command line: exit ``128 + signum`` (143) through the normal
+    clean-up (``finally`` blocks, locks released) instead of dying at once. A folder run
+    replaces it by its graceful handler while it runs."""
+    raise SystemExit(128 + signum)
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -53,7 +60,7 @@ def _replaceable(sig: int) -> bool:
     current = signal.getsignal(sig)
     if sig == signal.SIGINT:
         return current is signal.default_int_handler
-    return current in (signal.SIG_DFL, None)
+    return current in (signal.SIG_DFL, None, exit_on_sigterm)
 
 
 @contextlib.contextmanager

@@ -1,7 +1,8 @@
 """Atomic file writes: a temp file in the target's folder, fsync, then ``os.replace``.
 
 An interrupted process (even SIGKILL) leaves either the old file or the complete new one, never a
-truncated file; at worst a hidden ``.<name>.*.tmp`` that the folder runner sweeps up.
+truncated file; at worst a hidden ``.<name>.*.ganedit-tmp`` that the folder runner sweeps up
+(``<name>`` shortened when the temp name would pass the file system's name limit).
 """
 
 from __future__ import annotations
@@ -12,9 +13,42 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["TEMP_SUFFIX", "atomic_path", "atomic_write_bytes"]
+__all__ = ["TEMP_SUFFIX", "atomic_path", "atomic_write_bytes", "temp_prefix"]
 
 TEMP_SUFFIX = ".ganedit-tmp"
+#: Characters :func:`tempfile.mkstemp` adds between the prefix and the suffix.
+_RANDOM_CHARS = 8
+
+
+def _name_max(folder: Path) -> int:
+    try:
+        return int(os.pathconf(folder, "PC_NAME_MAX"))
+    except (OSError, ValueError, AttributeError):
+        return 255
+
+
+def temp_prefix(target: Path) -> str:
+    """The temp-file prefix for ``target``: ``.<name>.``, with ``<name>`` shortened (on a
+    character boundary, marked ``~``) when the temp name would pass the file system's name
+    limit, so a file named right up to that limit can still be written."""
+    name = target.name
+    room = _name_max(target.parent if target.parent.is_dir() else Path("."))
+    room -= 2 + _RANDOM_CHARS + len(TEMP_SUFFIX)
+    if len(os.fsencode(name)) <= room:
+        return f".{name}."
+    raw = os.fsencode(name)[: max(1, room - 1)]
+    short = raw.decode("utf-8", "ignore") if _is_utf8_prefix(raw) else os.fsdecode(raw)
+    while len(os.fsencode(short)) > room - 1:
+        short = short[:-1]
+    return f".{short}~."
+
+
+def _is_utf8_prefix(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start >= len(raw) - 3  # only a character cut at the end
+    return True
 
 
 def _default_mode() -> int:
@@ -32,7 +66,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent)
+    prefix = temp_prefix(target)
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=TEMP_SUFFIX, dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:

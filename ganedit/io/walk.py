@@ -6,8 +6,10 @@ Rules of :func:`walk_inputs`:
   real folder is visited once, so symlink loops are safe.
 - ``InputItem.rel`` is the path relative to the input folder it came from (mirrored under the
   output folder); for a file given directly it is just the file's name.
-- Files whose suffix is not in :data:`IMAGE_EXTENSIONS` (case-insensitive) are skipped and listed
-  in ``non_images``; so are entries that are not regular files (broken links, sockets, FIFOs).
+- Files found in a folder whose suffix is not in :data:`IMAGE_EXTENSIONS` (case-insensitive)
+  are skipped and listed in ``non_images``; so are entries that are not regular files (broken
+  links, sockets, FIFOs). A file named directly as an input is an item whatever its suffix:
+  one that cannot be read (SVG, HEIC...) then fails with its reason instead of vanishing.
 - Hidden entries (name starting with ``.``) inside a folder are skipped and counted in
   ``hidden``; a hidden file named directly as an input is used.
 - ``exclude`` folders (e.g. an output folder inside an input folder) are pruned.
@@ -170,10 +172,7 @@ def walk_inputs(
         inp = Path(raw)
         if inp.is_dir():
             found = _walk_dir(inp, excluded, result, visited)
-        elif inp.is_file():
-            if inp.suffix.lower() not in IMAGE_EXTENSIONS:
-                result.non_images.append(inp)
-                continue
+        elif inp.is_file():  # named on purpose: tried whatever its suffix (GIF, HEIC...)
             found = [(inp, Path(inp.name))]
         elif os.path.lexists(inp):
             result.non_images.append(inp)

@@ -68,9 +68,11 @@ def test_direct_files_and_missing_inputs(tmp_path):
             tmp_path / "readme.md",
         ]
     )
-    assert _rels(result) == ["a.png", ".b.jpg"]  # a hidden file named directly is used
+    # a hidden file named directly is used; so is one with another suffix (it then fails
+    # with its reason when read, instead of being skipped silently)
+    assert _rels(result) == ["a.png", ".b.jpg", "readme.md"]
     assert result.missing == [tmp_path / "gone.png"]
-    assert result.non_images == [tmp_path / "readme.md"]
+    assert result.non_images == []
 
 
 def test_same_file_twice_is_listed_once(tmp_path):
