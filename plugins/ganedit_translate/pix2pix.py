@@ -12,7 +12,7 @@ Departures from the paper kept in the code (see ``README.md``):
   dropout is off, so the output is deterministic (the paper keeps dropout on and uses the
   test batch's statistics). ``test_dropout=True`` keeps dropout on at inference.
 * ``gan_weight`` scales the adversarial term (the paper: 1); 0 gives the L1-only U-Net
-  baseline of the paper's ablation (the discriminator is then not trained).
+  baseline of the paper's ablation (no discriminator is built or trained).
 * The paper's schedule (constant rate for half the steps, then linear to zero) is the train
   command's ``--lr-schedule linear --hold-steps STEPS/2``: the core has no per-family default
   schedule.
@@ -129,17 +129,18 @@ class Pix2Pix(ganedit.ModelFamily[Pix2PixConfig]):
         return init_weights(net)
 
     def build(self, config: Pix2PixConfig) -> dict[str, nn.Module]:
-        """``{"generator": U-Net, "discriminator": PatchGAN over cat(input, output)}``."""
-        d = PatchDiscriminator(
-            int(config.in_channels) + int(config.out_channels),
-            base=int(config.ndf),
-            layers=int(config.d_layers),
-            norm=str(config.norm),
-        )
-        return {
-            "generator": self.build_generator("generator", config),
-            "discriminator": init_weights(d),
-        }
+        """``{"generator": U-Net, "discriminator": PatchGAN over cat(input, output)}``; the
+        L1-only baseline (``gan_weight == 0``) has no discriminator."""
+        nets = {"generator": self.build_generator("generator", config)}
+        if float(config.gan_weight) > 0:
+            d = PatchDiscriminator(
+                int(config.in_channels) + int(config.out_channels),
+                base=int(config.ndf),
+                layers=int(config.d_layers),
+                norm=str(config.norm),
+            )
+            nets["discriminator"] = init_weights(d)
+        return nets
 
     def predict(
         self, net: nn.Module, inputs: Mapping[str, torch.Tensor], config: Pix2PixConfig
@@ -169,12 +170,15 @@ class Pix2Pix(ganedit.ModelFamily[Pix2PixConfig]):
     def optimizers(
         self, nets: Mapping[str, nn.Module], config: Pix2PixConfig
     ) -> dict[str, torch.optim.Optimizer]:
-        """Adam (``lr``, ``betas``) for the generator (``"g"``) and discriminator (``"d"``)."""
+        """Adam (``lr``, ``betas``) for the generator (``"g"``) and discriminator (``"d"``,
+        absent for the L1-only baseline)."""
         betas = (float(config.betas[0]), float(config.betas[1]))
-        return {
-            "g": adam(nets["generator"].parameters(), float(config.lr), betas),
-            "d": adam(nets["discriminator"].parameters(), float(config.lr), betas),
+        opts: dict[str, torch.optim.Optimizer] = {
+            "g": adam(nets["generator"].parameters(), float(config.lr), betas)
         }
+        if "discriminator" in nets:
+            opts["d"] = adam(nets["discriminator"].parameters(), float(config.lr), betas)
+        return opts
 
     def _augment(self, config: Pix2PixConfig) -> gdata.JointAugment:
         load, crop = int(config.load_size), int(config.crop_size)
@@ -226,7 +230,7 @@ class Pix2Pix(ganedit.ModelFamily[Pix2PixConfig]):
     def training_step(
         self, step: ganedit.Step, batch: Mapping[str, torch.Tensor]
     ) -> dict[str, torch.Tensor]:
-        """One discriminator update (skipped when ``gan_weight == 0``), then one generator
+        """One discriminator update (none for the L1-only baseline), then one generator
         update on ``gan_weight * adversarial + l1_weight * L1``.
 
         Args:
@@ -237,11 +241,12 @@ class Pix2Pix(ganedit.ModelFamily[Pix2PixConfig]):
             ``{"d", "g_adv", "l1"}`` detached scalars (``d``, ``g_adv`` 0 when L1-only).
         """
         cfg, engine = step.config, step.engine
-        g, d = step.nets["generator"], step.nets["discriminator"]
+        g, d = step.nets["generator"], step.nets.get("discriminator")
         x, y = self._pair(batch, cfg)
-        kind, adversarial = str(cfg.gan_loss), float(cfg.gan_weight) > 0
+        kind, adversarial = str(cfg.gan_loss), d is not None
 
         def critic(out: torch.Tensor) -> torch.Tensor:
+            assert d is not None
             return d(torch.cat([x, out], 1) * 2 - 1)
 
         with engine.autocast():

@@ -51,7 +51,9 @@ def test_conformance() -> None:
 
 
 def test_conformance_rgb_l1_only() -> None:
-    check_family(Pix2Pix, tiny(in_channels=3, out_channels=3, gan_weight=0.0), only=["training"])
+    cfg = tiny(in_channels=3, out_channels=3, gan_weight=0.0)
+    assert set(Pix2Pix().build(cfg)) == {"generator"}  # no discriminator for L1-only
+    check_family(Pix2Pix, cfg, only=["training"])
 
 
 def test_imports_only_public_api() -> None:
