@@ -9,7 +9,8 @@ Every 28x28 item is resized to 64x64 with ``cv2.INTER_CUBIC`` (then clipped to u
   ``file,label`` (0..9, the Fashion-MNIST classes).
 * ``data/fashion-cycle/{trainA,trainB,testA,testB}/NNNNN.png``: single 64x64 gray items,
   A = Sneaker (class 7), B = Ankle boot (class 9), from the training (6000 each) and test
-  (1000 each) splits.
+  (1000 each) splits; ``classes.json`` (``{"a": 7, "b": 9}``) tells ``ganedit eval cyclegan``
+  which classifier class each domain is.
 
 Usage (from the repository root, after ``scripts/fetch_data.py``)::
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import time
 from pathlib import Path
 
@@ -76,6 +78,9 @@ def main() -> None:
     for split, x, y in (("train", train, train_y), ("test", test, test_y)):
         write_domain(cycle / f"{split}A", x[y == SNEAKER])
         write_domain(cycle / f"{split}B", x[y == BOOT])
+    names = {"a": "Sneaker", "b": "Ankle boot"}
+    doc = {"a": SNEAKER, "b": BOOT, "names": names}
+    (cycle / "classes.json").write_text(json.dumps(doc) + "\n")
     print(f"wrote {edges} and {cycle} in {time.time() - t0:.0f} s")
 
 

@@ -260,10 +260,12 @@ class CycleGAN(ganedit.ModelFamily[CycleGANConfig]):
         self, editor: Any, data: Mapping[str, Sequence[Path]], options: Mapping[str, Any]
     ) -> dict:
         """Target-class shares, cycle PSNR, Fréchet distance and structure kept, per
-        direction (see :mod:`ganedit_translate.evaluate`)."""
-        from ganedit_translate.evaluate import evaluate_cyclegan
+        direction (see :mod:`ganedit_translate.evaluate`); default data: the ``testA/`` and
+        ``testB/`` of ``data/fashion-cycle``."""
+        from ganedit_translate.evaluate import DEFAULT_CYCLE_DATA, evaluate_cyclegan
 
-        return evaluate_cyclegan(editor, _domains(data, test=True), options)
+        given = {k: v for k, v in data.items() if v} or {"data": [DEFAULT_CYCLE_DATA]}
+        return evaluate_cyclegan(editor, _domains(given, test=True), options)
 
     def example_data(self, folder: Path, config: CycleGANConfig) -> dict[str, list[Path]]:
         """Domain A: 3 dark discs; domain B: 5 bright squares; ``load_size`` px."""
