@@ -15,7 +15,15 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-__all__ = ["composite", "dilate", "feather_weight", "fill_by_crops", "hole_boxes"]
+__all__ = [
+    "composite",
+    "dilate",
+    "feather_weight",
+    "fill_by_crops",
+    "hole_boxes",
+    "pull_push",
+    "smooth_fill",
+]
 
 Fill = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -179,3 +187,53 @@ def _fill_scaled(
     ms = (F.adaptive_max_pool2d(m, size) > 0.5).float()
     y = fill(xs, ms)
     return F.interpolate(y, size=(h, w), mode="bilinear", align_corners=False).clamp(0, 1)
+
+
+def pull_push(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Fill the hole with a smooth multi-scale estimate (pull-push, Gortler et al. 1996).
+
+    Pull: average the known pixels and their weights down a 2x pyramid. Push: from the
+    coarsest level up, each level keeps its known-pixel mean in proportion to its known
+    weight and takes the rest from the upsampled coarser estimate. Known pixels come back
+    exactly; hole pixels get a smooth blend of the surrounding colours.
+
+    Args:
+        x: ``(N, C, H, W)`` float in [0, 1].
+        mask: ``(N, 1, H, W)`` float in {0, 1}, 1 = hole.
+
+    Returns:
+        ``(N, C, H, W)`` float32 in [0, 1].
+    """
+    known = 1.0 - mask.float()
+    vals, weights = [x.float() * known], [known]
+    while min(vals[-1].shape[-2:]) > 1:
+        vals.append(F.avg_pool2d(vals[-1], 2, ceil_mode=True))
+        weights.append(F.avg_pool2d(weights[-1], 2, ceil_mode=True))
+    total = weights[-1].sum((-2, -1), keepdim=True).clamp_min(1e-8)
+    est = torch.where(weights[-1] > 0, vals[-1] / weights[-1].clamp_min(1e-8), 0.5)
+    est = torch.where(total > 1e-8, est, torch.full_like(est, 0.5))
+    for v, w in zip(reversed(vals[:-1]), reversed(weights[:-1]), strict=True):
+        up = F.interpolate(est, size=v.shape[-2:], mode="bilinear", align_corners=False)
+        est = v + (1.0 - w) * up
+    return est.clamp(0, 1)
+
+
+def smooth_fill(x: torch.Tensor, mask: torch.Tensor, iters: int = 32) -> torch.Tensor:
+    """:func:`pull_push`, then ``iters`` Jacobi sweeps of the Laplace equation inside the hole
+    (each hole pixel becomes the mean of its 3x3 neighbourhood; known pixels stay): a
+    harmonic-like fill, close to ``cv2.inpaint`` NS on thin holes, smooth on large ones.
+
+    Args:
+        x: ``(N, C, H, W)`` float in [0, 1].
+        mask: ``(N, 1, H, W)`` float in {0, 1}, 1 = hole.
+        iters: Jacobi sweeps (0 = pull-push alone).
+
+    Returns:
+        ``(N, C, H, W)`` float32 in [0, 1], equal to ``x`` outside the hole.
+    """
+    est = pull_push(x, mask)
+    hole = mask > 0.5
+    for _ in range(max(0, int(iters))):
+        avg = F.avg_pool2d(est, 3, stride=1, padding=1, count_include_pad=False)
+        est = torch.where(hole, avg, est)
+    return est

@@ -10,7 +10,9 @@ Protocol (the same for the model and both baselines, on the same pixels and mask
    at its size (``--seed``, default 0: the same masks on every run); for a folder, the mask
    file at the image's relative path (any suffix; resized nearest).
 3. The model fills the hole through its editor; ``cv2.inpaint`` with ``INPAINT_TELEA`` and
-   ``INPAINT_NS``, radius 3, fills the same image and mask.
+   ``INPAINT_NS``, radius 3, fills the same image and mask; ``smooth`` is the model's own
+   smooth pre-fill alone (:func:`~ganedit_inpaint.compose.smooth_fill`, pull-push + Laplace
+   sweeps, no network), shown so that what the network adds is visible.
 4. Metrics on [0, 1] values, counted over the hole pixels only (all three channels):
    ``hole PSNR = 10 log10(1 / mean_hole((y - x)^2))``; ``hole SSIM`` = the mean over the hole
    pixels of the per-pixel SSIM map (:func:`kornia.metrics.ssim`, 11x11 Gaussian window,
@@ -34,10 +36,19 @@ import torch
 
 from ganedit import data as gdata
 from ganedit.io import IMAGE_EXTENSIONS, read_image, read_mask
+from ganedit_inpaint.compose import smooth_fill
 
-__all__ = ["cv2_fill", "evaluate_inpaint", "hole_psnr", "hole_ssim", "prepare_image"]
+__all__ = [
+    "cv2_fill",
+    "evaluate_inpaint",
+    "hole_psnr",
+    "hole_ssim",
+    "prepare_image",
+    "smooth_baseline",
+    "summarize",
+]
 
-METHODS = ("model", "telea", "ns")
+METHODS = ("model", "telea", "ns", "smooth")
 
 
 def prepare_image(img: np.ndarray, max_side: int) -> np.ndarray:
@@ -60,6 +71,15 @@ def cv2_fill(img: np.ndarray, hole: np.ndarray, method: str) -> np.ndarray:
     """``cv2.inpaint`` (radius 3) of an ``(H, W, 3)`` uint8 image; ``method`` ``telea``/``ns``."""
     flag = cv2.INPAINT_TELEA if method == "telea" else cv2.INPAINT_NS
     return cv2.inpaint(img, hole.astype(np.uint8) * 255, 3, flag)
+
+
+def smooth_baseline(img: np.ndarray, hole: np.ndarray, iters: int) -> np.ndarray:
+    """The ``prefill="smooth"`` estimate alone (:func:`ganedit_inpaint.compose.smooth_fill`),
+    as ``(H, W, 3)`` uint8: what the generator's correction starts from."""
+    x = _unit(img)
+    m = torch.from_numpy(hole).float()[None, None]
+    y = smooth_fill(x, m, iters)[0].permute(1, 2, 0).numpy()
+    return (y * 255 + 0.5).astype(np.uint8)
 
 
 def _unit(img: np.ndarray) -> torch.Tensor:
@@ -123,6 +143,7 @@ def _row(editor: Any, img: np.ndarray, hole: np.ndarray) -> dict[str, Any]:
     outs = {"model": np.asarray(editor(img, mask=hole))}
     for method in ("telea", "ns"):
         outs[method] = cv2_fill(img, hole, method)
+    outs["smooth"] = smooth_baseline(img, hole, int(editor.config.smooth_iters))
     row: dict[str, Any] = {"hole_pct": float(100 * hole.mean())}
     for k, out in outs.items():
         row[f"{k}_psnr"] = hole_psnr(out, img, hole)

@@ -57,6 +57,16 @@ class InpaintConfig:
         default=0.75, metadata=_opt("Global (Fourier) share of the FFC channels (LaMa: 0.75).")
     )
     norm: Norm = field(default="batch", metadata=_opt("Norm layers (LaMa: batch)."))
+    prefill: Literal["zeros", "smooth"] = field(
+        default="zeros",
+        metadata=_opt(
+            "What the generator sees in the hole: zeros (LaMa), or a smooth fill (pull-push + "
+            "Laplace sweeps) that the generator then corrects (a residual)."
+        ),
+    )
+    smooth_iters: int = field(
+        default=256, metadata=_opt("prefill=smooth: Laplace (Jacobi) sweeps after pull-push.")
+    )
     dilate: int = field(
         default=0, metadata=_opt("Grow the hole by this many pixels before filling (0 = off).")
     )
@@ -148,8 +158,10 @@ class Inpaint(ganedit.ModelFamily[InpaintConfig]):
             int(config.blocks),
             float(config.ratio),
             str(config.norm),
+            residual=config.prefill == "smooth",
         )
-        return init_weights(g, "kaiming")
+        init_weights(g, "kaiming")
+        return g.zero_head() if g.residual else g
 
     def build(self, config: InpaintConfig) -> dict[str, nn.Module]:
         """``generator`` and the ``discriminator`` (:class:`MaskDiscriminator`)."""
@@ -177,7 +189,7 @@ class Inpaint(ganedit.ModelFamily[InpaintConfig]):
         side = int(config.max_side)
         if side > 0 and max(x.shape[-2:]) > side:
             raw = compose.fill_by_crops(
-                lambda xc, mc: raw_fill(net, xc, mc),
+                lambda xc, mc: raw_fill(net, xc, mc, config),
                 x,
                 m,
                 margin=max(int(config.crop_margin), int(config.feather) + 1),
@@ -185,7 +197,7 @@ class Inpaint(ganedit.ModelFamily[InpaintConfig]):
                 max_side=side,
             )
         else:
-            raw = raw_fill(net, x, m)
+            raw = raw_fill(net, x, m, config)
         return compose.composite(x, raw, m, int(config.feather))
 
     def default_weights(self, config: InpaintConfig) -> str | None:
@@ -244,8 +256,8 @@ class Inpaint(ganedit.ModelFamily[InpaintConfig]):
         g, d, engine = step.nets["generator"], step.nets["discriminator"], step.engine
         x, m = batch["image"].float(), (batch["mask"] > 0.5).float()
         with engine.autocast():
-            raw = g(torch.cat([x * (1 - m), m], 1))
-            filled = raw.float() * m + x * (1 - m)
+            raw = raw_fill(g, x, m, cfg)
+            filled = raw * m + x * (1 - m)
         out = self._d_step(step, x, filled.detach(), m)
         with engine.autocast():
             for q in d.parameters():
@@ -323,15 +335,27 @@ class Inpaint(ganedit.ModelFamily[InpaintConfig]):
         return {"data": [folder / "photos"]}
 
 
-def raw_fill(net: nn.Module, x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
-    """The generator's raw output for ``x`` with hole ``m``.
+def raw_fill(
+    net: nn.Module, x: torch.Tensor, m: torch.Tensor, config: InpaintConfig
+) -> torch.Tensor:
+    """The generator's fill for ``x`` with hole ``m``, before compositing.
+
+    ``prefill="zeros"`` (LaMa): the generator sees ``x * (1 - m)`` and the mask, and its
+    sigmoid output is the fill. ``prefill="smooth"``: it sees the smooth fill
+    (:func:`~ganedit_inpaint.compose.smooth_fill`) and the mask, and its output is a
+    correction added to that fill.
 
     Args:
         net: the :class:`FFCGenerator`.
         x: ``(N, 3, H, W)`` float32 in [0, 1].
         m: ``(N, 1, H, W)`` float32 in {0, 1}, 1 = hole.
+        config: ``prefill`` and ``smooth_iters`` are used.
 
     Returns:
-        ``(N, 3, H, W)`` float32 in [0, 1], before compositing.
+        ``(N, 3, H, W)`` float32 in [0, 1].
     """
-    return net(torch.cat([x * (1 - m), m], 1)).float()
+    if config.prefill != "smooth":
+        return net(torch.cat([x * (1 - m), m], 1)).float()
+    with torch.no_grad():
+        base = compose.smooth_fill(x.float(), m, int(config.smooth_iters))
+    return (base + net(torch.cat([base, m], 1)).float()).clamp(0, 1)

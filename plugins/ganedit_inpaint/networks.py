@@ -146,10 +146,13 @@ class FFCGenerator(nn.Module):
         blocks: FFC residual blocks at the lowest resolution (big-lama: 18, lama: 9).
         ratio: global fraction of the channels in the blocks (LaMa: 0.75).
         norm: ``"batch"`` (LaMa), ``"instance"`` or ``"none"``.
+        residual: end in a zero-initialised linear conv (a correction to add to a pre-filled
+            image, 0 at initialisation) instead of LaMa's sigmoid.
 
-    Input: ``(N, 4, H, W)`` float: the masked image ``image * (1 - mask)`` in [0, 1] and the
-    mask (1 = fill). Output: ``(N, 3, H, W)`` float in (0, 1) (a sigmoid): the raw fill for
-    every pixel, before compositing.
+    Input: ``(N, 4, H, W)`` float: the image with its hole blanked (LaMa: ``image * (1 -
+    mask)``) or pre-filled, in [0, 1], and the mask (1 = fill). Output: ``(N, 3, H, W)``
+    float: the raw fill for every pixel before compositing, in (0, 1) (sigmoid); with
+    ``residual``, an unbounded correction.
     """
 
     def __init__(
@@ -159,6 +162,7 @@ class FFCGenerator(nn.Module):
         blocks: int = 9,
         ratio: float = 0.75,
         norm: str = "batch",
+        residual: bool = False,
     ) -> None:
         super().__init__()
         widths = [min(width * 2**i, 8 * width) for i in range(downsamplings + 1)]
@@ -185,9 +189,20 @@ class FFCGenerator(nn.Module):
                 norm_layer(norm, widths[i]),
                 nn.ReLU(inplace=True),
             ]
-        dec += [nn.Conv2d(width, 3, 7, padding=3, padding_mode="reflect"), nn.Sigmoid()]
+        head = nn.Conv2d(width, 3, 7, padding=3, padding_mode="reflect")
+        dec += [head, nn.Identity() if residual else nn.Sigmoid()]
         self.decoder = nn.Sequential(*dec)
+        self.residual = residual
         self.size_multiple = 2**downsamplings
+
+    def zero_head(self) -> FFCGenerator:
+        """Zero the last convolution (a residual generator then starts as the identity)."""
+        head = self.decoder[-2]
+        assert isinstance(head, nn.Conv2d)
+        nn.init.zeros_(head.weight)
+        if head.bias is not None:
+            nn.init.zeros_(head.bias)
+        return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, 4, H, W)`` -> ``(N, 3, H, W)`` (see the class docstring)."""
