@@ -24,6 +24,7 @@ transparent (alpha == 0), and the result is then opaque.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,8 @@ from ganedit.infer import layouts
 from ganedit.infer.ensemble import self_ensemble
 from ganedit.infer.options import check_outscale, check_tile, check_views, validate_option
 from ganedit.infer.plan import OOMBackoff, TilePlan, pixel_budget, plan_call, plan_tiling
-from ganedit.infer.tiling import pad_to_multiple, tiled_forward
+from ganedit.infer.resize import StripResizer, resize_width, row_weights
+from ganedit.infer.tiling import pad_to_multiple, tiled_forward, tiled_strips
 
 __all__ = ["Editor", "NonFiniteOutputError", "tensor_mask"]
 
@@ -45,6 +47,7 @@ __all__ = ["Editor", "NonFiniteOutputError", "tensor_mask"]
 class NonFiniteOutputError(ValueError):
     """The model's output holds NaN or Inf (damaged weights or an unstable model): that
     image fails instead of being written black."""
+
 
 #: Latents per generator call in :meth:`Editor.generate` when no batch size is set.
 GENERATE_BATCH = 64
@@ -401,6 +404,12 @@ class Editor:
     def edit_pixels(self, batch: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Integer images in, integer images out, quantised on the device.
 
+        An image that is tiled is never held whole in float: the tiles are blended row by
+        row, and each finished strip is resized (``outscale``), given its alpha and
+        quantised into the integer output (:mod:`ganedit.infer.resize`), so memory is the
+        output itself plus one row of tiles. The result equals quantising
+        :meth:`edit_tensor`'s float result to within one level.
+
         Args:
             batch: ``(N, H, W, C)`` uint8 (0-255) or uint16 (0-65535; int32 is read as 16-bit
                 too), C in 1, 2, 3, 4, on any device.
@@ -408,10 +417,105 @@ class Editor:
 
         Returns:
             ``(N, H_out, W_out, C')`` (see :meth:`edit_tensor`) of ``batch``'s dtype on the
-            editor's device.
+            editor's device; a tiled result is on the CPU, and 16-bit (uint16 or int32 in) is
+            uint16 there.
         """
-        y = self.edit_tensor(layouts.to_float(batch, self.device), mask)
-        return layouts.to_integer(y, batch.dtype)
+        x = layouts.to_float(batch, self.device)
+        tile, per_call = self.plan(x.shape[-2], x.shape[-1])
+        if tile is None or self.family.kind is Kind.GENERATE:
+            return layouts.to_integer(self.edit_tensor(x, mask), batch.dtype)
+        return self._edit_strips(x, mask, batch.dtype, tile, per_call)
+
+    def _edit_strips(
+        self,
+        x: torch.Tensor,
+        mask: torch.Tensor | None,
+        dtype: torch.dtype,
+        tile: int,
+        per_call: int,
+    ) -> torch.Tensor:
+        """:meth:`edit_pixels` for a tiled image: ``x`` ``(N, C, H, W)`` float in [0, 1] ->
+        ``(N, H_out, W_out, C')`` integer on the CPU, built strip by strip."""
+        for note in self.pending_notes():
+            warnings.warn(note, RuntimeWarning, stacklevel=3)
+        colour, alpha = layouts.split_alpha(x)
+        if self.family.kind is Kind.IMAGE_MASK and mask is None and alpha is not None:
+            mask, alpha = alpha == 0, None
+        xm = self._model_input(layouts.to_model(colour, self.in_channels), mask)
+        n, _, h, w = xm.shape
+        return self._backoff.run(
+            lambda t, b: self._strips_into(xm, colour.shape[1], alpha, dtype, t, b),
+            tile,
+            per_call,
+            (h, w),
+        )
+
+    def _strips_into(
+        self,
+        xm: torch.Tensor,
+        file_channels: int,
+        alpha: torch.Tensor | None,
+        dtype: torch.dtype,
+        tile: int | None,
+        per_call: int,
+    ) -> torch.Tensor:
+        """Blend, resize, add alpha and quantise strip by strip into a CPU integer output."""
+        if tile is None:  # the out-of-memory back-off never untiles; keep the contract
+            tile = max(xm.shape[-2:])
+        n, _, h, w = xm.shape
+        oh, ow = self.output_size(h, w)
+        store = torch.uint16 if dtype in (torch.uint16, torch.int32) else torch.uint8
+        out: torch.Tensor | None = None
+        strips = tiled_strips(
+            self._predict,
+            xm,
+            scale=self.scale,
+            tile=tile,
+            overlap=self.tiling.overlap,
+            multiple=self.io.size_multiple,
+            tiles_per_batch=per_call,
+        )
+        for q0, y in self._final_rows(strips, (h * self.scale, w * self.scale), (oh, ow)):
+            y = layouts.from_model(y, file_channels, self.in_channels)
+            if alpha is not None:
+                y = torch.cat([y, self._alpha_rows(alpha, q0, q0 + y.shape[2], oh, ow)], 1)
+            ints = layouts.to_integer(y, dtype).cpu()
+            if out is None:
+                out = torch.empty((n, oh, ow, ints.shape[-1]), dtype=store)
+            out[:, q0 : q0 + ints.shape[1]] = ints.to(store)
+        assert out is not None
+        return out
+
+    @staticmethod
+    def _final_rows(
+        strips: Iterator[tuple[int, torch.Tensor]],
+        model_size: tuple[int, int],
+        size: tuple[int, int],
+    ) -> Iterator[tuple[int, torch.Tensor]]:
+        """The model-scale strips (``(N, C, rows, W * scale)`` float), resized to ``size``
+        strip by strip when ``outscale`` asks for another size (antialiased bicubic,
+        clamped to [0, 1], as :meth:`_rescale`)."""
+        if size == model_size:
+            yield from strips
+            return
+        resizer = StripResizer(model_size[0], size[0], size[1], antialias=True)
+        for row, strip in strips:
+            for q0, part in resizer.feed(row, strip):
+                yield q0, part.clamp_(0, 1)
+
+    @staticmethod
+    def _alpha_rows(alpha: torch.Tensor, q0: int, q1: int, oh: int, ow: int) -> torch.Tensor:
+        """Rows ``q0:q1`` of ``alpha`` ``(N, 1, H, W)`` resized to ``(oh, ow)`` as
+        :func:`ganedit.infer.layouts.merge_alpha` resizes it (bicubic, antialiased when
+        shrinking, clamped to [0, 1])."""
+        h, w = alpha.shape[-2:]
+        if (h, w) == (oh, ow):
+            return alpha[:, :, q0:q1]
+        shrink = h > oh or w > ow
+        c0, band = row_weights(h, oh, q0, q1, antialias=shrink)
+        part = resize_width(alpha[:, :, c0 : c0 + band.shape[1]], ow, antialias=shrink)
+        rows = torch.einsum("qk,nckw->ncqw", band.to(part.device), part)
+        return rows.clamp_(0, 1)
 
     def __call__(self, image: np.ndarray | torch.Tensor, mask: Any = None) -> Any:
         """Edit one image (numpy) or a batch (tensor).
@@ -441,8 +545,7 @@ class Editor:
         arr = arr[:, :, None] if squeeze else arr
         if arr.ndim != 3 or arr.shape[2] not in (1, 2, 3, 4):
             raise ValueError(
-                f"image: expected an HxW or HxWxC array with C in 1, 2, 3, 4; got shape "
-                f"{arr.shape}"
+                f"image: expected an HxW or HxWxC array with C in 1, 2, 3, 4; got shape {arr.shape}"
             )
         if arr.shape[0] == 0 or arr.shape[1] == 0:
             raise ValueError(f"image: the array is empty (shape {arr.shape}); nothing to edit")
@@ -450,7 +553,7 @@ class Editor:
         if arr.dtype == np.uint16:
             t = t.to(torch.int32)  # uint16 tensors lack most CPU kernels
         m = None if mask is None else self._numpy_mask(mask, arr.shape[:2])
-        y = self.edit_pixels(t[None], m)[0].cpu().numpy().astype(arr.dtype)
+        y = self.edit_pixels(t[None], m)[0].cpu().numpy().astype(arr.dtype, copy=False)
         return y[:, :, 0] if squeeze and y.shape[2] == 1 else y
 
     @staticmethod

@@ -18,8 +18,11 @@ the same result tiled as untiled (to float rounding); a model with a larger rece
 global statistics gets a smooth crossfade instead of a seam.
 
 Because the tiles form a grid and the window is a product of a row and a column window, the
-summed weight is the outer product of two 1-D sums, so no full-size weight map is ever held:
-peak memory is the output plus one batch of tiles.
+summed weight is the outer product of two 1-D sums, so no full-size weight map is ever held.
+:func:`tiled_strips` blends one row of tiles at a time and hands over the output rows that no
+later tile touches, so no full-size float result is held either: the editor quantises each
+strip into the uint8/uint16 output (:meth:`~ganedit.infer.editor.Editor.edit_pixels`), and
+peak memory is the integer output plus one row of tiles in float.
 
 Tile and overlap sizes must let neighbours advance by whole size multiples while sharing the
 overlap: :func:`legal_tile` rounds a request up to the nearest such pair (the user-facing
@@ -29,12 +32,12 @@ policy, with its notes, is :mod:`ganedit.infer.plan`).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import torch
 import torch.nn.functional as F
 
-__all__ = ["legal_tile", "pad_to_multiple", "tile_starts", "tiled_forward"]
+__all__ = ["legal_tile", "pad_to_multiple", "tile_starts", "tiled_forward", "tiled_strips"]
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
@@ -183,10 +186,51 @@ def tiled_forward(
             when the model's receptive radius is at most ``overlap // 4``.
         multiple: tile sizes and offsets are multiples of this (the model's size multiple).
         tiles_per_batch: tiles stacked into one ``fn`` call (they all have one size).
-        out_dtype: dtype of the accumulated result.
+        out_dtype: dtype of the result.
 
     Returns:
-        ``(N, C_out, H * scale, W * scale)`` tensor of ``out_dtype`` on ``x``'s device.
+        ``(N, C_out, H * scale, W * scale)`` tensor of ``out_dtype`` on ``x``'s device: the
+        strips of :func:`tiled_strips` put together (use that to avoid holding the whole
+        float result).
+    """
+    strips = [
+        s.to(out_dtype)
+        for _, s in tiled_strips(
+            fn,
+            x,
+            scale=scale,
+            tile=tile,
+            overlap=overlap,
+            multiple=multiple,
+            tiles_per_batch=tiles_per_batch,
+        )
+    ]
+    return strips[0] if len(strips) == 1 else torch.cat(strips, dim=2)
+
+
+def tiled_strips(
+    fn: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    *,
+    scale: int,
+    tile: int | tuple[int, int],
+    overlap: int,
+    multiple: int = 1,
+    tiles_per_batch: int = 1,
+) -> Iterator[tuple[int, torch.Tensor]]:
+    """Blend the tiles of :func:`tiled_forward` row by row, yielding finished rows.
+
+    Only one row of tiles (plus the rows it shares with the next) is held in float at a
+    time, so the caller can quantise each strip into an integer output and memory stays flat
+    in the image size.
+
+    Args:
+        fn, x, scale, tile, overlap, multiple, tiles_per_batch: as in :func:`tiled_forward`.
+
+    Yields:
+        ``(row, strip)``: ``strip`` is ``(N, C_out, rows, W * scale)`` float32 on ``x``'s
+        device, the finished output rows ``row`` to ``row + rows`` (in order, together
+        covering ``H * scale`` rows).
     """
     if x.ndim != 4:
         raise ValueError(
@@ -197,20 +241,56 @@ def tiled_forward(
     n, _, hp, wp = xp.shape
     th, tw, ys, xs = _tile_grid(hp, wp, tile, overlap, m)
     if len(ys) == 1 and len(xs) == 1:
-        return fn(xp).to(out_dtype)[..., : h0 * scale, : w0 * scale]
+        yield 0, fn(xp).float()[..., : h0 * scale, : w0 * scale]
+        return
     wy, sy = _axis_window(hp, ys, th, scale, xp.device)
     wx, sx = _axis_window(wp, xs, tw, scale, xp.device)
     # Normalise the 1-D windows once: the 2-D normalised weight is their outer product.
     wy = [w / sy[s * scale : s * scale + th * scale] for w, s in zip(wy, ys, strict=True)]
     wx = [w / sx[s * scale : s * scale + tw * scale] for w, s in zip(wx, xs, strict=True)]
-    positions = [(i, j) for i in range(len(ys)) for j in range(len(xs))]
+    acc: torch.Tensor | None = None  # output rows [top, top + acc rows), still accumulating
+    top = 0
+    for i, y_start in enumerate(ys):
+        y0, y1 = y_start * scale, (y_start + th) * scale
+        row = _tile_row(fn, xp, i, ys, xs, th, tw, scale, wy[i], wx, tiles_per_batch)
+        if acc is None:
+            acc, top = row, y0
+        else:  # grow the buffer to the new row's end and add the row in
+            if y1 - top > acc.shape[2]:
+                grown = row.new_zeros((n, row.shape[1], y1 - top, wp * scale))
+                grown[:, :, : acc.shape[2]] = acc
+                acc = grown
+            acc[:, :, y0 - top : y1 - top] += row
+        done = (ys[i + 1] * scale if i + 1 < len(ys) else y1) - top
+        if done > 0:
+            strip = acc[:, :, :done]
+            rows = min(done, h0 * scale - top)
+            if rows > 0:
+                yield top, strip[:, :, :rows, : w0 * scale]
+            acc, top = acc[:, :, done:].clone(), top + done
+
+
+def _tile_row(
+    fn: Callable[[torch.Tensor], torch.Tensor],
+    xp: torch.Tensor,
+    i: int,
+    ys: list[int],
+    xs: list[int],
+    th: int,
+    tw: int,
+    scale: int,
+    wy: torch.Tensor,
+    wx: list[torch.Tensor],
+    tiles_per_batch: int,
+) -> torch.Tensor:
+    """Row ``i`` of tiles, each run by ``fn`` and weighted: ``(N, C_out, th * scale,
+    W * scale)`` float32 (the padded width)."""
+    n, wp = xp.shape[0], xp.shape[-1]
     out: torch.Tensor | None = None
     step = max(1, int(tiles_per_batch))
-    for k in range(0, len(positions), step):
-        chunk = positions[k : k + step]
-        batch = torch.cat(
-            [xp[:, :, ys[i] : ys[i] + th, xs[j] : xs[j] + tw] for i, j in chunk], dim=0
-        )
+    for k in range(0, len(xs), step):
+        cols = list(range(k, min(k + step, len(xs))))
+        batch = torch.cat([xp[:, :, ys[i] : ys[i] + th, xs[j] : xs[j] + tw] for j in cols], 0)
         res = fn(batch)
         if res.shape[-2:] != (th * scale, tw * scale):
             raise ValueError(
@@ -218,14 +298,11 @@ def tiled_forward(
                 f"expected {th * scale}x{tw * scale} (scale {scale})"
             )
         if out is None:
-            out = torch.zeros(
-                (n, res.shape[1], hp * scale, wp * scale), dtype=out_dtype, device=xp.device
-            )
-        for c, (i, j) in enumerate(chunk):
-            piece = res[c * n : (c + 1) * n].to(out_dtype)
-            weight = (wy[i][:, None] * wx[j][None, :]).to(out_dtype)
-            y0, x0 = ys[i] * scale, xs[j] * scale
-            out[:, :, y0 : y0 + th * scale, x0 : x0 + tw * scale].add_(piece * weight)
+            out = res.new_zeros((n, res.shape[1], th * scale, wp * scale), dtype=torch.float32)
+        for c, j in enumerate(cols):
+            piece = res[c * n : (c + 1) * n].float()
+            x0 = xs[j] * scale
+            out[:, :, :, x0 : x0 + tw * scale].add_(piece * (wy[:, None] * wx[j][None, :]))
         del res, batch
     assert out is not None
-    return out[..., : h0 * scale, : w0 * scale]
+    return out
