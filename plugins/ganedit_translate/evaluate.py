@@ -2,9 +2,10 @@
 
 No pretrained perception network may be downloaded, so the figures are pixel metrics
 (PSNR = 10 log10(1 / MSE) per image, SSIM from :mod:`kornia.metrics`, both on the 8-bit
-outputs a file would hold) and, for Fashion-MNIST data, figures in the feature space of the project's own classifier
-(:mod:`ganedit_dcgan.classifier`, test accuracy 0.8868; images are brought from 64x64 back to
-28x28, antialiased bilinear, and zero-padded to 32x32 as in its training).
+outputs a file would hold) and, for Fashion-MNIST data, figures in the feature space of the
+project's own classifier (:mod:`ganedit_dcgan.classifier`, test accuracy 0.8868; images are
+brought from 64x64 back to 28x28, antialiased bilinear, and zero-padded to 32x32 as in its
+training).
 
 pix2pix (paired: ``--data DIR`` of ``A|B`` images, or ``--data a=DIR --data b=DIR``):
 
