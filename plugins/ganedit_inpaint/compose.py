@@ -21,7 +21,6 @@ __all__ = [
     "feather_weight",
     "fill_by_crops",
     "hole_boxes",
-    "pull_push",
     "smooth_fill",
 ]
 
@@ -189,51 +188,40 @@ def _fill_scaled(
     return F.interpolate(y, size=(h, w), mode="bilinear", align_corners=False).clamp(0, 1)
 
 
-def pull_push(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Fill the hole with a smooth multi-scale estimate (pull-push, Gortler et al. 1996).
+def _mean3(e: torch.Tensor) -> torch.Tensor:
+    """The 3x3 mean of every pixel (edges replicated): ``(N, C, H, W)`` -> same shape."""
+    c = e.shape[1]
+    kernel = torch.full((c, 1, 3, 3), 1.0 / 9.0, dtype=e.dtype, device=e.device)
+    return F.conv2d(F.pad(e, (1, 1, 1, 1), mode="replicate"), kernel, groups=c)
+
+
+def smooth_fill(x: torch.Tensor, mask: torch.Tensor, sweeps: int = 16) -> torch.Tensor:
+    """A smooth membrane fill of the hole: pull-push (Gortler et al. 1996) with Laplace
+    smoothing at every level (a multigrid solve of the harmonic fill).
 
     Pull: average the known pixels and their weights down a 2x pyramid. Push: from the
-    coarsest level up, each level keeps its known-pixel mean in proportion to its known
-    weight and takes the rest from the upsampled coarser estimate. Known pixels come back
-    exactly; hole pixels get a smooth blend of the surrounding colours.
+    coarsest level up, upsample the coarser estimate, then run ``sweeps`` Jacobi sweeps of
+    ``est = v + (1 - w) * mean3x3(est)`` (``v`` the level's known-pixel average, ``w`` its
+    known weight), so known cells keep their mean and the rest relax towards the harmonic
+    solution. At full resolution ``w`` is 0 or 1: known pixels come back exactly.
 
     Args:
         x: ``(N, C, H, W)`` float in [0, 1].
         mask: ``(N, 1, H, W)`` float in {0, 1}, 1 = hole.
+        sweeps: Jacobi sweeps per pyramid level (0 = plain pull-push).
 
     Returns:
-        ``(N, C, H, W)`` float32 in [0, 1].
+        ``(N, C, H, W)`` float32 in [0, 1], equal to ``x`` outside the hole.
     """
     known = 1.0 - mask.float()
     vals, weights = [x.float() * known], [known]
     while min(vals[-1].shape[-2:]) > 1:
         vals.append(F.avg_pool2d(vals[-1], 2, ceil_mode=True))
         weights.append(F.avg_pool2d(weights[-1], 2, ceil_mode=True))
-    total = weights[-1].sum((-2, -1), keepdim=True).clamp_min(1e-8)
     est = torch.where(weights[-1] > 0, vals[-1] / weights[-1].clamp_min(1e-8), 0.5)
-    est = torch.where(total > 1e-8, est, torch.full_like(est, 0.5))
     for v, w in zip(reversed(vals[:-1]), reversed(weights[:-1]), strict=True):
-        up = F.interpolate(est, size=v.shape[-2:], mode="bilinear", align_corners=False)
-        est = v + (1.0 - w) * up
-    return est.clamp(0, 1)
-
-
-def smooth_fill(x: torch.Tensor, mask: torch.Tensor, iters: int = 32) -> torch.Tensor:
-    """:func:`pull_push`, then ``iters`` Jacobi sweeps of the Laplace equation inside the hole
-    (each hole pixel becomes the mean of its 3x3 neighbourhood; known pixels stay): a
-    harmonic-like fill, close to ``cv2.inpaint`` NS on thin holes, smooth on large ones.
-
-    Args:
-        x: ``(N, C, H, W)`` float in [0, 1].
-        mask: ``(N, 1, H, W)`` float in {0, 1}, 1 = hole.
-        iters: Jacobi sweeps (0 = pull-push alone).
-
-    Returns:
-        ``(N, C, H, W)`` float32 in [0, 1], equal to ``x`` outside the hole.
-    """
-    est = pull_push(x, mask)
-    hole = mask > 0.5
-    for _ in range(max(0, int(iters))):
-        avg = F.avg_pool2d(est, 3, stride=1, padding=1, count_include_pad=False)
-        est = torch.where(hole, avg, est)
-    return est
+        est = F.interpolate(est, size=v.shape[-2:], mode="bilinear", align_corners=False)
+        est = v + (1.0 - w) * est
+        for _ in range(max(0, int(sweeps))):
+            est = v + (1.0 - w) * _mean3(est)
+    return torch.where(mask > 0.5, est.clamp(0, 1), x.float())

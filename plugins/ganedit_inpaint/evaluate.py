@@ -11,8 +11,8 @@ Protocol (the same for the model and both baselines, on the same pixels and mask
    file at the image's relative path (any suffix; resized nearest).
 3. The model fills the hole through its editor; ``cv2.inpaint`` with ``INPAINT_TELEA`` and
    ``INPAINT_NS``, radius 3, fills the same image and mask; ``smooth`` is the model's own
-   smooth pre-fill alone (:func:`~ganedit_inpaint.compose.smooth_fill`, pull-push + Laplace
-   sweeps, no network), shown so that what the network adds is visible.
+   smooth pre-fill alone (:func:`~ganedit_inpaint.compose.smooth_fill`, multigrid pull-push
+   + Laplace sweeps, no network), shown so that what the network adds is visible.
 4. Metrics on [0, 1] values, counted over the hole pixels only (all three channels):
    ``hole PSNR = 10 log10(1 / mean_hole((y - x)^2))``; ``hole SSIM`` = the mean over the hole
    pixels of the per-pixel SSIM map (:func:`kornia.metrics.ssim`, 11x11 Gaussian window,

@@ -60,12 +60,12 @@ class InpaintConfig:
     prefill: Literal["zeros", "smooth"] = field(
         default="zeros",
         metadata=_opt(
-            "What the generator sees in the hole: zeros (LaMa), or a smooth fill (pull-push + "
-            "Laplace sweeps) that the generator then corrects (a residual)."
+            "What the generator sees in the hole: zeros (LaMa), or a smooth fill (multigrid "
+            "pull-push + Laplace sweeps) that the generator then corrects (a residual)."
         ),
     )
     smooth_iters: int = field(
-        default=256, metadata=_opt("prefill=smooth: Laplace (Jacobi) sweeps after pull-push.")
+        default=16, metadata=_opt("prefill=smooth: Laplace (Jacobi) sweeps per pyramid level.")
     )
     dilate: int = field(
         default=0, metadata=_opt("Grow the hole by this many pixels before filling (0 = off).")

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = ROOT / "plugins" / "ganedit_inpaint"
 TINY = {
     "width": 4, "downsamplings": 2, "blocks": 1, "crop_size": 16, "batch_size": 2,
-    "d_width": 4, "d_layers": 1, "smooth_iters": 4, "ema_decay": 0.9,
+    "d_width": 4, "d_layers": 1, "smooth_iters": 2, "ema_decay": 0.9,
 }  # fmt: skip
 
 
