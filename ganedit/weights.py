@@ -176,7 +176,9 @@ def check_finite(state: Mapping[str, torch.Tensor], source: Any) -> None:
             bad = ~torch.isfinite(t)
             if bool(bad.any()):
                 n = int(bad.sum())
-                kinds = [k for k, m in (("NaN", torch.isnan(t)), ("Inf", torch.isinf(t))) if m.any()]
+                kinds = [
+                    k for k, m in (("NaN", torch.isnan(t)), ("Inf", torch.isinf(t))) if m.any()
+                ]
                 raise WeightsError(
                     f"{source}: tensor {name!r} holds {n} non-finite value(s) "
                     f"({' and '.join(kinds)}); these weights are damaged (a diverged training "

@@ -88,7 +88,8 @@ class Manifest:
     """Per-file records plus run-level fields, saved as JSON.
 
     Args:
-        path: The JSON file, or a folder (the file is then ``folder/ganedit-run.json``).
+        path: The JSON file (a path ending in ``.json``), or a folder (the file is then
+            ``folder/ganedit-run.json``).
         model: Model family name.
         weights: Weights file used.
         weights_sha256: Its SHA-256.
@@ -113,7 +114,9 @@ class Manifest:
         parameters: dict[str, Any] | None = None,
     ) -> None:
         p = Path(path)
-        self.path = p / MANIFEST_NAME if p.is_dir() or p.suffix.lower() != ".json" else p
+        # a ".json" path is the file itself, even when a folder of that name is in the way
+        # (then writing fails and the runner reports it); any other path is its folder
+        self.path = p if p.suffix.lower() == ".json" else p / MANIFEST_NAME
         self.records: list[dict[str, Any]] = []
         self.run: dict[str, Any] = {
             "model": model,

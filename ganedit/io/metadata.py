@@ -54,8 +54,9 @@ def read_metadata(data: bytes) -> ImageMetadata | None:
 
         with Image.open(io.BytesIO(data)) as im:
             icc = im.info.get("icc_profile") or None
-            exif = im.getexif()
             raw = None
+            # a TIFF's first IFD is its own structure (size, strips...), not camera EXIF
+            exif = Image.Exif() if im.format == "TIFF" else im.getexif()
             if len(exif) or exif.get_ifd(_EXIF_IFD):
                 exif.pop(_ORIENTATION, None)
                 raw = _strip_header(exif.tobytes())

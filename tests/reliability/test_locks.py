@@ -1,0 +1,53 @@
+"""Issue 13, item 13: a second run into an output folder that a run is still writing is
+refused, naming the other run; a lock left by a killed run is stale and taken over."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+from rel_helpers import images, run_tiny, save_tiny_weights
+
+from ganedit.infer.lock import LOCK_NAME, FolderLock, OutputLocked
+
+
+def _lock(folder, pid: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    doc = {"pid": pid, "host": socket.gethostname(), "started": "2026-01-01T00:00:00+00:00",
+           "command": ["ganedit", "run", "other"]}  # fmt: skip
+    (folder / LOCK_NAME).write_text(json.dumps(doc))
+
+
+def test_a_live_run_holding_the_folder_is_named(plugin_path, tmp_path) -> None:
+    images(tmp_path / "in", n=1)
+    weights = save_tiny_weights(tmp_path / "w" / "tiny.safetensors")
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        _lock(tmp_path / "out", holder.pid)
+        result = run_tiny(weights, tmp_path / "in", tmp_path / "out")
+        assert result.exit_code == 2, result.output
+        assert f"pid {holder.pid}" in result.output and "another ganedit run" in result.output
+        assert not (tmp_path / "out" / "img_0.png").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    # the holder is gone: its lock is stale and taken over, then released
+    result = run_tiny(weights, tmp_path / "in", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "out" / LOCK_NAME).exists()
+
+
+def test_lock_in_process(tmp_path) -> None:
+    with FolderLock(tmp_path):
+        held = json.loads((tmp_path / LOCK_NAME).read_text())
+        assert held["pid"] == os.getpid() and held["host"] == socket.gethostname()
+        with pytest.raises(OutputLocked, match=f"pid {os.getpid()}"):
+            FolderLock(tmp_path).acquire()
+    assert not (tmp_path / LOCK_NAME).exists()
+    (tmp_path / LOCK_NAME).write_text("")  # cut short by a crash: unreadable, so stale
+    with FolderLock(tmp_path):
+        pass

@@ -1,0 +1,50 @@
+"""Issue 13, item 14: ``--skip-existing`` redoes an output whose input or the run's parameters
+changed since it was written (the manifest records each input's size and mtime and the run's
+fingerprint), and says how many it redid."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from rel_helpers import events, images, manifest, run_tiny, save_tiny_weights
+
+from ganedit.io import write_image
+
+
+def test_changed_inputs_and_parameters_are_redone(plugin_path, tmp_path) -> None:
+    src, out = tmp_path / "in", tmp_path / "out"
+    paths = images(src, n=3)
+    weights = save_tiny_weights(tmp_path / "w" / "tiny.safetensors")
+    assert run_tiny(weights, src, out).exit_code == 0
+    recs = manifest(out)["files"]
+    assert all(r["input_size"] > 0 and r["input_mtime_ns"] > 0 for r in recs)
+    assert manifest(out)["fingerprint"]
+
+    again = run_tiny(weights, "--skip-existing", src, out)
+    assert again.exit_code == 0 and "skipped 3" in again.stdout and "redone" not in again.stdout
+
+    write_image(paths[1], np.zeros((8, 10, 3), np.uint8))  # a new input under the same name
+    st = os.stat(paths[1])
+    os.utime(paths[1], ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    changed = run_tiny(weights, "--skip-existing", "--json", src, out)
+    assert changed.exit_code == 0, changed.output
+    end = events(changed.stdout)[-1]
+    assert (end["done"], end["skipped"], end["redone"]) == (1, 2, 1)
+    assert any("1 existing output(s) redone" in w for w in end["warnings"])
+
+    other = run_tiny(weights, "--skip-existing", "--outscale", "1", src, out)
+    assert other.exit_code == 0, other.output
+    assert "done 3, skipped 0, failed 0 (3 redone" in other.stdout
+
+
+def test_an_output_older_than_its_input_is_redone_without_a_manifest(plugin_path, tmp_path):
+    src, out = tmp_path / "in", tmp_path / "out"
+    (path,) = images(src, n=1)
+    weights = save_tiny_weights(tmp_path / "w" / "tiny.safetensors")
+    assert run_tiny(weights, src, out).exit_code == 0
+    (out / "ganedit-run.json").unlink()
+    st = os.stat(out / path.name)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    result = run_tiny(weights, "--skip-existing", src, out)
+    assert "done 1, skipped 0" in result.stdout and "1 redone" in result.stdout

@@ -1,0 +1,43 @@
+"""Issue 13, item 5: ``ganedit train --out`` into a folder that holds a run, without
+``--resume``, is refused (exit 2, nothing changed); ``--overwrite`` starts afresh without
+mixing the two runs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from rel_helpers import images, run_cli
+
+pytestmark = pytest.mark.slow
+
+
+def _train(data, run, *extra):
+    return run_cli("train", "tiny-sr", "--data", data, "--out", run, "--steps", "2",
+                   "--batch-size", "2", "--device", "cpu", "--channels", "4", "--set",
+                   "crop=8", "--checkpoint-every", "1", *extra)  # fmt: skip
+
+
+def test_training_into_a_finished_run_is_refused_then_overwritten(plugin_path, tmp_path) -> None:
+    images(tmp_path / "data", n=4, size=(16, 16))
+    data, run = tmp_path / "data", tmp_path / "run"
+    first = _train(data, run)
+    assert first.exit_code == 0, first.output
+    before = {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    metrics = (run / "metrics.jsonl").read_text()
+
+    again = _train(data, run)
+    assert again.exit_code == 2, again.output
+    assert "already holds a training run" in again.output and "--overwrite" in again.output
+    after = {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    assert after == before and (run / "metrics.jsonl").read_text() == metrics
+
+    fresh = _train(data, run, "--overwrite", "--steps", "1")
+    assert fresh.exit_code == 0, fresh.output
+    checkpoints = sorted(p.name for p in (run / "checkpoints").glob("step-*.json"))
+    assert checkpoints == ["step-00000001.json"]  # the old run's step 2 is gone
+    steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert max(steps) == 1
+
+    resumed = _train(data, run, "--resume")
+    assert resumed.exit_code == 0, resumed.output
