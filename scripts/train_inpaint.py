@@ -39,20 +39,20 @@ RECIPE = {
 }  # fmt: skip
 
 
-def train_command(steps: int, resume: bool) -> list[str]:
+def train_command(steps: int, resume: bool, run: Path = RUN) -> list[str]:
     """The ``ganedit train`` command line of the recipe."""
     cmd = [sys.executable, "-m", "ganedit", "train", "inpaint"]
     cmd += ["--data", str(ROOT / "data/photos/train"), "--val", str(ROOT / "data/photos/val")]
-    cmd += ["--out", str(RUN), "--steps", str(steps), "--device", "cpu"]
+    cmd += ["--out", str(run), "--steps", str(steps), "--device", "cpu"]
     cmd += ["--checkpoint-every", "100", "--sample-every", "200", "--log-every", "10"]
     cmd += [arg for k, v in RECIPE.items() for arg in ("--set", f"{k}={v}")]
     return cmd + (["--resume"] if resume else [])
 
 
-def train(steps: int, minutes: float | None) -> int:
+def train(steps: int, minutes: float | None, run: Path = RUN) -> int:
     """Run (or resume) training; SIGTERM after ``minutes``. Returns the exit code."""
-    resume = any((RUN / "checkpoints").glob("step-*.safetensors"))
-    proc = subprocess.Popen(train_command(steps, resume), cwd=ROOT)
+    resume = any((run / "checkpoints").glob("step-*.safetensors"))
+    proc = subprocess.Popen(train_command(steps, resume, run), cwd=ROOT)
     deadline = None if minutes is None else time.monotonic() + 60 * minutes
     while proc.poll() is None:
         if deadline is not None and time.monotonic() > deadline:
@@ -62,9 +62,9 @@ def train(steps: int, minutes: float | None) -> int:
     return proc.returncode
 
 
-def export() -> int:
+def export(run: Path = RUN, out: Path = OUT) -> int:
     """``ganedit export RUN assets/weights/inpaint.safetensors --fp16``."""
-    cmd = [sys.executable, "-m", "ganedit", "export", str(RUN), str(OUT), "--fp16", "--force"]
+    cmd = [sys.executable, "-m", "ganedit", "export", str(run), str(out), "--fp16", "--force"]
     return subprocess.call(cmd, cwd=ROOT)
 
 
@@ -73,11 +73,13 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=3000, help="total steps (resume continues)")
     ap.add_argument("--minutes", type=float, default=None, help="stop cleanly after this")
     ap.add_argument("--export-only", action="store_true", help="only export the newest run")
+    ap.add_argument("--run", type=Path, default=RUN, help="run folder")
+    ap.add_argument("--out", type=Path, default=OUT, help="exported weights")
     args = ap.parse_args()
     if not args.export_only:
-        code = train(args.steps, args.minutes)
+        code = train(args.steps, args.minutes, args.run)
         print(f"train exited with {code} (1 = stopped early; run again to resume)")
-    sys.exit(export())
+    sys.exit(export(args.run, args.out))
 
 
 if __name__ == "__main__":
