@@ -35,7 +35,7 @@ RECIPE = {
     "width": 32, "blocks": 6, "downsamplings": 3, "prefill": "smooth", "smooth_iters": 16,
     "crop_size": 128, "load_size": 384, "batch_size": 8, "d_width": 32, "d_layers": 2,
     "l1_known_weight": 2.0, "l1_hole_weight": 10.0, "fft_weight": 1.0, "adv_weight": 0.1,
-    "fm_weight": 1.0, "ema_decay": 0.99,
+    "fm_weight": 1.0, "ema_decay": 0.99, "lr": 5e-4,
 }  # fmt: skip
 
 
