@@ -141,13 +141,7 @@ def load_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, A
         p = p.with_suffix(".safetensors")
     if not p.is_file():
         raise WeightsError(f"{p}: weights file not found")
-    with open(p, "rb") as fh:
-        head = fh.read(16)
-    if (
-        head[:2] == b"\x80\x02"
-        or head[:2] == b"PK"
-        or (head[:1] == b"\x80" and len(head) > 1 and head[1] in range(2, 6))
-    ):
+    if _looks_like_pickle(p):
         raise WeightsError(
             f"{p}: this is a pickle/zip PyTorch checkpoint; ganedit only loads .safetensors "
             "(pickles can run code). Convert it with safetensors.torch.save_file."
@@ -184,6 +178,19 @@ def check_finite(state: Mapping[str, torch.Tensor], source: Any) -> None:
                     f"({' and '.join(kinds)}); these weights are damaged (a diverged training "
                     "run?) and would give black or garbage outputs"
                 )
+
+
+def _looks_like_pickle(path: Path) -> bool:
+    """A pickle (any protocol) or a ``torch.save`` zip, told from its first and last bytes
+    without unpickling anything."""
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+        fh.seek(max(0, path.stat().st_size - 1))
+        tail = fh.read(1)
+    if head[:2] == b"PK" or (head[:1] == b"\x80" and len(head) > 1 and 2 <= head[1] <= 5):
+        return True
+    # protocols 0 and 1 are text-like opcodes (GLOBAL "c", MARK "(", EMPTY_* "]}") ending in "."
+    return head[:1] in (b"c", b"(", b"]", b"}") and tail == b"."
 
 
 def _refuse_checkpoint(path: Path) -> None:

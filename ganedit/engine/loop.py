@@ -243,6 +243,7 @@ class _Run:
             self.streak = torch.zeros((), dtype=torch.int64, device=ok.device)
             self.longest = torch.zeros_like(self.streak)
         self.streak = (self.streak + 1) * (~ok)
+        assert self.longest is not None
         self.longest = torch.maximum(self.longest, self.streak)
         self.last_ok = ok
         self.engine.update_ema(ok)

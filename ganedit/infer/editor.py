@@ -600,6 +600,12 @@ class Editor:
         return torch.cat(outs, 0)
 
     def sample(self, n: int, seed: int = 0) -> np.ndarray:
-        """``n`` generated images as ``(n, H, W, C)`` uint8 (a fixed ``seed`` reproduces)."""
+        """``n`` generated images as ``(n, H, W, C)`` uint8 (a fixed ``seed`` reproduces).
+
+        Raises:
+            ValueError: ``n`` is not a whole number >= 1.
+        """
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"n: the number of images must be a whole number >= 1, got {n!r}")
         y = self.generate(self.latents(n, seed))
         return layouts.to_integer(y, torch.uint8).cpu().numpy()

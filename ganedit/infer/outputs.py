@@ -91,15 +91,23 @@ class Outputs:
         fmt: the requested output format (``None``: each input's own).
         items: every input of the run (all ranks), to tell an existing output of this input
             from a PNG fallback that belongs to another.
+        protect: more files that must never be replaced (the mask files).
     """
 
-    def __init__(self, out_dir: Path, fmt: str | None, items: Iterable[InputItem]) -> None:
+    def __init__(
+        self,
+        out_dir: Path,
+        fmt: str | None,
+        items: Iterable[InputItem],
+        protect: Iterable[Path] = (),
+    ) -> None:
         self.out_dir = out_dir
         self.fmt = fmt
         items = list(items)
         self.primaries = {self.primary(it): it for it in items}
-        self.input_files = {os.path.realpath(it.path) for it in items}
-        self.input_ids = {i for i in (file_identity(it.path) for it in items) if i is not None}
+        kept = [it.path for it in items] + list(protect)
+        self.input_files = {os.path.realpath(p) for p in kept}
+        self.input_ids = {i for i in map(file_identity, kept) if i is not None}
         self.claimed: dict[Path, Path] = {}
 
     def primary(self, item: InputItem) -> Path:
@@ -138,7 +146,7 @@ class Outputs:
         if os.path.realpath(path) in self.input_files or (
             ident is not None and ident in self.input_ids
         ):
-            return f"its output {path} is an input file; refusing to overwrite it"
+            return f"its output {path} is an input (or mask) file; refusing to overwrite it"
         other = self.claimed.get(path)
         if other is not None and other != item.path:
             return f"its output {path} would overwrite the output of {other}"

@@ -108,6 +108,18 @@ def _walk(inputs: list[Path], out_dir: Path, fmt: str | None) -> WalkResult:
     return walk
 
 
+def _mask_files(masks: MaskSource | None, out_dir: Path) -> list[Path]:
+    """The mask files of the run, never to be replaced; an output folder that is the masks
+    folder (or inside it) is refused like one that is an input folder."""
+    if masks is None:
+        return []
+    files = [] if masks.mask_path is None else [masks.mask_path]
+    if masks.masks_dir is not None:
+        check_output_location([masks.masks_dir], out_dir, excluded=True)
+        files += [i.path for i in walk_inputs([masks.masks_dir]).items]
+    return files
+
+
 def _editor(
     model: Model, opts: RunOptions, given: frozenset[str], config: dict[str, Any], world: int
 ) -> Editor:
@@ -302,7 +314,7 @@ def run_folder(
     report = RunReport(model=family.name, output=out_dir)
     events = RunEvents(report, on_event)
     items, missing = walk.items[rank::world], walk.missing if rank == 0 else []
-    outputs = Outputs(out_dir, opts.format, walk.items)
+    outputs = Outputs(out_dir, opts.format, walk.items, _mask_files(masks, out_dir))
     if opts.dry_run:
         _start(events, editor, walk, len(items), True)
         _dry_run(events, items, missing, opts, outputs, progress)

@@ -249,10 +249,11 @@ def decode_file(
     if h * w > limit:
         raise ImageReadError(name, _limit_message(w, h, limit))
     notes = []
-    if info.format == "jpg" and _grey_tail(img) and _jpeg_decoder_complains(buf):
+    suspect = info.format == "jpg" and (_grey_tail(img) or _progressive(data))
+    if suspect and _jpeg_decoder_complains(buf):
         reason = (
-            "the JPEG is cut short: its image data ends early and the decoder filled the "
-            "rest in grey"
+            "the JPEG is cut short: its image data ends early and the decoder had to make up "
+            "the rest (grey or blurred)"
         )
         if not accept_damaged:
             raise ImageReadError(
@@ -330,11 +331,28 @@ def _undecodable_reason(data: bytes, info: ImageInfo) -> str:
 
 
 def _grey_tail(img: np.ndarray) -> bool:
-    """True when the last 8x8 block of a decoded JPEG is exactly mid-grey (128): what
-    libjpeg gives for blocks it had no data for."""
+    """True when the last 8x8 block of a decoded baseline JPEG is exactly mid-grey (128):
+    what libjpeg gives for blocks it had no data for."""
     h, w = img.shape[:2]
     block = img[((h - 1) // 8) * 8 :, ((w - 1) // 8) * 8 :]
     return img.dtype == np.uint8 and bool((block == 128).all())
+
+
+def _progressive(data: bytes) -> bool:
+    """True for a progressive JPEG (SOF2/6/10/14 before the first scan): one cut short
+    keeps a blurred picture rather than grey blocks, so only the decoder can tell."""
+    pos = 2
+    while pos + 4 <= len(data) and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        if marker == 0xDA:  # start of scan: no frame header said progressive
+            return False
+        if marker in (0xC2, 0xC6, 0xCA, 0xCE):
+            return True
+        if marker in (0x01, *range(0xD0, 0xD8)):
+            pos += 2
+            continue
+        pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+    return False
 
 
 _STDERR_LOCK = threading.Lock()
@@ -343,7 +361,8 @@ _LIBJPEG_WARNINGS = ("Corrupt JPEG data", "Premature end of JPEG file")
 
 def _jpeg_decoder_complains(buf: np.ndarray) -> bool:
     """Decode again with the process's stderr captured: did libjpeg warn that it had to
-    invent data? (Only called for the rare JPEG whose last block is exactly grey.)"""
+    invent data? (Only called for a progressive JPEG, or the rare baseline one whose last
+    block is exactly grey.)"""
     with _STDERR_LOCK:
         sys.stderr.flush()
         saved = os.dup(2)

@@ -58,9 +58,17 @@ def test_sigkill_then_resume_matches_uninterrupted(tmp_path: Path) -> None:
     for p in partial:  # every output that exists is complete
         assert read_image(p).shape == (96, 128, 3)
 
-    # resume in this process (random init is seeded, so the weights are the same)
+    # resume in this process (random init is seeded, so the weights are the same) with the
+    # same config: a changed Config value (even ``delay``) makes --skip-existing redo a file
     resumed = run_folder(
-        TinyUp(), src, killed, weights=False, batch_size=1, skip_existing=True, progress=False
+        TinyUp(),
+        src,
+        killed,
+        weights=False,
+        delay=0.08,
+        batch_size=1,
+        skip_existing=True,
+        progress=False,
     )
     assert resumed.exit_code == 0 and len(resumed.skipped) == len(partial)
     ref_report = run_folder(TinyUp(), src, ref, weights=False, batch_size=1, progress=False)

@@ -31,6 +31,16 @@ def test_damaged_jpeg_is_refused_as_cut_short() -> None:
     assert kept.pixels.shape == (48, 40, 3) and "accepted" in kept.notes[0]
 
 
+def test_damaged_progressive_jpeg_is_refused() -> None:
+    rng = np.random.default_rng(0)
+    img = cv2.GaussianBlur(rng.integers(0, 256, (64, 64, 3), np.uint8), (7, 7), 3)
+    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_PROGRESSIVE, 1])
+    good = buf.tobytes()
+    assert decode_image(good).shape == (64, 64, 3)
+    with pytest.raises(ImageReadError, match="cut short"):
+        decode_image(good[: len(good) // 2] + b"\xff\xd9")
+
+
 @pytest.mark.parametrize("value", [128, 0, 255])
 def test_flat_grey_jpegs_are_not_damaged(value: int) -> None:
     img = np.full((24, 24, 3), value, np.uint8)

@@ -71,7 +71,7 @@ def test_an_output_that_is_a_hard_link_to_an_input_is_not_replaced(plugin_path, 
     weights = save_tiny_weights(tmp_path / "w" / "tiny.safetensors")
     result = run_tiny(weights, src, out)
     assert result.exit_code == 1, result.output
-    assert "is an input file" in result.stderr
+    assert "is an input (or mask) file" in result.stderr
     assert inp.read_bytes() == before
 
 
