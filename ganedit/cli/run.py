@@ -126,8 +126,7 @@ def _json_events() -> tuple[Any, list[bool]]:
 
 def _make_run(cls: type[ModelFamily]) -> click.Command:
     def callback(**kw: Any) -> None:
-        from ganedit.infer import run_folder
-        from ganedit.infer.signals import RunInterrupted
+        from ganedit.infer import RunInterrupted, run_folder
 
         inputs, output = _check_run_paths(kw["paths"])
         names = _run_names(cls)

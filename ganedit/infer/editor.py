@@ -420,11 +420,21 @@ class Editor:
             editor's device; a tiled result is on the CPU, and 16-bit (uint16 or int32 in) is
             uint16 there.
         """
+        self._check_output_size(int(batch.shape[1]), int(batch.shape[2]))
         x = layouts.to_float(batch, self.device)
         tile, per_call = self.plan(x.shape[-2], x.shape[-1])
         if tile is None or self.family.kind is Kind.GENERATE:
             return layouts.to_integer(self.edit_tensor(x, mask), batch.dtype)
         return self._edit_strips(x, mask, batch.dtype, tile, per_call)
+
+    def _check_output_size(self, height: int, width: int) -> None:
+        """Refuse an output over ``GANEDIT_MAX_OUTPUT_PIXELS`` before any work."""
+        from ganedit.infer.limits import max_output_pixels, output_limit_reason
+
+        oh, ow = self.output_size(height, width)
+        if self.family.kind is not Kind.GENERATE and oh * ow > max_output_pixels():
+            scale = self._outscale or self.scale
+            raise ValueError("image: " + output_limit_reason(width, height, scale, ow, oh))
 
     def _edit_strips(
         self,

@@ -23,14 +23,29 @@ Rules:
 * Tiles follow the family's tiling policy (:mod:`ganedit.infer.plan`): a tile the family
   cannot use exactly is rounded up, and a family that cannot be tiled runs whole; either is
   reported once as a warning.
-* ``skip_existing``: a file whose output exists is skipped. Writes are atomic, so an existing
-  output is a complete one; stale temp files (``.<name>.*.ganedit-tmp``) left by a killed run
-  are removed from the output tree at the start.
+* ``skip_existing``: a file whose output exists is skipped while it is current: its input's
+  size and modification time and the run's parameters are those the previous manifest
+  recorded (:mod:`ganedit.infer.resume`); otherwise it is redone and counted in
+  ``report.redone``. Writes are atomic, so an existing output is a complete one; stale temp
+  files (``.<name>.*.ganedit-tmp``) left by a killed run are removed at the start.
+* Paths are compared by identity (device and inode): an output folder that is an input folder
+  (or the masks folder) by any path is refused, and an output path that is an input or mask
+  file (a hard link too) is never written.
+* The output folder is locked while the run writes (:mod:`ganedit.infer.lock`); a second run
+  into it is refused naming the first, a lock left by a killed run is taken over.
+* SIGINT and SIGTERM (:mod:`ganedit.infer.signals`): no new file is started, the files in
+  flight are finished, the manifest is written and the end event sent, then
+  :class:`RunInterrupted` (a ``KeyboardInterrupt`` carrying the report) is raised; the CLI
+  exits 130 / 143.
+* Limits and environment variables (:mod:`ganedit.infer.limits`) are checked before any file
+  is touched; an output over ``GANEDIT_MAX_OUTPUT_PIXELS`` fails that file before decoding.
 * The manifest ``ganedit-run.json`` in ``output`` (see :class:`ganedit.io.Manifest`) is
   rewritten every few seconds and at the end: status and error per file, model, weights and
   their sha256, the run's parameters (every :class:`RunOptions` field, the resolved device,
   precision and config), library versions.
-* Under ``torchrun`` (``WORLD_SIZE`` > 1) rank ``r`` processes ``items[r::world]``, writes
+* Under ``torchrun`` (``WORLD_SIZE`` > 1, with the launcher's variables; inherited ones are
+  refused, :func:`ganedit.engine.distributed.check_launcher`, and the ranks must join a
+  process group within ``GANEDIT_DIST_TIMEOUT``) rank ``r`` processes ``items[r::world]``, writes
   ``ganedit-run.rank<r>.json``, and rank 0 merges all parts into ``ganedit-run.json`` once
   every part is finished (it waits up to ``GANEDIT_MERGE_TIMEOUT`` seconds, default 600, and
   leaves the parts in place).
@@ -293,12 +308,18 @@ def run_folder(
             ``scale=2``).
 
     Returns:
-        A :class:`RunReport`; ``exit_code`` is 0 when nothing failed, else 1.
+        A :class:`RunReport`; ``exit_code`` is 0 when nothing failed, else 1 (also when the
+        manifest could not be written).
 
     Raises:
         ValueError: bad usage: an unknown option (``ConfigError``), an invalid option value,
-            the output folder is an input folder or inside one, none of the inputs exists, a
-            GENERATE family, mask options for a family without masks, an unknown format.
+            the output folder is an input folder or inside one (by any path), none of the
+            inputs exists, a GENERATE family, mask options for a family without masks, an
+            unknown format, a bad environment variable (``EnvVarError``), ``WORLD_SIZE``
+            without a launcher (``DistributedEnvError``), the output folder is locked by
+            another run (``OutputLocked``).
+        RunInterrupted: SIGINT or SIGTERM stopped the run after it finished cleanly
+            (``.report``, ``.exit_code`` 130 / 143).
     """
     t_start = time.monotonic()
     check_environment()

@@ -60,3 +60,11 @@ def test_output_over_the_limit_fails_before_decoding_saying_what_to_do(
         assert words in rec["error"]
     smaller = run_tiny(weights, "--outscale", "0.5", tmp_path / "in", tmp_path / "out2", env=env)
     assert smaller.exit_code == 0, smaller.output
+
+
+def test_the_python_api_checks_the_output_size_first(monkeypatch) -> None:
+    monkeypatch.setenv("GANEDIT_MAX_OUTPUT_PIXELS", "100")
+    ed = load(TinyUpscale(), weights=False)
+    with pytest.raises(ValueError, match="^image: .*output limit"):
+        ed(np.zeros((10, 10, 3), np.uint8))
+    assert ed(np.zeros((5, 5, 3), np.uint8)).shape == (10, 10, 3)
