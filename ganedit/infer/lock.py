@@ -117,7 +117,7 @@ class FolderLock:
                     if not self._stale(holder):
                         raise OutputLocked(self._message(holder)) from None
                     if self._holder() == holder:  # still the stale one: take it over
-                        with contextlib.suppress(FileNotFoundError):
+                        with contextlib.suppress(OSError):
                             os.unlink(self.path)
                     continue
                 self.held = True

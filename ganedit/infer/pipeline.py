@@ -225,11 +225,13 @@ class Pipeline:
         report.interrupted = self.stop.signum
 
     # ------------------------------------------------------------------------------------ run
-    def run(self, missing: list[Path], items: list[InputItem]) -> None:
+    def run(self, missing: list[Path | tuple[Path, str]], items: list[InputItem]) -> None:
         """Process ``items`` (this rank's share, in order) after recording ``missing`` inputs
-        as failed; always finishes the manifest, also on Ctrl-C."""
-        for p in missing:
-            self.record(None, p, "failed", None, "input not found")
+        (paths, or ``(path, reason)``) as failed; always finishes the manifest, also on
+        Ctrl-C."""
+        for entry in missing:
+            p, why = entry if isinstance(entry, tuple) else (entry, "input not found")
+            self.record(None, p, "failed", None, why)
         self._work = iter(self._not_skipped(items))
         try:
             self._loop()

@@ -212,18 +212,17 @@ def _start(events: RunEvents, editor: Editor, walk: WalkResult, n: int, dry: boo
 def _dry_run(
     events: RunEvents,
     items: list,
-    missing: list[Path],
+    missing: list,
     opts: RunOptions,
     outputs: Outputs,
     progress: bool,
 ) -> None:
     """List what would be done: ``report.planned`` / ``skipped``, events, stdout lines."""
     report = events.report
-    for p in missing:
-        report.failed.append((p, "input not found"))
-        events.emit(
-            {"event": "file", "status": "failed", "input": os.fspath(p), "error": "input not found"}
-        )
+    for entry in missing:
+        p, why = entry if isinstance(entry, tuple) else (entry, "input not found")
+        report.failed.append((p, why))
+        events.emit({"event": "file", "status": "failed", "input": os.fspath(p), "error": why})
     for it in items:
         existing = outputs.existing(it) if opts.skip_existing else None
         target = existing or outputs.primary(it)
@@ -334,7 +333,8 @@ def run_folder(
     masks = MaskSource(opts.mask, opts.masks) if family.kind is Kind.IMAGE_MASK else None
     report = RunReport(model=family.name, output=out_dir)
     events = RunEvents(report, on_event)
-    items, missing = walk.items[rank::world], walk.missing if rank == 0 else []
+    items = walk.items[rank::world]
+    missing: list = [*walk.missing, *walk.refused] if rank == 0 else []
     outputs = Outputs(out_dir, opts.format, walk.items, _mask_files(masks, out_dir))
     if opts.dry_run:
         _start(events, editor, walk, len(items), True)
@@ -365,7 +365,7 @@ def _process(
     opts: RunOptions,
     where: tuple[list[Path], Path, dict[str, Any]],
     outputs: Outputs,
-    work: tuple[list, list[Path]],
+    work: tuple[list, list],
     walk: WalkResult,
     events: RunEvents,
     progress: bool,

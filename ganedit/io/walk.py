@@ -13,7 +13,9 @@ Rules of :func:`walk_inputs`:
 - Hidden entries (name starting with ``.``) inside a folder are skipped and counted in
   ``hidden``; a hidden file named directly as an input is used.
 - ``exclude`` folders (e.g. an output folder inside an input folder) are pruned.
-- Inputs that do not exist are listed in ``missing``, not raised.
+- Inputs that do not exist are listed in ``missing``, not raised; inputs named directly that
+  exist but are neither a file nor a folder (a FIFO, a socket, a broken link) are listed in
+  ``refused`` with the reason.
 - The same file reached twice (e.g. a folder and a file inside it both given) is listed once.
 - Order is stable: inputs in the order given, each one's files sorted by ``rel``.
 - Collisions: when two inputs give the same ``rel`` (``a/1.png`` and ``b/1.png`` given as
@@ -71,6 +73,26 @@ class WalkResult:
     hidden: int = 0
     missing: list[Path] = field(default_factory=list)
     renamed: int = 0
+    refused: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def _not_a_file(p: Path) -> str:
+    """Why an input named directly, which exists, is neither a file nor a folder."""
+    if p.is_symlink() and not p.exists():
+        return f"it is a broken symbolic link (to {os.readlink(p)!r}, which does not exist)"
+    try:
+        mode = os.stat(p).st_mode
+    except OSError as exc:
+        return f"it cannot be examined ({exc.strerror or exc})"
+    import stat
+
+    kind = next(
+        (name for test, name in ((stat.S_ISFIFO, "a named pipe (FIFO)"),
+         (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+         (stat.S_ISBLK, "a block device")) if test(mode)),
+        "not a regular file",
+    )  # fmt: skip
+    return f"it is {kind}, not an image file"
 
 
 def _real(p: Path) -> str:
@@ -174,8 +196,8 @@ def walk_inputs(
             found = _walk_dir(inp, excluded, result, visited)
         elif inp.is_file():  # named on purpose: tried whatever its suffix (GIF, HEIC...)
             found = [(inp, Path(inp.name))]
-        elif os.path.lexists(inp):
-            result.non_images.append(inp)
+        elif os.path.lexists(inp):  # named on purpose but not a file: a failure with its reason
+            result.refused.append((inp, _not_a_file(inp)))
             continue
         else:
             result.missing.append(inp)

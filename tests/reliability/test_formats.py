@@ -50,3 +50,19 @@ def test_animated_and_multi_page_files_use_the_first_frame_with_a_note(
         assert rec["status"] == "done"
         assert "3 frames or pages; only the first one is used" in rec["warning"]
     assert (tmp_path / "out" / "anim.png").is_file()  # GIF is written as PNG
+
+
+def test_a_fifo_or_broken_link_named_directly_fails_without_blocking(plugin_path, tmp_path):
+    import os
+
+    src = tmp_path / "in"
+    src.mkdir()
+    os.mkfifo(src / "pipe.png")
+    (src / "gone.png").symlink_to(src / "nowhere.png")
+    (src / "real.png").write_bytes(_animated("PNG"))
+    weights = save_tiny_weights(tmp_path / "w" / "tiny.safetensors")
+    result = run_tiny(weights, src / "pipe.png", src / "gone.png", src / "real.png",
+                      tmp_path / "out")  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert "done 1, skipped 0, failed 2" in result.stdout
+    assert "named pipe" in result.stderr and "broken symbolic link" in result.stderr
