@@ -105,6 +105,20 @@ def _run_contents(run: Path) -> list[str]:
     return found
 
 
+def _check_out_is_not_data(
+    run: Path, roles: Mapping[str, Sequence[Path]], val: Mapping[str, Sequence[Path]] | None
+) -> None:
+    """Refuse a run folder that is a data folder or inside one (by identity: a symlink or
+    bind mount too): its samples and checkpoints would mix with the data."""
+    from ganedit.io import check_output_location
+
+    folders = [Path(p) for r in (roles, val or {}) for ps in r.values() for p in ps]
+    try:
+        check_output_location([p for p in folders if p.is_dir()], run)
+    except ValueError as exc:
+        raise ConfigError(str(exc).replace("output folder", "--out", 1)) from None
+
+
 def check_run_folder(
     family: ModelFamily, run: Path, resume: bool | str | Path, overwrite: bool
 ) -> None:
@@ -234,6 +248,7 @@ def train(
         check_roles(family, val_roles, "--val")
     run = Path(out)
     if str(os.environ.get("RANK", "0") or "0").strip() in ("0", ""):  # rank 0 decides
+        _check_out_is_not_data(run, roles, val_roles)
         check_run_folder(family, run, resume, overwrite)
     config, schedule, fit_ema = _config_and_schedule(
         family,

@@ -41,3 +41,11 @@ def test_training_into_a_finished_run_is_refused_then_overwritten(plugin_path, t
 
     resumed = _train(data, run, "--resume")
     assert resumed.exit_code == 0, resumed.output
+
+
+def test_a_run_folder_inside_the_data_is_refused(plugin_path, tmp_path) -> None:
+    images(tmp_path / "data", n=2, size=(16, 16))
+    result = _train(tmp_path / "data", tmp_path / "data" / "run")
+    assert result.exit_code == 2, result.output
+    assert "inside the input folder" in result.output
+    assert not (tmp_path / "data" / "run").exists()
