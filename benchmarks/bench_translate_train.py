@@ -104,7 +104,9 @@ def _pix2pix_step(nets: dict, opts: dict, cfg: Pix2PixConfig, x: Any, y: Any) ->
 def _cycle_step(nets: dict, opts: dict, cfg: CycleGANConfig, a: Any, b: Any, state: dict) -> Any:
     fb, fa = nets["a2b"](a), nets["b2a"](b)
     cyc = (nets["b2a"](fb) - a).abs().mean() + (nets["a2b"](fa) - b).abs().mean()
-    idt = (nets["a2b"](b) - b).abs().mean() + (nets["b2a"](a) - a).abs().mean()
+    idt = torch.zeros(())
+    if cfg.identity > 0:
+        idt = (nets["a2b"](b) - b).abs().mean() + (nets["b2a"](a) - a).abs().mean()
     adv = gan_loss("lsgan", nets["d_b"](fb), True) + gan_loss("lsgan", nets["d_a"](fa), True)
     loss_g = adv + cfg.cycle_weight * (cyc + cfg.identity * idt)
     opts["g"].zero_grad()
@@ -199,10 +201,10 @@ def _files(tmp: Path, n: int) -> dict[str, dict[str, list[Path]]]:
 
 def configs(batch_p2p: int, batch_cyc: int) -> dict[str, Any]:
     """The bundled weights' training settings (64x64 gray)."""
-    p2p = {"in_channels": 1, "out_channels": 1, "depth": 6, "width": 32, "ndf": 32}
+    p2p = {"in_channels": 1, "out_channels": 1, "depth": 6, "width": 12, "ndf": 32}
     p2p.update(d_layers=2, load_size=72, crop_size=64, batch_size=batch_p2p, ema_decay=0.0)
-    cyc = {"channels": 1, "width": 16, "blocks": 6, "ndf": 16, "d_layers": 2, "load_size": 72}
-    cyc.update(crop_size=64, batch_size=batch_cyc, ema_decay=0.0)
+    cyc = {"channels": 1, "width": 16, "blocks": 6, "ndf": 32, "d_layers": 3, "load_size": 72}
+    cyc.update(crop_size=64, batch_size=batch_cyc, ema_decay=0.0, identity=0.0)
     return {
         "pix2pix": update_config(Pix2PixConfig(), p2p),
         "cyclegan": update_config(CycleGANConfig(), cyc),
