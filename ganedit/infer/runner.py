@@ -213,23 +213,27 @@ def _dry_run(
     events: RunEvents,
     items: list,
     missing: list,
-    opts: RunOptions,
+    skip: SkipCheck | None,
     outputs: Outputs,
     progress: bool,
 ) -> None:
-    """List what would be done: ``report.planned`` / ``skipped``, events, stdout lines."""
+    """List what would be done: ``report.planned`` / ``skipped`` / ``redone``, events,
+    stdout lines (``skip`` decides for existing outputs; ``None``: no skipping)."""
     report = events.report
     for entry in missing:
         p, why = entry if isinstance(entry, tuple) else (entry, "input not found")
         report.failed.append((p, why))
         events.emit({"event": "file", "status": "failed", "input": os.fspath(p), "error": why})
     for it in items:
-        existing = outputs.existing(it) if opts.skip_existing else None
+        found = outputs.existing(it) if skip is not None else None
+        existing = found if found is not None and skip and skip.is_current(it, found) else None
         target = existing or outputs.primary(it)
         if existing:
             report.skipped.append(it.path)
         else:
             report.planned.append((it.path, target))
+            if found is not None:
+                report.redone.append(it.path)
         action = "skip" if existing else "process"
         events.emit(
             {
@@ -338,7 +342,10 @@ def run_folder(
     outputs = Outputs(out_dir, opts.format, walk.items, _mask_files(masks, out_dir))
     if opts.dry_run:
         _start(events, editor, walk, len(items), True)
-        _dry_run(events, items, missing, opts, outputs, progress)
+        params = _parameters(editor, opts, paths, out_dir, config)
+        key = fingerprint(editor.family.name, editor.weights_sha256, params)
+        skip = SkipCheck(out_dir, key) if opts.skip_existing else None
+        _dry_run(events, items, missing, skip, outputs, progress)
     else:
         created = (
             join_group(env_number("GANEDIT_DIST_TIMEOUT", 60, integer=False))

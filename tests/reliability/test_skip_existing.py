@@ -27,6 +27,10 @@ def test_changed_inputs_and_parameters_are_redone(plugin_path, tmp_path) -> None
     write_image(paths[1], np.zeros((8, 10, 3), np.uint8))  # a new input under the same name
     st = os.stat(paths[1])
     os.utime(paths[1], ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    dry = run_tiny(weights, "--skip-existing", "--dry-run", "--json", src, out)
+    plans = {e["input"].rsplit("/", 1)[-1]: e["action"] for e in events(dry.stdout)
+             if e["event"] == "plan"}  # fmt: skip
+    assert plans == {"img_0.png": "skip", "img_1.png": "process", "img_2.png": "skip"}
     changed = run_tiny(weights, "--skip-existing", "--json", src, out)
     assert changed.exit_code == 0, changed.output
     end = events(changed.stdout)[-1]
