@@ -23,6 +23,7 @@ transparent (alpha == 0), and the result is then opaque.
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -548,6 +549,11 @@ class Editor:
             raise TypeError(f"{self.family.name} generates images: use .sample(n)")
         if isinstance(image, torch.Tensor):
             return self.edit_tensor(image, None if mask is None else torch.as_tensor(mask))
+        if isinstance(image, (str, os.PathLike)):
+            raise TypeError(
+                "image: got a path; read it first with ganedit.read_image(path), or use "
+                "ganedit.run_folder for files"
+            )
         arr = np.asarray(image)
         if arr.dtype not in (np.uint8, np.uint16):
             raise TypeError(f"expected a uint8 or uint16 image, got {arr.dtype}")

@@ -123,6 +123,24 @@ def _walk(inputs: list[Path], out_dir: Path, fmt: str | None) -> WalkResult:
     return walk
 
 
+def _paths(inputs: Any, output: Any) -> tuple[list[Path], Path]:
+    """``inputs`` and ``output`` as paths; a ``TypeError`` naming the argument otherwise."""
+    if not isinstance(output, (str, os.PathLike)):
+        raise TypeError(f"output: expected a folder path, got {type(output).__name__}")
+    if isinstance(inputs, (str, os.PathLike)):
+        return [Path(inputs)], Path(output)
+    try:
+        listed = list(inputs)
+    except TypeError:
+        raise TypeError(
+            f"inputs: expected a path or a list of paths, got {type(inputs).__name__}"
+        ) from None
+    wrong = [type(p).__name__ for p in listed if not isinstance(p, (str, os.PathLike))]
+    if wrong:
+        raise TypeError(f"inputs: every input must be a path, got {', '.join(wrong)}")
+    return [Path(p) for p in listed], Path(output)
+
+
 def _mask_files(masks: MaskSource | None, out_dir: Path) -> list[Path]:
     """The mask files of the run, never to be replaced; an output folder that is the masks
     folder (or inside it) is refused like one that is an input folder."""
@@ -329,8 +347,7 @@ def run_folder(
     family = model.family if isinstance(model, Editor) else resolve_family(model)
     opts, config, given = RunOptions.parse(options, family.Config)
     _check_kind(family, given)
-    paths = [Path(inputs)] if isinstance(inputs, (str, os.PathLike)) else [Path(p) for p in inputs]
-    out_dir = Path(output)
+    paths, out_dir = _paths(inputs, output)
     walk = _walk(paths, out_dir, opts.format)
     rank, world = _dist()
     editor = _editor(model, opts, given, config, world)

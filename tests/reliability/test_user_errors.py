@@ -75,3 +75,14 @@ def test_an_empty_image_array_names_the_argument(shape) -> None:
     ed = load(TinyUpscale(), weights=False)
     with pytest.raises(ValueError, match="^image: .*empty"):
         ed(np.zeros(shape, np.uint8))
+
+
+def test_wrong_argument_types_name_the_argument(tmp_path) -> None:
+    from ganedit.infer import run_folder
+
+    with pytest.raises(TypeError, match="^output:"):
+        run_folder(TinyUpscale(), tmp_path, None, weights=False)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="^inputs:"):
+        run_folder(TinyUpscale(), [tmp_path, 3], tmp_path / "o", weights=False)
+    with pytest.raises(TypeError, match="^image: got a path"):
+        load(TinyUpscale(), weights=False)(str(tmp_path / "cat.png"))
