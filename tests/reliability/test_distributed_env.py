@@ -55,3 +55,15 @@ def test_a_group_whose_ranks_never_come_is_refused_quickly(monkeypatch) -> None:
     with pytest.raises(DistributedEnvError, match="could not join"):
         join_group(2.0)
     assert time.monotonic() - t0 < 30
+
+
+def test_training_with_an_inherited_world_size_is_refused(plugin_path, tmp_path) -> None:
+    from rel_helpers import run_cli
+
+    images(tmp_path / "data", n=2, size=(16, 16))
+    env = {"WORLD_SIZE": "2", "RANK": "1", "TORCHELASTIC_RUN_ID": None, "MASTER_ADDR": None,
+           "MASTER_PORT": None}  # fmt: skip
+    result = run_cli("train", "tiny-sr", "--data", tmp_path / "data", "--out", tmp_path / "run",
+                     "--steps", "1", "--device", "cpu", env=env)  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "not started by torchrun" in result.output
