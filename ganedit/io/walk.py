@@ -292,10 +292,10 @@ def check_output_location(
         if inp.is_dir():
             in_id = file_identity(inp)
             if out_id is not None and out_id == in_id:
+                how = "" if _real(inp) == str(real) else " (the same folder, by another path)"
                 raise ValueError(
-                    f"output folder {str(out)!r} is the input folder {str(inp)!r} (the same "
-                    "folder, reached by another path); outputs would overwrite the inputs. "
-                    "Choose another output folder."
+                    f"output folder {str(out)!r} is the input folder {str(inp)!r}{how}; "
+                    "outputs would overwrite the inputs. Choose another output folder."
                 )
             if in_id in above and not excluded:
                 raise ValueError(
