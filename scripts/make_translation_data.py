@@ -2,10 +2,11 @@
 
 Every 28x28 item is resized to 64x64 with ``cv2.INTER_CUBIC`` (then clipped to uint8).
 
-* ``data/fashion-edges/{train,test}/NNNNN.png``: pix2pix ``A|B`` pairs, 128x64 gray: A (left)
+* ``data/fashion-edges/{train,val,test}/NNNNN.png``: pix2pix ``A|B`` pairs, 128x64 gray: A (left)
   = ``cv2.Canny(item64, 50, 150)`` (``ganedit_translate.edges.edge_map``), B (right) = the
   item. ``train`` holds the first ``--train-n`` items of the training split (default 20000
-  of 60000), ``test`` all 10000 test items (every class). ``labels.csv`` beside the images:
+  of 60000), ``val`` the next ``--val-n`` (default 2000; for choices such as EMA or not,
+  never for training), ``test`` all 10000 test items (every class). ``labels.csv`` beside the images:
   ``file,label`` (0..9, the Fashion-MNIST classes).
 * ``data/fashion-cycle/{trainA,trainB,testA,testB}/NNNNN.png``: single 64x64 gray items,
   A = Sneaker (class 7), B = Ankle boot (class 9), from the training (6000 each) and test
@@ -67,11 +68,17 @@ def main() -> None:
     ap.add_argument("--src", type=Path, default=Path("data/fashion-mnist"))
     ap.add_argument("--out", type=Path, default=Path("data"))
     ap.add_argument("--train-n", type=int, default=20000, help="pix2pix training pairs")
+    ap.add_argument("--val-n", type=int, default=2000, help="pix2pix validation pairs")
+    ap.add_argument("--only-val", action="store_true", help="write only the val pairs")
     args = ap.parse_args()
     t0 = time.time()
     train, train_y = load_split(args.src, "train")
     test, test_y = load_split(args.src, "t10k")
     edges = args.out / "fashion-edges"
+    val = slice(args.train_n, args.train_n + args.val_n)
+    write_pairs(edges / "val", train[val], train_y[val])
+    if args.only_val:
+        return
     write_pairs(edges / "train", train[: args.train_n], train_y[: args.train_n])
     write_pairs(edges / "test", test, test_y)
     cycle = args.out / "fashion-cycle"
