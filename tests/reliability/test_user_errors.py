@@ -86,3 +86,15 @@ def test_wrong_argument_types_name_the_argument(tmp_path) -> None:
         run_folder(TinyUpscale(), [tmp_path, 3], tmp_path / "o", weights=False)
     with pytest.raises(TypeError, match="^image: got a path"):
         load(TinyUpscale(), weights=False)(str(tmp_path / "cat.png"))
+
+
+def test_resume_from_another_familys_checkpoint_names_it(plugin_path, tmp_path) -> None:
+    import ganedit
+    from ganedit.engine.checkpoint import CheckpointError, save_state
+
+    images(tmp_path / "data", n=2, size=(16, 16))
+    ckpt = save_state(tmp_path / "other" / "step-00000001", {"step": 1}, step=1,
+                      meta={"family": "srgan"})  # fmt: skip
+    with pytest.raises(CheckpointError, match="a checkpoint of 'srgan', not 'tiny-sr'"):
+        ganedit.train("tiny-sr", data=[tmp_path / "data"], out=tmp_path / "run", steps=1,
+                      resume=ckpt, device="cpu", progress=False)  # fmt: skip
