@@ -365,7 +365,10 @@ def _jpeg_decoder_complains(buf: np.ndarray) -> bool:
     block is exactly grey.)"""
     with _STDERR_LOCK:
         sys.stderr.flush()
-        saved = os.dup(2)
+        try:
+            saved = os.dup(2)
+        except OSError:  # no stderr to borrow: the grey-tail evidence alone decides
+            return True
         with tempfile.TemporaryFile() as tmp:
             os.dup2(tmp.fileno(), 2)
             try:
