@@ -249,8 +249,10 @@ def decode_file(
     if h * w > limit:
         raise ImageReadError(name, _limit_message(w, h, limit))
     notes = []
-    suspect = info.format == "jpg" and (_grey_tail(img) or _progressive(data))
-    if suspect and _jpeg_decoder_complains(buf):
+    grey = info.format == "jpg" and _grey_tail(img)
+    if (grey or (info.format == "jpg" and _progressive(data))) and _jpeg_decoder_complains(
+        buf, grey
+    ):
         reason = (
             "the JPEG is cut short: its image data ends early and the decoder had to make up "
             "the rest (grey or blurred)"
@@ -359,16 +361,16 @@ _STDERR_LOCK = threading.Lock()
 _LIBJPEG_WARNINGS = ("Corrupt JPEG data", "Premature end of JPEG file")
 
 
-def _jpeg_decoder_complains(buf: np.ndarray) -> bool:
+def _jpeg_decoder_complains(buf: np.ndarray, fallback: bool) -> bool:
     """Decode again with the process's stderr captured: did libjpeg warn that it had to
     invent data? (Only called for a progressive JPEG, or the rare baseline one whose last
-    block is exactly grey.)"""
+    block is exactly grey; ``fallback`` is the answer when stderr cannot be captured.)"""
     with _STDERR_LOCK:
         sys.stderr.flush()
         try:
             saved = os.dup(2)
         except OSError:  # no stderr to borrow: the grey-tail evidence alone decides
-            return True
+            return fallback
         with tempfile.TemporaryFile() as tmp:
             os.dup2(tmp.fileno(), 2)
             try:
