@@ -249,10 +249,7 @@ def decode_file(
     if h * w > limit:
         raise ImageReadError(name, _limit_message(w, h, limit))
     notes = []
-    grey = info.format == "jpg" and _grey_tail(img)
-    if (grey or (info.format == "jpg" and _progressive(data))) and _jpeg_decoder_complains(
-        buf, grey
-    ):
+    if info.format == "jpg" and _jpeg_damaged(data, buf, img):
         reason = (
             "the JPEG is cut short: its image data ends early and the decoder had to make up "
             "the rest (grey or blurred)"
@@ -338,6 +335,12 @@ def _grey_tail(img: np.ndarray) -> bool:
     h, w = img.shape[:2]
     block = img[((h - 1) // 8) * 8 :, ((w - 1) // 8) * 8 :]
     return img.dtype == np.uint8 and bool((block == 128).all())
+
+
+def _jpeg_damaged(data: bytes, buf: np.ndarray, img: np.ndarray) -> bool:
+    """True when libjpeg had to make up part of the decoded ``img`` (a scan cut short)."""
+    grey = _grey_tail(img)
+    return (grey or _progressive(data)) and _jpeg_decoder_complains(buf, grey)
 
 
 def _progressive(data: bytes) -> bool:
