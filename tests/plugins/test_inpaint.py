@@ -188,6 +188,25 @@ def test_run_folder_one_mask_file_resized_and_alpha(tmp_path: Path) -> None:
 def test_default_weights_absent_or_bundled() -> None:
     ref = Inpaint().default_weights(InpaintConfig())
     assert ref in (None, "ganedit_assets:weights/inpaint.safetensors")
+    if ref is None:
+        with pytest.raises(Exception, match="no bundled weights"):
+            ganedit.load("inpaint", device="cpu")
+    else:
+        ed = ganedit.load("inpaint", device="cpu")
+        out = ed(photo(64, 64), mask=box_mask(64, 64))
+        assert np.array_equal(out[~box_mask(64, 64)], photo(64, 64)[~box_mask(64, 64)])
+
+
+def test_smooth_fill_keeps_known_pixels_and_interpolates() -> None:
+    x = torch.linspace(0, 1, 32).view(1, 1, 1, 32).expand(1, 3, 24, 32).contiguous()
+    m = torch.zeros(1, 1, 24, 32)
+    m[..., 6:18, 10:22] = 1
+    y = compose.smooth_fill(x, m, 16)
+    assert torch.equal(y[..., m[0, 0] == 0], x[..., m[0, 0] == 0])
+    assert (y - x).abs().max() < 0.05  # a linear ramp is (nearly) harmonic: recovered
+    start = ganedit.load(Inpaint, weights=False, device="cpu", **{**TINY, "prefill": "smooth"})
+    t = torch.rand(1, 3, 24, 32)
+    assert torch.allclose(start(t, mask=m), compose.smooth_fill(t, m, 2), atol=1e-6)  # zero head
 
 
 # ----------------------------------------------------------------------------- training data
