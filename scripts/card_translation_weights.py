@@ -52,7 +52,7 @@ def _evaluate(family: str, weights: Path, data: dict[str, list[Path]]) -> dict:
 def _eval_command(family: str, weights: Path, test: list[str]) -> str:
     args = ["ganedit", "eval", family, "--weights", str(weights)]
     for item in test:
-        args += ["--data", item if "=" in item and not item.startswith("data=") else item[5:]]
+        args += ["--data", item.removeprefix("data=")]
     return shlex.join(args)
 
 
