@@ -44,7 +44,11 @@ def _pid_alive(pid: int) -> bool:
         return True  # it exists, under another user
     except OSError:
         return False
-    return True
+    try:  # a killed process its parent has not reaped yet (a zombie) is not running
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in ("Z", "X")
 
 
 def _process_start(pid: int) -> str | None:

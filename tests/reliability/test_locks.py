@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 from rel_helpers import images, run_tiny, save_tiny_weights
@@ -32,6 +33,10 @@ def test_a_live_run_holding_the_folder_is_named(plugin_path, tmp_path) -> None:
         assert result.exit_code == 2, result.output
         assert f"pid {holder.pid}" in result.output and "another ganedit run" in result.output
         assert not (tmp_path / "out" / "img_0.png").exists()
+        holder.kill()  # killed, not yet reaped (a zombie): not a running holder any more
+        time.sleep(0.2)
+        result = run_tiny(weights, tmp_path / "in", tmp_path / "out")
+        assert result.exit_code == 0, result.output
     finally:
         holder.kill()
         holder.wait()
