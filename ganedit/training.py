@@ -95,13 +95,20 @@ RUN_FILES = ("config.json", "metrics.jsonl", "losses.png")
 RUN_FOLDERS = ("checkpoints", "samples")
 
 
-def _run_contents(run: Path) -> list[str]:
-    """The training-run files in ``run`` (empty when it holds none)."""
+def _run_contents(run: Path, family: str) -> list[str]:
+    """The training-run files in ``run`` (empty when it holds none): config, metrics, plot,
+    checkpoints and samples folders, and the weights a run exports (``<family>.safetensors``
+    of this family or of the family its ``config.json`` names; other files are not ours)."""
     if not run.is_dir():
         return []
     found = [n for n in RUN_FILES if (run / n).exists()]
     found += [f"{n}/" for n in RUN_FOLDERS if (run / n).is_dir() and any((run / n).iterdir())]
-    found += sorted(p.name for p in run.glob("*.safetensors"))
+    names = {family}
+    try:
+        names.add(str(json.loads((run / "config.json").read_text(encoding="utf-8"))["family"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    found += sorted(f"{n}.safetensors" for n in names if (run / f"{n}.safetensors").is_file())
     return found
 
 
@@ -145,7 +152,7 @@ def check_run_folder(
                 f"`ganedit train {other} --resume`, or choose another --out"
             )
         return
-    found = _run_contents(run)
+    found = _run_contents(run, family.name)
     if not found:
         return
     if not overwrite:

@@ -32,8 +32,12 @@ def test_training_into_a_finished_run_is_refused_then_overwritten(plugin_path, t
     after = {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file()}
     assert after == before and (run / "metrics.jsonl").read_text() == metrics
 
+    (run / "notes.txt").write_text("mine")
+    (run / "other.safetensors").write_bytes(b"not ours")
     fresh = _train(data, run, "--overwrite", "--steps", "1")
     assert fresh.exit_code == 0, fresh.output
+    assert (run / "notes.txt").read_text() == "mine"  # only the run's own files are deleted
+    assert (run / "other.safetensors").read_bytes() == b"not ours"
     checkpoints = sorted(p.name for p in (run / "checkpoints").glob("step-*.json"))
     assert checkpoints == ["step-00000001.json"]  # the old run's step 2 is gone
     steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
