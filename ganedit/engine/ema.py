@@ -45,7 +45,7 @@ class EMA:
                 torch._foreach_lerp_(ema_p, cur_p, weight)
             else:
                 w = ok.to(ema_p[0].device, ema_p[0].dtype) * weight
-                torch._foreach_lerp_(ema_p, cur_p, w)
+                torch._foreach_lerp_(ema_p, cur_p, w)  # type: ignore[call-overload]
         bufs = dict(module.named_buffers())
         for name, b in self.module.named_buffers():
             new = bufs[name]
