@@ -23,7 +23,9 @@ for each direction ``a2b`` and ``b2a``:
 
 * ``cycle_psnr``: ``b2a(a2b(a))`` against ``a`` (and the other way round).
 * ``structure_nn``: share of outputs nearer (pixel L2) to their own input than to every other
-  input; ``structure_pair``: share of (own, other) input pairs where the own one is nearer.
+  input; ``structure_pair``: share of (own, other) input pairs where the own one is nearer
+  (0.5 = chance). ``*_centred``: the same after subtracting each set's mean image, so that
+  the shape every output shares (a boot) does not drown what each kept of its own input.
 * With a ``classes.json`` (``{"a": 7, "b": 9}``) in the folder above the domains:
   ``target_share`` (outputs classified as the target domain's class), ``input_share`` (the
   unchanged inputs' share of that class: the baseline), ``frechet_distance`` of the outputs
@@ -300,6 +302,9 @@ def _direction_figures(
     nn_share, pair_share = structure_kept(out, src)
     fig = {f"{name}_cycle_psnr": float(cyc.mean())}
     fig.update({f"{name}_structure_nn": nn_share, f"{name}_structure_pair": pair_share})
+    src_c = _channels(src, out.shape[1])
+    nn_c, pair_c = structure_kept(out - out.mean(0), src_c - src_c.mean(0))
+    fig.update({f"{name}_structure_nn_centred": nn_c, f"{name}_structure_pair_centred": pair_c})
     if cls is not None:
         net, _ = load_classifier()
         f_out, p_out = features_and_predictions(net, classifier_input(out))

@@ -207,6 +207,8 @@ def test_bundled_weights_load_and_meet_loose_bars() -> None:
     assert editor.generator_name == "a2b" and editor.io.in_channels == 1
     s = ganedit.get_family("cyclegan").evaluate(editor, {"data": [CYCLE]}, {"n": 200})["summary"]
     for d in ("a2b", "b2a"):
-        assert s[f"{d}_target_share"] > s[f"{d}_input_share"] + 0.5, d
-        assert s[f"{d}_cycle_psnr"] > 18, d
-        assert s[f"{d}_structure_pair"] > 0.8, d
+        assert s[f"{d}_target_share"] > s[f"{d}_input_share"] + 0.6, d
+        assert s[f"{d}_target_share"] > 0.7, d
+        assert s[f"{d}_cycle_psnr"] > 20, d
+        assert s[f"{d}_frechet_distance"] < s[f"{d}_input_frechet_distance"] / 4, d
+        assert s[f"{d}_structure_pair_centred"] > 0.52, d  # weakly above chance (0.5)
