@@ -15,3 +15,19 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def machine() -> str:
+    """One line about this machine: CPU model, logical CPUs, torch version, threads and the
+    load average (a benchmark run on a loaded machine says so)."""
+    import os
+
+    import torch
+
+    text = f"{cpu_model()}, {os.cpu_count()} logical CPUs, torch {torch.__version__}"
+    text += f", {torch.get_num_threads()} threads"
+    try:
+        text += f", load average {os.getloadavg()[0]:.1f}"
+    except OSError:
+        pass
+    return text

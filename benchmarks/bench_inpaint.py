@@ -19,14 +19,13 @@ LaMa's own figure (Suvorov et al. 2022, and the issue's reference): Big-LaMa, ab
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
-from _machine import cpu_model
+from _machine import machine
 from ganedit_inpaint.evaluate import cv2_fill, prepare_image
 from ganedit_inpaint.family import Inpaint
 
@@ -35,16 +34,6 @@ from ganedit import data as gdata
 
 LAMA_REPORTED = "Big-LaMa (51M params): 20-30 s per 512x512 image on 12 CPU cores (reported)"
 RECIPE = {"width": 32, "blocks": 6, "prefill": "smooth"}  # scripts/train_inpaint.py sizes
-
-
-def machine() -> str:
-    text = f"{cpu_model()}, {os.cpu_count()} logical CPUs, torch {torch.__version__}"
-    text += f", {torch.get_num_threads()} threads"
-    try:
-        text += f", load average {os.getloadavg()[0]:.1f}"
-    except OSError:
-        pass
-    return text
 
 
 def test_image() -> np.ndarray:

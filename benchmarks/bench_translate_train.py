@@ -22,7 +22,6 @@ both alike; the best repeat of each is reported::
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -31,7 +30,7 @@ from typing import Any
 import cv2
 import numpy as np
 import torch
-from _machine import cpu_model
+from _machine import machine
 from ganedit_translate.cyclegan import CycleGAN, CycleGANConfig
 from ganedit_translate.pix2pix import Pix2Pix, Pix2PixConfig
 
@@ -42,16 +41,6 @@ from ganedit.nn import ImagePool, gan_loss
 
 EDGES = Path("data/fashion-edges/train")
 CYCLE = Path("data/fashion-cycle")
-
-
-def machine() -> str:
-    text = f"{cpu_model()}, {os.cpu_count()} logical CPUs, torch {torch.__version__}"
-    text += f", {torch.get_num_threads()} threads"
-    try:
-        text += f", load average {os.getloadavg()[0]:.1f}"
-    except OSError:
-        pass
-    return text
 
 
 class FileItems(torch.utils.data.Dataset):
