@@ -14,6 +14,12 @@ Layout written::
                                  coffee, chelsea, rocket): a second SR test set that no
                                  training run or checkpoint choice has seen (needs
                                  scikit-image, in the ``dev`` extra; skipped without it)
+    data/inpaint-test/           9 photos that no run or design choice has seen, for the
+                                 inpainting bar: every remaining photograph of
+                                 ``skimage.data`` (camera, coins, moon, hubble_deep_field,
+                                 immunohistochemistry, retina, the left motorcycle view) and
+                                 the two photographs of ``lomiri-wallpapers-20.04`` (unpacked
+                                 into ``data/root-heldout/``, never into ``data/root/``)
 
 Usage: ``python scripts/fetch_data.py [--data data] [--max-side 2048]``.
 Needs ``apt-get`` (Debian) and OpenCV. Re-running skips what is already there.
@@ -145,6 +151,74 @@ def prepare_sr_test(data: Path) -> int:
     return len(SR_TEST)
 
 
+INPAINT_TEST_SKIMAGE = ("camera", "coins", "moon", "hubble_deep_field", "immunohistochemistry", "retina")
+INPAINT_TEST_DEB = "lomiri-wallpapers-20.04"
+INPAINT_TEST_DEB_PHOTOS = ("Kleiber_by_Lukas_Baubkus", "Infinite-Sea_by_Aury88")
+
+
+def _write_png(out: Path, bgr_or_gray: object, max_side: int) -> None:
+    import cv2
+
+    img = bgr_or_gray
+    h, w = img.shape[:2]  # type: ignore[attr-defined]
+    f = min(1.0, max_side / max(h, w))
+    if f < 1.0:
+        img = cv2.resize(img, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
+    tmp = out.with_suffix(".tmp.png")
+    cv2.imwrite(str(tmp), img)
+    tmp.replace(out)
+
+
+def _heldout_deb_root(data: Path) -> Path:
+    """Unpack the held-out wallpaper package into ``data/root-heldout`` (not ``data/root``)."""
+    debs = data / "debs-heldout"
+    debs.mkdir(parents=True, exist_ok=True)
+    if not list(debs.glob(f"{INPAINT_TEST_DEB}_*.deb")):
+        run(["apt-get", "download", INPAINT_TEST_DEB], cwd=debs)
+    root = data / "root-heldout"
+    if not (root / "usr").exists():
+        for deb in debs.glob("*.deb"):
+            run(["dpkg-deb", "-x", str(deb), str(root)])
+    return root
+
+
+def prepare_inpaint_test(data: Path) -> int:
+    """Write the held-out inpainting photos into ``data/inpaint-test``; returns how many."""
+    try:
+        import skimage.data
+    except ImportError:
+        print("skip data/inpaint-test: scikit-image is not installed (pip install -e .[dev])")
+        return 0
+    import cv2
+
+    dst = data / "inpaint-test"
+    dst.mkdir(parents=True, exist_ok=True)
+    for name in INPAINT_TEST_SKIMAGE:
+        if not (dst / f"{name}.png").exists():
+            img = getattr(skimage.data, name)()
+            img = cv2.cvtColor(img, cv2.COLOR_RGB2BGR) if img.ndim == 3 else img
+            _write_png(dst / f"{name}.png", img, 1024)
+    if not (dst / "motorcycle_left.png").exists():
+        left = skimage.data.stereo_motorcycle()[0]
+        _write_png(dst / "motorcycle_left.png", cv2.cvtColor(left, cv2.COLOR_RGB2BGR), 1024)
+    root = _heldout_deb_root(data)
+    for stem in INPAINT_TEST_DEB_PHOTOS:
+        out = dst / f"lomiri2004-{stem}.png"
+        if not out.exists():
+            src = root / "usr/share/backgrounds" / f"{stem}.jpg"
+            _write_png(out, cv2.imread(str(src), cv2.IMREAD_COLOR), 1024)
+    (dst / "CREDITS.md").write_text(
+        "# inpaint-test credits\n\nscikit-image's `skimage.data` images (see "
+        "https://scikit-image.org/docs/stable/api/skimage.data.html for each one's source and "
+        "licence): camera, coins, moon, hubble_deep_field, immunohistochemistry, retina, "
+        "stereo_motorcycle (left view). lomiri2004-*: lomiri-wallpapers-20.04 (CC-BY-SA; "
+        "see data/root-heldout/usr/share/doc/lomiri-wallpapers-20.04/copyright; photographer "
+        "in the file name).\n",
+        encoding="utf-8",
+    )
+    return len(list(dst.glob("*.png")))
+
+
 def prepare_fashion_mnist(data: Path) -> None:
     src = data / "root/usr/share/datasets/fashion-mnist"
     dst = data / "fashion-mnist"
@@ -163,11 +237,12 @@ def main() -> None:
     prepare_fashion_mnist(args.data)
     prepare_photos(args.data, args.max_side)
     n_test = prepare_sr_test(args.data)
+    n_inpaint = prepare_inpaint_test(args.data)
     n_train = len(list((args.data / "photos/train").glob("*.png")))
     n_val = len(list((args.data / "photos/val").glob("*.png")))
     print(
         f"data ready in {args.data}: fashion-mnist, {n_train} train + {n_val} val photos, "
-        f"{n_test} sr-test photos"
+        f"{n_test} sr-test photos, {n_inpaint} inpaint-test photos"
     )
 
 
