@@ -1,12 +1,16 @@
 """Train the project's Fashion-MNIST classifier (the DCGAN plugin's quality yardstick).
 
 A plain supervised loop on the CPU (a classifier is not a GAN; the GAN engine is not needed):
-the 60k training images zero-padded to 32x32, random horizontal flips and +-2 px shifts, AdamW
-with a one-cycle schedule, a few epochs. Writes fp16 safetensors plus a JSON card holding the
-test accuracy on the 10k test set::
+the 60k training images zero-padded to 32x32 (``--size 32``) or resized to 64x64 with
+``cv2.INTER_CUBIC`` as the translation data is made (``--size 64``), random horizontal flips and
+shifts of +-size/16 px, AdamW with a one-cycle schedule, a few epochs, channels_last (measured
+faster on the CPU for these convnets). Writes fp16 safetensors plus a JSON card holding the test
+accuracy on the 10k test set::
 
     .venv/bin/python scripts/train_fashion_classifier.py \
         --data data/fashion-mnist --out assets/weights/fashion-classifier.safetensors
+    .venv/bin/python scripts/train_fashion_classifier.py --size 64 --seed 1 \
+        --data data/fashion-mnist --out assets/weights/fashion-classifier-64.safetensors
 """
 
 from __future__ import annotations
@@ -39,11 +43,26 @@ def read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
-def load_split(root: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(N,1,32,32)`` uint8 images (zero-padded) and ``(N,)`` int64 labels."""
+INPUTS = {
+    32: "1x32x32 float [0,1], 28x28 zero-padded by 2",
+    64: "1x64x64 float [0,1], 28x28 resized with cv2.INTER_CUBIC",
+}
+
+
+def load_split(root: Path, split: str, size: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(N, 1, size, size)`` uint8 images and ``(N,)`` int64 labels.
+
+    ``size`` 32: zero-padded by 2; ``size`` 64: each item ``cv2.resize(..., INTER_CUBIC)``.
+    """
     x = read_idx(root / f"{split}-images-idx3-ubyte.gz")
     y = read_idx(root / f"{split}-labels-idx1-ubyte.gz")
-    xt = F.pad(torch.from_numpy(x.copy()).unsqueeze(1), (2, 2, 2, 2))
+    if size == 64:
+        import cv2
+
+        x = np.stack([cv2.resize(v, (64, 64), interpolation=cv2.INTER_CUBIC) for v in x])
+        xt = torch.from_numpy(x).unsqueeze(1)
+    else:
+        xt = F.pad(torch.from_numpy(x.copy()).unsqueeze(1), (2, 2, 2, 2))
     return xt, torch.from_numpy(y.astype(np.int64))
 
 
@@ -52,17 +71,18 @@ def accuracy(net: FashionClassifier, x: torch.Tensor, y: torch.Tensor, bs: int =
     net.eval()
     correct = 0
     for i in range(0, len(x), bs):
-        pred = net(x[i : i + bs].float() / 255).argmax(1)
+        xb = (x[i : i + bs].float() / 255).contiguous(memory_format=torch.channels_last)
+        pred = net(xb).argmax(1)
         correct += int((pred == y[i : i + bs]).sum())
     return correct / len(x)
 
 
 def augment(xb: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-    """Random horizontal flip and +-2 px shift of a ``(N,1,32,32)`` float batch."""
-    n = xb.shape[0]
+    """Random horizontal flip and a +-side/16 px shift of a ``(N, 1, S, S)`` float batch."""
+    n, r = xb.shape[0], xb.shape[-1] // 16
     flip = torch.rand(n, generator=g) < 0.5
     xb = torch.where(flip[:, None, None, None], xb.flip(-1), xb)
-    dx, dy = (int(v) for v in torch.randint(-2, 3, (2,), generator=g))
+    dx, dy = (int(v) for v in torch.randint(-r, r + 1, (2,), generator=g))
     return torch.roll(xb, shifts=(dy, dx), dims=(-2, -1))
 
 
@@ -77,13 +97,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--width", type=int, default=24)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--size", type=int, default=32, choices=(32, 64))
     args = ap.parse_args(argv)
 
     torch.manual_seed(args.seed)
     g = torch.Generator().manual_seed(args.seed)
-    xtr, ytr = load_split(args.data, "train")
-    xte, yte = load_split(args.data, "t10k")
-    net = FashionClassifier(width=args.width)
+    xtr, ytr = load_split(args.data, "train", args.size)
+    xte, yte = load_split(args.data, "t10k", args.size)
+    net = FashionClassifier(width=args.width, size=args.size).to(memory_format=torch.channels_last)
     steps_per_epoch = len(xtr) // args.batch_size
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=5e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(
@@ -96,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         running = 0.0
         for i in range(steps_per_epoch):
             idx = perm[i * args.batch_size : (i + 1) * args.batch_size]
-            xb = augment(xtr[idx].float() / 255, g)
+            xb = augment(xtr[idx].float() / 255, g).contiguous(memory_format=torch.channels_last)
             loss = F.cross_entropy(net(xb), ytr[idx], label_smoothing=0.05)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -116,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     train_acc = accuracy(net, xtr[:10000], ytr[:10000])
     card = {
         "family": "fashion-classifier",
-        "config": {"width": args.width, "input": "1x32x32 float [0,1], 28x28 zero-padded by 2"},
+        "config": {"width": args.width, "size": args.size, "input": INPUTS[args.size]},
         "classes": list(CLASSES),
         "training": {
             "command": " ".join([Path(sys.executable).name, *sys.argv]),

@@ -212,7 +212,7 @@ def features_and_predictions(
     feats, preds = [], []
     dev = next(net.parameters()).device
     for i in range(0, images.shape[0], batch):
-        x = prepare(images[i : i + batch]).to(dev)
+        x = prepare(images[i : i + batch], net.size).to(dev)
         f = net.features(x)
         feats.append(f.float().cpu())
         preds.append(net.head(f).argmax(1).cpu())

@@ -3,9 +3,10 @@
 No pretrained perception network may be downloaded, so the figures are pixel metrics
 (PSNR = 10 log10(1 / MSE) per image, SSIM from :mod:`kornia.metrics`, both on the 8-bit
 outputs a file would hold) and, for Fashion-MNIST data, figures in the feature space of the
-project's own classifier (:mod:`ganedit_dcgan.classifier`, test accuracy 0.8868; images are
-brought from 64x64 back to 28x28, antialiased bilinear, and zero-padded to 32x32 as in its
-training).
+project's 64 px classifier (:data:`ganedit_dcgan.classifier.CLASSIFIER_64_WEIGHTS`, trained on
+the items resized to 64x64 exactly as this data is made; used by no training run or checkpoint
+choice). ``*_c32`` keys repeat the accuracies under the older 32 px classifier (images brought
+back to 28x28, antialiased bilinear, zero-padded to 32), which chose the pix2pix export.
 
 pix2pix (paired: ``--data DIR`` of ``A|B`` images, or ``--data a=DIR --data b=DIR``):
 
@@ -43,7 +44,12 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from ganedit_dcgan.classifier import CLASSES, load_classifier
+from ganedit_dcgan.classifier import (
+    CLASSES,
+    CLASSIFIER_64_WEIGHTS,
+    FashionClassifier,
+    load_classifier,
+)
 from ganedit_dcgan.evaluate import features_and_predictions, frechet_distance, gaussian_stats
 from kornia.metrics import ssim
 
@@ -112,13 +118,26 @@ def image_metrics(out: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor
     return p.clamp(max=100.0), s
 
 
-def classifier_input(x: torch.Tensor) -> torch.Tensor:
-    """``(N, C, H, W)`` float [0, 1] -> ``(N, 1, 28, 28)`` (antialiased bilinear), which
-    :func:`ganedit_dcgan.classifier.prepare` pads to 32x32 as in the classifier's training."""
+def classifier_input(x: torch.Tensor, size: int = 32) -> torch.Tensor:
+    """``(N, C, H, W)`` float [0, 1] -> a classifier's 1-channel input.
+
+    ``size`` 32: ``(N, 1, 28, 28)`` (antialiased bilinear), which
+    :func:`ganedit_dcgan.classifier.prepare` pads to 32x32 as in that classifier's training;
+    ``size`` 64: ``(N, 1, H, W)`` unchanged in size (64 px items pass straight through).
+    """
     x = _channels(x, 1)
-    if x.shape[-2:] != (28, 28):
+    if size == 32 and x.shape[-2:] != (28, 28):
         x = F.interpolate(x, size=(28, 28), mode="bilinear", antialias=True, align_corners=False)
     return x.clamp(0, 1)
+
+
+def _yardstick() -> FashionClassifier:
+    """The independent 64 px classifier (eval mode, CPU)."""
+    return load_classifier(CLASSIFIER_64_WEIGHTS)[0]
+
+
+def _classify(net: FashionClassifier, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return features_and_predictions(net, classifier_input(x, net.size))
 
 
 def structure_kept(outputs: torch.Tensor, inputs: torch.Tensor) -> tuple[float, float]:
@@ -206,21 +225,24 @@ def _mean_target(folder: Path | None, targets: torch.Tensor, b_to_a: bool) -> tu
 
 def _fashion_figures(outs: torch.Tensor, x: torch.Tensor, y: torch.Tensor, labels: Any) -> dict:
     """Classifier accuracies and Fréchet distances of pix2pix outputs (Fashion-MNIST)."""
-    net, _ = load_classifier()
-    f_out, p_out = features_and_predictions(net, classifier_input(outs))
-    f_real, p_real = features_and_predictions(net, classifier_input(y))
-    _, p_in = features_and_predictions(net, classifier_input(x))
-    half = f_real.shape[0] // 2
-    return {
-        "accuracy": float((p_out == labels).double().mean()),
-        "target_accuracy": float((p_real == labels).double().mean()),
-        "input_accuracy": float((p_in == labels).double().mean()),
-        "frechet_distance": frechet_distance(*gaussian_stats(f_out), *gaussian_stats(f_real)),
-        "frechet_floor_half_vs_half": frechet_distance(
-            *gaussian_stats(f_real[:half]), *gaussian_stats(f_real[half:])
-        ),
-        "_pred": p_out,
-    }
+    fig: dict[str, Any] = {}
+    for suffix, net in (("", _yardstick()), ("_c32", load_classifier()[0])):
+        f_out, p_out = _classify(net, outs)
+        f_real, p_real = _classify(net, y)
+        _, p_in = _classify(net, x)
+        fig[f"accuracy{suffix}"] = float((p_out == labels).double().mean())
+        fig[f"target_accuracy{suffix}"] = float((p_real == labels).double().mean())
+        fig[f"input_accuracy{suffix}"] = float((p_in == labels).double().mean())
+        if not suffix:
+            half = f_real.shape[0] // 2
+            fig["frechet_distance"] = frechet_distance(
+                *gaussian_stats(f_out), *gaussian_stats(f_real)
+            )
+            fig["frechet_floor_half_vs_half"] = frechet_distance(
+                *gaussian_stats(f_real[:half]), *gaussian_stats(f_real[half:])
+            )
+            fig["_pred"] = p_out
+    return fig
 
 
 def evaluate_pix2pix(
@@ -306,15 +328,17 @@ def _direction_figures(
     nn_c, pair_c = structure_kept(out - out.mean(0), src_c - src_c.mean(0))
     fig.update({f"{name}_structure_nn_centred": nn_c, f"{name}_structure_pair_centred": pair_c})
     if cls is not None:
-        net, _ = load_classifier()
-        f_out, p_out = features_and_predictions(net, classifier_input(out))
-        f_src, p_src = features_and_predictions(net, classifier_input(src))
-        f_dst, _ = features_and_predictions(net, classifier_input(dst))
+        net = _yardstick()
+        f_out, p_out = _classify(net, out)
+        f_src, p_src = _classify(net, src)
+        f_dst, _ = _classify(net, dst)
         ref = gaussian_stats(f_dst)
         fig[f"{name}_target_share"] = float((p_out == cls).double().mean())
         fig[f"{name}_input_share"] = float((p_src == cls).double().mean())
         fig[f"{name}_frechet_distance"] = frechet_distance(*gaussian_stats(f_out), *ref)
         fig[f"{name}_input_frechet_distance"] = frechet_distance(*gaussian_stats(f_src), *ref)
+        net32 = load_classifier()[0]
+        fig[f"{name}_target_share_c32"] = float((_classify(net32, out)[1] == cls).double().mean())
     return fig
 
 

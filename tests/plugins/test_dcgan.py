@@ -9,7 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from ganedit_dcgan.classifier import CLASSIFIER_WEIGHTS, FashionClassifier, load_classifier, prepare
+from ganedit_dcgan.classifier import (
+    CLASSIFIER_64_WEIGHTS,
+    CLASSIFIER_WEIGHTS,
+    FashionClassifier,
+    load_classifier,
+    prepare,
+)
 from ganedit_dcgan.evaluate import (
     class_shares,
     features_and_predictions,
@@ -222,6 +228,25 @@ def test_prepare_pads_and_converts() -> None:
     assert FashionClassifier().features(torch.rand(2, 1, 32, 32)).shape == (2, 96)
 
 
+def test_prepare_for_the_64px_classifier() -> None:
+    """28x28 items are resized bicubically (as the 64 px data is made), 64x64 passes through
+    unchanged, other sizes are resized; the 64 px net takes 64x64 and rejects other sizes."""
+    import cv2
+
+    item = (np.random.default_rng(0).random((28, 28)) * 255).astype(np.uint8)
+    cubic = cv2.resize(item, (64, 64), interpolation=cv2.INTER_CUBIC).astype(np.float32) / 255
+    y = prepare(torch.from_numpy(item)[None, None], 64)
+    assert y.shape == (1, 1, 64, 64)
+    assert float((y[0, 0] - torch.from_numpy(cubic).clamp(0, 1)).abs().mean()) < 0.03
+    x64 = torch.rand(2, 1, 64, 64)
+    assert torch.equal(prepare(x64, 64), x64)
+    assert prepare(torch.rand(1, 3, 80, 80), 64).shape == (1, 1, 64, 64)
+    net = FashionClassifier(size=64)
+    assert net.features(x64).shape == (2, 96)
+    with pytest.raises(ValueError, match="size"):
+        FashionClassifier(size=48)
+
+
 # ------------------------------------------------------------------ bundled weights and data
 def test_classifier_accuracy_matches_card() -> None:
     need_fashion()
@@ -235,6 +260,25 @@ def test_classifier_accuracy_matches_card() -> None:
     acc = float((pred == y[:1000]).float().mean())
     assert acc >= 0.85
     assert abs(acc - acc_card) < 0.04
+
+
+def test_classifier_64_accuracy_matches_card() -> None:
+    """The translation yardstick: trained on items resized 28 -> 64 with INTER_CUBIC, it
+    scores real 64 px test items as well as its card says (and as the 32 px one scores 28 px)."""
+    import cv2
+
+    need_fashion()
+    if not resolve_resource(CLASSIFIER_64_WEIGHTS).is_file():
+        pytest.fail("assets/weights/fashion-classifier-64.safetensors is missing")
+    net, card = load_classifier(CLASSIFIER_64_WEIGHTS)
+    assert net.size == 64 and card["config"]["size"] == 64
+    assert card["metrics"]["test_accuracy"] >= 0.88
+    x, y = load_fashion_split(FASHION, "t10k")
+    items = x[:1000, 0, 2:30, 2:30].numpy()
+    big = np.stack([cv2.resize(v, (64, 64), interpolation=cv2.INTER_CUBIC) for v in items])
+    _, pred = features_and_predictions(net, torch.from_numpy(big)[:, None])
+    acc = float((pred == y[:1000]).float().mean())
+    assert acc >= 0.85 and abs(acc - card["metrics"]["test_accuracy"]) < 0.04
 
 
 def test_default_weights_cover_all_classes() -> None:
