@@ -1,6 +1,7 @@
 """Shared network pieces for model families: GAN losses, penalties, a PatchGAN discriminator
 (and its receptive field), the pix2pix U-Net and CycleGAN ResNet generators, the CycleGAN image
-history pool, weight init and an Adam helper.
+history pool, weight init, an Adam helper and :func:`frozen` (no weight gradients for a
+critic during the generator's update).
 
 Example (a discriminator step)::
 
@@ -21,6 +22,7 @@ Example (a CycleGAN-style generator and a pool kept in the checkpointed state di
 """
 
 from ganedit.nn.discriminators import PatchDiscriminator, receptive_field
+from ganedit.nn.freeze import frozen
 from ganedit.nn.generators import ResnetGenerator, UNetGenerator
 from ganedit.nn.layers import init_weights, norm_layer, spectral_norm_if
 from ganedit.nn.losses import LOSS_KINDS, gan_loss, gradient_penalty, r1_penalty
@@ -35,6 +37,7 @@ __all__ = [
     "UNetGenerator",
     "adam",
     "empty_pool",
+    "frozen",
     "gan_loss",
     "gradient_penalty",
     "init_weights",

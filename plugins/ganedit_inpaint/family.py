@@ -22,7 +22,7 @@ from torch import nn
 
 import ganedit
 from ganedit import data as gdata
-from ganedit.nn import adam, init_weights, r1_penalty
+from ganedit.nn import adam, frozen, init_weights, r1_penalty
 from ganedit_inpaint import compose
 from ganedit_inpaint.losses import (
     feature_matching,
@@ -260,13 +260,10 @@ class Inpaint(ganedit.ModelFamily[InpaintConfig]):
             filled = raw * m + x * (1 - m)
         out = self._d_step(step, x, filled.detach(), m)
         with engine.autocast():
-            for q in d.parameters():
-                q.requires_grad_(False)
-            fake_logits, fake_feats = d(filled * 2 - 1)
+            with frozen(d):
+                fake_logits, fake_feats = d(filled * 2 - 1)
             with torch.no_grad():
                 _, real_feats = d(x * 2 - 1)
-            for q in d.parameters():
-                q.requires_grad_(True)
             losses = {
                 "l1_known": masked_l1(raw, x, 1 - m) * cfg.l1_known_weight,
                 "l1_hole": masked_l1(raw, x, m) * cfg.l1_hole_weight,

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import ganedit
-from ganedit.nn import adam, gan_loss
+from ganedit.nn import adam, frozen, gan_loss
 from ganedit_srgan.degradations import bicubic_downscale, degrade, soften
 from ganedit_srgan.networks import SRGANDiscriminator, SRResNet
 
@@ -391,11 +391,8 @@ class SRGAN(ganedit.ModelFamily):
             loss_g = float(config.pixel_weight) * loss_pix
             if config.stage == "gan":
                 d = nets["discriminator"]
-                for q in d.parameters():
-                    q.requires_grad_(False)
-                loss_adv = gan_loss(config.gan_loss, d(sr), True, for_discriminator=False)
-                for q in d.parameters():
-                    q.requires_grad_(True)
+                with frozen(d):
+                    loss_adv = gan_loss(config.gan_loss, d(sr), True, for_discriminator=False)
                 loss_g = loss_g + float(config.adv_weight) * loss_adv
                 out["adv"] = loss_adv.detach()
                 if config.vgg_weights:

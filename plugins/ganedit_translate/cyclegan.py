@@ -27,7 +27,15 @@ from torch import nn
 import ganedit
 from ganedit import data as gdata
 from ganedit.io import walk_inputs
-from ganedit.nn import ImagePool, PatchDiscriminator, ResnetGenerator, adam, gan_loss, init_weights
+from ganedit.nn import (
+    ImagePool,
+    PatchDiscriminator,
+    ResnetGenerator,
+    adam,
+    frozen,
+    gan_loss,
+    init_weights,
+)
 
 __all__ = ["CycleGAN", "CycleGANConfig"]
 
@@ -205,7 +213,7 @@ class CycleGAN(ganedit.ModelFamily[CycleGANConfig]):
         def critic(name: str, x: torch.Tensor) -> torch.Tensor:
             return n[name](x * 2 - 1)
 
-        with engine.autocast():
+        with engine.autocast(), frozen(n["d_a"], n["d_b"]):  # critics: no weight grads here
             fake_b, fake_a = gen("a2b", a), gen("b2a", b)
             cycle = (gen("b2a", fake_b) - a).abs().mean() + (gen("a2b", fake_a) - b).abs().mean()
             idt = torch.zeros((), device=a.device)
@@ -217,7 +225,7 @@ class CycleGAN(ganedit.ModelFamily[CycleGANConfig]):
             w = float(cfg.cycle_weight)
             loss_g = adv + w * cycle + w * float(cfg.identity) * idt
         step.opts["g"].zero_grad(set_to_none=True)
-        engine.backward(loss_g)  # also fills the critics' grads; their zero_grad drops them
+        engine.backward(loss_g)  # the graph was built with the critics frozen: no grads on them
         engine.step(step.opts["g"])
         pool = ImagePool(int(cfg.pool_size))
         old_b = pool.query(step.state, "pool_b", fake_b.detach().float())

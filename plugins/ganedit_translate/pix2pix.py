@@ -31,7 +31,7 @@ from torch import nn
 
 import ganedit
 from ganedit import data as gdata
-from ganedit.nn import PatchDiscriminator, UNetGenerator, adam, gan_loss, init_weights
+from ganedit.nn import PatchDiscriminator, UNetGenerator, adam, frozen, gan_loss, init_weights
 
 __all__ = ["Pix2Pix", "Pix2PixConfig", "to_channels"]
 
@@ -260,12 +260,12 @@ class Pix2Pix(ganedit.ModelFamily[Pix2PixConfig]):
             step.opts["d"].zero_grad(set_to_none=True)
             engine.backward(loss_d)
             engine.step(step.opts["d"])
-        with engine.autocast():
+        with engine.autocast(), frozen(d):  # no weight grads for d in the generator's update
             adv = gan_loss(kind, critic(fake), True, False) if adversarial else loss_d
             l1 = (fake.float() - y).abs().mean()
             loss_g = float(cfg.gan_weight) * adv + float(cfg.l1_weight) * l1
         step.opts["g"].zero_grad(set_to_none=True)
-        engine.backward(loss_g)  # also fills d's grads; its next zero_grad drops them
+        engine.backward(loss_g)  # the graph was built with d frozen: no grads land on d
         engine.step(step.opts["g"])
         return {"d": loss_d.detach(), "g_adv": adv.detach(), "l1": l1.detach()}
 

@@ -114,3 +114,23 @@ def test_adam_is_fused_on_cpu_skips_a_flagged_step_and_accepts_groups():
     assert opt.param_groups[0]["betas"] == (0.5, 0.999)
     opt2 = adam([{"params": net.parameters(), "lr": 1e-3}], 2e-4)
     assert opt2.param_groups[0]["lr"] == 1e-3 and len(opt2.param_groups[0]["params"]) == 2
+
+
+# --------------------------------------------------------------------------------- frozen
+def test_frozen_blocks_weight_grads_but_not_input_grads() -> None:
+    """Inside ``frozen(d)`` the graph carries gradients through ``d`` to its input (the
+    generator) but none to ``d``'s weights; each flag comes back as it was, even on error."""
+    from ganedit.nn import frozen
+
+    g, d = torch.nn.Linear(3, 3), torch.nn.Linear(3, 1)
+    d.bias.requires_grad_(False)  # a flag that was already off stays off
+    with frozen(d, None):
+        loss = d(g(torch.randn(4, 3))).sum()
+        assert not d.weight.requires_grad
+    loss.backward()
+    assert g.weight.grad is not None and g.weight.grad.abs().sum() > 0
+    assert d.weight.grad is None
+    assert d.weight.requires_grad and not d.bias.requires_grad
+    with pytest.raises(RuntimeError, match="boom"), frozen(d):
+        raise RuntimeError("boom")
+    assert d.weight.requires_grad
