@@ -25,6 +25,21 @@ PLUGIN_ENV = (
 )
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The memory-format cache (:mod:`ganedit.infer.tuning`) lives in a temporary folder for
+    the whole session (subprocesses inherit it), never in the user's ``~/.cache``."""
+    import os
+
+    old = os.environ.get("GANEDIT_CACHE_DIR")
+    os.environ["GANEDIT_CACHE_DIR"] = str(tmp_path_factory.mktemp("ganedit-cache"))
+    yield
+    if old is None:
+        os.environ.pop("GANEDIT_CACHE_DIR", None)
+    else:
+        os.environ["GANEDIT_CACHE_DIR"] = old
+
+
 @pytest.fixture(autouse=True)
 def _fresh_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every test starts and ends with no plugins loaded and no plugin switches set."""

@@ -37,10 +37,17 @@ from ganedit.devices import PrecisionChoice, autocast_for
 from ganedit.family import IOSpec, Kind, ModelFamily
 from ganedit.infer import layouts
 from ganedit.infer.ensemble import self_ensemble
-from ganedit.infer.options import check_outscale, check_tile, check_views, validate_option
+from ganedit.infer.options import (
+    check_memory_format,
+    check_outscale,
+    check_tile,
+    check_views,
+    validate_option,
+)
 from ganedit.infer.plan import OOMBackoff, TilePlan, pixel_budget, plan_call, plan_tiling
 from ganedit.infer.resize import StripResizer, resize_width, row_weights
 from ganedit.infer.tiling import pad_to_multiple, tiled_forward, tiled_strips
+from ganedit.infer.tuning import FormatChoice, choose_memory_format, to_format
 
 __all__ = ["Editor", "NonFiniteOutputError", "tensor_mask"]
 
@@ -87,8 +94,10 @@ class Editor:
         card: the weights card (``{"weights": "random", ...}`` for a random init).
         device, precision: where and how it runs (:class:`~ganedit.devices.PrecisionChoice`).
         weights_path, weights_sha256: the weights file and its hash (``None`` for random).
-        tile, tile_overlap, batch_size, outscale, self_ensemble: runtime settings (see
-            :class:`~ganedit.infer.options.RunOptions`); setting one validates it.
+        tile, tile_overlap, batch_size, outscale, self_ensemble, memory_format: runtime
+            settings (see :class:`~ganedit.infer.options.RunOptions`); setting one validates
+            it (``memory_format`` ``"auto"`` measures, or recalls, the faster layout).
+        memory: the :class:`~ganedit.infer.tuning.FormatChoice` the generator runs in.
         tiling: the :class:`~ganedit.infer.plan.TilePlan` the tile settings became.
     """
 
@@ -109,6 +118,7 @@ class Editor:
         batch_size: int | None = None,
         outscale: float | None = None,
         self_ensemble: int | None = 1,
+        memory_format: str = "auto",
     ) -> None:
         self.family = family
         self.config = config
@@ -130,6 +140,8 @@ class Editor:
         self.outscale = outscale
         self._self_ensemble = 1
         self.self_ensemble = self_ensemble  # type: ignore[assignment]
+        self.memory: FormatChoice = FormatChoice("contiguous", "requested")
+        self.memory_format = memory_format
 
     # ------------------------------------------------------------------------------ settings
     def _plan_tiling(self) -> TilePlan:
@@ -184,6 +196,25 @@ class Editor:
                 "generates images"
             )
         self._self_ensemble = n
+
+    @property
+    def memory_format(self) -> str:
+        """The requested layout: ``"auto"``, ``"channels_last"`` or ``"contiguous"`` (what
+        runs is :attr:`memory`)."""
+        return self._memory_format
+
+    @memory_format.setter
+    def memory_format(self, value: str) -> None:
+        self._memory_format = check_memory_format(value)
+        self.memory = choose_memory_format(
+            self.family,
+            self.config,
+            self.generator,
+            self.generator_name,
+            self.device,
+            self.precision,
+            self._memory_format,
+        )
 
     @property
     def outscale(self) -> float | None:
@@ -268,8 +299,7 @@ class Editor:
         inputs = {"image": x}
         if self.family.kind is Kind.IMAGE_MASK:
             inputs = {"image": x[:, :-1], "mask": x[:, -1:]}
-        if self.device.type == "cuda":
-            inputs = {k: v.contiguous(memory_format=torch.channels_last) for k, v in inputs.items()}
+        inputs = {k: to_format(v, self.memory.channels_last) for k, v in inputs.items()}
         with torch.no_grad(), autocast_for(self.device, self.precision):
             y = self.family.predict(self.generator, inputs, self.config)
         h, w = x.shape[-2:]
@@ -605,7 +635,8 @@ class Editor:
         outs = []
         for i in range(0, z.shape[0], bs):
             with torch.no_grad(), autocast_for(self.device, self.precision):
-                y = self.family.predict(self.generator, {"latent": z[i : i + bs]}, self.config)
+                latent = to_format(z[i : i + bs], self.memory.channels_last)
+                y = self.family.predict(self.generator, {"latent": latent}, self.config)
             size = self.io.image_size
             if y.ndim != 4 or y.shape[1] != self.out_channels or (size and y.shape[-2:] != size):
                 raise ValueError(

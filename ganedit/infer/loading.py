@@ -166,9 +166,7 @@ def load(
     prec = resolve_precision(precision, dev)
     if prec.note:
         warnings.warn(prec.note, RuntimeWarning, stacklevel=2)
-    net = net.to(dev).eval().requires_grad_(False)
-    if dev.type == "cuda":
-        net = net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    net = net.to(dev).eval().requires_grad_(False)  # its memory format: the Editor's choice
     return Editor(
         family,
         config,

@@ -44,9 +44,11 @@ from typing import Any
 
 __all__ = [
     "FORMAT_CHOICES",
+    "MEMORY_FORMATS",
     "PRECISION_CHOICES",
     "SELF_ENSEMBLE_VIEWS",
     "RunOptions",
+    "check_memory_format",
     "check_outscale",
     "check_tile",
     "check_views",
@@ -120,6 +122,17 @@ def _check_batch(value: Any) -> int | None:
     if value in (None, 0, "auto"):
         return None
     return value
+
+
+MEMORY_FORMATS = ("auto", "channels_last", "contiguous")
+
+
+def check_memory_format(value: object) -> str:
+    """Normalise a memory-format option: ``auto``, ``channels_last`` or ``contiguous``."""
+    v = "auto" if value is None else str(value).strip().lower().replace("-", "_")
+    if v not in MEMORY_FORMATS:
+        raise ValueError(f"memory_format must be one of {', '.join(MEMORY_FORMATS)}, got {value!r}")
+    return v
 
 
 @dataclass
@@ -199,6 +212,17 @@ class RunOptions:
             "stage": "editor",
             "choices": SELF_ENSEMBLE_VIEWS,
             "check": _check_views_or_default,
+        },
+    )
+    memory_format: str = field(
+        default="auto",
+        metadata={
+            "help": "Memory layout of the model's tensors: auto (time both on a small probe "
+            "once per machine and keep the faster; remembered in ~/.cache/ganedit), "
+            "channels_last or contiguous.",
+            "stage": "editor",
+            "choices": MEMORY_FORMATS,
+            "check": check_memory_format,
         },
     )
     skip_existing: bool = field(

@@ -195,6 +195,7 @@ def _parameters(
     params.update(
         device=str(editor.device),
         precision=editor.precision.name,
+        memory=editor.memory.describe(),
         generator=editor.generator_name,
         tiling={"tile": editor.tiling.tile, "overlap": editor.tiling.overlap},
         options=dict(config),

@@ -82,6 +82,7 @@ def test_mask_options_only_apply_to_mask_families() -> None:
         "tile_overlap",
         "outscale",
         "self_ensemble",
+        "memory_format",
     }
 
 
