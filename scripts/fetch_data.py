@@ -151,7 +151,14 @@ def prepare_sr_test(data: Path) -> int:
     return len(SR_TEST)
 
 
-INPAINT_TEST_SKIMAGE = ("camera", "coins", "moon", "hubble_deep_field", "immunohistochemistry", "retina")
+INPAINT_TEST_SKIMAGE = (
+    "camera",
+    "coins",
+    "moon",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "retina",
+)
 INPAINT_TEST_DEB = "lomiri-wallpapers-20.04"
 INPAINT_TEST_DEB_PHOTOS = ("Kleiber_by_Lukas_Baubkus", "Infinite-Sea_by_Aury88")
 
