@@ -8,6 +8,10 @@ No Inception weights are available offline, so every figure uses the project's o
   Inception; figures are not comparable with published FIDs).
 * per-class rows: the share of samples the classifier puts in each of the 10 classes (a missing
   class is mode collapse); ``min_class_share`` and ``classes_covered`` (share >= 1%) summarise.
+  ``share_c64`` / ``min_class_share_c64``: the same under the independent 64 px classifier
+  (:data:`~ganedit_dcgan.classifier.CLASSIFIER_64_WEIGHTS`, which no DCGAN run or choice
+  used; 32x32 samples lose their 2 px zero border and are resized 28 -> 64 bicubically, as
+  that classifier's training items were).
 * ``precision`` / ``recall``: improved precision and recall (Kynkäänniemi et al. 2019, k = 3)
   in the same features, on the first ``pr_n`` (5000) samples and test images: the share of
   samples inside the real items' k-NN manifold, and the share of real items inside the
@@ -41,7 +45,13 @@ import numpy as np
 import torch
 
 from ganedit import data as datasets
-from ganedit_dcgan.classifier import CLASSES, FashionClassifier, load_classifier, prepare
+from ganedit_dcgan.classifier import (
+    CLASSES,
+    CLASSIFIER_64_WEIGHTS,
+    FashionClassifier,
+    load_classifier,
+    prepare,
+)
 
 __all__ = [
     "class_shares",
@@ -49,6 +59,7 @@ __all__ = [
     "features_and_predictions",
     "frechet_distance",
     "gaussian_stats",
+    "independent_predictions",
     "load_fashion_split",
     "knn_radii",
     "nearest_neighbour_distance",
@@ -219,6 +230,22 @@ def features_and_predictions(
     return torch.cat(feats), torch.cat(preds)
 
 
+def independent_predictions(samples: torch.Tensor) -> torch.Tensor:
+    """Classes of ``samples`` under the independent 64 px classifier.
+
+    Args:
+        samples: ``(N, C, H, W)`` uint8 or float in [0, 1]; 32x32 ones are taken as 28x28
+            items zero-padded by 2 (the dcgan data at ``image_size`` 32) and cropped back.
+
+    Returns:
+        ``(N,)`` int64 class indices.
+    """
+    net, _ = load_classifier(CLASSIFIER_64_WEIGHTS)
+    if samples.shape[-2:] == (32, 32):
+        samples = samples[..., 2:30, 2:30]
+    return features_and_predictions(net, samples)[1]
+
+
 # ------------------------------------------------------------------------------- evaluation
 def _figures(
     net: FashionClassifier,
@@ -236,6 +263,7 @@ def _figures(
     m = min(pr_n, feats.shape[0], ref_feats.shape[0])
     precision, recall = precision_recall(ref_feats[:m], feats[:m])
     shares = class_shares(preds)
+    shares_c64 = class_shares(independent_predictions(samples))
     q = prepare(samples[:nn_n]).flatten(1)
     nn_d = nearest_neighbour_distance(q, prepare(train).flatten(1))
     rows = [
@@ -243,6 +271,7 @@ def _figures(
             "class": i,
             "name": CLASSES[i],
             "share": float(shares[i]),
+            "share_c64": float(shares_c64[i]),
             "test_share": float(real_shares[i]),
         }
         for i in range(10)
@@ -254,6 +283,7 @@ def _figures(
         "pr_n": m,
         "min_class_share": float(shares.min()),
         "classes_covered": int((shares >= 0.01).sum()),
+        "min_class_share_c64": float(shares_c64.min()),
         "nn_pixel_l2": float(nn_d.mean()),
         "nn_pixel_l2_min": float(nn_d.min()),
         "n": int(samples.shape[0]),

@@ -311,3 +311,17 @@ def test_precision_recall_tell_collapse_from_coverage() -> None:
     # the radius is the distance to the k-th neighbour other than the point itself
     pts = torch.tensor([[0.0], [1.0], [3.0], [6.0]])
     assert knn_radii(pts, k=1).tolist() == [1.0, 1.0, 4.0, 9.0]
+
+
+def test_independent_predictions_crop_the_padding_of_32px_samples() -> None:
+    """A 28x28 real item and the same item zero-padded to 32x32 get the same class from the
+    independent 64 px classifier (the pad is cropped before the 28 -> 64 resize)."""
+    from ganedit_dcgan.evaluate import independent_predictions
+
+    need_fashion()
+    x, y = load_fashion_split(FASHION, "t10k")
+    padded = x[:200]  # (200, 1, 32, 32) uint8, 28x28 zero-padded by 2
+    p32 = independent_predictions(padded)
+    p28 = independent_predictions(padded[..., 2:30, 2:30].contiguous())
+    assert p32.shape == (200,) and torch.equal(p32, p28)
+    assert float((p32 == y[:200]).float().mean()) >= 0.85
