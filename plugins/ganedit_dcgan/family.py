@@ -73,6 +73,14 @@ class DCGANConfig:
     lr: float = field(
         default=2e-4, metadata={"help": "Adam learning rate of both networks.", **TRAIN_ONLY}
     )
+    d_lr: float = field(
+        default=0.0,
+        metadata={
+            "help": "The discriminator's own Adam learning rate (two time-scale update rule, "
+            "Heusel et al. 2017); 0 = lr.",
+            **TRAIN_ONLY,
+        },
+    )
     betas: tuple[float, float] = field(
         default=(0.5, 0.999), metadata={"help": "Adam betas (beta1, beta2).", **TRAIN_ONLY}
     )
@@ -167,11 +175,13 @@ class DCGAN(ganedit.ModelFamily):
     def optimizers(
         self, nets: Mapping[str, nn.Module], config: DCGANConfig
     ) -> dict[str, torch.optim.Optimizer]:
-        """Adam (``lr``, ``betas``) for the generator and for the discriminator."""
+        """Adam (``betas``) for the generator (``lr``) and the discriminator (``d_lr``, or
+        ``lr`` when 0)."""
         betas = (float(config.betas[0]), float(config.betas[1]))
+        d_lr = float(config.d_lr) or float(config.lr)
         return {
             "generator": adam(nets["generator"].parameters(), float(config.lr), betas),
-            "discriminator": adam(nets["discriminator"].parameters(), float(config.lr), betas),
+            "discriminator": adam(nets["discriminator"].parameters(), d_lr, betas),
         }
 
     def dataset(self, data: Mapping[str, Sequence[Path]], config: DCGANConfig) -> Any:

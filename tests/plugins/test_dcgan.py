@@ -325,3 +325,14 @@ def test_independent_predictions_crop_the_padding_of_32px_samples() -> None:
     p28 = independent_predictions(padded[..., 2:30, 2:30].contiguous())
     assert p32.shape == (200,) and torch.equal(p32, p28)
     assert float((p32 == y[:200]).float().mean()) >= 0.85
+
+
+def test_two_time_scale_learning_rates() -> None:
+    """``d_lr`` gives the discriminator its own rate; 0 (the default) means ``lr``."""
+    fam = DCGAN()
+    cfg = update_config(tiny(), {"lr": 1e-4, "d_lr": 4e-4})
+    opts = fam.optimizers(fam.build(cfg), cfg)
+    assert opts["generator"].param_groups[0]["lr"] == 1e-4
+    assert opts["discriminator"].param_groups[0]["lr"] == 4e-4
+    same = update_config(tiny(), {"lr": 3e-4})
+    assert fam.optimizers(fam.build(same), same)["discriminator"].param_groups[0]["lr"] == 3e-4
