@@ -132,6 +132,11 @@ def bench_ganedit(
     opts = fam.optimizers(nets, cfg)
     data = fam_data(images).setup(engine.device, seed=0)
     assert data.resident, "benchmark data should be device-resident"
+    engine.data = data  # as fit() does: the measured memory format reaches the batches too
+    latent = fam.latent(16, cfg, torch.Generator().manual_seed(0)).to(engine.device)
+    print(
+        f"  ganedit memory format: {engine.choose_memory_format(fam, cfg, {'latent': latent}).describe()}"
+    )
     t0 = 0.0
     for i in range(warmup + steps):
         if i == warmup:

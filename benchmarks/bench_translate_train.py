@@ -159,6 +159,9 @@ def bench_ganedit(name: str, cfg: Any, files: dict, steps: int, warmup: int) -> 
     nets = engine.setup(fam.build(cfg))
     opts = fam.optimizers(nets, cfg)
     data = fam.dataset(files, cfg).setup(engine.device, seed=0)
+    engine.data = data  # as fit() does: the measured memory format reaches the batches too
+    fixed = fam.validation_inputs(data.preview(8), cfg)
+    print(f"  ganedit memory format: {engine.choose_memory_format(fam, cfg, fixed).describe()}")
     state = fam.training_state(cfg)
     t0 = 0.0
     for i in range(warmup + steps):

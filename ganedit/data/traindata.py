@@ -51,6 +51,8 @@ class TrainData:
         fields: the batch keys, e.g. ``("image",)``, ``("input", "target")``, ``("a", "b")``.
         channels: colour channels of image fields.
         resident: after :meth:`setup`, True when the decoded data lives on the device.
+        channels_last: batches come in channels_last (set by the engine from its measured
+            memory format; default False).
     """
 
     def __init__(
@@ -80,6 +82,7 @@ class TrainData:
         self.order = Order([len(t) for t in self.tables])
         self.epoch, self.index = 0, 0
         self.resident = False
+        self.channels_last = False
         self._store: Store = {}
         self._loader: Iterator[Item] | None = None
         self._loader_at: tuple[int, int, int] | None = None
@@ -215,6 +218,6 @@ class TrainData:
         return out
 
     def _layout(self, x: torch.Tensor) -> torch.Tensor:
-        if self.device.type == "cuda":
+        if self.channels_last and x.dim() == 4:
             return x.contiguous(memory_format=torch.channels_last)
         return x

@@ -20,7 +20,9 @@ from ganedit.devices import resolve_device, resolve_precision
 from ganedit.engine.checkpoint import load_state, save_state
 from ganedit.engine.distributed import init_distributed
 from ganedit.engine.ema import EMA
+from ganedit.engine.formats import apply_format, choose_training_format
 from ganedit.engine.precision import precision_for
+from ganedit.formats import FormatChoice
 
 __all__ = ["Engine"]
 
@@ -64,6 +66,8 @@ class Engine:
         callbacks: objects with ``on_*`` methods (see :meth:`call`).
         deterministic: :func:`torch.use_deterministic_algorithms` and no cuDNN autotuning.
         ema_decay: keep an EMA of every generator with this decay (``None``: off).
+        memory_format: ``"auto"`` (measured by :meth:`choose_memory_format`, which
+            :func:`~ganedit.engine.fit` calls), ``"channels_last"`` or ``"contiguous"``.
 
     Attributes:
         device, precision (:class:`ganedit.devices.PrecisionChoice`), rank, world_size,
@@ -81,6 +85,7 @@ class Engine:
         callbacks: Iterable[Any] = (),
         deterministic: bool = False,
         ema_decay: float | None = None,
+        memory_format: str = "auto",
     ) -> None:
         dev = resolve_device(device)
         info = init_distributed(dev)
@@ -108,6 +113,13 @@ class Engine:
         self.run_callbacks: list[Any] = []  # a fit's own callbacks (plugins'), cleared after it
         self.family_state: dict[str, torch.Tensor] = {}  # ModelFamily.training_state, per fit
         self._loss_ok: list[torch.Tensor] = []
+        fixed = str(memory_format).strip().lower().replace("-", "_")
+        if fixed not in ("auto", "channels_last", "contiguous"):
+            raise ValueError(
+                f"memory_format must be auto, channels_last or contiguous, got {memory_format!r}"
+            )
+        self.memory_format = fixed
+        self.memory = FormatChoice("contiguous" if fixed == "auto" else fixed, "requested")
         self._configure_backends()
         self.seed_everything()
 
@@ -119,8 +131,32 @@ class Engine:
 
     @property
     def channels_last(self) -> bool:
-        """Networks and image batches use channels_last (on CUDA, where it is faster)."""
-        return self.device.type == "cuda"
+        """Networks and image batches use channels_last (:attr:`memory`: requested, or
+        measured by :meth:`choose_memory_format`)."""
+        return self.memory.channels_last
+
+    def choose_memory_format(
+        self, family: Any, config: Any, inputs: Mapping[str, torch.Tensor]
+    ) -> FormatChoice:
+        """With ``memory_format="auto"``: time the generators' forward and backward on
+        ``inputs`` in both layouts (or recall the answer for this machine), then convert the
+        networks and their EMA copies to the faster one. Call after :meth:`setup`, before
+        the first optimiser step; no state changes. A fixed ``memory_format`` is kept.
+
+        Returns:
+            :attr:`memory`, the choice now in force.
+        """
+        if self.memory_format == "auto" and self.nets_raw:
+            gens = [g for g in family.generators if g in self.nets_raw]
+            self.memory = choose_training_format(
+                family, config, self.nets_raw, gens, inputs, self.device,
+                self.precision.name, self.autocast,
+            )  # fmt: skip
+        apply_format(self.nets_raw, self.channels_last)
+        apply_format({k: e.module for k, e in self.ema.items()}, self.channels_last)
+        if self.data is not None and hasattr(self.data, "channels_last"):
+            self.data.channels_last = self.channels_last
+        return self.memory
 
     def _configure_backends(self) -> None:
         if self.device.type == "cuda":

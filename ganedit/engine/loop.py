@@ -112,6 +112,15 @@ class _Options:
     schedule: LRSchedule
 
 
+def match_optimizer_layout(opts: dict[str, torch.optim.Optimizer]) -> None:
+    """Give every 4-d optimiser state tensor its parameter's memory layout."""
+    for opt in opts.values():
+        for p, st in opt.state.items():
+            for k, v in st.items():
+                if torch.is_tensor(v) and v.dim() == 4 and v.shape == p.shape:
+                    st[k] = v.contiguous(memory_format=torch.channels_last)
+
+
 class _Run:
     """One call of :func:`fit`: the state the loop's jobs share, as attributes."""
 
@@ -173,6 +182,10 @@ class _Run:
             else:
                 preview = (val or data).preview(self.opt.num_samples)
                 self.fixed = dict(family.validation_inputs(preview, config))
+        self.fixed = {k: v.to(engine.device) for k, v in self.fixed.items()}
+        engine.choose_memory_format(family, config, self.fixed)
+        if val is not None and hasattr(val, "channels_last"):
+            val.channels_last = engine.channels_last
 
     def restore(self) -> None:
         """Continue from a checkpoint (``resume``), or start a fresh metrics log."""
@@ -185,6 +198,8 @@ class _Run:
                 if engine.is_main:
                     truncate_metrics(self.out / "metrics.jsonl", engine.step_index)
             self.last_ckpt = start
+            if engine.channels_last:  # saved optimiser moments are contiguous: match the params
+                match_optimizer_layout(self.opts)
         else:
             engine.step_index = 0
             if engine.is_main and (self.out / "metrics.jsonl").exists():
@@ -420,6 +435,7 @@ class _Run:
                 "seed": engine.seed,
                 "device": str(engine.device),
                 "precision": engine.strategy.name,
+                "memory_format": engine.memory.describe(),
                 "world_size": engine.world_size,
                 "ema_decay": engine.ema_decay if engine.ema else None,
                 "deterministic": engine.deterministic,

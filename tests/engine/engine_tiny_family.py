@@ -106,13 +106,27 @@ def tiny_data(n: int = 16, seed: int = 0):
     return gdata.tensor_images(imgs, augment=gdata.JointAugment(flip=True))
 
 
-def fit_tiny(out, steps: int, *, config: TinyConfig | None = None, callbacks=(), **fit_kwargs):
+def fit_tiny(
+    out,
+    steps: int,
+    *,
+    config: TinyConfig | None = None,
+    callbacks=(),
+    memory_format: str = "auto",
+    **fit_kwargs,
+):
     """:func:`ganedit.engine.fit` of :class:`TinyGAN` on ``tiny_data(10)`` with the settings the
     resume tests share: CPU, deterministic, seed 3, a checkpoint every 4 steps, a log line
     every step, no sample grids, no progress bar."""
     from ganedit.engine import Engine, fit
 
-    engine = Engine(device="cpu", deterministic=True, seed=3, callbacks=list(callbacks))
+    engine = Engine(
+        device="cpu",
+        deterministic=True,
+        seed=3,
+        callbacks=list(callbacks),
+        memory_format=memory_format,
+    )
     return fit(
         TinyGAN(),
         config or TinyConfig(),

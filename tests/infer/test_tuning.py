@@ -13,14 +13,14 @@ import torch
 from click.testing import CliRunner
 
 import ganedit
-from ganedit.infer import tuning
+from ganedit import formats
 from ganedit.testing import TinyInpaint, TinyUpscale
 
 
 @pytest.fixture
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("GANEDIT_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(tuning, "_SEEN", {})
+    monkeypatch.setattr(formats, "_SEEN", {})
     return tmp_path / "cache" / "memory-formats.json"
 
 
@@ -40,8 +40,8 @@ def test_auto_measures_once_then_recalls_from_disk(cache: Path) -> None:
     assert first.memory.name == min(first.memory.seconds, key=first.memory.seconds.__getitem__)
     doc = json.loads(cache.read_text())
     (key,) = doc
-    assert key.startswith("tiny-upscale/") and "|cpu|fp32|" in key
-    tuning._SEEN.clear()  # a new process: only the file remembers
+    assert key.startswith("infer|tiny-upscale/") and "|fp32|cpu|" in key
+    formats._SEEN.clear()  # a new process: only the file remembers
     second = ganedit.load(TinyUpscale, weights=False, device="cpu")
     assert second.memory.source == "cached" and second.memory.name == first.memory.name
     assert "per probe" in second.memory.describe()
@@ -74,7 +74,7 @@ def test_mask_family_probe_and_unwritable_cache(
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     monkeypatch.setenv("GANEDIT_CACHE_DIR", str(blocker / "sub"))
-    monkeypatch.setattr(tuning, "_SEEN", {})
+    monkeypatch.setattr(formats, "_SEEN", {})
     ed = ganedit.load(TinyInpaint, weights=False, device="cpu")
     assert ed.memory.source == "measured"
     img = np.full((16, 16, 3), 90, np.uint8)

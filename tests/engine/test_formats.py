@@ -1,0 +1,109 @@
+"""The training memory format: fixed or measured, applied to networks, EMA copies and batches,
+side-effect free when measured, and exact on resume in either layout."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+
+import pytest
+import torch
+from engine_tiny_family import TinyConfig, TinyGAN, fit_tiny, tiny_data
+from safetensors.torch import load_file
+from torch import nn
+
+from ganedit import formats
+from ganedit.engine import Engine
+from ganedit.engine.formats import choose_training_format
+
+
+@pytest.fixture(autouse=True)
+def _fresh(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANEDIT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(formats, "_SEEN", {})
+
+
+def _cl(t: torch.Tensor) -> bool:
+    return t.dim() == 4 and t.is_contiguous(memory_format=torch.channels_last)
+
+
+class _BNGen(nn.Module):
+    """A generator with batch norm and dropout: state the probe must not touch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.ConvTranspose2d(8, 4, 4, 1, 0), nn.BatchNorm2d(4), nn.Dropout(0.5),
+            nn.Conv2d(4, 1, 3, 1, 1),
+        )  # fmt: skip
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.body(z)
+
+
+class _Fam(TinyGAN):
+    def predict(self, net, inputs, config):
+        return net(inputs["latent"])
+
+
+def test_probe_leaves_no_trace() -> None:
+    g = _BNGen().train()
+    before = [b.clone() for b in g.buffers()]
+    z = torch.randn(6, 8, 1, 1)
+    rng = torch.get_rng_state()
+    choice = choose_training_format(
+        _Fam(), TinyConfig(), {"generator": g}, ["generator"], {"latent": z},
+        torch.device("cpu"), "fp32", contextlib.nullcontext,
+    )  # fmt: skip
+    assert choice.source == "measured" and set(choice.seconds) == set(formats.FORMATS)
+    assert all(torch.equal(a, b) for a, b in zip(before, g.buffers(), strict=True))
+    assert torch.equal(rng, torch.get_rng_state())
+    assert all(p.grad is None for p in g.parameters())
+    assert not any(_cl(p) for p in g.parameters())  # left contiguous: the caller applies it
+    doc = json.loads(formats.cache_path().read_text())
+    assert any(k.startswith("train|tiny-gan|") for k in doc)
+
+
+def test_fixed_channels_last_reaches_nets_ema_and_batches(tmp_path) -> None:
+    res = fit_tiny(
+        tmp_path / "run", 3, config=TinyConfig(ema_decay=0.5), memory_format="channels_last"
+    )
+    card = json.loads(res.weights.with_suffix(".json").read_text())
+    assert card["training"]["memory_format"] == "channels_last (requested)"
+    engine = Engine(device="cpu", memory_format="channels-last", ema_decay=0.9)
+    assert engine.channels_last and engine.memory.source == "requested"
+    engine.setup({"generator": _BNGen()})
+    engine.data = tiny_data(4).setup("cpu")
+    engine.choose_memory_format(_Fam(), TinyConfig(), {"latent": torch.randn(2, 8, 1, 1)})
+    convs = [p for p in engine.nets_raw["generator"].parameters() if p.dim() == 4]
+    assert convs and all(_cl(p) for p in convs)
+    assert all(_cl(p) for p in engine.ema["generator"].module.parameters() if p.dim() == 4)
+    assert engine.data.channels_last  # (gray 8x8 batches look alike in both layouts)
+    with pytest.raises(ValueError, match="memory_format must be auto"):
+        Engine(device="cpu", memory_format="nhwc")
+
+
+def test_auto_choice_is_recorded(tmp_path) -> None:
+    res = fit_tiny(tmp_path / "run", 2)
+    card = json.loads(res.weights.with_suffix(".json").read_text())
+    assert card["training"]["memory_format"].split(" ")[1] in ("(measured:", "(cached:")
+
+
+def test_resume_is_bitwise_exact_in_channels_last(tmp_path) -> None:
+    cfg = TinyConfig(ema_decay=0.8)
+    full = fit_tiny(tmp_path / "full", 9, config=cfg, memory_format="channels_last")
+    fit_tiny(tmp_path / "part", 5, config=cfg, memory_format="channels_last")
+    res = fit_tiny(tmp_path / "part", 9, config=cfg, memory_format="channels_last", resume=True)
+    a, b = load_file(str(full.weights)), load_file(str(res.weights))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_train_data_batches_follow_the_flag() -> None:
+    from ganedit import data as gdata
+
+    imgs = torch.randint(0, 256, (4, 8, 8, 3), dtype=torch.uint8)
+    data = gdata.tensor_images(imgs, channels=3).setup("cpu")
+    assert not _cl(data.next_batch(2)["image"])
+    data.channels_last = True
+    x = data.next_batch(2)["image"]
+    assert x.shape == (2, 3, 8, 8) and _cl(x) and not x.is_contiguous()
