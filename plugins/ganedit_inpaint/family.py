@@ -67,6 +67,14 @@ class InpaintConfig:
     smooth_iters: int = field(
         default=16, metadata=_opt("prefill=smooth: Laplace (Jacobi) sweeps per pyramid level.")
     )
+    head_scale: float = field(
+        default=0.0,
+        metadata=_opt(
+            "prefill=smooth: the residual head's initial weights, as a multiple of their "
+            "kaiming init; 0 = all zero (the correction starts at exactly 0, but the layers "
+            "before the head then get no gradient at first)."
+        ),
+    )
     dilate: int = field(
         default=0, metadata=_opt("Grow the hole by this many pixels before filling (0 = off).")
     )
@@ -161,7 +169,17 @@ class Inpaint(ganedit.ModelFamily[InpaintConfig]):
             residual=config.prefill == "smooth",
         )
         init_weights(g, "kaiming")
-        return g.zero_head() if g.residual else g
+        if not g.residual:
+            return g
+        scale = float(config.head_scale)
+        if scale == 0:
+            return g.zero_head()
+        head = g.decoder[-2]
+        with torch.no_grad():
+            head.weight.mul_(scale)
+            if head.bias is not None:
+                head.bias.zero_()
+        return g
 
     def build(self, config: InpaintConfig) -> dict[str, nn.Module]:
         """``generator`` and the ``discriminator`` (:class:`MaskDiscriminator`)."""
@@ -200,15 +218,9 @@ class Inpaint(ganedit.ModelFamily[InpaintConfig]):
             raw = raw_fill(net, x, m, config)
         return compose.composite(x, raw, m, int(config.feather))
 
-    def default_weights(self, config: InpaintConfig) -> str | None:
-        """``ganedit_assets:weights/inpaint.safetensors`` once it is trained, else None."""
-        from importlib import resources
-
-        try:
-            found = resources.files("ganedit_assets").joinpath("weights/inpaint.safetensors")
-            return "ganedit_assets:weights/inpaint.safetensors" if found.is_file() else None
-        except (ModuleNotFoundError, FileNotFoundError):
-            return None
+    def default_weights(self, config: InpaintConfig) -> str:
+        """Photos, LaMa-style mixed masks, the smooth pre-fill; fp16 + card (see the README)."""
+        return "ganedit_assets:weights/inpaint.safetensors"
 
     # ------------------------------------------------------------------------------- training
     def optimizers(
