@@ -4,9 +4,9 @@ Every 28x28 item is resized to 64x64 with ``cv2.INTER_CUBIC`` (then clipped to u
 
 * ``data/fashion-edges/{train,val,test}/NNNNN.png``: pix2pix ``A|B`` pairs, 128x64 gray: A (left)
   = ``cv2.Canny(item64, 50, 150)`` (``ganedit_translate.edges.edge_map``), B (right) = the
-  item. ``train`` holds the first ``--train-n`` items of the training split (default 20000
-  of 60000), ``val`` the next ``--val-n`` (default 2000; for choices such as EMA or not,
-  never for training), ``test`` all 10000 test items (every class). ``labels.csv`` beside the images:
+  item. ``train`` holds the first ``--train-n`` items of the training split (default 58000
+  of 60000; the pix2pix weights before 2026-12-01 used 20000), ``val`` the next ``--val-n``
+  (default 2000; for choices such as EMA or not, never for training), ``test`` all 10000 test items (every class). ``labels.csv`` beside the images:
   ``file,label`` (0..9, the Fashion-MNIST classes).
 * ``data/fashion-cycle/{trainA,trainB,testA,testB}/NNNNN.png``: single 64x64 gray items,
   A = Sneaker (class 7), B = Ankle boot (class 9), from the training (6000 each) and test
@@ -67,7 +67,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--src", type=Path, default=Path("data/fashion-mnist"))
     ap.add_argument("--out", type=Path, default=Path("data"))
-    ap.add_argument("--train-n", type=int, default=20000, help="pix2pix training pairs")
+    ap.add_argument("--train-n", type=int, default=58000, help="pix2pix training pairs")
     ap.add_argument("--val-n", type=int, default=2000, help="pix2pix validation pairs")
     ap.add_argument("--only-val", action="store_true", help="write only the val pairs")
     args = ap.parse_args()

@@ -240,7 +240,9 @@ def test_bundled_weights_load_and_meet_loose_bars(tmp_path: Path) -> None:
     assert editor.io.size_multiple == 64
     s = evaluate_pix2pix(editor, {"data": [sub]}, {"n": None})["summary"]
     card = json.loads(WEIGHTS.with_suffix(".json").read_text())
-    assert card["test"]["summary"]["n"] == 10000
+    full = card["test"]["summary"]
+    assert full["n"] == 10000 and full["accuracy"] >= 0.80  # the bar, as measured
+    assert full["accuracy"] > card["test"]["compare"]["l1_only"]["summary"]["accuracy"]
     assert s["psnr"] > s["mean_image_psnr"] + 3.0
-    assert s["accuracy"] > s["input_accuracy"] + 0.2
-    assert s["accuracy"] > 0.65 and s["frechet_distance"] < 2.0
+    assert s["accuracy"] > s["input_accuracy"] + 0.5
+    assert s["accuracy"] > 0.75 and s["frechet_distance"] < 2.0
