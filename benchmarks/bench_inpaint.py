@@ -21,11 +21,13 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
+from typing import Any
 from pathlib import Path
 
 import numpy as np
 import torch
 from _machine import machine
+from _roofline import macs_per_pixel, peak_gflops, roofline_line
 from ganedit_inpaint.evaluate import cv2_fill, prepare_image
 from ganedit_inpaint.family import Inpaint
 
@@ -81,7 +83,8 @@ def main() -> None:
     img = test_image()
     hole = gdata.seeded_masks("thick", 1, 512, 512, seed=0)[0, 0].numpy() > 0.5
     methods: dict[str, Callable[[], object]] = {}
-    for name, ed in editors(args).items():
+    editors_used = editors(args)
+    for name, ed in editors_used.items():
         methods[name] = lambda ed=ed: ed(img, mask=hole)  # type: ignore[operator]
     methods["cv2.inpaint TELEA r3"] = lambda: cv2_fill(img, hole, "telea")
     methods["cv2.inpaint NS r3"] = lambda: cv2_fill(img, hole, "ns")
@@ -101,6 +104,13 @@ def main() -> None:
     telea = best["cv2.inpaint TELEA r3"][1]
     print(f"ratio {model} / TELEA (CPU s): {best[model][1] / max(telea, 1e-9):.1f}x")
     print(f"reference: {LAMA_REPORTED}")
+    first: Any = next(iter(editors_used.values()))
+    macs = macs_per_pixel(first.generator, channels=4)  # image + mask in
+    print(
+        f"{model} "
+        + roofline_line(macs, 512 * 512, best[model][0], peak_gflops("cpu"))
+        + " (torch's FLOP counter skips the FFTs of the spectral blocks: a lower bound)"
+    )
 
 
 if __name__ == "__main__":
