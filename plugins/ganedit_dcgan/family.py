@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 import ganedit
-from ganedit.nn import adam, gan_loss
+from ganedit.nn import adam, frozen, gan_loss
 from ganedit_dcgan.networks import Discriminator, Generator
 
 __all__ = ["DCGAN", "DCGANConfig"]
@@ -265,7 +265,7 @@ class DCGAN(ganedit.ModelFamily):
             engine.step(opt_d)
 
         opt_g.zero_grad(set_to_none=True)
-        with engine.autocast():
+        with engine.autocast(), frozen(D):  # no weight gradients for D in G's update
             loss_g = gan_loss(kind, D(fake), True, False)
         engine.backward(loss_g)
         engine.step(opt_g)
