@@ -2,8 +2,8 @@
 
 Both run in this one process, on the same folder of images and the same srgan weights:
 
-* baseline: for each file, ``cv2.imread`` -> float tensor -> ``generator(x)`` in fp32 ->
-  clamp/uint8 -> ``cv2.imwrite`` (PNG, OpenCV defaults), strictly sequential;
+* baseline: for each file, ``cv2.imread`` -> float NCHW tensor -> ``generator(x)`` in fp32
+  (NCHW weights) -> clamp/uint8 -> ``cv2.imwrite`` (PNG, OpenCV defaults), strictly sequential;
 * ganedit: ``ganedit.run_folder("srgan", [folder], out, weights=...)`` (decode pool, batched
   device stage, encode pool, atomic writes, manifest).
 
@@ -88,7 +88,11 @@ def main() -> None:
         weights = str(resolve_resource(spec))
         if not Path(weights).is_file():
             raise SystemExit(f"{weights} not found; pass --weights")
-    editor = ganedit.load("srgan", weights=weights, device=args.device, precision="fp32")
+    # the naive loop's network: NCHW, as a Real-ESRGAN user runs it (ganedit's own editor
+    # chooses its memory format by measurement, which would hand the baseline channels_last)
+    editor = ganedit.load(
+        "srgan", weights=weights, device=args.device, precision="fp32", memory_format="contiguous"
+    )
     generator, device = editor.generator, editor.device
 
     with tempfile.TemporaryDirectory(prefix="ganedit-bench-") as tmp:
