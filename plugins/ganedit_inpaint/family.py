@@ -175,6 +175,7 @@ class Inpaint(ganedit.ModelFamily[InpaintConfig]):
         if scale == 0:
             return g.zero_head()
         head = g.decoder[-2]
+        assert isinstance(head, nn.Conv2d)
         with torch.no_grad():
             head.weight.mul_(scale)
             if head.bias is not None:

@@ -299,3 +299,16 @@ def test_sheet_command(tmp_path: Path) -> None:
     )
     assert res.exit_code == 0, res.output
     assert "2 rows" in res.output and (tmp_path / "s.jpg").is_file()
+
+
+def test_head_scale_initialises_the_residual_head() -> None:
+    """``head_scale`` 0 (the default) zeroes the residual head; another value scales its
+    kaiming init (the bias stays 0); the non-residual LaMa head is untouched by it."""
+    zero = Inpaint().build_generator("generator", tiny(prefill="smooth"))
+    assert float(zero.decoder[-2].weight.abs().max()) == 0
+    torch.manual_seed(0)
+    ref = Inpaint().build_generator("generator", tiny(prefill="smooth", head_scale=1.0))
+    torch.manual_seed(0)
+    small = Inpaint().build_generator("generator", tiny(prefill="smooth", head_scale=0.1))
+    w_ref, w_small = ref.decoder[-2].weight, small.decoder[-2].weight
+    assert float(w_ref.abs().max()) > 0 and torch.allclose(w_small, 0.1 * w_ref)
