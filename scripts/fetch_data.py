@@ -123,24 +123,44 @@ def prepare_photos(data: Path, max_side: int) -> None:
 SR_TEST = ("astronaut", "coffee", "chelsea", "rocket")
 
 
-def prepare_sr_test(data: Path) -> int:
-    """Write the scikit-image test photos as PNGs into ``data/sr-test``; returns how many."""
+def _write_png(out: Path, bgr_or_gray: object, max_side: int) -> None:
+    import cv2
+
+    img = bgr_or_gray
+    h, w = img.shape[:2]  # type: ignore[attr-defined]
+    f = min(1.0, max_side / max(h, w))
+    if f < 1.0:
+        img = cv2.resize(img, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
+    tmp = out.with_suffix(".tmp.png")
+    cv2.imwrite(str(tmp), img)
+    tmp.replace(out)
+
+
+def _skimage_photos(dst: Path, names: tuple[str, ...], what: str) -> bool:
+    """Write ``skimage.data.<name>()`` as ``dst/<name>.png`` (BGR or gray, longer side at most
+    1024); False when scikit-image is missing."""
     try:
         import skimage.data
     except ImportError:
-        print("skip data/sr-test: scikit-image is not installed (pip install -e .[dev])")
-        return 0
+        print(f"skip {what}: scikit-image is not installed (pip install -e .[dev])")
+        return False
     import cv2
 
-    dst = data / "sr-test"
     dst.mkdir(parents=True, exist_ok=True)
-    for name in SR_TEST:
+    for name in names:
         out = dst / f"{name}.png"
         if not out.exists():
-            rgb = getattr(skimage.data, name)()
-            tmp = out.with_suffix(".tmp.png")
-            cv2.imwrite(str(tmp), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-            tmp.replace(out)
+            img = getattr(skimage.data, name)()
+            img = cv2.cvtColor(img, cv2.COLOR_RGB2BGR) if img.ndim == 3 else img
+            _write_png(out, img, 1024)
+    return True
+
+
+def prepare_sr_test(data: Path) -> int:
+    """Write the scikit-image test photos as PNGs into ``data/sr-test``; returns how many."""
+    dst = data / "sr-test"
+    if not _skimage_photos(dst, SR_TEST, "data/sr-test"):
+        return 0
     (dst / "CREDITS.md").write_text(
         "# sr-test credits\n\nscikit-image's `skimage.data` images (see "
         "https://scikit-image.org/docs/stable/api/skimage.data.html for each one's source and "
@@ -163,19 +183,6 @@ INPAINT_TEST_DEB = "lomiri-wallpapers-20.04"
 INPAINT_TEST_DEB_PHOTOS = ("Kleiber_by_Lukas_Baubkus", "Infinite-Sea_by_Aury88")
 
 
-def _write_png(out: Path, bgr_or_gray: object, max_side: int) -> None:
-    import cv2
-
-    img = bgr_or_gray
-    h, w = img.shape[:2]  # type: ignore[attr-defined]
-    f = min(1.0, max_side / max(h, w))
-    if f < 1.0:
-        img = cv2.resize(img, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
-    tmp = out.with_suffix(".tmp.png")
-    cv2.imwrite(str(tmp), img)
-    tmp.replace(out)
-
-
 def _heldout_deb_root(data: Path) -> Path:
     """Unpack the held-out wallpaper package into ``data/root-heldout`` (not ``data/root``)."""
     debs = data / "debs-heldout"
@@ -191,20 +198,12 @@ def _heldout_deb_root(data: Path) -> Path:
 
 def prepare_inpaint_test(data: Path) -> int:
     """Write the held-out inpainting photos into ``data/inpaint-test``; returns how many."""
-    try:
-        import skimage.data
-    except ImportError:
-        print("skip data/inpaint-test: scikit-image is not installed (pip install -e .[dev])")
+    dst = data / "inpaint-test"
+    if not _skimage_photos(dst, INPAINT_TEST_SKIMAGE, "data/inpaint-test"):
         return 0
     import cv2
+    import skimage.data
 
-    dst = data / "inpaint-test"
-    dst.mkdir(parents=True, exist_ok=True)
-    for name in INPAINT_TEST_SKIMAGE:
-        if not (dst / f"{name}.png").exists():
-            img = getattr(skimage.data, name)()
-            img = cv2.cvtColor(img, cv2.COLOR_RGB2BGR) if img.ndim == 3 else img
-            _write_png(dst / f"{name}.png", img, 1024)
     if not (dst / "motorcycle_left.png").exists():
         left = skimage.data.stereo_motorcycle()[0]
         _write_png(dst / "motorcycle_left.png", cv2.cvtColor(left, cv2.COLOR_RGB2BGR), 1024)
