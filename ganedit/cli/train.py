@@ -108,6 +108,35 @@ def _loop_params() -> list[click.Parameter]:
     ]
 
 
+def _engine_params() -> list[click.Parameter]:
+    """Where and how the engine runs: device, precision, compile, memory format, seed."""
+    return [
+        *device_options(),
+        click.Option(["--compile"], is_flag=True, help="torch.compile the networks."),
+        click.Option(
+            ["--memory-format"],
+            type=click.Choice(["auto", "channels_last", "contiguous"]),
+            default="auto",
+            show_default=True,
+            help="Layout of the networks and batches: auto times forward and backward of the "
+            "generators in both on a sample batch at the start (once per machine; remembered "
+            "in ~/.cache/ganedit) and keeps the faster.",
+        ),
+        click.Option(
+            ["--seed"],
+            type=int,
+            default=0,
+            show_default=True,
+            help="Random seed (weights init, data order, augmentation).",
+        ),
+        click.Option(
+            ["--deterministic"],
+            is_flag=True,
+            help="Use deterministic algorithms (slower; same seed -> same run).",
+        ),
+    ]
+
+
 def _train_params(cls: type[ModelFamily]) -> list[click.Parameter]:
     params: list[click.Parameter] = [
         roles_option(cls, "--data", "Training data", required=True),
@@ -166,29 +195,7 @@ def _train_params(cls: type[ModelFamily]) -> list[click.Parameter]:
             help="Set any Config field, e.g. --set lr=1e-4 (repeatable; wins over "
             "--config and the options above).",
         ),
-        *device_options(),
-        click.Option(["--compile"], is_flag=True, help="torch.compile the networks."),
-        click.Option(
-            ["--memory-format"],
-            type=click.Choice(["auto", "channels_last", "contiguous"]),
-            default="auto",
-            show_default=True,
-            help="Layout of the networks and batches: auto times forward and backward of the "
-            "generators in both on a sample batch at the start (once per machine; remembered "
-            "in ~/.cache/ganedit) and keeps the faster.",
-        ),
-        click.Option(
-            ["--seed"],
-            type=int,
-            default=0,
-            show_default=True,
-            help="Random seed (weights init, data order, augmentation).",
-        ),
-        click.Option(
-            ["--deterministic"],
-            is_flag=True,
-            help="Use deterministic algorithms (slower; same seed -> same run).",
-        ),
+        *_engine_params(),
     ]
     params += _config_options(cls, train=True, reserved=TRAIN_COMMON)
     return params
