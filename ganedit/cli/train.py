@@ -19,6 +19,7 @@ from ganedit.cli.common import (
 from ganedit.cli.roles import roles_option
 from ganedit.engine.schedule import SCHEDULES
 from ganedit.family import ModelFamily
+from ganedit.infer.options import MEMORY_FORMATS
 
 DEFAULT_STEPS = 10_000
 TRAIN_COMMON = {
@@ -115,7 +116,7 @@ def _engine_params() -> list[click.Parameter]:
         click.Option(["--compile"], is_flag=True, help="torch.compile the networks."),
         click.Option(
             ["--memory-format"],
-            type=click.Choice(["auto", "channels_last", "contiguous"]),
+            type=click.Choice(MEMORY_FORMATS),
             default="auto",
             show_default=True,
             help="Layout of the networks and batches: auto times forward and backward of the "

@@ -23,6 +23,7 @@ from ganedit.engine.ema import EMA
 from ganedit.engine.formats import apply_format, choose_training_format
 from ganedit.engine.precision import precision_for
 from ganedit.formats import FormatChoice
+from ganedit.infer.options import check_memory_format  # a leaf module: no torch, no click
 
 __all__ = ["Engine"]
 
@@ -113,11 +114,7 @@ class Engine:
         self.run_callbacks: list[Any] = []  # a fit's own callbacks (plugins'), cleared after it
         self.family_state: dict[str, torch.Tensor] = {}  # ModelFamily.training_state, per fit
         self._loss_ok: list[torch.Tensor] = []
-        fixed = str(memory_format).strip().lower().replace("-", "_")
-        if fixed not in ("auto", "channels_last", "contiguous"):
-            raise ValueError(
-                f"memory_format must be auto, channels_last or contiguous, got {memory_format!r}"
-            )
+        fixed = check_memory_format(memory_format)
         self.memory_format = fixed
         self.memory = FormatChoice("contiguous" if fixed == "auto" else fixed, "requested")
         self._configure_backends()

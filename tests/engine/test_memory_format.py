@@ -79,7 +79,7 @@ def test_fixed_channels_last_reaches_nets_ema_and_batches(tmp_path) -> None:
     assert convs and all(_cl(p) for p in convs)
     assert all(_cl(p) for p in engine.ema["generator"].module.parameters() if p.dim() == 4)
     assert engine.data.channels_last  # (gray 8x8 batches look alike in both layouts)
-    with pytest.raises(ValueError, match="memory_format must be auto"):
+    with pytest.raises(ValueError, match="memory_format must be one of auto"):
         Engine(device="cpu", memory_format="nhwc")
 
 
