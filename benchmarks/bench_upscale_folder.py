@@ -31,6 +31,7 @@ import cv2
 import numpy as np
 import torch
 from _machine import cpu_model
+from _plain import plain_generator
 from _roofline import macs_per_pixel, peak_gflops, roofline_line
 
 import ganedit
@@ -93,7 +94,7 @@ def main() -> None:
     editor = ganedit.load(
         "srgan", weights=weights, device=args.device, precision="fp32", memory_format="contiguous"
     )
-    generator, device = editor.generator, editor.device
+    generator, device = plain_generator(editor), editor.device
 
     with tempfile.TemporaryDirectory(prefix="ganedit-bench-") as tmp:
         tmpd = Path(tmp)

@@ -264,6 +264,16 @@ class ModelFamily(Generic[C]):
             raise KeyError(f"{self.name}: build() returned no network {name!r}")
         return nets[name]
 
+    def inference_net(self, net: nn.Module, config: C) -> nn.Module:
+        """An inference-only equivalent of the generator ``net``, weights already loaded.
+
+        :func:`ganedit.load` runs the returned module instead of ``net``: it must compute the
+        same function up to float rounding (a fused or re-arranged form that is faster), and
+        is never trained or saved (weights files keep the training layout). Default: ``net``
+        itself.
+        """
+        return net
+
     def generator_for(self, config: C) -> str:
         """The generator that ``run``/``load``/``sample`` use for ``config`` (e.g. from a
         ``direction`` field). Default: the first of :attr:`generators`."""

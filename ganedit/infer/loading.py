@@ -166,6 +166,7 @@ def load(
     prec = resolve_precision(precision, dev)
     if prec.note:
         warnings.warn(prec.note, RuntimeWarning, stacklevel=2)
+    net = family.inference_net(net.eval(), config)
     net = net.to(dev).eval().requires_grad_(False)  # its memory format: the Editor's choice
     return Editor(
         family,

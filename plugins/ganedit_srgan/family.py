@@ -289,13 +289,21 @@ class SRGAN(ganedit.ModelFamily):
             _init_from(g, str(config.init_weights))
         return g
 
+    def inference_net(self, net: nn.Module, config: SRGANConfig) -> nn.Module:
+        """:class:`~ganedit_srgan.inference.SRResNetInference`: the same function with the
+        full-resolution end rewritten to run at a quarter of the pixels (1.2x faster per
+        256x256 input on the 2-core CPU; see that module)."""
+        from ganedit_srgan.inference import SRResNetInference
+
+        return SRResNetInference(net) if isinstance(net, SRResNet) else net
+
     def predict(
         self, net: nn.Module, inputs: Mapping[str, torch.Tensor], config: SRGANConfig
     ) -> torch.Tensor:
         """Upscale a batch.
 
         Args:
-            net: the :class:`SRResNet` from :meth:`build`.
+            net: the :class:`SRResNet` from :meth:`build` (or its inference form).
             inputs: ``{"image": (N, 3, H, W)}`` float in [0, 1].
             config: the Config (its ``scale`` is built into ``net``).
 
