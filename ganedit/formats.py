@@ -1,15 +1,18 @@
-"""Memory formats by measurement: time a job in NCHW and in channels_last, keep the faster.
+"""Settings by measurement: time a job in each candidate setting, keep the fastest.
+
+:func:`measured_choice` is the general form (the inference thread layout uses it:
+:mod:`ganedit.infer.threads`); :func:`measured_format` compares the two memory formats.
 
 channels_last (NHWC) is faster for most convnets on CUDA, and on this project's 2-core CPU it
 measured 2-3x faster for the SRResNet generator, but not for every network (an instance-norm
 ResNet and the FFC inpainting generator measured no faster). So nothing assumes: callers give
 :func:`measured_format` a job that runs their network once in the layout asked for, and a key
 naming what is measured. The answer is remembered in the process and in a small JSON file
-(``$GANEDIT_CACHE_DIR/memory-formats.json``, default ``~/.cache/ganedit``); the key also holds
+(``$GANEDIT_CACHE_DIR/measurements.json``, default ``~/.cache/ganedit``); the key also holds
 the machine, torch and the thread count (:func:`machine_key`), so a second run on the same
 machine measures nothing. An unwritable cache is ignored (measured once per process then).
 
-Used by inference (:mod:`ganedit.infer.tuning`: one forward pass on a small probe) and by
+Memory formats are used by inference (:mod:`ganedit.infer.tuning`: one forward pass on a small probe) and by
 training (:meth:`ganedit.engine.Engine.choose_memory_format`: forward and backward on a batch).
 """
 
@@ -20,7 +23,7 @@ import json
 import os
 import platform
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +34,8 @@ __all__ = [
     "FormatChoice",
     "cache_path",
     "machine_key",
+    "measured_choice",
+    "recalled",
     "measured_format",
     "net_digest",
     "to_format",
@@ -38,7 +43,7 @@ __all__ = [
 
 FORMATS = ("contiguous", "channels_last")
 RUNS = 2  # timed runs per format after one warm-up round
-_SEEN: dict[str, FormatChoice] = {}
+_SEEN: dict[str, tuple[str, str, dict[str, float]]] = {}
 
 
 @dataclass(frozen=True)
@@ -84,9 +89,9 @@ def to_format(x: torch.Tensor, channels_last: bool) -> torch.Tensor:
 
 
 def cache_path() -> Path:
-    """``$GANEDIT_CACHE_DIR/memory-formats.json`` (default ``~/.cache/ganedit``)."""
+    """``$GANEDIT_CACHE_DIR/measurements.json`` (default ``~/.cache/ganedit``)."""
     root = os.environ.get("GANEDIT_CACHE_DIR") or Path.home() / ".cache" / "ganedit"
-    return Path(root) / "memory-formats.json"
+    return Path(root) / "measurements.json"
 
 
 def net_digest(*nets: torch.nn.Module) -> str:
@@ -110,10 +115,10 @@ def _read_cache() -> dict[str, dict]:
         return {}
 
 
-def _write_cache(key: str, choice: FormatChoice) -> None:
+def _write_cache(key: str, name: str, seconds: Mapping[str, float]) -> None:
     path = cache_path()
     doc = _read_cache()
-    doc[key] = {"name": choice.name, "seconds": dict(choice.seconds)}
+    doc[key] = {"name": name, "seconds": dict(seconds)}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
@@ -123,27 +128,71 @@ def _write_cache(key: str, choice: FormatChoice) -> None:
         pass  # a read-only home: measure again next time
 
 
-def _cached(key: str) -> FormatChoice | None:
+def _cached(key: str, candidates: Sequence[str]) -> tuple[str, str, dict[str, float]] | None:
     entry = _read_cache().get(key)
-    if not isinstance(entry, dict) or entry.get("name") not in FORMATS:
+    if not isinstance(entry, dict) or entry.get("name") not in candidates:
         return None
     seconds = entry.get("seconds") or {}
-    return FormatChoice(str(entry["name"]), "cached", {k: float(v) for k, v in seconds.items()})
+    return str(entry["name"]), "cached", {k: float(v) for k, v in seconds.items()}
 
 
-def _measure(job: Callable[[bool], object], device: torch.device) -> dict[str, float]:
-    """Best seconds of ``job(channels_last)`` per format; the formats alternate so that a busy
-    machine slows both alike; the first round warms up."""
-    seconds = dict.fromkeys(FORMATS, float("inf"))
-    for i in range(RUNS + 1):
-        for name in FORMATS:
+def _measure(
+    job: Callable[[str], object],
+    candidates: Sequence[str],
+    device: torch.device,
+    runs: int = RUNS,
+) -> dict[str, float]:
+    """Best seconds of ``job(candidate)`` per candidate over ``runs`` rounds; the candidates
+    alternate so that a busy machine slows all alike; a first round warms up."""
+    seconds = dict.fromkeys(candidates, float("inf"))
+    for i in range(max(1, runs) + 1):
+        for name in candidates:
             t0 = time.perf_counter()
-            job(name == "channels_last")
+            job(name)
             if device.type == "cuda":
                 torch.cuda.synchronize(device)
             if i:
                 seconds[name] = min(seconds[name], time.perf_counter() - t0)
     return seconds
+
+
+def recalled(
+    key: str, candidates: Sequence[str], device: torch.device
+) -> tuple[str, str, dict[str, float]] | None:
+    """What :func:`measured_choice` would recall for ``key`` without measuring, or ``None``."""
+    full = f"{key}|{machine_key(device)}"
+    return _SEEN.get(full) or _cached(full, candidates)
+
+
+def measured_choice(
+    key: str,
+    candidates: Sequence[str],
+    job: Callable[[str], object],
+    device: torch.device,
+    runs: int = RUNS,
+) -> tuple[str, str, dict[str, float]]:
+    """The fastest of ``candidates`` for ``key``: recalled (process, then file) or measured.
+
+    Args:
+        key: what is measured (family, network digest, precision, job kind); the machine is
+            appended (:func:`machine_key`).
+        candidates: the settings to compare (their names, e.g. ``"channels_last"``).
+        job: ``job(candidate)`` applies that setting and runs the same work once.
+        device: where ``job`` runs (CUDA is synchronised before each clock read).
+        runs: timed rounds after the warm-up round (a costly job may take 1).
+
+    Returns:
+        ``(best, source, seconds)``: ``source`` is ``"measured"`` or ``"cached"``; ``seconds``
+        the best time per candidate.
+    """
+    full = f"{key}|{machine_key(device)}"
+    known = recalled(key, candidates, device)
+    if known is None:
+        seconds = _measure(job, candidates, device, runs)
+        known = min(seconds, key=seconds.__getitem__), "measured", seconds
+        _write_cache(full, known[0], known[2])
+    _SEEN[full] = known
+    return known
 
 
 def measured_format(key: str, job: Callable[[bool], object], device: torch.device) -> FormatChoice:
@@ -155,11 +204,7 @@ def measured_format(key: str, job: Callable[[bool], object], device: torch.devic
         job: ``job(channels_last)`` converts what it runs to that layout and runs it once.
         device: where ``job`` runs (CUDA is synchronised before each clock read).
     """
-    full = f"{key}|{machine_key(device)}"
-    known = _SEEN.get(full) or _cached(full)
-    if known is None:
-        seconds = _measure(job, device)
-        known = FormatChoice(min(seconds, key=seconds.__getitem__), "measured", seconds)
-        _write_cache(full, known)
-    _SEEN[full] = known
-    return known
+    name, source, seconds = measured_choice(
+        key, FORMATS, lambda fmt: job(fmt == "channels_last"), device
+    )
+    return FormatChoice(name, source, seconds)

@@ -2,9 +2,11 @@
 
 1. **decode** (a thread pool of ``jobs`` workers; OpenCV releases the GIL): read and decode
    each file and its mask (:func:`ganedit.infer.jobs.decode`), a bounded number ahead;
-2. **device** (the calling thread): consecutive images of one size and layout are batched
-   (as many as :meth:`Editor.plan` allows; one at a time when tiled), copied through pinned
-   memory on CUDA, run by :meth:`Editor.edit_pixels` and quantised on the device;
+2. **device** (:class:`~ganedit.infer.model_stage.ModelStage`): consecutive images of one
+   size and layout are batched (as many as :meth:`Editor.plan` allows; one at a time when
+   tiled), copied through pinned memory on CUDA, run by :meth:`Editor.edit_pixels` and
+   quantised on the device; in the calling thread, or several batches at once when the
+   measured thread layout says so (``threads``);
 3. **encode + write** (a thread pool sized to the cores): encode with OpenCV and write
    atomically (:func:`ganedit.infer.outputs.encode_write`), a bounded number in flight.
 
@@ -32,11 +34,13 @@ import torch
 from ganedit.infer.editor import Editor
 from ganedit.infer.jobs import DecodeSettings, Job, MaskSource, decode
 from ganedit.infer.limits import max_output_pixels
+from ganedit.infer.model_stage import ModelStage
 from ganedit.infer.options import RunOptions
 from ganedit.infer.outputs import Outputs, encode_write
 from ganedit.infer.report import RunReport
 from ganedit.infer.resume import SkipCheck, input_stat
 from ganedit.infer.signals import StopFlag
+from ganedit.infer.threads import ThreadChoice
 from ganedit.io import ImageWriteError, InputItem, Manifest, normalize_format
 from ganedit.io.metadata import metadata_note
 
@@ -93,6 +97,8 @@ class Pipeline:
         progress: show a progress bar on stderr.
         stop: set by SIGINT/SIGTERM (:mod:`ganedit.infer.signals`): no new file is started.
         skip: decides which existing outputs are current (``skip_existing``).
+        threads: the ``threads`` option (``"auto"``, ``"T"`` or ``"WxT"``); the choice
+            made is recorded in the manifest's ``parameters.threads``.
     """
 
     def __init__(
@@ -108,6 +114,7 @@ class Pipeline:
         progress: bool,
         stop: StopFlag | None = None,
         skip: SkipCheck | None = None,
+        threads: str = "auto",
     ) -> None:
         from tqdm.auto import tqdm
 
@@ -146,6 +153,7 @@ class Pipeline:
         )
         self._decode_pool = cf.ThreadPoolExecutor(self.decode_workers, "ganedit-decode")
         self._encode_pool = cf.ThreadPoolExecutor(self.encode_workers, "ganedit-encode")
+        self.model = ModelStage(editor, threads, self._after_model, self._chose_threads)
 
     # -------------------------------------------------------------------------------- records
     def record(
@@ -272,6 +280,7 @@ class Pipeline:
             if self.halted():
                 break
             self._flush(key)
+        self.model.finish(0)
         self._finish_encode(block=True)
 
     def _refill(self) -> None:
@@ -334,10 +343,20 @@ class Pipeline:
         return images, masks
 
     def _run_group(self, group: list[Job]) -> None:
+        """Hand one batch to the device stage; its outputs come back in :meth:`_after_model`."""
         dtype = group[0].image.dtype  # type: ignore[union-attr]
+        h, w = group[0].image.shape[:2]  # type: ignore[union-attr]
         images, masks = self._host_batch(group)
+        self.model.run((group, dtype), images, masks, (h, w))
+
+    def _chose_threads(self, choice: ThreadChoice) -> None:
+        self.manifest.run.setdefault("parameters", {})["threads"] = choice.describe()
+
+    def _after_model(self, tag: tuple[list[Job], Any], result: Callable[[], torch.Tensor]) -> None:
+        """Encode a batch's outputs, or fail its files with the model's error."""
+        group, dtype = tag
         try:
-            out = self.editor.edit_pixels(images, masks).cpu().numpy()
+            out = result().cpu().numpy()
         except (RuntimeError, ValueError, MemoryError) as exc:
             text = str(exc).strip()
             msg = text.splitlines()[0] if text else type(exc).__name__
@@ -390,6 +409,7 @@ class Pipeline:
         for f in self._decoding:
             f.cancel()
         self._decode_pool.shutdown(wait=True, cancel_futures=True)
+        self.model.close(finish=not self.interrupted)
         if not self.interrupted:
             self._finish_encode(block=True)
         self._encode_pool.shutdown(wait=True)

@@ -67,6 +67,8 @@ import torch
 from ganedit.config import config_to_dict
 from ganedit.engine.distributed import check_launcher, join_group
 from ganedit.family import Kind, ModelFamily
+from ganedit.hostmem import keep_freed_memory
+from ganedit.infer.compiling import choose_compile
 from ganedit.infer.editor import Editor
 from ganedit.infer.jobs import MaskSource
 from ganedit.infer.limits import check_environment, env_number
@@ -403,6 +405,12 @@ def _process(
     params = _parameters(editor, opts, paths, out_dir, config)
     key = fingerprint(editor.family.name, editor.weights_sha256, params)
     skip = SkipCheck(out_dir, key) if opts.skip_existing else None
+    compiled = choose_compile(editor, opts.compile)
+    if compiled.note:
+        events.warn(compiled.note)
+    params["compile"] = compiled.describe()
+    if editor.device.type == "cpu":
+        params["host_memory"] = keep_freed_memory() or "system default"
     out_dir.mkdir(parents=True, exist_ok=True)
     lock_name = LOCK_NAME if rank == 0 else f".ganedit-run.rank{rank}.lock"
     with FolderLock(out_dir, lock_name), graceful_stop() as stop:
@@ -419,6 +427,7 @@ def _process(
             progress=progress,
             stop=stop,
             skip=skip,
+            threads=opts.threads,
         )
         try:
             pipeline.run(missing, items)

@@ -21,7 +21,7 @@ from ganedit.testing import TinyInpaint, TinyUpscale
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("GANEDIT_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(formats, "_SEEN", {})
-    return tmp_path / "cache" / "memory-formats.json"
+    return tmp_path / "cache" / "measurements.json"
 
 
 def _layout(net: torch.nn.Module) -> set[bool]:

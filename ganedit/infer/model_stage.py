@@ -1,0 +1,119 @@
+"""The device stage of a folder run: one model call at a time, or several in a pool.
+
+:class:`ModelStage` runs each batch through :meth:`Editor.edit_pixels` and hands the result
+(or the exception) to the pipeline's ``done`` callback, oldest batch first:
+
+* with one worker (a GPU, one core, or what was measured) the batch runs in the calling
+  thread, with the chosen intra-op thread count;
+* with ``workers`` > 1 up to that many batches run at once in a thread pool, each call with
+  ``threads`` intra-op threads;
+* a tiled image runs alone, on every thread, so its memory stays one row of tiles.
+
+With ``threads="auto"`` on the CPU the layout is measured when the first untiled batch
+arrives, on a probe of that image's size (capped at :data:`MAX_PROBE_SIDE`), because the
+answer depends on the size: on the project's 2-core CPU (default heap) two SRResNet x4 workers
+won at 256 px inputs and one two-thread worker at 96 px (:mod:`ganedit.infer.threads`).
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures as cf
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from ganedit.infer.options import check_threads
+from ganedit.infer.threads import ThreadChoice, choose_threads, using_threads
+
+__all__ = ["MAX_PROBE_SIDE", "ModelStage"]
+
+#: The largest probe side the thread measurement uses (larger images: this size).
+MAX_PROBE_SIDE = 256
+
+Result = Callable[[], torch.Tensor]
+Done = Callable[[Any, Result], None]
+
+
+class ModelStage:
+    """Runs batches on the editor's device (module docstring).
+
+    Args:
+        editor: the loaded :class:`~ganedit.infer.editor.Editor`.
+        requested: the ``threads`` option (``"auto"``, ``"T"`` or ``"WxT"``).
+        done: ``done(tag, result)`` for each batch, oldest first: ``result()`` returns the
+            ``edit_pixels`` output or raises its error.
+        on_choice: called once with the :class:`ThreadChoice` when it is made.
+    """
+
+    def __init__(
+        self,
+        editor: Any,
+        requested: str,
+        done: Done,
+        on_choice: Callable[[ThreadChoice], None] | None = None,
+    ) -> None:
+        self.editor, self.done, self.on_choice = editor, done, on_choice
+        self.requested = check_threads(requested)
+        self.before = torch.get_num_threads()
+        self.choice: ThreadChoice | None = None
+        self._pool: cf.ThreadPoolExecutor | None = None
+        self._running: collections.deque[tuple[cf.Future[torch.Tensor], Any]] = collections.deque()
+        if self.requested != "auto" or editor.device.type != "cpu":
+            self._decide(MAX_PROBE_SIDE)
+
+    def _decide(self, side: int) -> None:
+        self.choice = choose_threads(self.editor, self.requested, side)
+        torch.set_num_threads(self.choice.threads)
+        if self.choice.workers > 1:
+            self._pool = cf.ThreadPoolExecutor(self.choice.workers, "ganedit-model")
+        if self.on_choice is not None:
+            self.on_choice(self.choice)
+
+    def _every_thread(self) -> int:
+        if self.choice is None:
+            return self.before
+        return max(self.before, self.choice.workers * self.choice.threads)
+
+    def run(
+        self, tag: Any, images: torch.Tensor, masks: torch.Tensor | None, shape: tuple[int, int]
+    ) -> None:
+        """Run one batch (``(N, H, W, C)`` integer images, ``shape`` = ``(H, W)``)."""
+
+        def call() -> torch.Tensor:
+            return self.editor.edit_pixels(images, masks)
+
+        if self.editor.plan(*shape)[0] is not None:  # tiled: alone, on every thread
+            self.finish(0)
+            with using_threads(self._every_thread()):
+                self.done(tag, call)
+            return
+        if self.choice is None:
+            self._decide(min(max(shape), MAX_PROBE_SIDE))
+        assert self.choice is not None
+        if self._pool is None:
+            self.done(tag, call)
+            return
+        self.finish(self.choice.workers - 1)
+        self._running.append((self._pool.submit(self._in_worker, call), tag))
+
+    def _in_worker(self, call: Result) -> torch.Tensor:
+        assert self.choice is not None
+        torch.set_num_threads(self.choice.threads)
+        return call()
+
+    def finish(self, keep: int) -> None:
+        """Hand finished batches to ``done``, oldest first, until at most ``keep`` run."""
+        while len(self._running) > keep:
+            fut, tag = self._running.popleft()
+            self.done(tag, fut.result)
+
+    def close(self, finish: bool) -> None:
+        """Finish (when ``finish``) or drop the running batches, stop the pool, and restore
+        the thread count the stage started with."""
+        if finish:
+            self.finish(0)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        torch.set_num_threads(self.before)

@@ -1,0 +1,183 @@
+"""The measured thread layout of a folder run (:mod:`ganedit.infer.threads`): the option's
+spellings, the measurement and its cache, and that a pooled run writes the same pixels as a
+one-worker run, in order, with bad files failed and tiled images run alone."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+import ganedit
+from ganedit import formats
+from ganedit.infer import threads as th
+from ganedit.infer.options import check_threads
+from ganedit.testing import TinyInpaint, TinyUpscale
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("GANEDIT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(formats, "_SEEN", {})
+    return tmp_path / "cache" / "measurements.json"
+
+
+@pytest.mark.parametrize(
+    ("given", "want"),
+    [("auto", "auto"), (" AUTO ", "auto"), (None, "auto"), ("3", "1x3"), ("2x1", "2x1"),
+     ("2 x 4", "2x4")],
+)  # fmt: skip
+def test_threads_option_spellings(given: object, want: str) -> None:
+    assert check_threads(given) == want
+
+
+@pytest.mark.parametrize("bad", ["0", "0x2", "2x0", "x2", "two", "-1", "1.5"])
+def test_threads_option_refuses_bad_values(bad: str) -> None:
+    with pytest.raises(ValueError, match="threads must be auto, T or WxT"):
+        check_threads(bad)
+
+
+def test_candidates_split_the_cores() -> None:
+    assert th.candidates(1) == ["1x1"]
+    assert th.candidates(2) == ["1x2", "2x1"]
+    assert th.candidates(16) == ["1x16", "2x8", "4x4"]
+
+
+def test_auto_measures_every_candidate_once_then_recalls(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(th, "cores", lambda: 2)
+    ed = ganedit.load(TinyUpscale, weights=False, device="cpu")
+    before = torch.get_num_threads()
+    first = th.choose_threads(ed)
+    assert torch.get_num_threads() == before  # the measurement restores the thread count
+    assert first.source == "measured" and set(first.seconds) == {"1x2", "2x1"}
+    assert first.name == min(first.seconds, key=first.seconds.__getitem__)
+    assert first.workers * first.threads == 2
+    keys = [k for k in json.loads(cache.read_text()) if k.startswith("threads-run|")]
+    assert len(keys) == 1 and "tiny-upscale/" in keys[0]
+    formats._SEEN.clear()  # a new process: only the file remembers
+    second = th.choose_threads(ed)
+    assert second.source == "cached" and second.name == first.name
+    assert "1x2" in second.describe() and "2x1" in second.describe()
+
+
+def test_requested_layouts_and_devices_measure_nothing(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ed = ganedit.load(TinyUpscale, weights=False, device="cpu", memory_format="contiguous")
+    got = th.choose_threads(ed, "2x3")
+    assert (got.workers, got.threads, got.source) == (2, 3, "requested")
+    monkeypatch.setattr(th, "cores", lambda: 1)
+    assert th.choose_threads(ed).name == f"1x{torch.get_num_threads()}"
+    assert not cache.exists()
+
+
+def _photos(folder: Path, n: int, size: tuple[int, int] = (24, 20)) -> None:
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True)
+    for i in range(n):
+        img = (rng.random((*size, 3)) * 255).astype(np.uint8)
+        cv2.imwrite(str(folder / f"img{i:02d}.png"), img)
+
+
+def _read_all(folder: Path) -> dict[str, np.ndarray]:
+    return {p.name: cv2.imread(str(p)) for p in sorted(folder.glob("*.png"))}
+
+
+def test_pooled_run_writes_the_one_worker_pixels_and_fails_bad_files(
+    cache: Path, tmp_path: Path
+) -> None:
+    src = tmp_path / "in"
+    _photos(src, 7)
+    (src / "broken.png").write_bytes(b"not a png")
+    common = {"weights": False, "device": "cpu", "progress": False, "memory_format": "contiguous"}
+    one = ganedit.run_folder(TinyUpscale, src, tmp_path / "one", threads="1x1", **common)
+    events: list[dict] = []
+    two = ganedit.run_folder(
+        TinyUpscale, src, tmp_path / "two", threads="2x1", on_event=events.append, **common
+    )
+    assert len(one.done) == len(two.done) == 7
+    assert [p.name for p, _ in two.failed] == ["broken.png"]
+    a, b = _read_all(tmp_path / "one"), _read_all(tmp_path / "two")
+    assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+    files = [e["input"] for e in events if e["event"] == "file" and e["status"] == "done"]
+    assert files == sorted(files)  # finished in input order
+    doc = json.loads((tmp_path / "two" / "ganedit-run.json").read_text())
+    assert doc["parameters"]["threads"] == "2x1 (requested)"
+
+
+def test_pooled_run_runs_tiled_images_alone_on_every_thread(
+    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = tmp_path / "in"
+    _photos(src, 3, (80, 72))
+    seen: list[int] = []
+    edit = ganedit.infer.editor.Editor.edit_pixels
+
+    def spy(self, batch, mask=None):  # type: ignore[no-untyped-def]
+        seen.append(torch.get_num_threads())
+        return edit(self, batch, mask)
+
+    monkeypatch.setattr(ganedit.infer.editor.Editor, "edit_pixels", spy)
+    common = {"weights": False, "device": "cpu", "progress": False, "memory_format": "contiguous"}
+    tiled = ganedit.run_folder(TinyUpscale, src, tmp_path / "t", threads="2x1", tile=32,
+                                tile_overlap=8, **common)  # fmt: skip
+    assert len(tiled.done) == 3 and seen == [2, 2, 2]
+    seen.clear()
+    whole = ganedit.run_folder(TinyUpscale, src, tmp_path / "w", threads="2x1", tile=0, **common)
+    assert len(whole.done) == 3 and seen == [1]  # one batch of three, in the pool
+    a, b = _read_all(tmp_path / "t"), _read_all(tmp_path / "w")
+    assert all(np.abs(a[k].astype(int) - b[k].astype(int)).max() <= 1 for k in a)
+
+
+def test_mask_family_runs_pooled(cache: Path, tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    rgba = np.full((16, 16, 4), 120, np.uint8)
+    rgba[4:8, 4:8, 3] = 0  # the transparent pixels are the hole
+    for i in range(4):
+        cv2.imwrite(str(src / f"{i}.png"), rgba)
+    report = ganedit.run_folder(
+        TinyInpaint, src, tmp_path / "out", weights=False, device="cpu", progress=False,
+        threads="2x1",
+    )  # fmt: skip
+    assert len(report.done) == 4 and not report.failed
+    out = cv2.imread(str(tmp_path / "out" / "0.png"), cv2.IMREAD_UNCHANGED)
+    assert out.shape == (16, 16, 3)  # filled, and opaque
+
+
+def test_auto_run_measures_at_the_first_image_size_and_records_it(
+    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(th, "cores", lambda: 2)
+    src = tmp_path / "in"
+    _photos(src, 3, (40, 28))
+    before = torch.get_num_threads()
+    report = ganedit.run_folder(
+        TinyUpscale, src, tmp_path / "out", weights=False, device="cpu", progress=False
+    )
+    assert len(report.done) == 3 and torch.get_num_threads() == before
+    doc = json.loads((tmp_path / "out" / "ganedit-run.json").read_text())
+    assert doc["parameters"]["threads"].split(" ")[1] == "(measured:"
+    (key,) = [k for k in json.loads(cache.read_text()) if k.startswith("threads-run|")]
+    assert "|40px|" in key  # the probe had the images' size
+
+
+def test_a_probe_the_model_fails_leaves_one_worker(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(th, "cores", lambda: 2)
+    ed = ganedit.load(TinyUpscale, weights=False, device="cpu", memory_format="contiguous")
+
+    def broken(*args: object) -> None:
+        raise ValueError("tiny-upscale's output is not finite")
+
+    monkeypatch.setattr(ed, "edit_pixels", broken)
+    got = th.choose_threads(ed, "auto", 32)
+    assert (got.workers, got.threads, got.source) == (1, 2, "probe failed")
+    assert not cache.exists()
