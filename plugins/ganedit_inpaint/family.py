@@ -65,7 +65,11 @@ class InpaintConfig:
         ),
     )
     smooth_iters: int = field(
-        default=16, metadata=_opt("prefill=smooth: Laplace (Jacobi) sweeps per pyramid level.")
+        default=256,
+        metadata=_opt(
+            "prefill=smooth: Laplace (Jacobi) sweeps per pyramid level (256: chosen on the "
+            "training photos, see README.md)."
+        ),
     )
     head_scale: float = field(
         default=0.0,
