@@ -6,7 +6,9 @@
    size and layout are batched (as many as :meth:`Editor.plan` allows; one at a time when
    tiled), copied through pinned memory on CUDA, run by :meth:`Editor.edit_pixels` and
    quantised on the device; in the calling thread, or several batches at once when the
-   measured thread layout says so (``threads``);
+   measured thread layout says so (``threads``). On CUDA the result goes back to the host
+   by a non-blocking copy into pinned memory that overlaps the next batch
+   (:mod:`ganedit.infer.transfer`);
 3. **encode + write** (a thread pool sized to the cores): encode with OpenCV and write
    atomically (:func:`ganedit.infer.outputs.encode_write`), a bounded number in flight.
 
@@ -31,6 +33,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ganedit.infer.compiling import CompileChoice
 from ganedit.infer.editor import Editor
 from ganedit.infer.jobs import DecodeSettings, Job, MaskSource, decode
 from ganedit.infer.limits import max_output_pixels
@@ -41,6 +44,7 @@ from ganedit.infer.report import RunReport
 from ganedit.infer.resume import SkipCheck, input_stat
 from ganedit.infer.signals import StopFlag
 from ganedit.infer.threads import ThreadChoice
+from ganedit.infer.transfer import COPIES_IN_FLIGHT, HostCopy
 from ganedit.io import ImageWriteError, InputItem, Manifest, normalize_format
 from ganedit.io.metadata import metadata_note
 
@@ -153,7 +157,11 @@ class Pipeline:
         )
         self._decode_pool = cf.ThreadPoolExecutor(self.decode_workers, "ganedit-decode")
         self._encode_pool = cf.ThreadPoolExecutor(self.encode_workers, "ganedit-encode")
-        self.model = ModelStage(editor, threads, self._after_model, self._chose_threads)
+        self.model = ModelStage(
+            editor, threads, self._after_model, self._chose, compile=options.compile
+        )
+        self.copies_in_flight = COPIES_IN_FLIGHT.get(editor.device.type, 0)
+        self._copies: collections.deque[tuple[list[Job], Any, HostCopy]] = collections.deque()
 
     # -------------------------------------------------------------------------------- records
     def record(
@@ -281,6 +289,7 @@ class Pipeline:
                 break
             self._flush(key)
         self.model.finish(0)
+        self._finish_copies(0)
         self._finish_encode(block=True)
 
     def _refill(self) -> None:
@@ -349,25 +358,38 @@ class Pipeline:
         images, masks = self._host_batch(group)
         self.model.run((group, dtype), images, masks, (h, w))
 
-    def _chose_threads(self, choice: ThreadChoice) -> None:
-        self.manifest.run.setdefault("parameters", {})["threads"] = choice.describe()
+    def _chose(self, compiled: CompileChoice, threads: ThreadChoice) -> None:
+        """Record the compile and thread choices (made at the first batch) in the manifest."""
+        if compiled.note:
+            self.events.warn(compiled.note)
+        params = self.manifest.run.setdefault("parameters", {})
+        params.update(compile=compiled.describe(), threads=threads.describe())
 
     def _after_model(self, tag: tuple[list[Job], Any], result: Callable[[], torch.Tensor]) -> None:
-        """Encode a batch's outputs, or fail its files with the model's error."""
+        """Start a batch's copy to the host (:mod:`ganedit.infer.transfer`), or fail its files
+        with the model's error; hand the copies that are done to the encoders."""
         group, dtype = tag
         try:
-            out = result().cpu().numpy()
+            copy = HostCopy(result())
         except (RuntimeError, ValueError, MemoryError) as exc:
             text = str(exc).strip()
             msg = text.splitlines()[0] if text else type(exc).__name__
             for j in group:
                 self.fail(j, f"model failed: {msg}")
             return
-        out = out.astype(dtype, copy=False)
-        for j, img in zip(group, out, strict=True):
-            self._submit_encode(j, np.ascontiguousarray(img))
-            if self.stopped:
-                return
+        self._copies.append((group, dtype, copy))
+        self._finish_copies(self.copies_in_flight)
+
+    def _finish_copies(self, keep: int) -> None:
+        """Encode the pending copies, oldest first, until ``keep`` remain (finished ones go
+        early: their outputs need not wait)."""
+        while self._copies and (len(self._copies) > keep or self._copies[0][2].ready()):
+            group, dtype, copy = self._copies.popleft()
+            out = copy.numpy().astype(dtype, copy=False)
+            for j, img in zip(group, out, strict=True):
+                self._submit_encode(j, np.ascontiguousarray(img))
+                if self.stopped:
+                    return
 
     # --------------------------------------------------------------------------------- encode
     def _submit_encode(self, job: Job, img: np.ndarray) -> None:
@@ -410,6 +432,8 @@ class Pipeline:
             f.cancel()
         self._decode_pool.shutdown(wait=True, cancel_futures=True)
         self.model.close(finish=not self.interrupted)
+        if not self.interrupted:
+            self._finish_copies(0)
         if not self.interrupted:
             self._finish_encode(block=True)
         self._encode_pool.shutdown(wait=True)

@@ -181,3 +181,41 @@ def test_a_probe_the_model_fails_leaves_one_worker(
     got = th.choose_threads(ed, "auto", 32)
     assert (got.workers, got.threads, got.source) == (1, 2, "probe failed")
     assert not cache.exists()
+
+
+def test_pending_host_copies_keep_order_and_pixels(
+    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The GPU path's one-batch-behind copy queue, exercised on the CPU."""
+    from ganedit.infer import pipeline, transfer
+
+    class SlowCopy(transfer.HostCopy):
+        def ready(self) -> bool:  # as a copy still running on the device would answer
+            return False
+
+    monkeypatch.setattr(pipeline, "COPIES_IN_FLIGHT", {"cpu": 1})
+    monkeypatch.setattr(pipeline, "HostCopy", SlowCopy)
+    src = tmp_path / "in"
+    _photos(src, 5)
+    common = {"weights": False, "device": "cpu", "progress": False, "memory_format": "contiguous"}
+    events: list[dict] = []
+    late = ganedit.run_folder(
+        TinyUpscale, src, tmp_path / "late", threads="1x1", on_event=events.append, **common
+    )
+    monkeypatch.setattr(pipeline, "COPIES_IN_FLIGHT", {})
+    now = ganedit.run_folder(TinyUpscale, src, tmp_path / "now", threads="1x1", **common)
+    assert len(late.done) == len(now.done) == 5
+    a, b = _read_all(tmp_path / "late"), _read_all(tmp_path / "now")
+    assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+    files = [e["input"] for e in events if e["event"] == "file"]
+    assert files == sorted(files)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_host_copy_from_the_gpu_is_pinned_and_exact() -> None:
+    from ganedit.infer.transfer import HostCopy
+
+    x = torch.randint(0, 255, (2, 8, 8, 3), dtype=torch.uint8)
+    copy = HostCopy(x.cuda())
+    assert copy._host.is_pinned()
+    assert np.array_equal(copy.numpy(), x.numpy()) and copy.ready()
