@@ -1,13 +1,15 @@
 """``torch.compile`` for a folder run's generator: off by default, kept only where it is faster.
 
-On the project's 2-core CPU, Inductor-compiled SRResNet x4 measured slower than eager
+On the project's 2-core CPU, Inductor-compiled SRResNet x4 first measured slower than eager
 channels_last (1.06-1.09 s against 0.88-0.99 s per 256x256 input, with and without weight
-freezing), and compiling costs 11-19 s per process, so ``compile="off"`` is the default.
-``"auto"`` times eager against compiled on a probe image (:data:`PROBE_SIDE`) once per
-machine (:func:`ganedit.formats.measured_choice`, remembered in
-``~/.cache/ganedit/measurements.json``) and keeps the faster; ``"on"`` compiles without
-asking. A compile that fails (no C++ compiler, an unsupported op) leaves the generator eager,
-with a note saying why; it never fails the images.
+freezing); with srgan's inference form and the heap reuse of :mod:`ganedit.hostmem` the two
+are level (0.566 s compiled, 0.574 s eager), while compiling costs about 4 s per process with
+Inductor's disk cache warm and 15-40 s without it. So ``compile="off"`` is the default.
+``"auto"`` times eager against compiled on a probe of the run's image size once per machine
+(:func:`ganedit.formats.measured_choice`, remembered in ``~/.cache/ganedit/measurements.json``)
+and keeps the faster; ``"on"`` compiles without asking. A compile that fails (no C++
+compiler, an unsupported op) leaves the generator eager, with a note saying why; it never
+fails the images.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import torch
 from ganedit.devices import autocast_for
 from ganedit.formats import measured_choice, net_digest, recalled
 from ganedit.infer.options import check_compile
-from ganedit.infer.threads import probe_inputs
+from ganedit.infer.threads import PROBE_SIDE, probe_inputs
 
 __all__ = ["CANDIDATES", "CompileChoice", "choose_compile"]
 
@@ -53,8 +55,8 @@ class CompileChoice:
         return f"{self.name} ({self.source}: {times})"
 
 
-def _runner(editor: Any, net: Any) -> Any:
-    inputs = probe_inputs(editor)
+def _runner(editor: Any, net: Any, side: int) -> Any:
+    inputs = probe_inputs(editor, side)
 
     def run() -> None:
         with torch.no_grad(), autocast_for(editor.device, editor.precision):
@@ -63,12 +65,13 @@ def _runner(editor: Any, net: Any) -> Any:
     return run
 
 
-def choose_compile(editor: Any, requested: str = "off") -> CompileChoice:
+def choose_compile(editor: Any, requested: str = "off", side: int = PROBE_SIDE) -> CompileChoice:
     """Compile ``editor.generator`` in place when asked and (for ``"auto"``) faster.
 
     Args:
         editor: the loaded :class:`~ganedit.infer.editor.Editor` (memory format chosen).
         requested: ``"off"``, ``"auto"`` or ``"on"``.
+        side: the probe's side (the size of the run's images; part of the cache key).
 
     Returns:
         The :class:`CompileChoice`; with ``name == "compiled"``, ``editor.generator`` is now
@@ -80,14 +83,14 @@ def choose_compile(editor: Any, requested: str = "off") -> CompileChoice:
     eager = editor.generator
     key = (
         f"compile|{editor.family.name}/{editor.generator_name}/{net_digest(eager)}"
-        f"|{editor.precision.name}|{editor.memory.name}"
+        f"|{editor.precision.name}|{editor.memory.name}|{side}px"
     )
     known = recalled(key, CANDIDATES, editor.device) if requested == "auto" else None
     if known is not None and known[0] == "eager":  # measured slower before: do not compile
         return CompileChoice("eager", known[1], known[2])
     compiled = torch.compile(eager)
     try:
-        _runner(editor, compiled)()  # compile now: an error here must not fail the images
+        _runner(editor, compiled, side)()  # compile now: an error here must not fail the images
     except Exception as exc:  # noqa: BLE001 - any compiler failure means: stay eager
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         return CompileChoice(
@@ -96,7 +99,7 @@ def choose_compile(editor: Any, requested: str = "off") -> CompileChoice:
     seconds: dict[str, float] = {}
     name, source = "compiled", "requested"
     if requested == "auto":
-        runs = {"eager": _runner(editor, eager), "compiled": _runner(editor, compiled)}
+        runs = {"eager": _runner(editor, eager, side), "compiled": _runner(editor, compiled, side)}
         name, source, seconds = measured_choice(key, CANDIDATES, lambda c: runs[c](), editor.device)
     if name == "compiled":
         editor.generator = compiled

@@ -9,8 +9,8 @@
   ``threads`` intra-op threads;
 * a tiled image runs alone, on every thread, so its memory stays one row of tiles.
 
-With ``threads="auto"`` on the CPU the layout is measured when the first untiled batch
-arrives, on a probe of that image's size (capped at :data:`MAX_PROBE_SIDE`), because the
+The ``compile`` option and the thread layout are settled when the first batch arrives, on
+probes of that image's size (its tile's when tiled; capped at :data:`MAX_PROBE_SIDE`), because the
 answer depends on the size: on the project's 2-core CPU (default heap) two SRResNet x4 workers
 won at 256 px inputs and one two-thread worker at 96 px (:mod:`ganedit.infer.threads`).
 """
@@ -24,7 +24,8 @@ from typing import Any
 
 import torch
 
-from ganedit.infer.options import check_threads
+from ganedit.infer.compiling import CompileChoice, choose_compile
+from ganedit.infer.options import check_compile, check_threads
 from ganedit.infer.threads import ThreadChoice, choose_threads, using_threads
 
 __all__ = ["MAX_PROBE_SIDE", "ModelStage"]
@@ -44,7 +45,9 @@ class ModelStage:
         requested: the ``threads`` option (``"auto"``, ``"T"`` or ``"WxT"``).
         done: ``done(tag, result)`` for each batch, oldest first: ``result()`` returns the
             ``edit_pixels`` output or raises its error.
-        on_choice: called once with the :class:`ThreadChoice` when it is made.
+        on_choice: called once with the :class:`~ganedit.infer.compiling.CompileChoice` and
+            the :class:`ThreadChoice` when they are made.
+        compile: the ``compile`` option (``"off"``, ``"auto"``, ``"on"``).
     """
 
     def __init__(
@@ -52,24 +55,26 @@ class ModelStage:
         editor: Any,
         requested: str,
         done: Done,
-        on_choice: Callable[[ThreadChoice], None] | None = None,
+        on_choice: Callable[[CompileChoice, ThreadChoice], None] | None = None,
+        compile: str = "off",
     ) -> None:
         self.editor, self.done, self.on_choice = editor, done, on_choice
-        self.requested = check_threads(requested)
+        self.requested, self.compile = check_threads(requested), check_compile(compile)
         self.before = torch.get_num_threads()
         self.choice: ThreadChoice | None = None
+        self.compiled: CompileChoice | None = None
         self._pool: cf.ThreadPoolExecutor | None = None
         self._running: collections.deque[tuple[cf.Future[torch.Tensor], Any]] = collections.deque()
-        if self.requested != "auto" or editor.device.type != "cpu":
-            self._decide(MAX_PROBE_SIDE)
 
     def _decide(self, side: int) -> None:
+        """Compile (when asked), then choose the thread layout, on ``side`` px probes."""
+        self.compiled = choose_compile(self.editor, self.compile, side)
         self.choice = choose_threads(self.editor, self.requested, side)
         torch.set_num_threads(self.choice.threads)
         if self.choice.workers > 1:
             self._pool = cf.ThreadPoolExecutor(self.choice.workers, "ganedit-model")
         if self.on_choice is not None:
-            self.on_choice(self.choice)
+            self.on_choice(self.compiled, self.choice)
 
     def _every_thread(self) -> int:
         if self.choice is None:
@@ -84,14 +89,15 @@ class ModelStage:
         def call() -> torch.Tensor:
             return self.editor.edit_pixels(images, masks)
 
-        if self.editor.plan(*shape)[0] is not None:  # tiled: alone, on every thread
+        tile = self.editor.plan(*shape)[0]
+        if self.choice is None:
+            self._decide(min(tile or max(shape), MAX_PROBE_SIDE))
+        assert self.choice is not None
+        if tile is not None:  # tiled: alone, on every thread
             self.finish(0)
             with using_threads(self._every_thread()):
                 self.done(tag, call)
             return
-        if self.choice is None:
-            self._decide(min(max(shape), MAX_PROBE_SIDE))
-        assert self.choice is not None
         if self._pool is None:
             self.done(tag, call)
             return

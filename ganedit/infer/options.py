@@ -274,8 +274,8 @@ class RunOptions:
         metadata={
             "help": "torch.compile the model: off, on, or auto (time compiled against eager "
             "on a probe once per machine and keep the faster; remembered in ~/.cache/ganedit). "
-            "Off by default: on the project's 2-core CPU it measured slower, and compiling "
-            "takes 10-20 s per run. A compile that fails runs eager, with a warning.",
+            "Off by default: on the project's 2-core CPU it measured level with eager while "
+            "compiling takes 4-40 s per run. A compile that fails runs eager, with a warning.",
             "choices": COMPILE_CHOICES,
             "check": check_compile,
         },

@@ -68,7 +68,6 @@ from ganedit.config import config_to_dict
 from ganedit.engine.distributed import check_launcher, join_group
 from ganedit.family import Kind, ModelFamily
 from ganedit.hostmem import keep_freed_memory
-from ganedit.infer.compiling import choose_compile
 from ganedit.infer.editor import Editor
 from ganedit.infer.jobs import MaskSource
 from ganedit.infer.limits import check_environment, env_number
@@ -405,10 +404,6 @@ def _process(
     params = _parameters(editor, opts, paths, out_dir, config)
     key = fingerprint(editor.family.name, editor.weights_sha256, params)
     skip = SkipCheck(out_dir, key) if opts.skip_existing else None
-    compiled = choose_compile(editor, opts.compile)
-    if compiled.note:
-        events.warn(compiled.note)
-    params["compile"] = compiled.describe()
     if editor.device.type == "cpu":
         params["host_memory"] = keep_freed_memory() or "system default"
     out_dir.mkdir(parents=True, exist_ok=True)
