@@ -5,10 +5,14 @@ Usage (from the repository root)::
     .venv/bin/python benchmarks/bench_sr_memory.py [--width 4000 --height 3000] [--scale 4]
         [--weights W] [--tile auto]
 
-Builds a ``width`` x ``height`` RGB input (a photo from ``data/photos`` resized up, else a
+``--heap-reuse`` keeps freed heap memory as ``ganedit run`` does on the CPU
+(:mod:`ganedit.hostmem`), so the peak also shows what that costs. Builds a ``width`` x
+``height`` RGB input (a photo from ``data/photos`` resized up, else a
 smooth synthetic image), runs ``ganedit.load("srgan")(img)`` through the core's automatic
 tiling, and reports the time and the process's peak RSS (``resource.getrusage``), next to the
-size of the output array and of an untiled run's estimated activations, for scale.
+size of the output array and of an untiled run's estimated activations, for scale, and a
+roofline line (the trained network's MACs per input pixel, tile overlaps not counted, against
+the machine's fp32 GEMM peak).
 """
 
 from __future__ import annotations
@@ -24,8 +28,11 @@ import cv2
 import numpy as np
 import torch
 from _machine import cpu_model
+from _plain import plain_generator
+from _roofline import macs_per_pixel, peak_gflops, roofline_line
 
 import ganedit
+from ganedit.hostmem import keep_freed_memory
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,7 +59,13 @@ def main() -> None:
     ap.add_argument("--scale", type=int, default=4, choices=(2, 4))
     ap.add_argument("--weights", default=None, help="weights file (default: bundled)")
     ap.add_argument("--tile", default="auto", help="tile size in input pixels, or auto")
+    ap.add_argument(
+        "--heap-reuse",
+        action="store_true",
+        help="keep freed heap memory as `ganedit run` does on the CPU (ganedit.hostmem)",
+    )
     args = ap.parse_args()
+    heap = keep_freed_memory() if args.heap_reuse else None
 
     img = make_input(args.width, args.height)
     rss_input = peak_rss_bytes()
@@ -77,7 +90,14 @@ def main() -> None:
         f"input {args.width}x{args.height} -> output {out.shape[1]}x{out.shape[0]} "
         f"(x{args.scale}), plan (tile, batch) = {plan}"
     )
+    print(f"heap: {heap or 'glibc defaults'}")
+    print(
+        f"working set beyond the input and the output: "
+        f"{(peak - rss_input - out.nbytes) / gib:.2f} GiB"
+    )
     print(f"time: {dt:.1f} s ({args.width * args.height / dt / 1e6:.3f} input Mpx/s)")
+    macs = macs_per_pixel(plain_generator(editor))
+    print(roofline_line(macs, args.width * args.height, dt, peak_gflops("cpu")))
     print(
         f"peak RSS: {peak / gib:.2f} GiB (after building the input: {rss_input / gib:.2f} GiB; "
         f"output array alone {out.nbytes / gib:.2f} GiB; an untiled forward would need "
