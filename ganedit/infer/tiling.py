@@ -22,7 +22,12 @@ summed weight is the outer product of two 1-D sums, so no full-size weight map i
 :func:`tiled_strips` blends one row of tiles at a time and hands over the output rows that no
 later tile touches, so no full-size float result is held either: the editor quantises each
 strip into the uint8/uint16 output (:meth:`~ganedit.infer.editor.Editor.edit_pixels`), and
-peak memory is the integer output plus one row of tiles in float.
+peak memory is the integer output plus one row of tiles in float (added into one buffer in
+place, so one tile row's height of the output width plus the rows the next row shares) and
+the editor's float copy of the input. Both grow with the image, the first with its width, the
+second with its area; they are a fraction of the output (x4 of 4000x3000 on the CPU: 0.81 GiB
+of working set beside a 0.54 GiB uint8 output and a 2.1 GiB float one,
+``benchmarks/bench_sr_memory.py``).
 
 Tile and overlap sizes must let neighbours advance by whole size multiples while sharing the
 overlap: :func:`legal_tile` rounds a request up to the nearest such pair (the user-facing
@@ -252,25 +257,33 @@ def tiled_strips(
     top = 0
     for i, y_start in enumerate(ys):
         y0, y1 = y_start * scale, (y_start + th) * scale
-        row = _tile_row(fn, xp, i, ys, xs, th, tw, scale, wy[i], wx, tiles_per_batch)
-        if acc is None:
-            acc, top = row, y0
-        else:  # grow the buffer to the new row's end and add the row in
-            if y1 - top > acc.shape[2]:
-                grown = row.new_zeros((n, row.shape[1], y1 - top, wp * scale))
-                grown[:, :, : acc.shape[2]] = acc
-                acc = grown
-            acc[:, :, y0 - top : y1 - top] += row
+        acc = _row_buffer(acc, top, y0, y1, wp * scale)
+        acc = _add_tile_row(
+            fn, xp, i, ys, xs, th, tw, scale, wy[i], wx, tiles_per_batch, acc, y0 - top
+        )
         done = (ys[i + 1] * scale if i + 1 < len(ys) else y1) - top
         if done > 0:
-            strip = acc[:, :, :done]
             rows = min(done, h0 * scale - top)
             if rows > 0:
-                yield top, strip[:, :, :rows, : w0 * scale]
-            acc, top = acc[:, :, done:].clone(), top + done
+                yield top, acc[:, :, :rows, : w0 * scale]
+            acc, top = acc[:, :, done:], top + done  # the shared rows, carried (a view)
 
 
-def _tile_row(
+def _row_buffer(
+    acc: torch.Tensor | None, top: int, y0: int, y1: int, width: int
+) -> torch.Tensor | None:
+    """The accumulator for output rows ``[top, y1)``: ``acc`` itself when it reaches ``y1``,
+    else a fresh zero buffer with ``acc``'s carried rows copied in (``None``: allocated by
+    the first tile, which knows the channel count). Only one tile row's height of the full
+    width is held, plus the rows the next tile row shares."""
+    if acc is None or y1 - top <= acc.shape[2]:
+        return acc
+    grown = acc.new_zeros((acc.shape[0], acc.shape[1], y1 - top, width))
+    grown[:, :, : acc.shape[2]] = acc
+    return grown
+
+
+def _add_tile_row(
     fn: Callable[[torch.Tensor], torch.Tensor],
     xp: torch.Tensor,
     i: int,
@@ -282,11 +295,13 @@ def _tile_row(
     wy: torch.Tensor,
     wx: list[torch.Tensor],
     tiles_per_batch: int,
+    acc: torch.Tensor | None,
+    row0: int,
 ) -> torch.Tensor:
-    """Row ``i`` of tiles, each run by ``fn`` and weighted: ``(N, C_out, th * scale,
-    W * scale)`` float32 (the padded width)."""
+    """Run row ``i`` of tiles through ``fn`` and add each, weighted, into ``acc`` at rows
+    ``row0 : row0 + th * scale`` (``acc``: ``(N, C_out, rows, W * scale)`` float32, the
+    padded width; ``None``: a zero buffer of one tile row is made first). Returns ``acc``."""
     n, wp = xp.shape[0], xp.shape[-1]
-    out: torch.Tensor | None = None
     step = max(1, int(tiles_per_batch))
     for k in range(0, len(xs), step):
         cols = list(range(k, min(k + step, len(xs))))
@@ -297,12 +312,13 @@ def _tile_row(
                 f"model returned {tuple(res.shape[-2:])} for a {th}x{tw} tile; "
                 f"expected {th * scale}x{tw * scale} (scale {scale})"
             )
-        if out is None:
-            out = res.new_zeros((n, res.shape[1], th * scale, wp * scale), dtype=torch.float32)
+        if acc is None:
+            acc = res.new_zeros((n, res.shape[1], th * scale, wp * scale), dtype=torch.float32)
+        band = acc[:, :, row0 : row0 + th * scale]
         for c, j in enumerate(cols):
             piece = res[c * n : (c + 1) * n].float()
             x0 = xs[j] * scale
-            out[:, :, :, x0 : x0 + tw * scale].add_(piece * (wy[:, None] * wx[j][None, :]))
+            band[:, :, :, x0 : x0 + tw * scale].add_(piece * (wy[:, None] * wx[j][None, :]))
         del res, batch
-    assert out is not None
-    return out
+    assert acc is not None
+    return acc
