@@ -4,6 +4,10 @@ callbacks, build the data by role, and run :func:`ganedit.engine.fit`.
 This is the one place where training meets plugin discovery: :mod:`ganedit.engine` itself
 never imports :mod:`ganedit.plugins`.
 
+The config of a run is the family's defaults, then (on ``resume``) the run's saved
+``config.json``, then ``config_file`` (TOML/JSON), then ``overrides`` (``"key=value"``), then
+``batch_size`` / ``lr`` / ``ema`` when given.
+
 Example::
 
     import ganedit
@@ -238,13 +242,40 @@ def train(
         ConfigError: ``out`` holds a run and neither ``resume`` nor ``overwrite`` is given,
             or ``resume`` finds another family's run.
 
-    The config is the family's defaults, then (on ``resume``) the run's saved
-    ``config.json``, then ``config_file`` (TOML/JSON), then ``overrides`` (``"key=value"``),
-    then ``batch_size`` / ``lr`` / ``ema`` when given. Other arguments: see
+    The config is resolved as the module docstring says. Other arguments: see
     :class:`~ganedit.engine.Engine` and :func:`~ganedit.engine.fit`.
     """
+    from ganedit.plugins import train_callbacks
+
+    family, roles, val_roles, run = _checked_inputs(name, data, val, out, resume, overwrite)
+    config, schedule, fit_ema = _config_and_schedule(
+        family, run, resume, config_file, overrides,
+        {"batch_size": batch_size, "lr": lr, "ema_decay": ema},
+        {"kind": lr_schedule, "warmup_steps": warmup_steps, "min_ratio": min_lr_ratio,
+         "hold_steps": hold_steps},
+    )  # fmt: skip
+    engine = Engine(
+        device=device, precision=precision, compile=compile, memory_format=memory_format,
+        seed=seed, callbacks=callbacks, deterministic=deterministic,
+    )  # fmt: skip
+    if engine.is_main:
+        _write_run_config(run, family, config, roles, schedule)
+    return fit(
+        family, config, family.dataset(roles, config), run, engine, steps=steps, resume=resume,
+        val=family.dataset(val_roles, config) if val_roles else None,
+        checkpoint_every=checkpoint_every, keep_last=keep_last, sample_every=sample_every,
+        log_every=log_every, ema=fit_ema, progress=progress, data_paths=roles,
+        lr_schedule=schedule, callbacks=train_callbacks(family, config),
+    )  # fmt: skip
+
+
+def _checked_inputs(
+    name: str, data: DataArg, val: DataArg | None, out: str | Path, resume: Any, overwrite: bool
+) -> tuple[ModelFamily, dict[str, list[Path]], dict[str, list[Path]] | None, Path]:
+    """``(family, roles, val roles, run folder)``, each checked: the family trains, the data
+    roles are its own, and (rank 0) the run folder is neither data nor an unasked-for run."""
     from ganedit.infer.limits import check_environment
-    from ganedit.plugins import get_family, train_callbacks
+    from ganedit.plugins import get_family
 
     check_environment()
     family = get_family(name)
@@ -258,43 +289,4 @@ def train(
     if str(os.environ.get("RANK", "0") or "0").strip() in ("0", ""):  # rank 0 decides
         _check_out_is_not_data(run, roles, val_roles)
         check_run_folder(family, run, resume, overwrite)
-    config, schedule, fit_ema = _config_and_schedule(
-        family,
-        run,
-        resume,
-        config_file,
-        overrides,
-        {"batch_size": batch_size, "lr": lr, "ema_decay": ema},
-        {"kind": lr_schedule, "warmup_steps": warmup_steps, "min_ratio": min_lr_ratio,
-         "hold_steps": hold_steps},
-    )  # fmt: skip
-    engine = Engine(
-        device=device,
-        precision=precision,
-        compile=compile,
-        memory_format=memory_format,
-        seed=seed,
-        callbacks=callbacks,
-        deterministic=deterministic,
-    )
-    if engine.is_main:
-        _write_run_config(run, family, config, roles, schedule)
-    return fit(
-        family,
-        config,
-        family.dataset(roles, config),
-        run,
-        engine,
-        steps=steps,
-        resume=resume,
-        val=family.dataset(val_roles, config) if val_roles else None,
-        checkpoint_every=checkpoint_every,
-        keep_last=keep_last,
-        sample_every=sample_every,
-        log_every=log_every,
-        ema=fit_ema,
-        progress=progress,
-        data_paths=roles,
-        lr_schedule=schedule,
-        callbacks=train_callbacks(family, config),
-    )
+    return family, roles, val_roles, run

@@ -480,6 +480,25 @@ def _paths_by_role(data: Any, given: Any) -> dict[str, list[str]]:
     return {k: [str(p) for p in v] for k, v in as_roles(data).items()}
 
 
+def _run_engine(
+    engine: Engine, family: ModelFamily, config: Any, out: Path, ema: float | None
+) -> Engine:
+    """``engine`` set up for one run into ``out``: stop flags cleared, the EMA decay
+    (``ema``, else ``config.ema_decay``) and the Config's batch size; ``out`` made (rank 0)."""
+    engine.out_dir = out
+    engine.should_stop = False
+    engine.stop_reason = ""
+    decay = ema if ema is not None else getattr(config, "ema_decay", None)
+    engine.ema_decay = float(decay) if decay else None
+    batch_size = int(getattr(config, "batch_size", 0) or 0)
+    if batch_size <= 0:
+        raise ValueError(f"{family.name}: config.batch_size must be a positive int")
+    engine.batch_size = batch_size
+    if engine.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+    return engine
+
+
 def fit(
     family: ModelFamily,
     config: Any,
@@ -535,19 +554,8 @@ def fit(
     Returns:
         A :class:`FitResult`.
     """
-    engine = engine or Engine()
     out = Path(out_dir)
-    engine.out_dir = out
-    engine.should_stop = False
-    engine.stop_reason = ""
-    decay = ema if ema is not None else getattr(config, "ema_decay", None)
-    engine.ema_decay = float(decay) if decay else None
-    batch_size = int(getattr(config, "batch_size", 0) or 0)
-    if batch_size <= 0:
-        raise ValueError(f"{family.name}: config.batch_size must be a positive int")
-    engine.batch_size = batch_size
-    if engine.is_main:
-        out.mkdir(parents=True, exist_ok=True)
+    engine = _run_engine(engine or Engine(), family, config, out, ema)
     opt = _Options(
         steps=steps,
         resume=resume,

@@ -359,6 +359,7 @@ def run_folder(
     items = walk.items[rank::world]
     missing: list = [*walk.missing, *walk.refused] if rank == 0 else []
     outputs = Outputs(out_dir, opts.format, walk.items, _mask_files(masks, out_dir))
+    where = (paths, out_dir, config)
     if opts.dry_run:
         _start(events, editor, walk, len(items), True)
         params = _parameters(editor, opts, paths, out_dir, config)
@@ -366,23 +367,38 @@ def run_folder(
         skip = SkipCheck(out_dir, key) if opts.skip_existing else None
         _dry_run(events, items, missing, skip, outputs, progress)
     else:
-        created = (
-            join_group(env_number("GANEDIT_DIST_TIMEOUT", 60, integer=False))
-            if world > 1
-            else False
-        )
-        try:
-            _start(events, editor, walk, len(items), False)
-            where = (paths, out_dir, config)
-            _process(editor, masks, opts, where, outputs, (items, missing), walk, events, progress)
-        finally:
-            if created:
-                torch.distributed.destroy_process_group()
+        _in_group(world, editor, masks, opts, where, outputs, (items, missing), walk, events,
+                  progress)  # fmt: skip
     report.seconds = time.monotonic() - t_start
     events.emit({"event": "end", **report.to_dict()})
     if report.interrupted is not None:
         raise RunInterrupted(report.interrupted, report)
     return report
+
+
+def _in_group(
+    world: int,
+    editor: Editor,
+    masks: MaskSource | None,
+    opts: RunOptions,
+    where: tuple[list[Path], Path, dict[str, Any]],
+    outputs: Outputs,
+    work: tuple[list, list],
+    walk: WalkResult,
+    events: RunEvents,
+    progress: bool,
+) -> None:
+    """:func:`_process` inside the torchrun process group (joined here when ``world`` > 1
+    and not joined yet, and left afterwards), after the ``start`` event."""
+    created = (
+        join_group(env_number("GANEDIT_DIST_TIMEOUT", 60, integer=False)) if world > 1 else False
+    )
+    try:
+        _start(events, editor, walk, len(work[0]), False)
+        _process(editor, masks, opts, where, outputs, work, walk, events, progress)
+    finally:
+        if created:
+            torch.distributed.destroy_process_group()
 
 
 def _process(
