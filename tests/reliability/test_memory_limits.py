@@ -68,3 +68,26 @@ def test_the_python_api_checks_the_output_size_first(monkeypatch) -> None:
     with pytest.raises(ValueError, match="^image: .*output limit"):
         ed(np.zeros((10, 10, 3), np.uint8))
     assert ed(np.zeros((5, 5, 3), np.uint8)).shape == (10, 10, 3)
+
+
+def test_a_tiled_edit_converts_tiles_not_the_whole_input_to_float(monkeypatch) -> None:
+    """No float copy of the whole input: each tile is converted on its own (the integer
+    image is what the tiles are cut from)."""
+    img = np.random.default_rng(2).integers(0, 256, (120, 100, 4)).astype(np.uint8)
+    ed = load(TinyUpscale(), weights=False, tile=16, tile_overlap=8)
+    want = load(TinyUpscale(), weights=False, tile=0)(img)
+    seen: list[tuple[int, ...]] = []
+    real = torch.Tensor.to
+
+    def spy(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        out = real(self, *args, **kwargs)
+        if out.is_floating_point() and not self.is_floating_point() and self.dim() == 4:
+            seen.append(tuple(self.shape))
+        return out
+
+    monkeypatch.setattr(torch.Tensor, "to", spy)
+    got = ed(img)
+    monkeypatch.undo()
+    assert got.shape == want.shape and np.abs(got.astype(int) - want.astype(int)).max() <= 1
+    whole = 120 * 100 * 3  # the colour channels of the whole input
+    assert seen and all(int(np.prod(s)) < whole // 2 for s in seen), seen  # tiles only
