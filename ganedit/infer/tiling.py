@@ -23,11 +23,11 @@ summed weight is the outer product of two 1-D sums, so no full-size weight map i
 later tile touches, so no full-size float result is held either: the editor quantises each
 strip into the uint8/uint16 output (:meth:`~ganedit.infer.editor.Editor.edit_pixels`), and
 peak memory is the integer output plus one row of tiles in float (added into one buffer in
-place, so one tile row's height of the output width plus the rows the next row shares) and
-the editor's float copy of the input. Both grow with the image, the first with its width, the
-second with its area; they are a fraction of the output (x4 of 4000x3000 on the CPU: 0.81 GiB
-of working set beside a 0.54 GiB uint8 output and a 2.1 GiB float one,
-``benchmarks/bench_sr_memory.py``).
+place: one tile row's height of the output width, plus the rows the next row shares). That
+grows with the image's width, not its area (x4 on the CPU: 0.56 GiB of working set at
+2000x1500, 0.72 GiB at 4000x3000 beside a 0.54 GiB uint8 output and a 2.1 GiB float one;
+``benchmarks/bench_sr_memory.py``). The editor cuts the tiles from the integer image where it
+can (:meth:`~ganedit.infer.editor.Editor.edit_pixels`), so the input is not held in float.
 
 Tile and overlap sizes must let neighbours advance by whole size multiples while sharing the
 overlap: :func:`legal_tile` rounds a request up to the nearest such pair (the user-facing
