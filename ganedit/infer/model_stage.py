@@ -48,6 +48,7 @@ class ModelStage:
         on_choice: called once with the :class:`~ganedit.infer.compiling.CompileChoice` and
             the :class:`ThreadChoice` when they are made.
         compile: the ``compile`` option (``"off"``, ``"auto"``, ``"on"``).
+        images: the run's number of images (a short run does not measure threads).
     """
 
     def __init__(
@@ -57,9 +58,11 @@ class ModelStage:
         done: Done,
         on_choice: Callable[[CompileChoice, ThreadChoice], None] | None = None,
         compile: str = "off",
+        images: int | None = None,
     ) -> None:
         self.editor, self.done, self.on_choice = editor, done, on_choice
         self.requested, self.compile = check_threads(requested), check_compile(compile)
+        self.images = images
         self.before = torch.get_num_threads()
         self.choice: ThreadChoice | None = None
         self.compiled: CompileChoice | None = None
@@ -69,7 +72,7 @@ class ModelStage:
     def _decide(self, side: int) -> None:
         """Compile (when asked), then choose the thread layout, on ``side`` px probes."""
         self.compiled = choose_compile(self.editor, self.compile, side)
-        self.choice = choose_threads(self.editor, self.requested, side)
+        self.choice = choose_threads(self.editor, self.requested, side, self.images)
         torch.set_num_threads(self.choice.threads)
         if self.choice.workers > 1:
             self._pool = cf.ThreadPoolExecutor(self.choice.workers, "ganedit-model")

@@ -158,7 +158,7 @@ class Pipeline:
         self._decode_pool = cf.ThreadPoolExecutor(self.decode_workers, "ganedit-decode")
         self._encode_pool = cf.ThreadPoolExecutor(self.encode_workers, "ganedit-encode")
         self.model = ModelStage(
-            editor, threads, self._after_model, self._chose, compile=options.compile
+            editor, threads, self._after_model, self._chose, compile=options.compile, images=total
         )
         self.copies_in_flight = COPIES_IN_FLIGHT.get(editor.device.type, 0)
         self._copies: collections.deque[tuple[list[Job], Any, HostCopy]] = collections.deque()

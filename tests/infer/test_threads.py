@@ -155,6 +155,7 @@ def test_auto_run_measures_at_the_first_image_size_and_records_it(
     cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(th, "cores", lambda: 2)
+    monkeypatch.setattr(th, "MEASURE_MIN_IMAGES", 3)
     src = tmp_path / "in"
     _photos(src, 3, (40, 28))
     before = torch.get_num_threads()
@@ -219,3 +220,27 @@ def test_host_copy_from_the_gpu_is_pinned_and_exact() -> None:
     copy = HostCopy(x.cuda())
     assert copy._host.is_pinned()
     assert np.array_equal(copy.numpy(), x.numpy()) and copy.ready()
+
+
+def test_a_short_run_keeps_the_default_or_recalls_but_never_measures(
+    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(th, "cores", lambda: 2)
+    src = tmp_path / "in"
+    _photos(src, 3, (40, 28))
+    common = {"weights": False, "device": "cpu", "progress": False}
+    ganedit.run_folder(TinyUpscale, src, tmp_path / "a", **common)
+    doc = json.loads((tmp_path / "a" / "ganedit-run.json").read_text())
+    assert doc["parameters"]["threads"] == "1x2 (default: 3 image(s), too few to measure)"
+    assert not any(k.startswith("threads-run|") for k in json.loads(cache.read_text()))
+    monkeypatch.setattr(th, "MEASURE_MIN_IMAGES", 3)  # a long run measures...
+    ganedit.run_folder(TinyUpscale, src, tmp_path / "b", **common)
+    monkeypatch.setattr(th, "MEASURE_MIN_IMAGES", 64)  # ...and a later short one recalls it
+    formats._SEEN.clear()  # (in a new process)
+    ganedit.run_folder(TinyUpscale, src, tmp_path / "c", **common)
+    doc = json.loads((tmp_path / "c" / "ganedit-run.json").read_text())
+    assert (
+        "(measured:"
+        in json.loads((tmp_path / "b" / "ganedit-run.json").read_text())["parameters"]["threads"]
+    )
+    assert "(cached:" in doc["parameters"]["threads"]
