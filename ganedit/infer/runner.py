@@ -53,12 +53,13 @@ Rules:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -367,8 +368,9 @@ def run_folder(
         skip = SkipCheck(out_dir, key) if opts.skip_existing else None
         _dry_run(events, items, missing, skip, outputs, progress)
     else:
-        _in_group(world, editor, masks, opts, where, outputs, (items, missing), walk, events,
-                  progress)  # fmt: skip
+        with _process_group(world):
+            _start(events, editor, walk, len(items), False)
+            _process(editor, masks, opts, where, outputs, (items, missing), walk, events, progress)
     report.seconds = time.monotonic() - t_start
     events.emit({"event": "end", **report.to_dict()})
     if report.interrupted is not None:
@@ -376,26 +378,15 @@ def run_folder(
     return report
 
 
-def _in_group(
-    world: int,
-    editor: Editor,
-    masks: MaskSource | None,
-    opts: RunOptions,
-    where: tuple[list[Path], Path, dict[str, Any]],
-    outputs: Outputs,
-    work: tuple[list, list],
-    walk: WalkResult,
-    events: RunEvents,
-    progress: bool,
-) -> None:
-    """:func:`_process` inside the torchrun process group (joined here when ``world`` > 1
-    and not joined yet, and left afterwards), after the ``start`` event."""
+@contextlib.contextmanager
+def _process_group(world: int) -> Iterator[None]:
+    """Inside the torchrun process group: joined here when ``world`` > 1 and not joined yet,
+    and left afterwards."""
     created = (
         join_group(env_number("GANEDIT_DIST_TIMEOUT", 60, integer=False)) if world > 1 else False
     )
     try:
-        _start(events, editor, walk, len(work[0]), False)
-        _process(editor, masks, opts, where, outputs, work, walk, events, progress)
+        yield
     finally:
         if created:
             torch.distributed.destroy_process_group()
