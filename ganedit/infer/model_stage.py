@@ -80,9 +80,10 @@ class ModelStage:
             self.on_choice(self.compiled, self.choice)
 
     def _every_thread(self) -> int:
+        """The threads a tiled image runs on: all the layout's (``--threads 1`` stays 1)."""
         if self.choice is None:
             return self.before
-        return max(self.before, self.choice.workers * self.choice.threads)
+        return self.choice.workers * self.choice.threads
 
     def run(
         self, tag: Any, images: torch.Tensor, masks: torch.Tensor | None, shape: tuple[int, int]

@@ -129,6 +129,10 @@ def test_pooled_run_runs_tiled_images_alone_on_every_thread(
                                 tile_overlap=8, **common)  # fmt: skip
     assert len(tiled.done) == 3 and seen == [2, 2, 2]
     seen.clear()
+    one = ganedit.run_folder(TinyUpscale, src, tmp_path / "o", threads="1", tile=32,
+                             tile_overlap=8, **common)  # fmt: skip
+    assert len(one.done) == 3 and seen == [1, 1, 1]  # a requested single thread is kept
+    seen.clear()
     whole = ganedit.run_folder(TinyUpscale, src, tmp_path / "w", threads="2x1", tile=0, **common)
     assert len(whole.done) == 3 and seen == [1]  # one batch of three, in the pool
     a, b = _read_all(tmp_path / "t"), _read_all(tmp_path / "w")
