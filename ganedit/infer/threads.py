@@ -48,7 +48,7 @@ __all__ = [
 #: Default side of the probe image (rounded up to the family's size multiple).
 PROBE_SIDE = 96
 #: Runs with fewer images keep the default layout unless one was measured before: the probe
-#: runs ``3 * len(candidates) * cores`` forwards, and a better layout saves ~10% of a run.
+#: runs ``2 * len(candidates) * cores`` forwards, and a better layout saves ~10% of a run.
 MEASURE_MIN_IMAGES = 64
 
 
