@@ -36,6 +36,7 @@ import torch.nn.functional as F
 from ganedit.devices import PrecisionChoice, autocast_for
 from ganedit.family import IOSpec, Kind, ModelFamily
 from ganedit.infer import layouts
+from ganedit.infer.blocks import tiled_blocks
 from ganedit.infer.ensemble import self_ensemble
 from ganedit.infer.options import (
     check_memory_format,
@@ -524,25 +525,26 @@ class Editor:
         tile: int | None,
         per_call: int,
     ) -> torch.Tensor:
-        """Blend, resize, add alpha and quantise strip by strip into a CPU integer output
-        (``xm``: what :meth:`_tile_source` cut tiles from, ``fn`` its model call; ``alpha``:
-        the integer alpha channel or ``None``, and its peak value)."""
+        """Blend, resize, add alpha and quantise into a CPU integer output: block by block
+        (:func:`~ganedit.infer.blocks.tiled_blocks`) when the output is the model's size and
+        has no alpha, else strip by strip (``xm``: what :meth:`_tile_source` cut tiles from,
+        ``fn`` its model call; ``alpha``: the integer alpha channel or ``None``, and its peak
+        value)."""
         if tile is None:  # the out-of-memory back-off never untiles; keep the contract
             tile = max(xm.shape[-2:])
         n, _, h, w = xm.shape
         oh, ow = self.output_size(h, w)
         store = torch.uint16 if dtype in (torch.uint16, torch.int32) else torch.uint8
         out: torch.Tensor | None = None
-        strips = tiled_strips(
-            fn,
-            xm,
-            scale=self.scale,
-            tile=tile,
-            overlap=self.tiling.overlap,
-            multiple=self.io.size_multiple,
-            tiles_per_batch=per_call,
-        )
-        for q0, y in self._final_rows(strips, (h * self.scale, w * self.scale), (oh, ow)):
+        grid = {"scale": self.scale, "tile": tile, "overlap": self.tiling.overlap,
+                "multiple": self.io.size_multiple, "tiles_per_batch": per_call}  # fmt: skip
+        model_size = (h * self.scale, w * self.scale)
+        if alpha[0] is None and (oh, ow) == model_size:  # blocks: a constant float set
+            pieces: Iterator[tuple[int, int, torch.Tensor]] = tiled_blocks(fn, xm, **grid)
+        else:  # full-width strips, for the resize and the alpha channel
+            strips = self._final_rows(tiled_strips(fn, xm, **grid), model_size, (oh, ow))
+            pieces = ((q0, 0, y) for q0, y in strips)
+        for q0, c0, y in pieces:
             y = layouts.from_model(y, file_channels, self.in_channels)
             if alpha[0] is not None:
                 rows = self._alpha_rows(alpha[0], q0, q0 + y.shape[2], oh, ow, alpha[1])
@@ -550,7 +552,7 @@ class Editor:
             ints = layouts.to_integer(y, dtype).cpu()
             if out is None:
                 out = torch.empty((n, oh, ow, ints.shape[-1]), dtype=store)
-            out[:, q0 : q0 + ints.shape[1]] = ints.to(store)
+            out[:, q0 : q0 + ints.shape[1], c0 : c0 + ints.shape[2]] = ints.to(store)
         assert out is not None
         return out
 
