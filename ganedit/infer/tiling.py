@@ -23,9 +23,12 @@ summed weight is the outer product of two 1-D sums, so no full-size weight map i
 later tile touches, so no full-size float result is held either: the editor quantises each
 strip into the uint8/uint16 output (:meth:`~ganedit.infer.editor.Editor.edit_pixels`), and
 peak memory is the integer output plus one row of tiles in float (added into one buffer in
-place: one tile row's height of the output width, plus the rows the next row shares). That
-grows with the image's width, not its area (x4 on the CPU: 0.56 GiB of working set at
-2000x1500, 0.72 GiB at 4000x3000 beside a 0.54 GiB uint8 output and a 2.1 GiB float one;
+place: one tile row's height of the output width, plus the rows the next row shares), which
+grows with the image's width. :func:`ganedit.infer.blocks.tiled_blocks` blends the same tiles
+block by block instead, so only about one tile stays in float; the editor uses it whenever the
+output is the model's size and has no alpha, and these strips for the ``outscale`` resize and
+for alpha (x4 on the CPU with blocks: 0.42, 0.41 and 0.51 GiB of working set at 1000x750,
+2000x1500 and 4000x3000, beside uint8 outputs of 0.03 to 0.54 GiB;
 ``benchmarks/bench_sr_memory.py``). The editor cuts the tiles from the integer image where it
 can (:meth:`~ganedit.infer.editor.Editor.edit_pixels`), so the input is not held in float.
 
