@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 
 import torch
 
-from ganedit.infer.tiling import _axis_window, _tile_grid, pad_to_multiple
+from ganedit.infer.tiling import tile_layout
 
 __all__ = ["tiled_blocks"]
 
@@ -51,22 +51,15 @@ def tiled_blocks(
         the finished output pixels ``[row, row + h) x [col, col + w)``. The blocks cover the
         ``(H * scale, W * scale)`` output exactly once, tile row by tile row, left to right.
     """
-    if x.ndim != 4:
-        raise ValueError(f"tiled_blocks expects an (N, C, H, W) tensor, got {tuple(x.shape)}")
-    m = max(1, int(multiple))
-    xp, (h0, w0) = pad_to_multiple(x, m)
-    _, _, hp, wp = xp.shape
-    th, tw, ys, xs = _tile_grid(hp, wp, tile, overlap, m)
-    if len(ys) == 1 and len(xs) == 1:
+    lay = tile_layout(x, scale=scale, tile=tile, overlap=overlap, multiple=multiple)
+    xp, (h0, w0), (th, tw) = lay.xp, lay.size, lay.tile
+    if lay.single:
         yield 0, 0, fn(xp).float()[..., : h0 * scale, : w0 * scale]
         return
-    wy, sy = _axis_window(hp, ys, th, scale, xp.device)
-    wx, sx = _axis_window(wp, xs, tw, scale, xp.device)
-    wy = [w / sy[s * scale : s * scale + th * scale] for w, s in zip(wy, ys, strict=True)]
-    wx = [w / sx[s * scale : s * scale + tw * scale] for w, s in zip(wx, xs, strict=True)]
-    grid = _Grid(ys, xs, th, tw, scale, (h0 * scale, w0 * scale), wp * scale)
+    wy, wx = lay.wy, lay.wx
+    grid = _Grid(lay.ys, lay.xs, th, tw, scale, (h0 * scale, w0 * scale), xp.shape[-1] * scale)
     carry: torch.Tensor | None = None  # rows [ys[i] * scale, ...) shared with row i, full width
-    for i in range(len(ys)):
+    for i in range(len(lay.ys)):
         row = _TileRow(grid, i, carry)
         for j, piece in _weighted_tiles(fn, xp, grid, i, wy[i], wx, tiles_per_batch):
             yield from row.add(j, piece)

@@ -41,11 +41,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
-__all__ = ["legal_tile", "pad_to_multiple", "tile_starts", "tiled_forward", "tiled_strips"]
+__all__ = [
+    "TileLayout",
+    "legal_tile",
+    "pad_to_multiple",
+    "tile_layout",
+    "tile_starts",
+    "tiled_forward",
+    "tiled_strips",
+]
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
@@ -167,6 +176,51 @@ def _tile_grid(
     return th, tw, tile_starts(hp, th, ov_h, m), tile_starts(wp, tw, ov_w, m)
 
 
+@dataclass(frozen=True)
+class TileLayout:
+    """Where the tiles of one input go, and how they are weighted.
+
+    Attributes:
+        xp: the input padded to the size multiple, ``(N, C, Hp, Wp)``.
+        size: the unpadded ``(H, W)``.
+        tile: the legal ``(th, tw)`` in input pixels.
+        ys, xs: the tile starts (input pixels) down and across.
+        wy, wx: per tile row / column, its 1-D window in output pixels, already divided by
+            the windows' sum there (the 2-D weight of tile ``(i, j)`` is ``wy[i] (x) wx[j]``).
+    """
+
+    xp: torch.Tensor
+    size: tuple[int, int]
+    tile: tuple[int, int]
+    ys: list[int]
+    xs: list[int]
+    wy: list[torch.Tensor]
+    wx: list[torch.Tensor]
+
+    @property
+    def single(self) -> bool:
+        """One tile covers the whole input."""
+        return len(self.ys) == 1 and len(self.xs) == 1
+
+
+def tile_layout(
+    x: torch.Tensor, *, scale: int, tile: int | tuple[int, int], overlap: int, multiple: int = 1
+) -> TileLayout:
+    """The :class:`TileLayout` of ``x`` (``(N, C, H, W)``; arguments as in
+    :func:`tiled_forward`)."""
+    if x.ndim != 4:
+        raise ValueError(f"tiling expects an (N, C, H, W) tensor, got shape {tuple(x.shape)}")
+    m = max(1, int(multiple))
+    xp, size = pad_to_multiple(x, m)
+    hp, wp = xp.shape[-2:]
+    th, tw, ys, xs = _tile_grid(hp, wp, tile, overlap, m)
+    wy, sy = _axis_window(hp, ys, th, scale, xp.device)
+    wx, sx = _axis_window(wp, xs, tw, scale, xp.device)
+    wy = [w / sy[s * scale : s * scale + th * scale] for w, s in zip(wy, ys, strict=True)]
+    wx = [w / sx[s * scale : s * scale + tw * scale] for w, s in zip(wx, xs, strict=True)]
+    return TileLayout(xp, size, (th, tw), ys, xs, wy, wx)
+
+
 def tiled_forward(
     fn: Callable[[torch.Tensor], torch.Tensor],
     x: torch.Tensor,
@@ -240,22 +294,12 @@ def tiled_strips(
         device, the finished output rows ``row`` to ``row + rows`` (in order, together
         covering ``H * scale`` rows).
     """
-    if x.ndim != 4:
-        raise ValueError(
-            f"tiled_forward expects an (N, C, H, W) tensor, got shape {tuple(x.shape)}"
-        )
-    m = max(1, int(multiple))
-    xp, (h0, w0) = pad_to_multiple(x, m)
-    n, _, hp, wp = xp.shape
-    th, tw, ys, xs = _tile_grid(hp, wp, tile, overlap, m)
-    if len(ys) == 1 and len(xs) == 1:
+    lay = tile_layout(x, scale=scale, tile=tile, overlap=overlap, multiple=multiple)
+    xp, (h0, w0), (th, tw), ys, xs = lay.xp, lay.size, lay.tile, lay.ys, lay.xs
+    wy, wx, wp = lay.wy, lay.wx, xp.shape[-1]
+    if lay.single:
         yield 0, fn(xp).float()[..., : h0 * scale, : w0 * scale]
         return
-    wy, sy = _axis_window(hp, ys, th, scale, xp.device)
-    wx, sx = _axis_window(wp, xs, tw, scale, xp.device)
-    # Normalise the 1-D windows once: the 2-D normalised weight is their outer product.
-    wy = [w / sy[s * scale : s * scale + th * scale] for w, s in zip(wy, ys, strict=True)]
-    wx = [w / sx[s * scale : s * scale + tw * scale] for w, s in zip(wx, xs, strict=True)]
     acc: torch.Tensor | None = None  # output rows [top, top + acc rows), still accumulating
     top = 0
     for i, y_start in enumerate(ys):
