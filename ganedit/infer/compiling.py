@@ -22,7 +22,7 @@ import torch
 from ganedit.devices import autocast_for
 from ganedit.formats import measured_choice, net_digest, recalled
 from ganedit.infer.options import check_compile
-from ganedit.infer.threads import PROBE_SIDE, probe_inputs
+from ganedit.infer.threads import PROBE_SIDE, editor_probe
 
 __all__ = ["CANDIDATES", "CompileChoice", "choose_compile"]
 
@@ -56,7 +56,7 @@ class CompileChoice:
 
 
 def _runner(editor: Any, net: Any, side: int) -> Any:
-    inputs = probe_inputs(editor, side)
+    inputs = editor_probe(editor, side)
 
     def run() -> None:
         with torch.no_grad(), autocast_for(editor.device, editor.precision):

@@ -29,10 +29,10 @@ from typing import Any
 
 import torch
 
-from ganedit.family import Kind
 from ganedit.formats import measured_choice, net_digest, recalled, to_format
 from ganedit.hostmem import keep_freed_memory_applied
 from ganedit.infer.options import check_threads
+from ganedit.infer.tuning import probe_inputs
 
 __all__ = [
     "MEASURE_MIN_IMAGES",
@@ -41,7 +41,7 @@ __all__ = [
     "candidates",
     "choose_threads",
     "cores",
-    "probe_inputs",
+    "editor_probe",
     "using_threads",
 ]
 
@@ -104,27 +104,18 @@ def using_threads(threads: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def probe_inputs(editor: Any, side: int = PROBE_SIDE) -> dict[str, torch.Tensor]:
-    """One square image of ``side`` (rounded up to the size multiple; a mask too for
-    IMAGE_MASK), float32 in [0, 1] on the editor's device, in its memory format."""
-    io = editor.family.io(editor.config)
-    m = max(1, io.size_multiple)
-    side = -(-max(1, int(side)) // m) * m
-    gen = torch.Generator().manual_seed(0)
-    inputs = {"image": torch.rand(1, io.in_channels, side, side, generator=gen)}
-    if editor.family.kind is Kind.IMAGE_MASK:
-        mask = torch.zeros(1, 1, side, side)
-        mask[..., side // 4 : side // 2, side // 4 : side // 2] = 1
-        inputs["mask"] = mask
-    cl = editor.memory.channels_last
-    return {k: to_format(v.to(editor.device), cl) for k, v in inputs.items()}
+def editor_probe(editor: Any, side: int = PROBE_SIDE) -> dict[str, torch.Tensor]:
+    """:func:`ganedit.infer.tuning.probe_inputs` of ``side`` for ``editor``, in its memory
+    format."""
+    inputs = probe_inputs(editor.family, editor.config, editor.device, side)
+    return {k: to_format(v, editor.memory.channels_last) for k, v in inputs.items()}
 
 
 def _job(editor: Any, total: int, side: int) -> Any:
     """``job(candidate)``: ``total`` calls of :meth:`Editor.edit_pixels` on a ``side`` x
     ``side`` uint8 probe (the folder run's whole per-image work on the device: layout,
     model, quantisation), spread over the candidate's workers."""
-    inputs = probe_inputs(editor, side)
+    inputs = editor_probe(editor, side)
     pixels = (inputs["image"].float() * 255).round().to(torch.uint8).permute(0, 2, 3, 1)
     pixels = pixels.cpu().contiguous()
     mask = inputs["mask"].cpu() > 0.5 if "mask" in inputs else None

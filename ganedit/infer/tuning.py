@@ -20,19 +20,23 @@ from ganedit.family import Kind, ModelFamily
 from ganedit.formats import FormatChoice, measured_format, net_digest, to_format
 from ganedit.infer.options import check_memory_format
 
-__all__ = ["PROBE_SIDE", "FormatChoice", "choose_memory_format", "to_format"]
+__all__ = ["PROBE_SIDE", "FormatChoice", "choose_memory_format", "probe_inputs", "to_format"]
 
 PROBE_SIDE = 32
 
 
-def _probe_inputs(family: ModelFamily, config: object, device: torch.device) -> dict:
-    """One small input of the family's kind, on ``device`` (fixed seed)."""
+def probe_inputs(
+    family: ModelFamily, config: object, device: torch.device, side: int = PROBE_SIDE
+) -> dict[str, torch.Tensor]:
+    """One input of the family's kind on ``device`` (fixed seed): a latent, or a square
+    image of ``side`` (rounded up to the size multiple) float32 in [0, 1], with a mask
+    (``(1, 1, S, S)``, a square hole) for IMAGE_MASK."""
     gen = torch.Generator().manual_seed(0)
     if family.kind is Kind.GENERATE:
         return {"latent": family.latent(1, config, gen).to(device)}
     io = family.io(config)
     m = max(1, io.size_multiple)
-    side = -(-PROBE_SIDE // m) * m
+    side = -(-max(1, int(side)) // m) * m
     inputs = {"image": torch.rand(1, io.in_channels, side, side, generator=gen).to(device)}
     if family.kind is Kind.IMAGE_MASK:
         mask = torch.zeros(1, 1, side, side)
@@ -67,7 +71,7 @@ def choose_memory_format(
     if requested != "auto":
         choice = FormatChoice(requested, "requested")
     else:
-        inputs = _probe_inputs(family, config, device)
+        inputs = probe_inputs(family, config, device)
 
         def job(channels_last: bool) -> object:
             net.to(memory_format=torch.channels_last if channels_last else torch.contiguous_format)  # type: ignore[call-overload]
