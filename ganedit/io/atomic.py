@@ -2,7 +2,9 @@
 
 An interrupted process (even SIGKILL) leaves either the old file or the complete new one, never a
 truncated file; at worst a hidden ``.<name>.*.ganedit-tmp`` that the folder runner sweeps up
-(``<name>`` shortened when the temp name would pass the file system's name limit).
+(``<name>`` shortened when the temp name would pass the file system's name limit). The finished
+file has the permissions a plain ``open()`` gives under the process umask (0o666 & ~umask),
+whatever the writer did to the temp file.
 """
 
 from __future__ import annotations
@@ -71,8 +73,10 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     os.close(fd)
     tmp_path = Path(tmp)
     try:
-        os.chmod(tmp_path, _default_mode())  # mkstemp makes 0600; outputs follow the umask
         yield tmp_path
+        # mkstemp makes 0600, and a writer may replace the temp file with one of its own
+        # (safetensors does): the finished file gets the mode a plain open() would give
+        os.chmod(tmp_path, _default_mode())
         with open(tmp_path, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp_path, target)
