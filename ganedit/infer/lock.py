@@ -9,13 +9,16 @@ A second run into the folder is refused with a message naming the holder. A lock
 run that was killed (``kill -9``, a crash, a power cut) does not stay stuck: when its host is
 this machine and its pid is no longer running (or is not a ganedit process any more), it is
 stale and taken over. A lock from another host cannot be checked; the message says to delete
-it when no such run is going on.
+it when no such run is going on. The holder also keeps an ``flock`` on the file, so a lock that
+could not be filled in (a full disk leaves it empty) still tells a live run from a dead one.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import errno
+import fcntl
 import json
 import os
 import socket
@@ -71,6 +74,7 @@ class FolderLock:
     def __init__(self, folder: Path, name: str = LOCK_NAME) -> None:
         self.path = folder / name
         self.held = False
+        self._fd = -1
 
     def _content(self) -> bytes:
         doc = {
@@ -92,9 +96,25 @@ class FolderLock:
             return {}
         return data if isinstance(data, dict) else {}
 
+    def _flocked(self) -> bool:
+        """True while a live process holds the lock file's ``flock`` (a run of this machine)."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        finally:
+            os.close(fd)
+        return False
+
     def _stale(self, holder: dict[str, Any]) -> bool:
+        if not holder:  # unreadable or empty (cut short, or written on a full disk)
+            return not self._flocked()
         if holder.get("host") != socket.gethostname():
-            return not holder  # an unreadable lock is stale; another host's cannot be checked
+            return False  # another host's cannot be checked
         pid = int(holder.get("pid") or 0)
         if not _pid_alive(pid):
             return True
@@ -109,8 +129,13 @@ class FolderLock:
         """
         fd, tmp = tempfile.mkstemp(prefix=".ganedit-lock.", dir=self.path.parent)
         try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(self._content())
+            fcntl.flock(fd, fcntl.LOCK_EX)  # held while the run lives: tells a live holder
+            try:
+                os.write(fd, self._content())
+            except OSError as exc:  # a full disk: the lock stays empty, the flock tells
+                if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                    raise
+                os.ftruncate(fd, 0)
             for _ in range(3):
                 try:
                     os.link(tmp, self.path)
@@ -124,12 +149,14 @@ class FolderLock:
                         with contextlib.suppress(OSError):
                             os.unlink(self.path)
                     continue
-                self.held = True
+                self.held, self._fd, fd = True, fd, -1
                 return
             raise OutputLocked(self._message(self._holder() or {}))
         finally:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+            if fd >= 0:
+                os.close(fd)
 
     def _message(self, holder: dict[str, Any]) -> str:
         who = (
@@ -148,10 +175,14 @@ class FolderLock:
         """Remove the lock if this run holds it."""
         if self.held:
             self.held = False
-            holder = self._holder()
-            if holder and holder.get("pid") == os.getpid():
-                with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError):
+                mine = os.fstat(self._fd)
+                now = os.stat(self.path)
+                if (mine.st_dev, mine.st_ino) == (now.st_dev, now.st_ino):  # not taken over
                     os.unlink(self.path)
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
     def __enter__(self) -> FolderLock:
         self.acquire()

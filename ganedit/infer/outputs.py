@@ -79,7 +79,7 @@ def encode_write(
         atomic_write_bytes(path, data)
     except OSError as exc:
         raise ImageWriteError(
-            path, f"the file could not be written ({exc.strerror or exc})"
+            path, f"its output {path} could not be written ({exc.strerror or exc})"
         ) from None
 
 

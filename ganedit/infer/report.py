@@ -26,8 +26,8 @@ class RunReport:
         stopped_early: True when ``fail_fast`` stopped the run at the first failure.
         redone: Inputs whose existing output was redone (``skip_existing``) because the input
             or the run's parameters changed since it was written.
-        manifest_error: Why the manifest could not be written (the exit code is then 1), or
-            ``None``.
+        manifest_error: ``"<manifest path>: <reason>"`` when the manifest could not be
+            written (the exit code is then 1; ``manifest_path`` is then ``None``), or ``None``.
         interrupted: The signal (2 = SIGINT, 15 = SIGTERM) that stopped the run, or ``None``.
         seconds: Wall time of the run.
         model: The family name.
@@ -55,6 +55,20 @@ class RunReport:
         if self.interrupted is not None:
             return 128 + int(self.interrupted)
         return 1 if self.failed or self.manifest_error else 0
+
+    def settle_manifest(self) -> None:
+        """Say a manifest that could not be written once, naming its path: ``manifest_error``
+        becomes ``"<path>: <reason>"``, ``manifest_path`` ``None`` (there is no file to point
+        at) and the warning the run gave about it leaves ``warnings``. A manifest written in
+        the end is left as it is."""
+        if not self.manifest_error or self.manifest_path is None:
+            return
+        path = os.fspath(self.manifest_path)
+        self.warnings = [
+            w for w in self.warnings if not (w.startswith("the manifest ") and path in w)
+        ]
+        self.manifest_error = f"{path}: {self.manifest_error}"
+        self.manifest_path = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe summary (paths as strings)."""

@@ -435,6 +435,7 @@ def _process(
             pipeline.run(missing, items)
         finally:
             pipeline.fill(report)
+            report.settle_manifest()
         if world > 1 and rank == 0 and not stop:
             report.manifest_path = _merge_parts(out_dir, world, manifest) or manifest.path
 
