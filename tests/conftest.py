@@ -25,19 +25,35 @@ PLUGIN_ENV = (
 )
 
 
+REAL_HOME = Path.home()  # the user's home, read before the session fixture hides it
+HOME_ENV = ("GANEDIT_CACHE_DIR", "HOME", "XDG_CACHE_HOME")
+
+
 @pytest.fixture(autouse=True, scope="session")
-def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """The memory-format cache (:mod:`ganedit.infer.tuning`) lives in a temporary folder for
-    the whole session (subprocesses inherit it), never in the user's ``~/.cache``."""
+def _private_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The whole session (and every subprocess, which inherits the environment) keeps its
+    caches in a temporary folder, never in the user's ``~/.cache``: ``GANEDIT_CACHE_DIR``
+    (the measurement cache, :func:`ganedit.formats.cache_path`), and ``HOME`` and
+    ``XDG_CACHE_HOME`` for anything that still falls back to the home folder (a helper that
+    drops ``GANEDIT_*`` variables, or a library's own cache). Yields the temporary home."""
     import os
 
-    old = os.environ.get("GANEDIT_CACHE_DIR")
-    os.environ["GANEDIT_CACHE_DIR"] = str(tmp_path_factory.mktemp("ganedit-cache"))
-    yield
-    if old is None:
-        os.environ.pop("GANEDIT_CACHE_DIR", None)
-    else:
-        os.environ["GANEDIT_CACHE_DIR"] = old
+    root = tmp_path_factory.mktemp("private-home")
+    values = {
+        "GANEDIT_CACHE_DIR": root / "ganedit-cache",
+        "HOME": root / "home",
+        "XDG_CACHE_HOME": root / "home" / ".cache",
+    }
+    old = {k: os.environ.get(k) for k in HOME_ENV}
+    for key, path in values.items():
+        path.mkdir(parents=True, exist_ok=True)
+        os.environ[key] = str(path)
+    yield values["HOME"]
+    for key, value in old.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 @pytest.fixture(autouse=True)

@@ -88,6 +88,7 @@ def test_installed_wheel_finds_bundled_weights(wheel: Path, tmp_path: Path) -> N
         "print(json.dumps({'file': ganedit.__file__, 'weights': out}))\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("GANEDIT_")}
+    env["GANEDIT_CACHE_DIR"] = os.environ["GANEDIT_CACHE_DIR"]  # the session's, not ~/.cache
     env["PYTHONPATH"] = str(target)
     res = subprocess.run(
         [sys.executable, "-c", code],

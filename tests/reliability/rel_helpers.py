@@ -66,6 +66,7 @@ def manifest(out: Path) -> dict[str, Any]:
 def subprocess_env(**extra: str) -> dict[str, str]:
     """An environment for ``python -m ganedit`` with the fixture plugins importable."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GANEDIT_")}
+    env["GANEDIT_CACHE_DIR"] = os.environ["GANEDIT_CACHE_DIR"]  # the session's, not ~/.cache
     parts = [str(REPO / "tests" / "fixtures" / "plugins")]
     if env.get("PYTHONPATH"):
         parts.append(env["PYTHONPATH"])
