@@ -28,6 +28,7 @@ Rules of :func:`walk_inputs`:
 from __future__ import annotations
 
 import os
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -35,11 +36,13 @@ from pathlib import Path
 
 __all__ = [
     "IMAGE_EXTENSIONS",
+    "RUNNER_NAMES",
     "InputItem",
     "WalkResult",
     "check_output_location",
     "file_identity",
     "plan_output",
+    "runner_owned",
     "walk_inputs",
 ]
 
@@ -309,7 +312,34 @@ def check_output_location(
             )
 
 
+#: Names the folder runner writes at the top of an output folder: the manifest
+#: (``ganedit-run.json``, torchrun parts ``ganedit-run.rank<r>.json``), the locks
+#: (``.ganedit-run.lock``, ``.ganedit-run.rank<r>.lock``, their ``.ganedit-lock.*`` temp files)
+#: and atomic-write temp files (``.<name>.<random>.ganedit-tmp``). Compared case-insensitively
+#: (a case-insensitive file system would mix ``Ganedit-Run.json`` up with the manifest).
+RUNNER_NAMES = re.compile(
+    r"ganedit-run(\.rank\d+)?\.json|\.ganedit-run(\.rank\d+)?\.lock|\.ganedit-lock\..*"
+    r"|\..+\.ganedit-tmp",
+    re.IGNORECASE,
+)
+
+
+def runner_owned(name: str) -> bool:
+    """True when ``name`` is a name the folder runner writes in an output folder's top level."""
+    return RUNNER_NAMES.fullmatch(name) is not None
+
+
 def plan_output(item: InputItem, out_dir: str | os.PathLike[str], ext: str) -> Path:
-    """Return ``out_dir / item.rel`` with the suffix replaced by ``ext`` (``".png"`` or ``"png"``)."""
+    """Return ``out_dir / item.rel`` with the suffix replaced by ``ext`` (``".png"`` or ``"png"``).
+
+    An input sub-folder whose name the runner owns (a folder ``ganedit-run.json`` would
+    mirror onto the manifest) is mirrored with ``-2`` added to its stem
+    (``ganedit-run-2.json/``), so outputs and the runner's files never take each other's
+    names (:data:`RUNNER_NAMES`).
+    """
     suffix = ext if ext.startswith(".") else "." + ext
-    return Path(out_dir) / item.rel.with_suffix(suffix)
+    rel = item.rel.with_suffix(suffix)
+    if runner_owned(rel.parts[0]):
+        first = Path(rel.parts[0])
+        rel = Path(f"{first.stem}-2{first.suffix}", *rel.parts[1:])
+    return Path(out_dir) / rel
