@@ -1,7 +1,7 @@
-"""ganedit's image-to-image translation plugin: ``pix2pix`` and ``cyclegan``.
+"""ganedit's image-to-image translation plugin: ``pix2pix``, ``cyclegan`` and ``cut``.
 
-pix2pix (Isola et al. 2017) learns from aligned pairs; CycleGAN (Zhu et al. 2017) from two
-unpaired domains. Written exactly as a third-party plugin: it uses only ``ganedit``'s public
+pix2pix (Isola et al. 2017) learns from aligned pairs; CycleGAN (Zhu et al. 2017) and CUT
+(Park et al. 2020) from two unpaired domains. Written exactly as a third-party plugin: it uses only ``ganedit``'s public
 names and modules (and ``ganedit_dcgan``'s Fashion-MNIST classifier for evaluation). It also
 adds the ``ganedit edges`` command (Canny edge maps, the bundled pix2pix weights' inputs).
 """
@@ -13,13 +13,15 @@ import ganedit
 
 @ganedit.hookimpl
 def ganedit_register_models(register):  # type: ignore[no-untyped-def]
-    """Register :class:`~ganedit_translate.pix2pix.Pix2Pix` and
-    :class:`~ganedit_translate.cyclegan.CycleGAN`."""
+    """Register :class:`~ganedit_translate.pix2pix.Pix2Pix`,
+    :class:`~ganedit_translate.cyclegan.CycleGAN` and :class:`~ganedit_translate.cut.CUT`."""
+    from ganedit_translate.cut import CUT
     from ganedit_translate.cyclegan import CycleGAN
     from ganedit_translate.pix2pix import Pix2Pix
 
     register(Pix2Pix)
     register(CycleGAN)
+    register(CUT)
 
 
 @ganedit.hookimpl

@@ -293,29 +293,31 @@ class CycleGAN(ganedit.ModelFamily[CycleGANConfig]):
         return {"a": [folder / "a"], "b": [folder / "b"]}
 
 
-def _check_domain(name: str, paths: Sequence[Path]) -> None:
+def _check_domain(name: str, paths: Sequence[Path], family: str = "cyclegan") -> None:
     """Raise a DatasetError naming the domain when a path is missing or holds no image."""
     walked = walk_inputs([Path(p) for p in paths])
     if walked.missing:
-        raise gdata.DatasetError(f"cyclegan: domain {name}: {walked.missing[0]} not found")
+        raise gdata.DatasetError(f"{family}: domain {name}: {walked.missing[0]} not found")
     roots = {it.root for it in walked.items}
     empty = [p for p in paths if Path(p) not in roots]
     if empty or not walked.items:
         where = (empty or list(paths))[0]
-        raise gdata.DatasetError(f"cyclegan: domain {name}: no images found in {where}")
+        raise gdata.DatasetError(f"{family}: domain {name}: no images found in {where}")
 
 
-def _domains(data: Mapping[str, Sequence[Path]], test: bool = False) -> dict[str, list[Path]]:
+def _domains(
+    data: Mapping[str, Sequence[Path]], test: bool = False, family: str = "cyclegan"
+) -> dict[str, list[Path]]:
     """``{"a": [...], "b": [...]}`` from ``a=``/``b=`` roles, or from a plain folder holding
     ``trainA/`` and ``trainB/`` (``testA/``, ``testB/`` when ``test``)."""
     given = {"a", "b"} & set(data)
     if given and "data" in data:
-        raise gdata.DatasetError("cyclegan: give either --data DIR or --data a=DIR --data b=DIR")
+        raise gdata.DatasetError(f"{family}: give either --data DIR or --data a=DIR --data b=DIR")
     if given:
         if len(given) == 1:
             missing = ({"a", "b"} - given).pop()
             raise gdata.DatasetError(
-                f"cyclegan: domain {missing} is missing: give --data a=DIR --data b=DIR "
+                f"{family}: domain {missing} is missing: give --data a=DIR --data b=DIR "
                 "(or one --data DIR holding trainA/ and trainB/)"
             )
         return {"a": gdata.role(data, "a"), "b": gdata.role(data, "b")}
@@ -326,7 +328,7 @@ def _domains(data: Mapping[str, Sequence[Path]], test: bool = False) -> dict[str
         absent = [s for s in subs if not s.is_dir()]
         if absent:
             raise gdata.DatasetError(
-                f"cyclegan: domain {name}: folder {absent[0]} not found (a plain --data DIR "
+                f"{family}: domain {name}: folder {absent[0]} not found (a plain --data DIR "
                 "must hold trainA/ and trainB/; or give --data a=DIR --data b=DIR)"
             )
         out[name] = subs

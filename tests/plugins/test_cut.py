@@ -1,0 +1,110 @@
+"""Tests of the cut family (CPU, tiny networks): the conformance kit, the paper's defaults,
+the PatchNCE loss itself, and that the NCE term is what keeps an output tied to its input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from ganedit_translate.cut import CUT, CUTConfig, CutGenerator, PatchMLP, patch_nce, resolved
+
+import ganedit
+from ganedit.config import update_config
+from ganedit.data import DatasetError
+from ganedit.testing import check_family
+
+TINY = {
+    "channels": 1,
+    "width": 4,
+    "blocks": 1,
+    "ndf": 4,
+    "d_layers": 1,
+    "batch_size": 2,
+    "load_size": 20,
+    "crop_size": 16,
+    "num_patches": 16,
+    "head_width": 8,
+    "nce_layers": (0, 4, 7, 10),
+}
+
+
+def tiny(**kw) -> CUTConfig:
+    return update_config(CUTConfig(), {**TINY, **kw})
+
+
+def test_conformance() -> None:
+    check_family(CUT, tiny())
+
+
+def test_conformance_fastcut_rgb() -> None:
+    check_family(CUT, tiny(channels=3, mode="fastcut"), only=["training", "resume"])
+
+
+def test_paper_defaults_and_modes() -> None:
+    c = CUTConfig()
+    assert (c.num_patches, c.tau, c.head_width, c.gan_loss, c.gan_weight) == (
+        256, 0.07, 256, "lsgan", 1.0
+    )
+    assert (c.width, c.blocks, c.ndf, c.d_layers) == (64, 9, 64, 3)
+    assert resolved(c) == (1.0, True, False)  # CUT: lambda_NCE 1, identity NCE, no flips
+    assert resolved(update_config(c, {"mode": "fastcut"})) == (10.0, False, True)
+    assert resolved(update_config(c, {"mode": "fastcut", "nce_weight": 2.0})) == (2.0, False, True)
+    fam = ganedit.get_family("cut")
+    assert fam.generators == ("a2b", "b2a") and not fam.io(c).tiling.tileable
+    assert fam.generator_for(update_config(c, {"direction": "b2a"})) == "b2a"
+    # the default layers of the paper's network: input pixels, both stride-2 convs, blocks 1, 5
+    g = CutGenerator(3, 64, 9)
+    kinds = [type(g.body.model[i]).__name__ for i in c.nce_layers]
+    assert kinds == ["ReflectionPad2d", "Conv2d", "Conv2d", "_ResnetBlock", "_ResnetBlock"]
+    assert g.body.model[c.nce_layers[1]].stride == (2, 2)
+
+
+def test_encoder_features_are_the_forward_pass() -> None:
+    """forward(x, layers) returns the very activations of the full forward pass."""
+    torch.manual_seed(0)
+    g = CutGenerator(1, 4, 2).eval()
+    x = torch.rand(2, 1, 16, 16) * 2 - 1
+    feats = g(x, (0, 4, 10))
+    acts, h = [], x
+    for layer in g.body.model:
+        h = layer(h)
+        acts.append(h)
+    for f, i in zip(feats, (0, 4, 10), strict=True):
+        assert torch.equal(f, acts[i])
+    assert torch.equal(h, g(x))
+    with pytest.raises(ValueError, match="nce_layers"):
+        g(x, (99,))
+
+
+def test_patch_nce_rewards_matching_places() -> None:
+    """Queries equal to their keys score far lower than shuffled ones; chance is log(P)."""
+    torch.manual_seed(0)
+    n, p, d = 2, 32, 16
+    k = torch.nn.functional.normalize(torch.randn(n * p, d), dim=1)
+    same = float(patch_nce(k.clone(), k, n, 0.07))
+    shuffled = float(patch_nce(k[torch.randperm(n * p)], k, n, 0.07))
+    assert same < 0.05 < 1.0 < shuffled
+    # the keys carry no gradient; the queries do
+    q = k.clone().requires_grad_(True)
+    kk = k.clone().requires_grad_(True)
+    patch_nce(q, kk, n, 0.07).backward()
+    assert q.grad is not None and kk.grad is None
+
+
+def test_head_samples_the_same_places() -> None:
+    head = PatchMLP([3, 5], width=8)
+    f = [torch.randn(2, 3, 4, 4), torch.randn(2, 5, 2, 2)]
+    ids = [torch.tensor([0, 5, 7]), torch.tensor([1, 2])]
+    out = head(f, ids)
+    assert [tuple(o.shape) for o in out] == [(6, 8), (4, 8)]
+    assert torch.allclose(out[0].norm(dim=1), torch.ones(6))
+    # row 1 of image 0 is place 5 of image 0
+    row = head.mlps[0](f[0][0, :, 1, 1])
+    assert torch.allclose(out[0][1], torch.nn.functional.normalize(row, dim=0), atol=1e-6)
+
+
+def test_domain_errors_name_cut(tmp_path: Path) -> None:
+    fam = CUT()
+    with pytest.raises(DatasetError, match="cut: domain b is missing"):
+        fam.dataset({"a": [tmp_path]}, tiny())
