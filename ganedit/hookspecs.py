@@ -14,6 +14,10 @@ others.
 * :func:`ganedit_register_models`: call ``register(FamilyClass)`` once per model family.
 * :func:`ganedit_register_commands`: add Click commands to the ``ganedit`` group.
 * :func:`ganedit_train_callbacks`: return callbacks for a training run (``on_step_end``...).
+* :func:`ganedit_register_executors`: call ``register(name, ExecutorClass)`` per executor
+  (where ``ganedit run --executor NAME`` processes the files).
+* :func:`ganedit_register_importers`: call ``register(family_name, mapper)`` to let
+  ``ganedit import SRC OUT --to FAMILY`` turn community checkpoints into that family's weights.
 
 Loading (:mod:`ganedit.plugins`) goes one plugin at a time, and a problem fails only the
 plugin that has it. The problems are: an import error; a hook implementation that asks for an
@@ -214,4 +218,124 @@ def ganedit_train_callbacks(family: ModelFamily, config: Any) -> list[Any] | Non
         @ganedit.hookimpl
         def ganedit_train_callbacks(family, config):
             return [StopWhenGood(0.01)] if family.name == "foo" else []
+    """
+
+
+@hookspec
+def ganedit_register_executors(register: Callable[[str, type], None]) -> None:
+    """Register executors: call ``register(name, ExecutorClass)`` once per executor.
+
+    An executor decides where the files of a folder run are processed:
+    ``ganedit run MODEL IN OUT --executor NAME`` and ``ganedit.run_folder(...,
+    executor=NAME, executor_options={...})``. The class subclasses
+    :class:`ganedit.infer.Executor`; its ``run(order, sink)`` gets a
+    :class:`ganedit.infer.WorkOrder` (the files to process, each with its index, and how to
+    load the model) and reports every file's record with ``sink.record(index, record)`` in
+    the calling (driver's) thread; its workers produce the records with
+    :func:`ganedit.infer.process_items`. The driver keeps the lock, the walk, skipping, the
+    manifest (one record per input, a repeat dropped), events and exit codes, whatever the
+    executor. Its options are a dataclass (``Options``, a subclass of
+    :class:`ganedit.infer.ExecutorOptions`) declared like :class:`ganedit.RunOptions`
+    fields; ``ganedit run`` shows one option per field.
+
+    ``register`` refuses, and records as this plugin's error: a name not matching
+    ``[a-z0-9-]+``, ``local`` (built in) or a name another plugin took, a class that is not an
+    ``Executor``, and an option name that a run option or another executor already uses.
+    ``check_available()`` runs before a run starts: raise
+    :class:`ganedit.infer.ExecutorUnavailable` naming the package to install (a usage error,
+    exit 2). Import heavy dependencies there or in ``run``, never at module import.
+
+    Args:
+        register: ``register(name, ExecutorClass)``; returns nothing.
+
+    Example (an executor that processes the files in reverse order, in this process)::
+
+        from dataclasses import dataclass, field
+
+        import ganedit
+        from ganedit.infer import Executor, ExecutorOptions, process_items
+
+
+        @dataclass
+        class BackwardsOptions(ExecutorOptions):
+            chunk: int = field(default=8, metadata={"help": "Files per call.", "min": 1})
+
+
+        class Backwards(Executor):
+            name = "backwards"
+            summary = "Last file first."
+            Options = BackwardsOptions
+
+            def run(self, order, sink):
+                work = order.work[::-1]
+                for start in range(0, len(work), self.options.chunk):
+                    if sink.halted():
+                        return
+                    chunk = work[start : start + self.options.chunk]
+                    records = process_items(
+                        order.editor,
+                        [item for _, item in chunk],
+                        order.options,
+                        output=order.output,
+                        all_items=order.items,
+                    )
+                    for (index, _), record in zip(chunk, records):
+                        sink.record(index, record)
+
+
+        @ganedit.hookimpl
+        def ganedit_register_executors(register):
+            register("backwards", Backwards)
+    """
+
+
+@hookspec
+def ganedit_register_importers(register: Callable[[str, Callable[..., Any]], None]) -> None:
+    """Register checkpoint importers: call ``register(family_name, mapper)`` per family.
+
+    ``ganedit import SOURCE... OUT.safetensors --to FAMILY`` (and
+    :func:`ganedit.importing.import_checkpoint`) reads each SOURCE with the restricted reader
+    of :mod:`ganedit.importing` (never ``torch.load``: a pickle's code never runs), then calls
+    ``mapper(sources, settings)``:
+
+    * ``sources``: a list of :class:`ganedit.importing.SourceState`, one per file, in the
+      order given; ``.tensors`` is the state dict (name -> CPU tensor, the nesting under
+      ``params_ema`` / ``params`` / ``state_dict`` / ``model`` and a ``module.`` prefix
+      already removed, NaN/Inf already refused);
+    * ``settings``: the ``--set key=value`` strings (``dict[str, str]``).
+
+    It returns a :class:`ganedit.importing.Mapped`: ``generators`` (generator name -> the
+    family's state dict), ``config`` (a dict of Config fields read from the tensors' shapes),
+    ``layout`` (a short description recorded in the card), optionally ``family`` (the family
+    that runs it, when not FAMILY), ``non_commercial`` and ``card`` (extra card fields). It
+    raises :class:`ganedit.importing.ImportRefused` for a checkpoint it does not recognise,
+    saying what it expected. The importer then applies ``settings`` to the config, builds
+    every generator and loads the mapped tensors strictly, so a mapper cannot write a file
+    that will not load. A second registration of a family name is refused and recorded as
+    the second plugin's error; a hook that raises registers nothing of that plugin.
+
+    Args:
+        register: ``register(family_name, mapper)``; returns nothing.
+
+    Example (a family whose generator is the community's ``netG`` with another prefix)::
+
+        import ganedit
+        from ganedit.importing import ImportRefused, Mapped
+
+
+        def import_foo(sources, settings):
+            state = sources[0].tensors
+            if "body.0.weight" not in state:
+                raise ImportRefused(f"{sources[0].path}: not a foo checkpoint (no body.0.weight)")
+            width = int(state["body.0.weight"].shape[0])
+            return Mapped(
+                generators={"generator": {f"net.{k}": v for k, v in state.items()}},
+                config={"width": width},
+                layout=f"foo, width {width}",
+            )
+
+
+        @ganedit.hookimpl
+        def ganedit_register_importers(register):
+            register("foo", import_foo)
     """

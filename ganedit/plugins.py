@@ -67,6 +67,7 @@ __all__ = [
     "PluginError",
     "PluginRecord",
     "UnknownModelError",
+    "executor_classes",
     "family_class",
     "get_family",
     "get_plugin_manager",
@@ -159,6 +160,7 @@ class _Registry:
     families: dict[str, tuple[type[ModelFamily], str]] = field(default_factory=dict)
     instances: dict[str, ModelFamily] = field(default_factory=dict)
     commands: dict[str, click.Command] | None = None
+    executors: dict[str, type] | None = None
 
 
 _LOCK = threading.RLock()
@@ -585,6 +587,85 @@ class _IsolatedCallback:
                 return None
 
         return guarded
+
+
+def _executor_problem(
+    cls: Any, name: Any, taken: dict[str, type], owners: dict[str, str]
+) -> str | None:
+    """Why ``register(name, cls)`` is refused, or ``None``."""
+    import dataclasses
+
+    from ganedit.infer.executors import BUILTIN, Executor
+    from ganedit.infer.options import RunOptions
+
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        return f"executor name {name!r} must match [a-z0-9-]+"
+    if not isinstance(cls, type) or not issubclass(cls, Executor):
+        return f"register() expects an Executor subclass, got {cls!r}"
+    if name in BUILTIN:
+        return f"executor {name!r} is built in and cannot be replaced"
+    if name in taken:
+        return f"executor {name!r} is already registered by plugin {owners[name]!r}"
+    if not dataclasses.is_dataclass(cls.Options):
+        return f"executor {name!r}: Options must be a dataclass"
+    used = {f.name: "a run option" for f in dataclasses.fields(RunOptions)}
+    for other, ocls in taken.items():
+        used.update({f.name: f"executor {other!r}" for f in dataclasses.fields(ocls.Options)})
+    clash = [
+        f"{f.name} ({used[f.name]})" for f in dataclasses.fields(cls.Options) if f.name in used
+    ]
+    if clash:
+        return f"executor {name!r}: option names already taken: {', '.join(clash)}"
+    return None
+
+
+def executor_classes() -> dict[str, type]:
+    """Executors added by ``ganedit_register_executors`` (name -> class), plugin by plugin.
+
+    A refused registration (bad name, not an :class:`~ganedit.infer.executors.Executor`, a
+    taken name, an option name already used by a run option or another executor) or a hook
+    that raises is recorded as that plugin's error; ``GANEDIT_STRICT_PLUGINS=1`` raises. The
+    result is computed once per load; importing an executor's heavy dependency is left to
+    the executor's ``run``.
+    """
+    reg = _registry()
+    with _LOCK:
+        if reg.executors is not None:
+            return reg.executors
+        found: dict[str, type] = {}
+        owners: dict[str, str] = {}
+        for impl in list(reg.pm.hook.ganedit_register_executors.get_hookimpls()):
+            rec = reg.records.get(impl.plugin_name) or PluginRecord(
+                name=impl.plugin_name, dist=None, version=None, source="manual"
+            )
+
+            def register(name: Any, cls: Any, _rec: PluginRecord = rec) -> None:
+                problem = _executor_problem(cls, name, found, owners)
+                if problem is not None:
+                    _rec.add_error(problem)
+                    _trace(f"{_rec.name}: refused: {problem}")
+                    if _strict():
+                        raise PluginError(f"plugin {_rec.name!r}: {problem}")
+                    return
+                found[name] = cls
+                owners[name] = _rec.name
+                _trace(f"{_rec.name}: registered executor {name!r}")
+
+            try:
+                impl.function(**{k: register for k in impl.argnames if k == "register"})
+            except PluginError:
+                reg.executors = found
+                raise
+            except (Exception, SystemExit) as exc:
+                _trace_exc()
+                rec.add_error(f"ganedit_register_executors raised {_describe(exc)}")
+                for name in [n for n, o in owners.items() if o == rec.name]:
+                    del found[name], owners[name]
+                if _strict():
+                    reg.executors = found
+                    raise PluginError(f"plugin {rec.name!r} ({rec.source}): {rec.error}") from exc
+        reg.executors = found
+        return found
 
 
 def train_callbacks(family: ModelFamily, config: Any) -> list[Any]:

@@ -34,3 +34,41 @@ def test_ganedit_train_callbacks(plugin_path) -> None:
     assert CALLBACK_LOG[-1] == (3, {"g": 1.0})
     other = type("Other", (), {"name": "other"})()
     assert not any(get_plugin_manager().hook.ganedit_train_callbacks(family=other, config=None))
+
+
+def test_ganedit_register_executors(tmp_path) -> None:
+    """The hook's own example, registered as a plugin: ``executor="backwards"`` runs it, and
+    the driver still records every input once, in input order in the report."""
+    import inspect
+    import re
+    import types
+
+    import numpy as np
+
+    import ganedit
+    from ganedit import hookspecs
+    from ganedit.io import Manifest, read_image, write_image
+    from ganedit.plugins import executor_classes
+    from ganedit.testing import TinyUpscale
+
+    doc = inspect.getdoc(hookspecs.ganedit_register_executors) or ""
+    code = doc.split("Example (an executor", 1)[1].split("::", 1)[1]
+    module = types.ModuleType("ganedit_backwards_example")
+    source = re.sub(r"(?m)^    ", "", code)
+    exec(compile(source, "example", "exec", dont_inherit=True), module.__dict__)  # noqa: S102
+    get_plugin_manager().register(module, name="backwards-example")
+    assert executor_classes()["backwards"] is module.Backwards
+    src = tmp_path / "in"
+    for i in range(5):
+        write_image(src / f"{i}.png", np.full((8, 8, 3), 40 * i, np.uint8))
+    events: list[dict] = []
+    report = ganedit.run_folder(
+        TinyUpscale, src, tmp_path / "out", weights=False, progress=False,
+        on_event=events.append, executor="backwards", executor_options={"chunk": 2},
+    )  # fmt: skip
+    assert report.exit_code == 0 and [p.name for p in report.done] == [f"{i}.png" for i in range(5)]
+    order = [e["input"] for e in events if e["event"] == "file"]
+    assert [p.rsplit("/", 1)[1] for p in order] == [f"{i}.png" for i in reversed(range(5))]
+    man = Manifest.load(tmp_path / "out")
+    assert man.run["parameters"]["executor"] == {"name": "backwards", "chunk": 2}
+    assert len(man.records) == 5 and read_image(tmp_path / "out" / "3.png").shape == (16, 16, 3)

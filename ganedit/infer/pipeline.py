@@ -9,12 +9,15 @@
    measured thread layout says so (``threads``). On CUDA the result goes back to the host
    by a non-blocking copy into pinned memory that overlaps the next batch
    (:mod:`ganedit.infer.transfer`);
-3. **encode + write** (a thread pool sized to the cores): encode with OpenCV and write
-   atomically (:func:`ganedit.infer.outputs.encode_write`), a bounded number in flight.
+3. **encode + write** (a thread pool of ``jobs`` workers, by default the cores this process
+   may run on, :func:`usable_cpus`): encode with OpenCV and write atomically
+   (:func:`ganedit.infer.outputs.encode_write`), a bounded number in flight.
 
-Every file ends in exactly one record (done, skipped or failed, with its reason); records go to
-the manifest (rewritten every :data:`MANIFEST_EVERY` seconds and at the end), to the event
-callback and to the progress bar. ``fail_fast`` stops at the first failure.
+Every file ends in exactly one record (done or failed, with its reason), handed to a
+:class:`RecordSink` with the file's position: the driver's
+:class:`~ganedit.infer.records.RecordBook` (manifest, events, progress bar) in a local run, a
+list in :func:`ganedit.infer.process.process_items`. ``fail_fast`` stops at the first failure.
+The pipeline knows nothing of manifests, skipping or executors.
 """
 
 from __future__ import annotations
@@ -22,13 +25,11 @@ from __future__ import annotations
 import collections
 import concurrent.futures as cf
 import os
-import signal
-import sys
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -41,19 +42,37 @@ from ganedit.infer.model_stage import ModelStage
 from ganedit.infer.options import RunOptions
 from ganedit.infer.outputs import Outputs, encode_write
 from ganedit.infer.report import RunReport
-from ganedit.infer.resume import SkipCheck, input_stat
-from ganedit.infer.signals import StopFlag
 from ganedit.infer.threads import ThreadChoice
 from ganedit.infer.transfer import COPIES_IN_FLIGHT, HostCopy
-from ganedit.io import ImageWriteError, InputItem, Manifest, normalize_format
+from ganedit.io import ImageWriteError, InputItem, normalize_format
 from ganedit.io.metadata import metadata_note
 
-__all__ = ["MANIFEST_EVERY", "MAX_PENDING_FACTOR", "Pipeline", "RunEvents"]
+__all__ = ["MAX_PENDING_FACTOR", "Pipeline", "RecordSink", "RunEvents", "usable_cpus"]
 
-#: Seconds between manifest rewrites during a run.
-MANIFEST_EVERY = 2.0
 #: Images held decoded but not yet batched, at most (per batch size).
 MAX_PENDING_FACTOR = 2
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask: a container's or a scheduler's
+    share, e.g. one Ray or Slurm worker among several on a node), not the machine's count."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class RecordSink(Protocol):
+    """Where the pipeline hands its results (the driver's record book, or a list)."""
+
+    def record(self, position: int, rec: dict[str, Any]) -> None:
+        """One file's final record; ``position`` is the file's index in the work given."""
+
+    def warn(self, message: str) -> None:
+        """A warning about the run (reported once per distinct message)."""
+
+    def choose(self, parameters: dict[str, Any]) -> None:
+        """Choices made at the first batch (``compile``, ``threads``), for the manifest."""
 
 
 class RunEvents:
@@ -88,21 +107,18 @@ class RunEvents:
 
 
 class Pipeline:
-    """decode -> device -> encode for one rank's files (module docstring).
+    """decode -> device -> encode for a list of files (module docstring).
 
     Args:
         editor: the loaded :class:`Editor` (an IMAGE or IMAGE_MASK family).
-        options: the run's :class:`RunOptions`.
+        options: the run's :class:`RunOptions` (``jobs``, ``fail_fast``, ``quality``,
+            ``threads``, ``compile``, ``accept_damaged``, ``strip_metadata``).
         outputs: the run's output paths.
         masks: where masks come from (IMAGE_MASK), else ``None``.
-        manifest: this rank's manifest (rewritten during the run, finished at the end).
-        events: the run's events and warnings.
-        total: the number of records to expect (for the progress bar).
-        progress: show a progress bar on stderr.
-        stop: set by SIGINT/SIGTERM (:mod:`ganedit.infer.signals`): no new file is started.
-        skip: decides which existing outputs are current (``skip_existing``).
-        threads: the ``threads`` option (``"auto"``, ``"T"`` or ``"WxT"``); the choice
-            made is recorded in the manifest's ``parameters.threads``.
+        sink: receives every file's record, the warnings and the first-batch choices.
+        halt: called between files; ``True`` stops starting new ones (a signal, or the
+            driver's ``fail_fast``). ``None``: never.
+        images: how many files the run processes (a short run does not measure threads).
     """
 
     def __init__(
@@ -112,36 +128,17 @@ class Pipeline:
         *,
         outputs: Outputs,
         masks: MaskSource | None,
-        manifest: Manifest,
-        events: RunEvents,
-        total: int,
-        progress: bool,
-        stop: StopFlag | None = None,
-        skip: SkipCheck | None = None,
-        threads: str = "auto",
+        sink: RecordSink,
+        halt: Callable[[], bool] | None = None,
+        images: int | None = None,
     ) -> None:
-        from tqdm.auto import tqdm
-
         self.editor, self.options, self.outputs = editor, options, outputs
-        self.masks, self.manifest, self.events = masks, manifest, events
-        self.results: dict[int, tuple[str, Path, str | None]] = {}
+        self.masks, self.sink = masks, sink
         self.stopped = False
         self.interrupted = False
-        self.stop = stop if stop is not None else StopFlag()
-        self.skip = skip
-        self.redone: list[Path] = []
-        self.manifest_error: str | None = None
-        self._last_write = time.monotonic()
-        self._bar = tqdm(
-            total=total,
-            unit="img",
-            file=sys.stderr,
-            disable=not progress,
-            dynamic_ncols=True,
-            desc=editor.family.name,
-        )
-        self.decode_workers = max(1, int(options.jobs or os.cpu_count() or 1))
-        self.encode_workers = max(1, os.cpu_count() or 1)
+        self._halt = halt
+        workers = max(1, int(options.jobs or usable_cpus()))
+        self.decode_workers = self.encode_workers = workers
         self._decoding: collections.deque[cf.Future[Job]] = collections.deque()
         self._encoding: collections.deque[tuple[cf.Future[None], Job, Path, str | None]] = (
             collections.deque()
@@ -158,7 +155,12 @@ class Pipeline:
         self._decode_pool = cf.ThreadPoolExecutor(self.decode_workers, "ganedit-decode")
         self._encode_pool = cf.ThreadPoolExecutor(self.encode_workers, "ganedit-encode")
         self.model = ModelStage(
-            editor, threads, self._after_model, self._chose, compile=options.compile, images=total
+            editor,
+            options.threads,
+            self._after_model,
+            self._chose,
+            compile=options.compile,
+            images=images,
         )
         self.copies_in_flight = COPIES_IN_FLIGHT.get(editor.device.type, 0)
         self._copies: collections.deque[tuple[list[Job], Any, HostCopy]] = collections.deque()
@@ -166,89 +168,49 @@ class Pipeline:
     # -------------------------------------------------------------------------------- records
     def record(
         self,
-        index: int | None,
-        path: Path,
+        job: Job,
         status: str,
         out: Path | None = None,
         error: str | None = None,
-        started: float | None = None,
         warning: str | None = None,
-        stat: tuple[int, int] | None = None,
     ) -> None:
-        """The one record of one file: manifest, result, event, progress; ``fail_fast``.
+        """The one record of ``job``'s file, to the sink; ``fail_fast`` stops the run.
 
-        ``stat`` is the input's ``(size, mtime_ns)`` when it was read (for ``skip_existing``).
+        The record holds the input's ``(size, mtime_ns)`` when it was read (``input_size``,
+        ``input_mtime_ns``, for ``skip_existing``).
         """
         rec: dict[str, Any] = {
-            "input": os.fspath(path),
+            "input": os.fspath(job.item.path),
             "output": None if out is None else os.fspath(out),
             "status": status,
             "error": error,
-            "seconds": None if started is None else round(time.monotonic() - started, 4),
+            "seconds": round(time.monotonic() - job.started, 4),
         }
         if warning:
             rec["warning"] = warning
-        if stat is not None:
-            rec["input_size"], rec["input_mtime_ns"] = stat
-        self.manifest.add(rec)
-        self.results[index if index is not None else -1 - len(self.results)] = (status, path, error)
-        self.events.emit({"event": "file", **rec})
-        self._bar.update(1)
+        if job.stat is not None:
+            rec["input_size"], rec["input_mtime_ns"] = job.stat
+        self.sink.record(job.index, rec)
         if status == "failed" and self.options.fail_fast:
             self.stopped = True
-        now = time.monotonic()
-        if now - self._last_write >= MANIFEST_EVERY:
-            self.write_manifest()
-            self._last_write = now
 
-    def write_manifest(self) -> None:
-        """Rewrite the manifest; a failure (full disk, a folder in its place) is reported
-        once as a warning and makes the run's exit code 1, but never stops the batch."""
-        try:
-            self.manifest.write()
-        except (OSError, ValueError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            if self.manifest_error is None:
-                self.events.warn(
-                    f"the manifest {self.manifest.path} could not be written: {reason}"
-                )
-            self.manifest_error = reason
-        else:
-            self.manifest_error = None
+    def warn(self, message: str) -> None:
+        """A warning, to the sink."""
+        self.sink.warn(message)
 
     def halted(self) -> bool:
-        """True once ``fail_fast`` stopped the run or a signal asked it to stop."""
-        return self.stopped or bool(self.stop)
+        """True once ``fail_fast`` stopped the run or ``halt`` says to stop."""
+        return self.stopped or (self._halt is not None and self._halt())
 
     def fail(self, job: Job, error: str, out: Path | None = None) -> None:
         """Record ``job`` as failed with ``error``."""
-        self.record(job.index, job.item.path, "failed", out, error, job.started, stat=job.stat)
-
-    def fill(self, report: RunReport) -> None:
-        """Put the results, in input order, into ``report``."""
-        for index in sorted(self.results):
-            status, path, why = self.results[index]
-            if status == "done":
-                report.done.append(path)
-            elif status == "skipped":
-                report.skipped.append(path)
-            else:
-                report.failed.append((path, str(why)))
-        report.stopped_early = self.stopped
-        report.manifest_path = self.manifest.path
-        report.redone = list(self.redone)
-        report.manifest_error = self.manifest_error
-        report.interrupted = self.stop.signum
+        self.record(job, "failed", out, error)
 
     # ------------------------------------------------------------------------------------ run
-    def run(self, missing: list[Path | tuple[Path, str]], items: list[InputItem]) -> None:
-        """Process ``items`` (this rank's share, in order) after recording ``missing`` inputs
-        (paths, or ``(path, reason)``) as failed; always finishes the manifest, also on
-        Ctrl-C."""
-        for entry in missing:
-            p, why = entry if isinstance(entry, tuple) else (entry, "input not found")
-            self.record(None, p, "failed", None, why)
-        self._work = iter(self._not_skipped(items))
+    def run(self, work: Iterable[tuple[int, InputItem]]) -> None:
+        """Process ``work`` (``(position, item)`` pairs, in order); always stops the pools,
+        also on Ctrl-C (a second signal)."""
+        self._work = iter(work)
         try:
             self._loop()
         except BaseException:
@@ -256,24 +218,6 @@ class Pipeline:
             raise
         finally:
             self._close()
-
-    def _not_skipped(self, items: list[InputItem]) -> list[tuple[int, InputItem]]:
-        """Record the skipped items (``skip_existing``); the others with their index."""
-        work = []
-        for index, item in enumerate(items):
-            existing = self.outputs.existing(item) if self.options.skip_existing else None
-            if existing is not None and (self.skip is None or self.skip.is_current(item, existing)):
-                self.record(index, item.path, "skipped", existing, stat=input_stat(item.path))
-                continue
-            if existing is not None:
-                self.redone.append(item.path)
-            work.append((index, item))
-        if self.redone:
-            self.events.warn(
-                f"{len(self.redone)} existing output(s) redone: their input or the run's "
-                "parameters changed since they were written"
-            )
-        return work
 
     def _loop(self) -> None:
         self._refill()
@@ -312,7 +256,7 @@ class Pipeline:
             and self.masks is not None
             and self.masks.mask_path is not None
         ):
-            self.events.warn(
+            self.warn(
                 f"the mask {self.masks.mask_path} was resized (nearest) for images "
                 "of another size (see each file's record)"
             )
@@ -361,9 +305,8 @@ class Pipeline:
     def _chose(self, compiled: CompileChoice, threads: ThreadChoice) -> None:
         """Record the compile and thread choices (made at the first batch) in the manifest."""
         if compiled.note:
-            self.events.warn(compiled.note)
-        params = self.manifest.run.setdefault("parameters", {})
-        params.update(compile=compiled.describe(), threads=threads.describe())
+            self.warn(compiled.note)
+        self.sink.choose({"compile": compiled.describe(), "threads": threads.describe()})
 
     def _after_model(self, tag: tuple[list[Job], Any], result: Callable[[], torch.Tensor]) -> None:
         """Start a batch's copy to the host (:mod:`ganedit.infer.transfer`), or fail its files
@@ -395,7 +338,7 @@ class Pipeline:
     def _submit_encode(self, job: Job, img: np.ndarray) -> None:
         path, warning = self.outputs.target(job.item, img)
         if warning:
-            self.events.warn(warning)
+            self.warn(warning)
         refused = self.outputs.claim(job.item, path)
         if refused is not None:
             self.fail(job, refused, path)
@@ -406,7 +349,7 @@ class Pipeline:
                 cf.wait([self._encoding[0][0]])
         lost = metadata_note(normalize_format(path.suffix) or "", job.metadata)
         if lost:
-            self.events.warn(lost)
+            self.warn(lost)
         fut = self._encode_pool.submit(encode_write, path, img, self.options.quality, job.metadata)
         note = "; ".join(w for w in (job.note, warning, lost) if w) or None
         self._encoding.append((fut, job, path, note))
@@ -422,30 +365,15 @@ class Pipeline:
             except Exception as exc:  # noqa: BLE001 - one bad file must not end the run
                 self.fail(job, f"{type(exc).__name__}: {exc}", path)
             else:
-                self.record(
-                    job.index, job.item.path, "done", path, None, job.started, note, job.stat
-                )
+                self.record(job, "done", path, None, note)
 
     def _close(self) -> None:
-        """Stop the pools (finishing queued writes unless interrupted) and the manifest."""
+        """Stop the pools, finishing queued writes unless interrupted."""
         for f in self._decoding:
             f.cancel()
         self._decode_pool.shutdown(wait=True, cancel_futures=True)
         self.model.close(finish=not self.interrupted)
         if not self.interrupted:
             self._finish_copies(0)
-        if not self.interrupted:
             self._finish_encode(block=True)
         self._encode_pool.shutdown(wait=True)
-        self._bar.close()
-        extra = self.manifest.run.setdefault("extra", {})
-        extra["stopped_early"] = self.stopped
-        extra["warnings"] = list(self.events.report.warnings)
-        if self.interrupted or self.stop:
-            extra["interrupted"] = True
-        if self.stop.signum is not None:
-            extra["signal"] = signal.Signals(self.stop.signum).name
-        if self.redone:
-            extra["redone"] = len(self.redone)
-        self.manifest.finish()
-        self.write_manifest()

@@ -1,9 +1,12 @@
 """Folder inference: :func:`run_folder`, a short orchestration over the ``infer`` modules.
 
-Validate the options (:class:`~ganedit.infer.options.RunOptions`) and the paths, walk the
-inputs, resolve the editor (:func:`~ganedit.infer.loading.load`), then list what would be done
-(dry run) or run the :class:`~ganedit.infer.pipeline.Pipeline`, and under torchrun merge the
-ranks' manifests.
+Validate the options (:class:`~ganedit.infer.options.RunOptions`), the executor and the paths,
+walk the inputs, resolve the editor (:func:`~ganedit.infer.loading.load`), then list what would
+be done (dry run) or lock the output folder, record what is missing or skipped, and hand the
+rest to the executor (:mod:`ganedit.infer.executors`: ``local`` runs the
+:class:`~ganedit.infer.pipeline.Pipeline` here, ``ray`` on Ray actors...), whose records come
+back to this process's :class:`~ganedit.infer.records.RecordBook` (manifest, events, progress);
+under torchrun merge the ranks' manifests (:func:`~ganedit.infer.process.merge_manifests`).
 
 Rules:
 
@@ -48,7 +51,12 @@ Rules:
   process group within ``GANEDIT_DIST_TIMEOUT``) rank ``r`` processes ``items[r::world]``, writes
   ``ganedit-run.rank<r>.json``, and rank 0 merges all parts into ``ganedit-run.json`` once
   every part is finished (it waits up to ``GANEDIT_MERGE_TIMEOUT`` seconds, default 600, and
-  leaves the parts in place).
+  leaves the parts in place). Each rank runs its share with the local executor; another
+  executor under torchrun is refused.
+* Executors other than ``local`` process the files elsewhere; this process alone keeps the
+  lock, the walk, the input-identity check, skipping, the manifest (one record per input,
+  also when an executor ran a batch twice), events and exit codes, and removes the temp
+  files a killed worker left once the executor is done.
 """
 
 from __future__ import annotations
@@ -59,7 +67,7 @@ import os
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -70,15 +78,18 @@ from ganedit.engine.distributed import check_launcher, join_group
 from ganedit.family import Kind, ModelFamily
 from ganedit.hostmem import keep_freed_memory
 from ganedit.infer.editor import Editor
+from ganedit.infer.executors import Executor, LoadSpec, WorkOrder, make_executor
 from ganedit.infer.jobs import MaskSource
 from ganedit.infer.limits import check_environment, env_number
 from ganedit.infer.loading import editor_option_names, load, resolve_family
 from ganedit.infer.lock import LOCK_NAME, FolderLock
 from ganedit.infer.options import RunOptions, option_fields
 from ganedit.infer.outputs import Outputs, sweep_temp_files
-from ganedit.infer.pipeline import Pipeline, RunEvents
+from ganedit.infer.pipeline import RunEvents
+from ganedit.infer.process import merge_manifests
+from ganedit.infer.records import RecordBook
 from ganedit.infer.report import RunReport
-from ganedit.infer.resume import SkipCheck, fingerprint
+from ganedit.infer.resume import SkipCheck, fingerprint, input_stat
 from ganedit.infer.signals import RunInterrupted, graceful_stop
 from ganedit.io import MANIFEST_NAME, Manifest, WalkResult, check_output_location, walk_inputs
 from ganedit.io import output_format_for as _output_format_for
@@ -197,6 +208,7 @@ def _parameters(
     params.update(
         device=str(editor.device),
         precision=editor.precision.name,
+        precision_choice=editor.precision.describe(),
         memory=editor.memory.describe(),
         generator=editor.generator_name,
         tiling={"tile": editor.tiling.tile, "overlap": editor.tiling.overlap},
@@ -306,6 +318,8 @@ def run_folder(
     *,
     progress: bool = True,
     on_event: Callable[[dict[str, Any]], None] | None = None,
+    executor: str | Executor = "local",
+    executor_options: Mapping[str, Any] | None = None,
     **options: Any,
 ) -> RunReport:
     """Run an image model over files and folders, mirroring them into ``output``.
@@ -324,6 +338,11 @@ def run_folder(
             "file", "status": "done"|"skipped"|"failed", "input", "output", "error",
             "seconds"}``, ``{"event": "warning", "message"}``, ``{"event": "plan", "input",
             "output", "action"}`` (dry run), ``{"event": "end", **report.to_dict()}``.
+        executor: where the files are processed: ``"local"`` (this process), the name of an
+            executor a plugin registered (``"ray"`` with the ``ganedit[ray]`` extra), or an
+            :class:`~ganedit.infer.executors.Executor` instance.
+        executor_options: the named executor's options (its ``Options`` fields, e.g.
+            ``{"workers": "2", "ray_address": "auto"}``).
         **options: every field of :class:`~ganedit.infer.options.RunOptions` (``weights``,
             ``device``, ``precision``, ``batch_size``, ``tile``, ``tile_overlap``,
             ``outscale``, ``self_ensemble``, ``skip_existing``, ``fail_fast``, ``jobs``,
@@ -341,7 +360,8 @@ def run_folder(
             inputs exists, a GENERATE family, mask options for a family without masks, an
             unknown format, a bad environment variable (``EnvVarError``), ``WORLD_SIZE``
             without a launcher (``DistributedEnvError``), the output folder is locked by
-            another run (``OutputLocked``).
+            another run (``OutputLocked``), an unknown executor or one whose package is not
+            installed (``ExecutorUnavailable``), an executor other than local under torchrun.
         RunInterrupted: SIGINT or SIGTERM stopped the run after it finished cleanly
             (``.report``, ``.exit_code`` 130 / 143).
     """
@@ -350,17 +370,23 @@ def run_folder(
     family = model.family if isinstance(model, Editor) else resolve_family(model)
     opts, config, given = RunOptions.parse(options, family.Config)
     _check_kind(family, given)
+    runner = make_executor(executor, executor_options)
     paths, out_dir = _paths(inputs, output)
     walk = _walk(paths, out_dir, opts.format)
     rank, world = _dist()
+    if world > 1 and runner.name != "local":
+        raise ValueError(f"under torchrun each rank runs its share locally; not {runner.name}")
     editor = _editor(model, opts, given, config, world)
     masks = MaskSource(opts.mask, opts.masks) if family.kind is Kind.IMAGE_MASK else None
     report = RunReport(model=family.name, output=out_dir)
     events = RunEvents(report, on_event)
     items = walk.items[rank::world]
     missing: list = [*walk.missing, *walk.refused] if rank == 0 else []
-    outputs = Outputs(out_dir, opts.format, walk.items, _mask_files(masks, out_dir))
+    protect = _mask_files(masks, out_dir)
+    outputs = Outputs(out_dir, opts.format, walk.items, protect)
     where = (paths, out_dir, config)
+    spec = _load_spec(model, editor, opts, given, config)
+    order = WorkOrder(editor, spec, opts, out_dir, walk.items, [], protect)
     if opts.dry_run:
         _start(events, editor, walk, len(items), True)
         params = _parameters(editor, opts, paths, out_dir, config)
@@ -370,7 +396,7 @@ def run_folder(
     else:
         with _process_group(world):
             _start(events, editor, walk, len(items), False)
-            _process(editor, masks, opts, where, outputs, (items, missing), walk, events, progress)
+            _process(runner, order, where, outputs, (items, missing), walk, events, progress)
     report.seconds = time.monotonic() - t_start
     events.emit({"event": "end", **report.to_dict()})
     if report.interrupted is not None:
@@ -392,10 +418,52 @@ def _process_group(world: int) -> Iterator[None]:
             torch.distributed.destroy_process_group()
 
 
+def _load_spec(
+    model: Model, editor: Editor, opts: RunOptions, given: frozenset[str], config: dict[str, Any]
+) -> LoadSpec:
+    """How a remote worker loads this run's editor (by name when the family is registered)."""
+    from ganedit.plugins import family_class
+
+    family = editor.family
+    try:
+        named: str | type[ModelFamily] = family.name
+        registered = family_class(family.name) is type(family)
+    except KeyError:
+        registered = False
+    if not registered:
+        named = type(family)
+    editor_opts = {k: v for k, v in opts.stage("editor").items() if k in given}
+    if isinstance(model, Editor):
+        weights = editor.weights_path or False
+        return LoadSpec(named, weights, opts.device, editor.precision.name, editor_opts,
+                        config_to_dict(editor.config))  # fmt: skip
+    return LoadSpec(named, opts.weights, opts.device, opts.precision, editor_opts, dict(config))
+
+
+def _work(
+    book: RecordBook, items: list, outputs: Outputs, skip: SkipCheck | None, opts: RunOptions
+) -> list[tuple[int, Any]]:
+    """Record the skipped items (``skip_existing``); the others with their index."""
+    work = []
+    for index, item in enumerate(items):
+        existing = outputs.existing(item) if opts.skip_existing else None
+        if existing is not None and (skip is None or skip.is_current(item, existing)):
+            book.skipped(index, item, existing, input_stat(item.path))
+            continue
+        if existing is not None:
+            book.redone.append(item.path)
+        work.append((index, item))
+    if book.redone:
+        book.warn(
+            f"{len(book.redone)} existing output(s) redone: their input or the run's "
+            "parameters changed since they were written"
+        )
+    return work
+
+
 def _process(
-    editor: Editor,
-    masks: MaskSource | None,
-    opts: RunOptions,
+    runner: Executor,
+    order: WorkOrder,
     where: tuple[list[Path], Path, dict[str, Any]],
     outputs: Outputs,
     work: tuple[list, list],
@@ -403,14 +471,16 @@ def _process(
     events: RunEvents,
     progress: bool,
 ) -> None:
-    """Lock the output folder, run the pipeline over this rank's share, fill the report."""
+    """Lock the output folder, hand this rank's share to the executor, fill the report."""
     paths, out_dir, config = where
+    editor, opts = order.editor, order.options
     items, missing = work
     rank, world = _dist()
     report = events.report
     params = _parameters(editor, opts, paths, out_dir, config)
     key = fingerprint(editor.family.name, editor.weights_sha256, params)
     skip = SkipCheck(out_dir, key) if opts.skip_existing else None
+    params["executor"] = runner.parameters()
     if editor.device.type == "cpu":
         params["host_memory"] = keep_freed_memory() or "system default"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -418,23 +488,27 @@ def _process(
     with FolderLock(out_dir, lock_name), graceful_stop() as stop:
         manifest = _manifest(editor, out_dir, params, outputs, items, len(walk.non_images))
         manifest.run["fingerprint"] = key
-        pipeline = Pipeline(
-            editor,
-            opts,
-            outputs=outputs,
-            masks=masks,
-            manifest=manifest,
-            events=events,
+        book = RecordBook(
+            manifest,
+            events,
             total=len(items) + len(missing),
             progress=progress,
+            fail_fast=opts.fail_fast,
             stop=stop,
-            skip=skip,
-            threads=opts.threads,
         )
+        interrupted = False
         try:
-            pipeline.run(missing, items)
+            book.missing(missing)
+            order.work = _work(book, items, outputs, skip, opts)
+            runner.run(order, book)
+        except BaseException:
+            interrupted = True
+            raise
         finally:
-            pipeline.fill(report)
+            if world == 1 and runner.name != "local":
+                sweep_temp_files(out_dir)  # a killed worker's half-written files
+            book.close(interrupted)
+            book.fill(report)
             report.settle_manifest()
         if world > 1 and rank == 0 and not stop:
             report.manifest_path = _merge_parts(out_dir, world, manifest) or manifest.path
@@ -469,19 +543,12 @@ def _merge_parts(out_dir: Path, world: int, own: Manifest) -> Path | None:
             )
             return None
         time.sleep(0.5)
-    merged = Manifest(
+    merged = merge_manifests(
+        loaded,
         out_dir / MANIFEST_NAME,
-        model=own.run.get("model"),
-        weights=own.run.get("weights"),
-        weights_sha256=own.run.get("weights_sha256"),
-        parameters=own.run.get("parameters"),
+        extra={"world_size": world, "parts": [p.name for p in parts]},
     )
-    merged.run["started"] = min(str(m.run.get("started")) for m in loaded)
-    merged.run["extra"] = {"world_size": world, "parts": [p.name for p in parts]}
     merged.run["fingerprint"] = own.run.get("fingerprint")
-    for m in loaded:
-        merged.records.extend(m.records)
-    merged.finish()
     try:
         return merged.write()
     except (OSError, ValueError) as exc:
