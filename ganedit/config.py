@@ -32,6 +32,20 @@ class ConfigError(ValueError):
     """A config key or value the family's Config does not accept."""
 
 
+MEMORY_FORMATS = ("auto", "channels_last", "contiguous")
+
+
+def check_memory_format(value: object) -> str:
+    """Normalise a memory-format option: ``auto``, ``channels_last`` or ``contiguous``.
+
+    Shared by training (:class:`ganedit.engine.Engine`) and inference
+    (:mod:`ganedit.infer.options`), which is why it lives in this layer below both."""
+    v = "auto" if value is None else str(value).strip().lower().replace("-", "_")
+    if v not in MEMORY_FORMATS:
+        raise ValueError(f"memory_format must be one of {', '.join(MEMORY_FORMATS)}, got {value!r}")
+    return v
+
+
 def config_fields(config_cls: type) -> list[dataclasses.Field]:
     """The dataclass fields of ``config_cls`` (empty for a non-dataclass)."""
     if not dataclasses.is_dataclass(config_cls):

@@ -71,17 +71,15 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import torch
 from torch import nn
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ganedit.engine import Engine
-
-__all__ = ["IOSpec", "Kind", "ModelFamily", "Step", "Tiling", "TilingMode"]
+__all__ = ["IOSpec", "Kind", "ModelFamily", "Step", "Tiling", "TilingMode", "TrainingEngine"]
 
 C = TypeVar("C")
 
@@ -188,6 +186,35 @@ class IOSpec:
             raise ValueError(f"IOSpec.in_channels must be an int >= 0, got {self.in_channels!r}")
 
 
+class TrainingEngine(Protocol):
+    """The verbs of the engine a family may use in :meth:`ModelFamily.training_step`
+    (``step.engine``): :class:`ganedit.engine.Engine` provides them; a family needs nothing
+    else of it (the engine owns devices, precision, checkpoints and the loop).
+
+    Attributes:
+        device: where the networks and the batches live.
+    """
+
+    device: torch.device
+
+    def autocast(self) -> AbstractContextManager[Any]:
+        """The forward passes' precision context (``with step.engine.autocast(): ...``)."""
+        ...
+
+    def backward(self, loss: torch.Tensor) -> None:
+        """Backpropagate a scalar ``loss`` (float32 or autocast dtype), scaled if needed."""
+        ...
+
+    def step(self, optimizer: torch.optim.Optimizer) -> torch.Tensor:
+        """Apply ``optimizer``'s step unless a gradient is not finite; returns a bool tensor
+        (on the device, no host sync): True when the step was applied."""
+        ...
+
+    def next_batch(self) -> dict[str, torch.Tensor]:
+        """One more training batch (for a step that needs two, e.g. a critic update)."""
+        ...
+
+
 @dataclass
 class Step:
     """Everything :meth:`ModelFamily.training_step` may use, handed over by the engine.
@@ -197,8 +224,8 @@ class Step:
             (wrapped for DDP/compile where enabled; call them as usual).
         opts: the optimisers :meth:`ModelFamily.optimizers` returned (same keys as there).
         config: the family's Config instance.
-        engine: the :class:`~ganedit.engine.Engine`: ``autocast()``, ``backward(loss)``,
-            ``step(opt)``, ``next_batch()``, ``device``.
+        engine: the engine's verbs (:class:`TrainingEngine`): ``autocast()``,
+            ``backward(loss)``, ``step(opt)``, ``next_batch()``, ``device``.
         state: the family's training state (:meth:`ModelFamily.training_state`), a dict of
             tensors the family may update or replace entries of; saved with every checkpoint
             and restored on resume.
@@ -208,7 +235,7 @@ class Step:
     nets: Mapping[str, nn.Module]
     opts: Mapping[str, torch.optim.Optimizer]
     config: Any
-    engine: Engine
+    engine: TrainingEngine
     state: dict[str, torch.Tensor]
     index: int = 0
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from ganedit.testing import (
     core_names_no_family,
     hook_names,
@@ -71,6 +73,23 @@ def test_import_rule_catches_private_reaches(tmp_path: Path) -> None:
         "10: ganedit.config._base_type is private",
         "11: ganedit._LAZY is not public",
     ]
+
+
+def test_import_rule_checks_a_single_module_plugin(tmp_path: Path) -> None:
+    """A one-file plugin (both worked examples in the docs are one module) is scanned too, and
+    a path that does not exist is an error rather than a pass."""
+    one = tmp_path / "one_module.py"
+    one.write_text(
+        "import ganedit\nfrom ganedit.infer.runner import run_folder\nx = ganedit._LAZY\n"
+    )
+    found = plugin_imports_only_public(one)
+    assert [f.rsplit(":", 2)[0] for f in found] == [str(one)] * 2
+    assert [f.split(":", 1)[1] for f in found] == [
+        "2: ganedit.infer.runner is internal; import from ganedit.infer",
+        "3: ganedit._LAZY is not public",
+    ]
+    with pytest.raises(FileNotFoundError, match="no plugin file or folder"):
+        plugin_imports_only_public(tmp_path / "missing.py")
 
 
 def test_every_hook_is_documented_with_an_example() -> None:

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ganedit.config import check_memory_format
 from ganedit.devices import resolve_device, resolve_precision
 from ganedit.engine.checkpoint import load_state, save_state
 from ganedit.engine.distributed import init_distributed
@@ -23,7 +24,6 @@ from ganedit.engine.ema import EMA
 from ganedit.engine.formats import apply_format, choose_training_format
 from ganedit.engine.precision import precision_for
 from ganedit.formats import FormatChoice
-from ganedit.infer.options import check_memory_format  # a leaf module: no torch, no click
 
 __all__ = ["Engine"]
 

@@ -43,6 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ganedit.config import MEMORY_FORMATS, check_memory_format  # shared with training
+
 __all__ = [
     "COMPILE_CHOICES",
     "FORMAT_CHOICES",
@@ -126,17 +128,6 @@ def _check_batch(value: Any) -> int | None:
     if value in (None, 0, "auto"):
         return None
     return value
-
-
-MEMORY_FORMATS = ("auto", "channels_last", "contiguous")
-
-
-def check_memory_format(value: object) -> str:
-    """Normalise a memory-format option: ``auto``, ``channels_last`` or ``contiguous``."""
-    v = "auto" if value is None else str(value).strip().lower().replace("-", "_")
-    if v not in MEMORY_FORMATS:
-        raise ValueError(f"memory_format must be one of {', '.join(MEMORY_FORMATS)}, got {value!r}")
-    return v
 
 
 _THREAD_LAYOUT = re.compile(r"^\s*(?:(\d+)\s*x\s*)?(\d+)\s*$")

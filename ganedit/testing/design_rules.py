@@ -123,8 +123,8 @@ def _is_public(module: str, names: Iterable[str]) -> list[str]:
 
 
 def plugin_imports_only_public(plugin_dir: str | Path) -> list[str]:
-    """Imports in ``plugin_dir`` (a plugin package, scanned recursively) that reach past
-    ganedit's public API.
+    """Imports in ``plugin_dir`` (a plugin package or any folder, scanned recursively, or a
+    single-module plugin's ``.py`` file) that reach past ganedit's public API.
 
     Allowed: ``import ganedit`` and its public names (``ganedit.__all__``), and the public
     sub-modules in :data:`ganedit.PUBLIC_MODULES` (top level only: ``ganedit.io`` yes,
@@ -135,9 +135,15 @@ def plugin_imports_only_public(plugin_dir: str | Path) -> list[str]:
 
     Returns:
         ``"path:line: what"`` entries; empty when the rule holds.
+
+    Raises:
+        FileNotFoundError: ``plugin_dir`` does not exist (a typo must not pass the rule).
     """
+    root = Path(plugin_dir)
+    if not root.exists():
+        raise FileNotFoundError(f"no plugin file or folder at {root}")
     found = []
-    for path in sorted(Path(plugin_dir).rglob("*.py")):
+    for path in [root] if root.is_file() else sorted(root.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         aliases: set[str] = set()
         for node in ast.walk(tree):
