@@ -42,8 +42,9 @@ import cv2
 import numpy as np
 
 from ganedit.io.errors import ImageReadError
+from ganedit.io.fallback import dib_as_bmp, pillow_decode, pillow_first
 from ganedit.io.metadata import ImageMetadata, read_metadata
-from ganedit.io.probe import ImageInfo, probe_image
+from ganedit.io.probe import ImageInfo, probe_image, sniff_format
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -144,7 +145,7 @@ def _to_supported_dtype(img: np.ndarray, name: str) -> np.ndarray:
         return img.astype(np.uint8) * 255
     raise ImageReadError(
         name,
-        f"its samples are {img.dtype} ({img.dtype.itemsize * 8}-bit "
+        f"unsupported sample format: its samples are {img.dtype} ({img.dtype.itemsize * 8}-bit "
         f"{'signed' if img.dtype.kind == 'i' else 'unsigned'} integers); only unsigned 8- and "
         "16-bit images (and float images in [0, 1]) are supported",
     )
@@ -236,20 +237,31 @@ def decode_file(
     limit = get_max_pixels() if max_pixels is None else _check_limit(max_pixels, "max_pixels")
     if len(data) == 0:
         raise ImageReadError(name, "the file is empty (0 bytes)")
+    notes = []
+    if sniff_format(data) == "unknown" and (bmp := dib_as_bmp(data)) is not None:
+        data = bmp  # a DIB without its file header (clipboard style): read as the BMP it is
+        notes.append("a DIB without a file header (read as BMP)")
     info = probe_image(data, name)
     if info.truncated:
         raise ImageReadError(name, info.truncated)
+    if info.damaged:
+        raise ImageReadError(name, f"the {info.format.upper()} is corrupt: {info.damaged}")
     if info.pixels > limit:
         raise ImageReadError(name, _limit_message(info.width, info.height, limit))
     buf = np.frombuffer(data, dtype=np.uint8)
-    img = _imdecode(buf, name)
+    why = pillow_first(data, info)
+    img = None if why else _imdecode(buf, name)
     if img is None or img.size == 0:
-        raise ImageReadError(name, _undecodable_reason(data, info))
+        if info.format == "unknown":
+            raise ImageReadError(name, _undecodable_reason(data, info))
+        img, note = pillow_decode(data, info, name, limit, why or "OpenCV could not decode it")
+        if why != "bmp":
+            notes.append(note)
     h, w = img.shape[:2]
     if h * w > limit:
         raise ImageReadError(name, _limit_message(w, h, limit))
-    notes = []
-    if info.format == "jpg" and _jpeg_damaged(data, buf, img):
+    pillow = why is not None or bool(notes and notes[-1].startswith("decoded with Pillow"))
+    if info.format == "jpg" and not pillow and _jpeg_damaged(data, buf, img):
         reason = (
             "the JPEG is cut short: its image data ends early and the decoder had to make up "
             "the rest (grey or blurred)"
@@ -263,19 +275,21 @@ def decode_file(
     if frames > 1:
         notes.append(f"it holds {frames} frames or pages; only the first one is used")
     img = _to_supported_dtype(img, name)
-    img = _to_rgb_layout(img, info)
-    if info.format in ("jpg", "png", "webp"):  # OpenCV applies TIFF orientation itself
+    if not pillow:  # Pillow's arrays are RGB(A) already
+        img = _to_rgb_layout(img, info)
+    if pillow or info.format in ("jpg", "png", "webp"):  # OpenCV turns TIFFs upright itself
         img = apply_orientation(img, info.orientation)
     meta = read_metadata(data) if metadata else None
     return DecodedImage(np.ascontiguousarray(img), info, notes, meta)
 
 
 def _imdecode(buf: np.ndarray, name: str) -> np.ndarray | None:
+    """OpenCV's decode, or ``None`` when it cannot (Pillow is tried next)."""
+    del name
     try:
         return cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
-    except cv2.error as exc:
-        msg = str(exc).strip().splitlines()[-1] if str(exc).strip() else "unknown error"
-        raise ImageReadError(name, f"OpenCV could not decode it ({msg})") from None
+    except cv2.error:
+        return None
 
 
 #: Formats recognised by their first bytes that ganedit cannot read, for the error message.
@@ -386,7 +400,11 @@ def _jpeg_decoder_complains(buf: np.ndarray, fallback: bool) -> bool:
     others = [ln for ln in text.splitlines() if not any(w in ln for w in _LIBJPEG_WARNINGS)]
     if others:  # another thread wrote to stderr meanwhile: pass it on
         sys.stderr.write("\n".join(others) + "\n")
-    return any(w in text for w in _LIBJPEG_WARNINGS)
+    return any(
+        w in ln and "extraneous bytes" not in ln  # junk before a marker is skipped, not made up
+        for ln in text.splitlines()
+        for w in _LIBJPEG_WARNINGS
+    )
 
 
 def _frame_count(data: bytes, fmt: str) -> int:

@@ -29,6 +29,13 @@ class ImageInfo:
         cmyk: True for a CMYK (separated) TIFF or JPEG.
         gray_trns: For a gray PNG with a tRNS chunk, the transparent gray value (in the file's
             bit depth), else ``None``.
+        photometric: TIFF PhotometricInterpretation, else ``None``.
+        samples: Samples per pixel (TIFF), else 0.
+        sample_format: TIFF SampleFormat (1 unsigned, 2 signed, 3 float), else ``None``.
+        compression: TIFF or BMP compression code, else ``None``.
+        damaged: A plain-words reason when the header shows the file is damaged or not a
+            standard file of its format (an unknown PNG compression method, a TIFF whose tile
+            table does not match its size), else ``None``.
     """
 
     width: int
@@ -39,6 +46,11 @@ class ImageInfo:
     truncated: str | None = None
     cmyk: bool = False
     gray_trns: int | None = None
+    photometric: int | None = None
+    samples: int = 0
+    sample_format: int | None = None
+    compression: int | None = None
+    damaged: str | None = None
 
     @property
     def pixels(self) -> int:
@@ -53,7 +65,7 @@ def sniff_format(data: bytes) -> str:
     """Return the format named by the magic bytes at the start of ``data`` (or ``"unknown"``)."""
     if data.startswith(_PNG_SIG):
         return "png"
-    if data.startswith(b"\xff\xd8\xff"):
+    if data.startswith(b"\xff\xd8"):
         return "jpg"
     if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "webp"
@@ -94,7 +106,9 @@ def probe_image(data: bytes, name: str = "<bytes>") -> ImageInfo:
 
 
 def _tiff_ifd0(tiff: bytes) -> tuple[str, dict[int, tuple[int, int, int]]]:
-    """Parse the first IFD of a TIFF structure: ``{tag: (type, count, value_or_offset_pos)}``."""
+    """Parse the first IFD of a TIFF (or BigTIFF) structure:
+    ``{tag: (type, count, value_or_offset_pos)}``; the byte order is ``"<"``/``">"``, with
+    ``"Q"`` added for BigTIFF (8-byte counts and offsets)."""
     if tiff[:2] == b"II":
         e = "<"
     elif tiff[:2] == b"MM":
@@ -102,33 +116,48 @@ def _tiff_ifd0(tiff: bytes) -> tuple[str, dict[int, tuple[int, int, int]]]:
     else:
         raise ValueError("not a TIFF structure")
     (magic,) = struct.unpack(e + "H", tiff[2:4])
-    if magic != 42:
-        raise ValueError("BigTIFF or not TIFF")
-    (off,) = struct.unpack(e + "I", tiff[4:8])
-    (n,) = struct.unpack(e + "H", tiff[off : off + 2])
+    if magic == 43:  # BigTIFF: 8-byte offsets, 20-byte entries
+        (off,) = struct.unpack(e + "Q", tiff[8:16])
+        (n,) = struct.unpack(e + "Q", tiff[off : off + 8])
+        head, size, count_code = 8, 20, "Q"
+    elif magic == 42:
+        (off,) = struct.unpack(e + "I", tiff[4:8])
+        (n,) = struct.unpack(e + "H", tiff[off : off + 2])
+        head, size, count_code = 2, 12, "I"
+    else:
+        raise ValueError("not TIFF")
+    if n > 4096:
+        raise ValueError("implausible TIFF directory")
     entries: dict[int, tuple[int, int, int]] = {}
     for i in range(n):
-        p = off + 2 + 12 * i
-        tag, typ, count = struct.unpack(e + "HHI", tiff[p : p + 8])
-        entries[tag] = (typ, count, p + 8)
-    return e, entries
+        p = off + head + size * i
+        tag, typ = struct.unpack(e + "HH", tiff[p : p + 4])
+        value_at = p + 4 + struct.calcsize(count_code)
+        (count,) = struct.unpack(e + count_code, tiff[p + 4 : value_at])
+        entries[tag] = (typ, count, value_at)
+    return (e + "Q" if magic == 43 else e), entries
 
 
-_TYPE_SIZE = {1: 1, 3: 2, 4: 4, 6: 1, 8: 2, 9: 4, 16: 8}
-_TYPE_CODE = {1: "B", 3: "H", 4: "I", 6: "b", 8: "h", 9: "i", 16: "Q"}
+_TYPE_SIZE = {1: 1, 3: 2, 4: 4, 6: 1, 7: 1, 8: 2, 9: 4, 16: 8, 17: 8, 18: 8}
+_TYPE_CODE = {1: "B", 3: "H", 4: "I", 6: "b", 7: "B", 8: "h", 9: "i", 16: "Q", 17: "q", 18: "Q"}
 
 
 def _tiff_values(tiff: bytes, e: str, entry: tuple[int, int, int]) -> list[int]:
+    """The values of one IFD entry (``e``: byte order, ``"Q"`` added for BigTIFF)."""
     typ, count, pos = entry
     size = _TYPE_SIZE.get(typ)
     if size is None:
         raise ValueError(f"unexpected TIFF field type {typ}")
-    if size * count > 4:
-        (pos,) = struct.unpack(e + "I", tiff[pos : pos + 4])
+    if count > 1 << 24:
+        raise ValueError("implausible TIFF field")
+    big = e.endswith("Q")
+    order = e[0]
+    if size * count > (8 if big else 4):
+        (pos,) = struct.unpack(order + ("Q" if big else "I"), tiff[pos : pos + (8 if big else 4)])
     raw = tiff[pos : pos + size * count]
     if len(raw) < size * count:
         raise ValueError("TIFF field runs past the end")
-    return list(struct.unpack(e + _TYPE_CODE[typ] * count, raw))
+    return list(struct.unpack(order + _TYPE_CODE[typ] * count, raw))
 
 
 def _exif_orientation(tiff: bytes) -> int:
@@ -148,9 +177,14 @@ def _exif_orientation(tiff: bytes) -> int:
 
 
 def _png(data: bytes) -> ImageInfo:
-    w, h, depth, color = struct.unpack(">IIBB", data[16:26])
+    w, h, depth, color, method, filtering, interlace = struct.unpack(">IIBBBBB", data[16:29])
     if data[12:16] != b"IHDR":
         raise ValueError("no IHDR")
+    damaged = None
+    for what, value, top in (("compression", method, 0), ("filter", filtering, 0),
+                             ("interlace", interlace, 1)):  # fmt: skip
+        if value > top and damaged is None:
+            damaged = f"its header names an unknown {what} method ({value}); PNG has no such"
     orientation, gray_trns = 1, None
     truncated: str | None = "the PNG has no IEND chunk (file is cut short)"
     pos, n = 8, len(data)
@@ -162,14 +196,16 @@ def _png(data: bytes) -> ImageInfo:
             truncated = f"the PNG is cut short inside its {ctype.decode('latin-1')!r} chunk"
             break
         if ctype == b"eXIf":
-            orientation = _exif_orientation(body)
+            orientation = _exif_orientation(body[6:] if body.startswith(b"Exif\x00\x00") else body)
         elif ctype == b"tRNS" and color == 0 and length >= 2:
             (gray_trns,) = struct.unpack(">H", body[:2])
         elif ctype == b"IEND":
             truncated = None
             break
         pos += 12 + length
-    return ImageInfo(w, h, "png", orientation, depth, truncated, gray_trns=gray_trns)
+    return ImageInfo(
+        w, h, "png", orientation, depth, truncated, gray_trns=gray_trns, damaged=damaged
+    )
 
 
 _SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
@@ -182,8 +218,11 @@ def _jpeg(data: bytes) -> ImageInfo:
     cmyk = False
     orientation = 1
     while pos < n:
-        if data[pos] != 0xFF:
-            raise ValueError("bad JPEG marker")
+        if data[pos] != 0xFF:  # junk before a marker: libjpeg skips it (with a warning)
+            nxt = data.find(b"\xff", pos)
+            if nxt < 0:
+                break
+            pos = nxt
         while pos < n and data[pos] == 0xFF:  # fill bytes
             pos += 1
         if pos >= n:
@@ -273,7 +312,7 @@ def _bmp(data: bytes) -> ImageInfo:
         row = ((bpp * w + 31) // 32) * 4
         if len(data) < offset + row * h:
             truncated = "the BMP pixel data is shorter than its header says (file is cut short)"
-    return ImageInfo(w, h, "bmp", 1, None, truncated)
+    return ImageInfo(w, h, "bmp", 1, bpp, truncated, compression=compression)
 
 
 def _tiff(data: bytes) -> ImageInfo:
@@ -286,6 +325,7 @@ def _tiff(data: bytes) -> ImageInfo:
     photometric = first(262, 1)
     depth = first(258, 1)
     orientation = first(274, 1)
+    samples = first(277, 1)
     truncated = None
     for off_tag, cnt_tag in ((273, 279), (324, 325)):
         if off_tag in entries and cnt_tag in entries:
@@ -302,7 +342,31 @@ def _tiff(data: bytes) -> ImageInfo:
         depth,
         truncated,
         photometric == 5,
+        photometric=photometric,
+        samples=samples,
+        sample_format=first(339, 1),
+        compression=first(259, 1),
+        damaged=_tile_problem(data, e, entries, w, h, samples),
     )
+
+
+def _tile_problem(
+    data: bytes, e: str, entries: dict[int, tuple[int, int, int]], w: int, h: int, samples: int
+) -> str | None:
+    """Why a tiled TIFF's tile table cannot be trusted (``None``: it can): tiles must be
+    multiples of 16 pixels (TIFF 6.0) and there must be one offset and size per tile."""
+    if 322 not in entries or 323 not in entries:
+        return None
+    tw = _tiff_values(data, e, entries[322])[0]
+    th = _tiff_values(data, e, entries[323])[0]
+    if tw <= 0 or th <= 0 or tw % 16 or th % 16:
+        return f"its tiles are {tw}x{th} pixels; TIFF tiles must be multiples of 16"
+    planes = samples if 284 in entries and _tiff_values(data, e, entries[284])[0] == 2 else 1
+    expected = -(-w // tw) * -(-h // th) * planes
+    for tag in (324, 325):
+        if tag in entries and entries[tag][1] != expected:
+            return f"its tile table lists {entries[tag][1]} tiles where its size needs {expected}"
+    return None
 
 
 def _gif(data: bytes) -> ImageInfo:

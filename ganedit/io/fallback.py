@@ -1,0 +1,184 @@
+"""Decoding with Pillow where OpenCV cannot, or reads a file other than the format says.
+
+:func:`~ganedit.io.decode.decode_file` asks OpenCV first. Pillow decodes instead:
+
+- every BMP and DIB: Pillow follows the header (BI_BITFIELDS masks, an alpha mask only when
+  the header has one, 16-bit 5-5-5 / 5-6-5 samples expanded to the full range as
+  ``v * 255 // max``, so white stays 255), where OpenCV takes a 32-bit file's padding byte for
+  alpha and shifts 16-bit samples (white becomes 248). A header Pillow does not support is
+  refused ("unsupported"), never guessed at;
+- a palette TIFF with an alpha sample (OpenCV drops the alpha) and an animated WebP (its first
+  frame, with its alpha);
+- any file OpenCV cannot decode (2- and 4-bit gray TIFF, TIFF compressions or CMYK layouts
+  OpenCV's libtiff lacks, an APNG whose first frame OpenCV refuses, ...), with a note.
+
+The same rules hold as for OpenCV: the pixel limit is checked before any pixel is decoded,
+the result is ``(H, W, C)`` uint8/uint16 RGB(A) with C in {1, 3, 4} (gray kept, alpha exactly
+when the file has it, ``tRNS`` included), the orientation applied by the caller. Samples that
+are signed integers or 32-bit integers are refused as an unsupported sample format (a
+conversion would have to guess their range); float samples follow the float rule of
+:mod:`ganedit.io.decode`.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import warnings
+
+import numpy as np
+
+from ganedit.io.errors import ImageReadError
+from ganedit.io.probe import ImageInfo
+
+__all__ = ["dib_as_bmp", "pillow_decode", "pillow_first", "unsupported_reason"]
+
+#: TIFF compression codes by name, for messages.
+TIFF_COMPRESSION = {
+    1: "none", 2: "CCITT RLE", 3: "CCITT Group 3", 4: "CCITT Group 4", 5: "LZW",
+    6: "old-style JPEG", 7: "JPEG", 8: "Deflate", 32773: "PackBits", 32946: "Deflate",
+    34661: "JBIG", 34676: "SGILog", 34677: "SGILog24", 34712: "JPEG 2000", 34887: "LERC",
+    34925: "LZMA", 50000: "Zstandard", 50001: "WebP", 50002: "JPEG XL",
+}  # fmt: skip
+_SAMPLE_FORMAT = {2: "signed integers", 3: "floating point", 4: "untyped data",
+                  5: "complex integers", 6: "complex floating point"}  # fmt: skip
+
+
+def dib_as_bmp(data: bytes) -> bytes | None:
+    """A DIB without its 14-byte file header (as on the clipboard) given one, or ``None`` when
+    ``data`` does not start like a BITMAPINFOHEADER (sizes 12, 40, 52, 56, 64, 108, 124)."""
+    if len(data) < 16:
+        return None
+    (size,) = struct.unpack("<I", data[:4])
+    if size not in (12, 40, 52, 56, 64, 108, 124) or len(data) < size:
+        return None
+    if size == 12:
+        planes, bpp = struct.unpack("<HH", data[8:12])
+        colours, compression = 0, 0
+    else:
+        planes, bpp, compression = struct.unpack("<HHI", data[12:20])
+        (colours,) = struct.unpack("<I", data[32:36])
+    if planes != 1 or bpp not in (1, 2, 4, 8, 16, 24, 32):
+        return None
+    entry = 3 if size == 12 else 4
+    palette = (colours or (1 << bpp)) * entry if bpp <= 8 else 0
+    masks = 12 if size == 40 and compression == 3 else 16 if size == 40 and compression == 6 else 0
+    offset = 14 + size + masks + palette
+    return b"BM" + struct.pack("<IHHI", 14 + len(data), 0, 0, offset) + data
+
+
+def pillow_first(data: bytes, info: ImageInfo) -> str | None:
+    """Why Pillow, not OpenCV, decodes this file (``None``: OpenCV first)."""
+    if info.format == "bmp":
+        return "bmp"
+    if info.format == "tiff" and info.photometric == 3 and info.samples > 1:
+        return "a palette TIFF with alpha"
+    if info.format == "webp" and data[12:16] == b"VP8X" and data[20] & 0x02:
+        return "an animated WebP"
+    return None
+
+
+def _open(data: bytes, info: ImageInfo, name: str):  # noqa: ANN202 - a PIL.Image.Image
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # DecompressionBombWarning: our limit decides
+            return Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:
+        raise ImageReadError(name, f"over Pillow's own pixel limit ({exc})") from None
+    except UnidentifiedImageError:
+        raise ImageReadError(name, unsupported_reason(data, info, "neither OpenCV nor Pillow recognises it")) from None
+    except (OSError, ValueError, SyntaxError, EOFError, struct.error, IndexError) as exc:
+        raise ImageReadError(name, unsupported_reason(data, info, str(exc))) from None
+
+
+def _to_array(im, info: ImageInfo, name: str) -> np.ndarray:  # noqa: ANN001
+    """A loaded Pillow image as ``(H, W, C)`` uint8/uint16 (float32 for ``F``) RGB(A)."""
+    mode = im.mode
+    transparent = "transparency" in im.info
+    if mode in ("1", "L") and not transparent:
+        return np.asarray(im.convert("L"))[:, :, None]
+    if mode.startswith("I;16") and not transparent:
+        return np.asarray(im).astype(np.uint16)[:, :, None]
+    if mode == "I":
+        if info.sample_format in (None, 1) and (info.bit_depth or 32) <= 16:
+            arr = np.asarray(im)
+            if arr.size and 0 <= int(arr.min()) and int(arr.max()) <= 65535:
+                return arr.astype(np.uint16)[:, :, None]
+        what = "signed integers" if info.sample_format == 2 else "32-bit integers"
+        raise ImageReadError(name, f"unsupported sample format: its samples are {what}")
+    if mode == "F":
+        return np.asarray(im, dtype=np.float32)[:, :, None]
+    if mode in ("RGB", "RGBA") and not (mode == "RGB" and transparent):
+        return np.asarray(im)
+    alpha = transparent or mode in ("LA", "La", "PA", "RGBa", "RGBA") or (
+        mode == "P" and im.palette is not None and im.palette.mode == "RGBA"
+    )
+    return np.asarray(im.convert("RGBA" if alpha else "RGB"))
+
+
+def pillow_decode(
+    data: bytes, info: ImageInfo, name: str, limit: int, why: str
+) -> tuple[np.ndarray, str]:
+    """Decode ``data`` with Pillow (its first frame): ``(pixels, note)``.
+
+    Args:
+        data: the file's bytes.
+        info: what :func:`~ganedit.io.probe.probe_image` read from the header.
+        name: for messages.
+        limit: the pixel limit, checked on Pillow's header size before decoding.
+        why: why Pillow decodes it (for the note).
+
+    Returns:
+        ``(H, W, C)`` uint8/uint16 RGB(A) (float32 gray for float samples), not yet turned
+        upright; and the note for the file's record.
+
+    Raises:
+        ImageReadError: Pillow cannot read it either (the reason says "unsupported" and
+            what, or "corrupt"), or it is over ``limit``.
+    """
+    im = _open(data, info, name)
+    with im:
+        w, h = im.size
+        if w * h > limit:
+            from ganedit.io.decode import _limit_message
+
+            raise ImageReadError(name, _limit_message(w, h, limit))
+        try:
+            im.seek(0)
+            im.load()
+        except (OSError, ValueError, SyntaxError, EOFError, struct.error, IndexError) as exc:
+            raise ImageReadError(name, unsupported_reason(data, info, str(exc))) from None
+        arr = _to_array(im, info, name)
+    return arr, f"decoded with Pillow ({why})"
+
+
+def _tiff_problem(info: ImageInfo) -> str | None:
+    if info.compression not in (None, *TIFF_COMPRESSION) or info.compression in (34661, 34712):
+        what = TIFF_COMPRESSION.get(info.compression or 0, f"code {info.compression}")
+        return f"unsupported TIFF compression ({what})"
+    fmt = info.sample_format
+    if fmt in _SAMPLE_FORMAT:
+        return f"unsupported sample format: {info.bit_depth}-bit {_SAMPLE_FORMAT[fmt]}"
+    if info.bit_depth not in (None, 1, 2, 4, 8, 16, 32):
+        return f"unsupported sample format: {info.bit_depth}-bit samples"
+    return None
+
+
+_UNSUPPORTED_WORDS = ("unsupported", "not supported", "unknown", "not available", "cannot handle")
+
+
+def unsupported_reason(data: bytes, info: ImageInfo, pillow_error: str) -> str:
+    """The reason for a file neither OpenCV nor Pillow decodes: "unsupported ..." naming what
+    (compression, sample format, header) where the file is well formed, else "corrupt"."""
+    del data
+    if info.format == "tiff":
+        problem = _tiff_problem(info)
+        if problem:
+            return problem
+    fmt = info.format.upper()
+    text = pillow_error.strip().rstrip(".") or "no reason given"
+    if any(word in text.lower() for word in _UNSUPPORTED_WORDS):
+        return f"unsupported {fmt} variant: {text}"
+    return f"it looks like {fmt} but could not be decoded (corrupt file: {text})"
