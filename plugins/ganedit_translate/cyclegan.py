@@ -2,10 +2,12 @@
 
 Two ResNet generators (``ganedit.nn.ResnetGenerator``, instance norm, reflection padding),
 ``a2b`` and ``b2a``, and two PatchGAN discriminators ``d_a`` and ``d_b`` trained with the
-least-squares GAN loss, a cycle-consistency loss (``cycle_weight`` per direction) and an
-identity loss (``identity`` times ``cycle_weight``). Each discriminator sees fakes drawn from
-a history pool of ``pool_size`` images; both pools live in the family's training state, so
-they are checkpointed and a resumed run is exact. The Config's defaults are the paper's;
+least-squares GAN loss, a cycle-consistency loss (``cycle_weight`` per direction), an
+identity loss (``identity`` times ``cycle_weight``) and, off by default (not in the paper),
+a content term (``content_weight`` times the L1 distance between the blurred input and
+output). Each discriminator sees fakes drawn from a history pool of ``pool_size`` images;
+both pools live in the family's training state, so they are checkpointed and a resumed run
+is exact. The Config's defaults are the paper's;
 ``README.md`` lists every departure and the settings of the bundled sneaker <-> boot weights.
 
 ``direction`` picks the generator that ``ganedit run`` / ``ganedit.load`` build (only that
@@ -15,6 +17,7 @@ is ``Tiling.UNTILED``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +25,7 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
+from kornia.filters import gaussian_blur2d
 from torch import nn
 
 import ganedit
@@ -56,6 +60,13 @@ class CycleGANConfig:
     channels: Literal[1, 3] = field(default=3, metadata=_opt("Image channels (1 gray, 3 RGB)."))
     width: int = field(default=64, metadata=_opt("Channels of the generators' first layer."))
     blocks: int = field(default=9, metadata=_opt("Residual blocks per generator."))
+    down_padding: Literal["reflect", "zeros"] = field(
+        default="reflect",
+        metadata=_opt(
+            "Padding of the generators' two stride-2 convs; zeros = the reference code "
+            "(set by ganedit import for its models)."
+        ),
+    )
     ndf: int = field(default=64, metadata=_opt("Discriminator width.", True))
     d_layers: int = field(
         default=3, metadata=_opt("Discriminator stride-2 layers (3 = 70x70 patches).", True)
@@ -68,6 +79,17 @@ class CycleGANConfig:
     )
     identity: float = field(
         default=0.5, metadata=_opt("Identity-loss weight, times cycle_weight; 0 = off.", True)
+    )
+    content_weight: float = field(
+        default=0.0,
+        metadata=_opt(
+            "Content term: L1 between the Gaussian-blurred input and output, per direction; "
+            "0 = off (the paper).",
+            True,
+        ),
+    )
+    content_sigma: float = field(
+        default=2.0, metadata=_opt("Blur (Gaussian sigma, px) of the content term.", True)
     )
     pool_size: int = field(default=50, metadata=_opt("Old fakes kept per discriminator.", True))
     lr: float = field(default=2e-4, metadata=_opt("Adam learning rate of all nets.", True))
@@ -114,7 +136,13 @@ class CycleGAN(ganedit.ModelFamily[CycleGANConfig]):
         if name not in GENERATORS:
             raise KeyError(f"cyclegan has generators a2b and b2a, not {name!r}")
         ch = int(config.channels)
-        net = ResnetGenerator(ch, ch, base=int(config.width), blocks=int(config.blocks))
+        net = ResnetGenerator(
+            ch,
+            ch,
+            base=int(config.width),
+            blocks=int(config.blocks),
+            down_padding=str(config.down_padding),
+        )
         return init_weights(net)
 
     def build(self, config: CycleGANConfig) -> dict[str, nn.Module]:
@@ -202,7 +230,7 @@ class CycleGAN(ganedit.ModelFamily[CycleGANConfig]):
             batch: ``{"a", "b"}``: ``(N, channels, S, S)`` float32 in ``[0, 1]``.
 
         Returns:
-            ``{"g_adv", "cycle", "identity", "d"}`` detached scalars.
+            ``{"g_adv", "cycle", "identity", "content", "d"}`` detached scalars.
         """
         n, cfg, engine = step.nets, step.config, step.engine
         a, b, kind = batch["a"], batch["b"], str(cfg.gan_loss)
@@ -222,8 +250,14 @@ class CycleGAN(ganedit.ModelFamily[CycleGANConfig]):
             adv = gan_loss(kind, critic("d_b", fake_b), True, False) + gan_loss(
                 kind, critic("d_a", fake_a), True, False
             )
+            content = torch.zeros((), device=a.device)
+            if float(cfg.content_weight) > 0:
+                content = _content(fake_b, a, float(cfg.content_sigma)) + _content(
+                    fake_a, b, float(cfg.content_sigma)
+                )
             w = float(cfg.cycle_weight)
             loss_g = adv + w * cycle + w * float(cfg.identity) * idt
+            loss_g = loss_g + float(cfg.content_weight) * content
         step.opts["g"].zero_grad(set_to_none=True)
         engine.backward(loss_g)  # the graph was built with the critics frozen: no grads on them
         engine.step(step.opts["g"])
@@ -243,6 +277,7 @@ class CycleGAN(ganedit.ModelFamily[CycleGANConfig]):
             "g_adv": adv.detach(),
             "cycle": cycle.detach(),
             "identity": idt.detach(),
+            "content": content.detach(),
             "d": loss_d.detach(),
         }
 
@@ -291,6 +326,13 @@ class CycleGAN(ganedit.ModelFamily[CycleGANConfig]):
                 img = shape.astype(np.uint8) * (120 if role == "a" else 240)
                 ganedit.write_image(folder / role / f"{i}.png", np.repeat(img[..., None], ch, -1))
         return {"a": [folder / "a"], "b": [folder / "b"]}
+
+
+def _content(out: torch.Tensor, src: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Mean L1 between the Gaussian-blurred ``out`` and ``src`` (``(N, C, H, W)``, [0, 1]):
+    the layout and brightness an output should keep of its own input, not its details."""
+    k = 2 * math.ceil(3 * sigma) + 1
+    return (gaussian_blur2d(out - src, (k, k), (sigma, sigma), "reflect")).abs().mean()
 
 
 def _check_domain(name: str, paths: Sequence[Path], family: str = "cyclegan") -> None:
