@@ -30,12 +30,14 @@ from ganedit.cli.common import CONTEXT, ENV_EPILOG
 from ganedit.cli.common import ModelGroup as ModelGroup
 from ganedit.cli.evaluate import eval_cmd
 from ganedit.cli.export import export_cmd
+from ganedit.cli.import_cmd import import_cmd
 from ganedit.cli.plot import plot_cmd
 from ganedit.cli.plugins_cmd import models_cmd, plugins_cmd
 from ganedit.cli.run import run_cmd
 from ganedit.cli.sample import make_grid as make_grid
 from ganedit.cli.sample import sample_cmd
 from ganedit.cli.sample import slerp as slerp
+from ganedit.cli.serve import serve_cmd
 from ganedit.cli.train import train_cmd
 
 __all__ = ["cli", "main"]
@@ -98,6 +100,8 @@ cli.add_command(sample_cmd)
 cli.add_command(eval_cmd)
 cli.add_command(plot_cmd)
 cli.add_command(export_cmd)
+cli.add_command(import_cmd)
+cli.add_command(serve_cmd)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
