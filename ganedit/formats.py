@@ -12,7 +12,7 @@ naming what is measured. The answer is remembered in the process and in a small 
 the machine, torch and the thread count (:func:`machine_key`), so a second run on the same
 machine measures nothing. An unwritable cache is ignored (measured once per process then).
 
-Memory formats are used by inference (:mod:`ganedit.infer.tuning`: one forward pass on a small probe) and by
+Memory formats are used by inference (:mod:`ganedit.infer.autotune`: one forward pass on a small probe, jointly with the precision) and by
 training (:meth:`ganedit.engine.Engine.choose_memory_format`: forward and backward on a batch).
 """
 

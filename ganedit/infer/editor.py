@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ import torch.nn.functional as F
 from ganedit.devices import PrecisionChoice, autocast_for
 from ganedit.family import IOSpec, Kind, ModelFamily
 from ganedit.infer import layouts
+from ganedit.infer.autotune import FormatChoice, editor_settings, to_format
 from ganedit.infer.blocks import tiled_blocks
 from ganedit.infer.ensemble import self_ensemble
 from ganedit.infer.options import (
@@ -48,7 +49,6 @@ from ganedit.infer.options import (
 from ganedit.infer.plan import OOMBackoff, TilePlan, pixel_budget, plan_call, plan_tiling
 from ganedit.infer.resize import StripResizer, resize_width, row_weights
 from ganedit.infer.tiling import pad_to_multiple, tiled_forward, tiled_strips
-from ganedit.infer.tuning import FormatChoice, choose_memory_format, to_format
 
 __all__ = ["Editor", "NonFiniteOutputError", "tensor_mask"]
 
@@ -98,7 +98,9 @@ class Editor:
         tile, tile_overlap, batch_size, outscale, self_ensemble, memory_format: runtime
             settings (see :class:`~ganedit.infer.options.RunOptions`); setting one validates
             it (``memory_format`` ``"auto"`` measures, or recalls, the faster layout).
-        memory: the :class:`~ganedit.infer.tuning.FormatChoice` the generator runs in.
+        precisions: the precision candidates ``memory_format``'s measurement chose
+            :attr:`precision` from (:func:`ganedit.devices.precision_candidates`).
+        memory: the :class:`~ganedit.formats.FormatChoice` the generator runs in.
         tiling: the :class:`~ganedit.infer.plan.TilePlan` the tile settings became.
     """
 
@@ -120,6 +122,7 @@ class Editor:
         outscale: float | None = None,
         self_ensemble: int | None = 1,
         memory_format: str = "auto",
+        precisions: Sequence[PrecisionChoice] | None = None,
     ) -> None:
         self.family = family
         self.config = config
@@ -128,6 +131,7 @@ class Editor:
         self.generator_name = generator_name or family.generator_for(config)
         self.device = device
         self.precision = precision
+        self.precisions = tuple(precisions or (precision,))
         self.card = dict(card or {})
         self.weights_path = weights_path
         self.weights_sha256 = weights_sha256
@@ -201,21 +205,15 @@ class Editor:
     @property
     def memory_format(self) -> str:
         """The requested layout: ``"auto"``, ``"channels_last"`` or ``"contiguous"`` (what
-        runs is :attr:`memory`)."""
+        runs is :attr:`memory`). Setting it measures (or recalls) the layout and, with
+        several :attr:`precisions`, the precision in the same probe
+        (:mod:`ganedit.infer.autotune`)."""
         return self._memory_format
 
     @memory_format.setter
     def memory_format(self, value: str) -> None:
         self._memory_format = check_memory_format(value)
-        self.memory = choose_memory_format(
-            self.family,
-            self.config,
-            self.generator,
-            self.generator_name,
-            self.device,
-            self.precision,
-            self._memory_format,
-        )
+        self.memory, self.precision = editor_settings(self)
 
     @property
     def outscale(self) -> float | None:

@@ -23,7 +23,7 @@ from typing import Any
 import torch
 
 from ganedit.config import config_from_dict, config_to_dict, update_config
-from ganedit.devices import resolve_device, resolve_precision
+from ganedit.devices import precision_candidates, resolve_device
 from ganedit.family import ModelFamily
 from ganedit.infer.editor import Editor
 from ganedit.infer.options import RunOptions, option_fields
@@ -135,8 +135,11 @@ def load(
             for a randomly initialised generator (seeded with 0, so reproducible; for tests and
             smoke runs, the output is noise).
         device: ``"auto"`` (first CUDA GPU, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"``.
-        precision: ``"auto"`` (bf16 on a capable GPU, fp32 on the CPU), ``"fp32"``, ``"bf16"``,
-            ``"fp16"``. A half precision the device cannot run falls back to fp32 with a warning.
+        precision: ``"auto"`` (bf16 on a capable GPU; on a CPU, fp32 or a reduced precision
+            the CPU has instructions for, chosen by measurement within a quality guard:
+            :mod:`ganedit.infer.autotune`), ``"fp32"``, ``"bf16"``, ``"fp16"``. bf16 on a GPU
+            without it becomes fp16, and a CPU precision without instructions is emulated,
+            each with a warning.
         **options: Config fields of the family (e.g. ``scale=2``; ``direction="b2a"`` for a
             family whose :meth:`~ganedit.ModelFamily.generator_for` reads it), overriding the
             weights card's config; plus the runtime options ``tile``, ``tile_overlap``,
@@ -163,7 +166,8 @@ def load(
         config, sha = requested, None
         name, net, card = _random(family, config)
     dev = resolve_device(device)
-    prec = resolve_precision(precision, dev)
+    candidates = precision_candidates(precision, dev)
+    prec = candidates[0]
     if prec.note:
         warnings.warn(prec.note, RuntimeWarning, stacklevel=2)
     net = family.inference_net(net.eval(), config)
@@ -178,5 +182,6 @@ def load(
         card=card,
         weights_path=path,
         weights_sha256=sha,
+        precisions=candidates,
         **runtime,
     )

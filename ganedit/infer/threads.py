@@ -32,7 +32,7 @@ import torch
 from ganedit.formats import measured_choice, net_digest, recalled, to_format
 from ganedit.hostmem import keep_freed_memory_applied
 from ganedit.infer.options import check_threads
-from ganedit.infer.tuning import probe_inputs
+from ganedit.infer.autotune import probe_inputs
 
 __all__ = [
     "MEASURE_MIN_IMAGES",
@@ -105,7 +105,7 @@ def using_threads(threads: int) -> Iterator[None]:
 
 
 def editor_probe(editor: Any, side: int = PROBE_SIDE) -> dict[str, torch.Tensor]:
-    """:func:`ganedit.infer.tuning.probe_inputs` of ``side`` for ``editor``, in its memory
+    """:func:`ganedit.infer.autotune.probe_inputs` of ``side`` for ``editor``, in its memory
     format."""
     inputs = probe_inputs(editor.family, editor.config, editor.device, side)
     return {k: to_format(v, editor.memory.channels_last) for k, v in inputs.items()}

@@ -159,11 +159,13 @@ def test_single_nan_step_is_skipped_without_touching_weights(tmp_path):
     assert res.step == 5
 
 
-def test_precision_auto_is_fp32_on_cpu_and_half_falls_back():
+def test_precision_auto_is_fp32_on_cpu_and_a_named_half_is_kept(monkeypatch):
+    monkeypatch.setattr("ganedit.devices.cpu_half_precisions", lambda: ())
     e = Engine(device="cpu")
     assert e.precision.name == "fp32" and e.strategy.name == "fp32" and not e.channels_last
-    e16 = Engine(device="cpu", precision="fp16")
-    assert e16.precision.name == "fp32" and "falling back" in e16.precision.note
+    e16 = Engine(device="cpu", precision="bf16")
+    assert e16.precision.name == "bf16" and e16.strategy.name == "bf16-mixed"
+    assert "emulated" in e16.precision.note
     assert e.is_main and e.world_size == 1
 
 

@@ -1,4 +1,4 @@
-"""The measured memory-format choice (:mod:`ganedit.infer.tuning`): measured once per machine,
+"""Inference settings by measurement (:mod:`ganedit.infer.autotune`): memory format and precision in one probe, measured once per machine,
 remembered on disk, overridable, the same pixels in either layout."""
 
 from __future__ import annotations
@@ -104,3 +104,142 @@ def test_run_option_reaches_cli_and_manifest(tmp_path: Path, cache: Path) -> Non
                                     "--memory-format", "nhwc"])  # fmt: skip
     assert res.exit_code != 0 and "nhwc" in res.output
     assert os.environ["GANEDIT_CACHE_DIR"].endswith("cache")
+
+
+# ------------------------------------------------------------------ precision, in the same probe
+class _Amplifier(torch.nn.Module):
+    """0.5 + 100 * (conv(x) - x): exactly 0.5 in fp32; a reduced-precision conv's rounding
+    (about 2**-9 of x) is amplified to many levels, so the quality guard must refuse it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 3, 1, bias=False)
+        with torch.no_grad():
+            self.conv.weight.copy_(torch.eye(3).view(3, 3, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return 0.5 + 100 * (self.conv(x).float() - x)
+
+
+class _Fragile(TinyUpscale):
+    name = "fragile"
+
+    def build_generator(self, name: str, config: object) -> torch.nn.Module:
+        return _Amplifier()
+
+    def io(self, config: object):  # scale 1, so the amplifier's output fits
+        from dataclasses import replace
+
+        return replace(super().io(config), scale=1)
+
+    def predict(self, net, inputs, config):
+        return net(inputs["image"]).clamp(0, 1)
+
+
+@pytest.fixture
+def bf16_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pretend the CPU has bf16 instructions (the emulated kernels give the same numbers)."""
+    monkeypatch.setattr("ganedit.devices.cpu_half_precisions", lambda: ("bf16",))
+
+
+def _fake_timer(monkeypatch: pytest.MonkeyPatch, fast: str) -> list[str]:
+    """Timings that make every ``fast``/* candidate win; each job still runs once."""
+    ran: list[str] = []
+
+    def measure(job, candidates, device, runs=2):
+        for c in candidates:
+            job(c)
+            ran.append(c)
+        return {c: (0.1 if c.startswith(fast) else 0.3) + 0.01 * ("contig" in c) for c in candidates}
+
+    monkeypatch.setattr(formats, "_measure", measure)
+    return ran
+
+
+def test_cpu_without_half_instructions_measures_formats_only(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("ganedit.devices.cpu_half_precisions", lambda: ())
+    ran = _fake_timer(monkeypatch, "bf16")
+    ed = ganedit.load(TinyUpscale, weights=False, device="cpu")
+    assert ed.precision.name == "fp32" and ed.precision.source == "requested"
+    assert sorted(ran) == ["fp32/channels_last", "fp32/contiguous"]
+
+
+def test_auto_takes_bf16_when_faster_and_within_the_guard(
+    cache: Path, bf16_cpu: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran = _fake_timer(monkeypatch, "bf16")
+    ed = ganedit.load(TinyUpscale, weights=False, device="cpu")
+    assert set(ran) == {"fp32/contiguous", "fp32/channels_last", "bf16/contiguous",
+                        "bf16/channels_last"}  # fmt: skip
+    assert (ed.precision.name, ed.precision.source, ed.memory.name) == (
+        "bf16", "measured", "channels_last"
+    )
+    assert ed.precision.dtype == torch.bfloat16
+    assert "within" in ed.precision.guard["bf16"] and "guard bf16" in ed.precision.describe()
+    img = (np.random.default_rng(1).random((24, 20, 3)) * 255).astype(np.uint8)
+    ref = ganedit.load(TinyUpscale, weights=False, device="cpu", precision="fp32")(img)
+    assert np.abs(ed(img).astype(int) - ref.astype(int)).max() <= 2
+    formats._SEEN.clear()  # a new process recalls both answers from the file, measuring nothing
+    ran.clear()
+    again = ganedit.load(TinyUpscale, weights=False, device="cpu")
+    assert (again.precision.name, again.precision.source, ran) == ("bf16", "cached", [])
+
+
+def test_auto_keeps_fp32_when_it_is_faster(
+    cache: Path, bf16_cpu: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fake_timer(monkeypatch, "fp32")
+    ed = ganedit.load(TinyUpscale, weights=False, device="cpu")
+    assert (ed.precision.name, ed.precision.source) == ("fp32", "measured")
+    assert set(ed.precision.seconds) == {"fp32/contiguous", "fp32/channels_last",
+                                         "bf16/contiguous", "bf16/channels_last"}  # fmt: skip
+
+
+def test_guard_refuses_bf16_that_changes_the_pixels_even_when_faster(
+    cache: Path, bf16_cpu: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran = _fake_timer(monkeypatch, "bf16")
+    ed = ganedit.load(_Fragile, weights=False, device="cpu")
+    assert ed.precision.name == "fp32"
+    assert "beyond" in ed.precision.guard["bf16"]
+    assert not any(r.startswith("bf16") for r in ran)  # refused before any timing
+
+
+def test_named_precision_and_format_measure_nothing(
+    cache: Path, bf16_cpu: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran = _fake_timer(monkeypatch, "fp32")
+    ed = ganedit.load(
+        TinyUpscale, weights=False, device="cpu", precision="bf16", memory_format="contiguous"
+    )
+    assert (ed.precision.name, ed.precision.source, ran) == ("bf16", "requested", [])
+    assert ed.precision.note == ""  # the CPU has it: nothing to warn about
+    ed32 = ganedit.load(TinyUpscale, weights=False, device="cpu", precision="fp32")
+    assert ed32.precision.name == "fp32" and set(ran) == {"fp32/contiguous",
+                                                          "fp32/channels_last"}  # fmt: skip
+
+
+def test_generate_family_guard_compares_sample_statistics(
+    cache: Path, bf16_cpu: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ganedit.testing import TinyGenerate
+
+    _fake_timer(monkeypatch, "bf16")
+    ed = ganedit.load(TinyGenerate, weights=False, device="cpu")
+    assert "samples' channel mean" in ed.precision.guard["bf16"]
+    assert ed.precision.name == ("bf16" if "within" in ed.precision.guard["bf16"] else "fp32")
+
+
+def test_folder_run_records_the_precision_choice(
+    tmp_path: Path, cache: Path, bf16_cpu: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fake_timer(monkeypatch, "bf16")
+    src = tmp_path / "in"
+    src.mkdir()
+    ganedit.write_image(src / "a.png", np.full((16, 12, 3), 100, np.uint8))
+    ganedit.run_folder(TinyUpscale(), [src], tmp_path / "out", weights=False, progress=False)
+    params = json.loads((tmp_path / "out" / "ganedit-run.json").read_text())["parameters"]
+    assert params["precision"] == "bf16"
+    assert params["precision_choice"].startswith("bf16 (measured: ")

@@ -297,12 +297,18 @@ def test_outscale_rejected_for_generate_family() -> None:
         load(TinyGen(), weights=False, outscale=2)
 
 
-def test_half_precision_on_cpu_falls_back_with_warning() -> None:
+def test_named_half_precision_on_a_cpu_without_it_runs_emulated_with_warning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("ganedit.devices.cpu_half_precisions", lambda: ())
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        ed = load(TinyKeep(), weights=False, precision="fp16")
-    assert ed.precision.name == "fp32"
-    assert any("fp32" in str(w.message) for w in caught)
+        ed = load(TinyKeep(), weights=False, precision="bf16")
+    assert ed.precision.name == "bf16" and ed.precision.source == "requested"
+    assert any("emulated" in str(w.message) for w in caught)
+    img = _rand((12, 10, 3))
+    ref = load(TinyKeep(), weights=False, precision="fp32")(img)
+    assert np.abs(ed(img).astype(int) - ref.astype(int)).max() <= 2
 
 
 # ----------------------------------------------------------------------------------- masks
