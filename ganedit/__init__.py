@@ -31,6 +31,7 @@ PUBLIC_MODULES = frozenset(
         "ganedit.engine",
         "ganedit.family",
         "ganedit.hookspecs",
+        "ganedit.importing",
         "ganedit.infer",
         "ganedit.io",
         "ganedit.nn",

@@ -24,11 +24,14 @@ __all__ = [
     "CARD_FORMAT",
     "WeightsError",
     "card_path",
+    "card_provenance",
     "check_finite",
     "file_sha256",
     "generator_state",
     "load_weights",
     "pack_generators",
+    "pickle_refusal",
+    "refuse_pickle",
     "resolve_resource",
     "save_weights",
 ]
@@ -141,11 +144,7 @@ def load_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, A
         p = p.with_suffix(".safetensors")
     if not p.is_file():
         raise WeightsError(f"{p}: weights file not found")
-    if _looks_like_pickle(p):
-        raise WeightsError(
-            f"{p}: this is a pickle/zip PyTorch checkpoint; ganedit only loads .safetensors "
-            "(pickles can run code). Convert it with safetensors.torch.save_file."
-        )
+    refuse_pickle(p)
     try:
         state = load_file(str(p))
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
@@ -157,6 +156,36 @@ def load_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, A
     if want and want != file_sha256(p):
         raise WeightsError(f"{p}: sha256 does not match its card {card_path(p).name}")
     return state, card
+
+
+def pickle_refusal(path: str | Path) -> str:
+    """The one message every weights reader gives for a pickle: what it is, why it is not
+    read, and the ``ganedit import`` command that converts it safely."""
+    p = Path(path)
+    return (
+        f"{p}: this is a pickled PyTorch checkpoint (torch.save); ganedit loads weights only "
+        "from .safetensors, because unpickling can run code. Convert it with the safe importer: "
+        f"`ganedit import {p.name} {p.stem}.safetensors --to FAMILY` (FAMILY: the model that runs "
+        "it; an unknown name lists those that can import; or `tensors` for a plain state dict)"
+    )
+
+
+def refuse_pickle(path: str | Path) -> None:
+    """Raise :class:`WeightsError` (:func:`pickle_refusal`) when ``path`` is a pickle or a
+    ``torch.save`` zip, told from its first and last bytes without unpickling anything."""
+    p = Path(path)
+    if p.is_file() and _looks_like_pickle(p):
+        raise WeightsError(pickle_refusal(p))
+
+
+#: Card fields about where imported weights come from; run manifests carry them.
+PROVENANCE_KEYS = ("license", "non_commercial", "layout", "architecture", "source", "imported")
+
+
+def card_provenance(card: Mapping[str, Any]) -> dict[str, Any]:
+    """The provenance fields of a weights card (:data:`PROVENANCE_KEYS` that it holds), for
+    run manifests: licence, non-commercial flag, detected layout, source files."""
+    return {k: card[k] for k in PROVENANCE_KEYS if k in card}
 
 
 def check_finite(state: Mapping[str, torch.Tensor], source: Any) -> None:

@@ -223,6 +223,8 @@ def merge_manifests(
     )
     merged.run["started"] = min(str(m.run.get("started")) for m in parts)
     merged.run["fingerprint"] = first.get("fingerprint")
+    if "weights_card" in first:
+        merged.run["weights_card"] = first["weights_card"]
     merged.run["extra"] = dict(extra) if extra is not None else {"parts": len(parts)}
     chosen: dict[str, dict[str, Any]] = {}
     for m in parts:

@@ -93,6 +93,7 @@ from ganedit.infer.resume import SkipCheck, fingerprint, input_stat
 from ganedit.infer.signals import RunInterrupted, graceful_stop
 from ganedit.io import MANIFEST_NAME, Manifest, WalkResult, check_output_location, walk_inputs
 from ganedit.io import output_format_for as _output_format_for
+from ganedit.weights import card_provenance
 
 __all__ = ["RunInterrupted", "run_folder", "sweep_temp_files"]
 
@@ -308,6 +309,7 @@ def _manifest(
         parameters=params,
     )
     manifest.run["extra"] = {"rank": rank, "world_size": world, "non_images": n_non_images}
+    manifest.run["weights_card"] = card_provenance(editor.card)  # licence, source (imports)
     return manifest
 
 

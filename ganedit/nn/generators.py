@@ -211,7 +211,9 @@ class ResnetGenerator(nn.Module):
     ``padding`` applies to every convolution: the 7x7 and residual convs get an explicit
     reflection/replication pad layer, the stride-2 convs the matching ``padding_mode``
     (the reference code zero-pads those two; the parameters are the same either way). With
-    ``"zeros"`` all convs use ordinary zero padding. Convolutions carry a bias only when
+    ``"zeros"`` all convs use ordinary zero padding. ``down_padding`` overrides the padding of
+    the stride-2 convs alone: ``"zeros"`` is the reference code's layout (imported models
+    need it to give the reference's outputs). Convolutions carry a bias only when
     ``norm`` is not ``"batch"``, except the final one which always has one. The paper
     configuration (3 -> 3, ``base=64``, 9 blocks, instance norm) has 11,378,179 parameters.
 
@@ -223,6 +225,7 @@ class ResnetGenerator(nn.Module):
         downsamplings: stride-2 convs (and as many upsamplings), 2 in the paper.
         norm: ``"instance"`` (paper), ``"batch"`` or ``"none"``.
         padding: ``"reflect"`` (paper), ``"replicate"`` or ``"zeros"``.
+        down_padding: padding of the stride-2 convs; ``None`` (default): ``padding``.
         dropout: Dropout(0.5) inside the residual blocks (off in the paper); active in
             ``train()`` mode only.
 
@@ -244,17 +247,19 @@ class ResnetGenerator(nn.Module):
         norm: str = "instance",
         padding: str = "reflect",
         dropout: bool = False,
+        down_padding: str | None = None,
     ) -> None:
         super().__init__()
-        if padding not in _PADDINGS:
-            raise ValueError(f"unknown padding {padding!r}; use {', '.join(_PADDINGS)}")
+        for pad in (padding, down_padding or padding):
+            if pad not in _PADDINGS:
+                raise ValueError(f"unknown padding {pad!r}; use {', '.join(_PADDINGS)}")
         if blocks < 0 or downsamplings < 0:
             raise ValueError(f"need blocks, downsamplings >= 0, got {blocks}, {downsamplings}")
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.size_multiple = 2**downsamplings
         bias = norm != "batch"
-        mode = cast(_PaddingMode, padding)
+        mode = cast(_PaddingMode, down_padding or padding)
         layers = _padded_conv(in_channels, base, 7, padding, bias)
         layers += [norm_layer(norm, base), nn.ReLU()]
         for i in range(downsamplings):

@@ -30,3 +30,13 @@ def ganedit_register_commands(cli):  # type: ignore[no-untyped-def]
     from ganedit_translate.commands import edges_command
 
     cli.add_command(edges_command)
+
+
+@ganedit.hookimpl
+def ganedit_register_importers(register):  # type: ignore[no-untyped-def]
+    """``ganedit import --to pix2pix|cyclegan`` for the reference implementation's generators
+    (see :mod:`ganedit_translate.importers`)."""
+    from ganedit_translate.importers import import_cyclegan, import_pix2pix
+
+    register("pix2pix", import_pix2pix)
+    register("cyclegan", import_cyclegan)
