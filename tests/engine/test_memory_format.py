@@ -64,12 +64,40 @@ def test_probe_leaves_no_trace() -> None:
     assert any(k.startswith("train|tiny-gan|") for k in doc)
 
 
+def _strides_cl(t: torch.Tensor) -> bool:
+    """``t`` has channels_last strides (told apart from contiguous ones even where a size-1
+    channel dimension makes both ``is_contiguous`` checks true)."""
+    cl = torch.empty(t.shape).to(memory_format=torch.channels_last).stride()
+    return t.stride() == cl != torch.empty(t.shape).stride()
+
+
+class _Layouts:
+    """A training callback: per logged step, whether every 4-d weight of the generator had
+    channels_last strides, and whether the data hands out channels_last batches (the tiny
+    family's gray batches look alike in both layouts)."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[bool, bool]] = []
+
+    def on_log(self, engine: Engine, step: int) -> None:
+        convs = [p for p in engine.nets_raw["generator"].parameters() if p.dim() == 4]
+        assert convs
+        self.seen.append((all(_strides_cl(p) for p in convs), engine.data.channels_last))
+
+
+def _card_format(res) -> str:
+    return json.loads(res.weights.with_suffix(".json").read_text())["training"]["memory_format"]
+
+
 def test_fixed_channels_last_reaches_nets_ema_and_batches(tmp_path) -> None:
+    layouts = _Layouts()
     res = fit_tiny(
-        tmp_path / "run", 3, config=TinyConfig(ema_decay=0.5), memory_format="channels_last"
-    )
-    card = json.loads(res.weights.with_suffix(".json").read_text())
-    assert card["training"]["memory_format"] == "channels_last (requested)"
+        tmp_path / "run", 3, config=TinyConfig(ema_decay=0.5), memory_format="channels_last",
+        callbacks=[layouts],
+    )  # fmt: skip
+    assert layouts.seen == [(True, True)] * 3
+    assert _card_format(res) == formats.FormatChoice("channels_last", "requested").describe()
+    assert not formats.cache_path().exists()  # a fixed format measures nothing
     engine = Engine(device="cpu", memory_format="channels-last", ema_decay=0.9)
     assert engine.channels_last and engine.memory.source == "requested"
     engine.setup({"generator": _BNGen()})
@@ -83,10 +111,32 @@ def test_fixed_channels_last_reaches_nets_ema_and_batches(tmp_path) -> None:
         Engine(device="cpu", memory_format="nhwc")
 
 
-def test_auto_choice_is_recorded(tmp_path) -> None:
-    res = fit_tiny(tmp_path / "run", 2)
-    card = json.loads(res.weights.with_suffix(".json").read_text())
-    assert card["training"]["memory_format"].split(" ")[1] in ("(measured:", "(cached:")
+@pytest.mark.parametrize("faster", formats.FORMATS)
+def test_auto_trains_in_the_measured_faster_format_and_remembers(
+    tmp_path, monkeypatch, faster: str
+) -> None:
+    """The measurement is injected (no race with the wall clock): ``auto`` trains in the format
+    it says is faster, records it in the cache and the card, and a second run recalls it."""
+    seconds = {name: 1.0 if name == faster else 2.0 for name in formats.FORMATS}
+    monkeypatch.setattr(formats, "_measure", lambda *args, **kw: dict(seconds))
+    layouts = _Layouts()
+    res = fit_tiny(tmp_path / "run", 2, callbacks=[layouts])
+    cl = faster == "channels_last"
+    assert layouts.seen == [(cl, cl)] * 2
+    (entry,) = [v for k, v in json.loads(formats.cache_path().read_text()).items()
+                if k.startswith("train|tiny-gan|")]  # fmt: skip
+    assert entry == {"name": faster, "seconds": seconds}
+    assert _card_format(res) == formats.FormatChoice(faster, "measured", seconds).describe()
+
+    def no_measuring(*args, **kw):
+        raise AssertionError("measured again")
+
+    monkeypatch.setattr(formats, "_measure", no_measuring)
+    monkeypatch.setattr(formats, "_SEEN", {})
+    again = _Layouts()
+    res = fit_tiny(tmp_path / "again", 1, callbacks=[again])
+    assert again.seen == [(cl, cl)]
+    assert _card_format(res) == formats.FormatChoice(faster, "cached", seconds).describe()
 
 
 def test_resume_is_bitwise_exact_in_channels_last(tmp_path) -> None:
