@@ -42,7 +42,7 @@ import cv2
 import numpy as np
 
 from ganedit.io.errors import ImageReadError
-from ganedit.io.fallback import dib_as_bmp, pillow_decode, pillow_first
+from ganedit.io.fallback import dib_as_bmp, pillow_decode, pillow_first, undecodable_reason
 from ganedit.io.metadata import ImageMetadata, read_metadata
 from ganedit.io.probe import ImageInfo, probe_image, sniff_format
 
@@ -171,8 +171,19 @@ def _to_rgb_layout(img: np.ndarray, info: ImageInfo) -> np.ndarray:
             top = np.iinfo(img.dtype).max
             if bool((img[:, :, 3] == top).all()):
                 return cv2.cvtColor(np.ascontiguousarray(img[:, :, :3]), cv2.COLOR_BGR2RGB)
+        if info.associated_alpha:  # premultiplied: straight alpha, as Pillow unpacks it
+            img = _unpremultiply(img)
         return cv2.cvtColor(img, cv2.COLOR_BGRA2RGBA)
     raise ValueError(f"{c} channels")
+
+
+def _unpremultiply(img: np.ndarray) -> np.ndarray:
+    """``(H, W, 4)`` premultiplied -> straight alpha: ``c * top // a`` (clipped; 0 where
+    ``a`` is 0), Pillow's rule for TIFFs with associated alpha."""
+    top = np.iinfo(img.dtype).max
+    a = img[:, :, 3:].astype(np.int64)
+    rgb = np.where(a > 0, np.minimum(img[:, :, :3] * np.int64(top) // np.maximum(a, 1), top), 0)
+    return np.dstack([rgb.astype(img.dtype), img[:, :, 3:]])
 
 
 @dataclass
@@ -253,7 +264,7 @@ def decode_file(
     img = None if why else _imdecode(buf, name)
     if img is None or img.size == 0:
         if info.format == "unknown":
-            raise ImageReadError(name, _undecodable_reason(data, info))
+            raise ImageReadError(name, undecodable_reason(data, info))
         img, note = pillow_decode(data, info, name, limit, why or "OpenCV could not decode it")
         if why != "bmp":
             notes.append(note)
@@ -290,57 +301,6 @@ def _imdecode(buf: np.ndarray, name: str) -> np.ndarray | None:
         return cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
     except cv2.error:
         return None
-
-
-#: Formats recognised by their first bytes that ganedit cannot read, for the error message.
-_FOREIGN = (
-    (b"%PDF", "a PDF document"),
-    (b"8BPS", "a Photoshop (PSD) file"),
-    (b"\x00\x00\x01\x00", "a Windows icon (ICO)"),
-    (b"\xff\x0a", "a JPEG XL image"),
-    (b"\x00\x00\x00\x0cJXL ", "a JPEG XL image"),
-    (b"v/1\x01", "an OpenEXR image"),
-)
-_FTYP = {
-    b"heic": "HEIC",
-    b"heix": "HEIC",
-    b"hevc": "HEIC",
-    b"mif1": "HEIF",
-    b"msf1": "HEIF",
-    b"avif": "AVIF",
-    b"avis": "AVIF",
-}
-
-
-def _foreign_format(data: bytes) -> str | None:
-    """What a file ganedit cannot read looks like (``None``: nothing recognisable)."""
-    if data[4:8] == b"ftyp":
-        kind = _FTYP.get(data[8:12])
-        return f"a {kind} image" if kind else "an ISO media (MP4/HEIF-style) file"
-    for magic, what in _FOREIGN:
-        if data.startswith(magic):
-            return what
-    head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if head.startswith(b"<svg") or (head.startswith(b"<?xml") and b"<svg" in head):
-        return "an SVG drawing (a vector format)"
-    return None
-
-
-def _undecodable_reason(data: bytes, info: ImageInfo) -> str:
-    if info.format == "unknown":
-        foreign = _foreign_format(data)
-        if foreign:
-            return (
-                f"it is {foreign}, a format ganedit cannot read (it reads PNG, JPEG, WebP, "
-                "BMP, TIFF, GIF and PNM); convert it first"
-            )
-        head = data[:16]
-        kind = "text" if _looks_like_text(data[:512]) else "binary data"
-        return (
-            f"it is not an image: the contents ({kind}, starting {head!r}) do not match "
-            "any supported image format"
-        )
-    return f"it looks like {info.format.upper()} but could not be decoded (corrupt file)"
 
 
 def _grey_tail(img: np.ndarray) -> bool:
@@ -425,14 +385,6 @@ def _frame_count(data: bytes, fmt: str) -> int:
             return int(getattr(im, "n_frames", 1))
     except Exception:  # noqa: BLE001 - a note only
         return 1
-
-
-def _looks_like_text(head: bytes) -> bool:
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def read_bytes(p: Path) -> bytes:

@@ -31,7 +31,13 @@ import numpy as np
 from ganedit.io.errors import ImageReadError
 from ganedit.io.probe import ImageInfo
 
-__all__ = ["dib_as_bmp", "pillow_decode", "pillow_first", "unsupported_reason"]
+__all__ = [
+    "dib_as_bmp",
+    "pillow_decode",
+    "pillow_first",
+    "undecodable_reason",
+    "unsupported_reason",
+]
 
 #: TIFF compression codes by name, for messages.
 TIFF_COMPRESSION = {
@@ -71,11 +77,29 @@ def pillow_first(data: bytes, info: ImageInfo) -> str | None:
     """Why Pillow, not OpenCV, decodes this file (``None``: OpenCV first)."""
     if info.format == "bmp":
         return "bmp"
-    if info.format == "tiff" and info.photometric == 3 and info.samples > 1:
-        return "a palette TIFF with alpha"
+    if info.format == "tiff":
+        if info.photometric == 3 and info.samples > 1:
+            return "a palette TIFF with alpha"
+        if info.sample_format == 2:
+            return "signed samples"
+        if info.samples in (2, 4, 5) and (info.bit_depth or 8) <= 8 and info.photometric != 5:
+            # libtiff's RGBA path, which OpenCV takes for some layouts, premultiplies alpha
+            return "an 8-bit TIFF with alpha"
+        if info.planar and (info.bit_depth or 8) > 8:
+            return "a 16-bit TIFF in separate planes, which OpenCV misreads; read at 8 bits"
     if info.format == "webp" and data[12:16] == b"VP8X" and data[20] & 0x02:
         return "an animated WebP"
+    if info.format == "png" and _apng_default_image_apart(data):
+        return "an animated PNG whose first frame is not its default image"
     return None
+
+
+def _apng_default_image_apart(data: bytes) -> bool:
+    """True for an APNG whose IDAT image is not part of the animation (no ``fcTL`` before the
+    first ``IDAT``): its first frame is the first ``fdAT`` one, which Pillow decodes."""
+    idat = data.find(b"IDAT")
+    head = data[: idat if idat >= 0 else None]
+    return b"acTL" in head and b"fcTL" not in head
 
 
 def _open(data: bytes, info: ImageInfo, name: str):  # noqa: ANN202 - a PIL.Image.Image
@@ -88,7 +112,9 @@ def _open(data: bytes, info: ImageInfo, name: str):  # noqa: ANN202 - a PIL.Imag
     except Image.DecompressionBombError as exc:
         raise ImageReadError(name, f"over Pillow's own pixel limit ({exc})") from None
     except UnidentifiedImageError:
-        raise ImageReadError(name, unsupported_reason(data, info, "neither OpenCV nor Pillow recognises it")) from None
+        raise ImageReadError(
+            name, unsupported_reason(data, info, "neither OpenCV nor Pillow recognises it")
+        ) from None
     except (OSError, ValueError, SyntaxError, EOFError, struct.error, IndexError) as exc:
         raise ImageReadError(name, unsupported_reason(data, info, str(exc))) from None
 
@@ -101,19 +127,26 @@ def _to_array(im, info: ImageInfo, name: str) -> np.ndarray:  # noqa: ANN001
         return np.asarray(im.convert("L"))[:, :, None]
     if mode.startswith("I;16") and not transparent:
         return np.asarray(im).astype(np.uint16)[:, :, None]
-    if mode == "I":
-        if info.sample_format in (None, 1) and (info.bit_depth or 32) <= 16:
-            arr = np.asarray(im)
-            if arr.size and 0 <= int(arr.min()) and int(arr.max()) <= 65535:
-                return arr.astype(np.uint16)[:, :, None]
-        what = "signed integers" if info.sample_format == 2 else "32-bit integers"
-        raise ImageReadError(name, f"unsupported sample format: its samples are {what}")
+    if mode in ("I", "I;16S", "I;16BS", "I;16LS"):  # wider or signed integers: kept if 16-bit
+        arr = np.asarray(im)
+        if arr.size and 0 <= int(arr.min()) and int(arr.max()) <= 65535:
+            return arr.astype(np.uint16)[:, :, None]
+        what = (
+            "signed integers with negative values"
+            if arr.size and arr.min() < 0
+            else ("integers above 65535")
+        )
+        raise ImageReadError(
+            name, f"unsupported sample format: {info.bit_depth}-bit samples that are {what}"
+        )
     if mode == "F":
         return np.asarray(im, dtype=np.float32)[:, :, None]
     if mode in ("RGB", "RGBA") and not (mode == "RGB" and transparent):
         return np.asarray(im)
-    alpha = transparent or mode in ("LA", "La", "PA", "RGBa", "RGBA") or (
-        mode == "P" and im.palette is not None and im.palette.mode == "RGBA"
+    alpha = (
+        transparent
+        or mode in ("LA", "La", "PA", "RGBa", "RGBA")
+        or (mode == "P" and im.palette is not None and im.palette.mode == "RGBA")
     )
     return np.asarray(im.convert("RGBA" if alpha else "RGB"))
 
@@ -182,3 +215,63 @@ def unsupported_reason(data: bytes, info: ImageInfo, pillow_error: str) -> str:
     if any(word in text.lower() for word in _UNSUPPORTED_WORDS):
         return f"unsupported {fmt} variant: {text}"
     return f"it looks like {fmt} but could not be decoded (corrupt file: {text})"
+
+
+#: Formats recognised by their first bytes that ganedit cannot read, for the error message.
+_FOREIGN = (
+    (b"%PDF", "a PDF document"),
+    (b"8BPS", "a Photoshop (PSD) file"),
+    (b"\x00\x00\x01\x00", "a Windows icon (ICO)"),
+    (b"\xff\x0a", "a JPEG XL image"),
+    (b"\x00\x00\x00\x0cJXL ", "a JPEG XL image"),
+    (b"v/1\x01", "an OpenEXR image"),
+)
+_FTYP = {
+    b"heic": "HEIC",
+    b"heix": "HEIC",
+    b"hevc": "HEIC",
+    b"mif1": "HEIF",
+    b"msf1": "HEIF",
+    b"avif": "AVIF",
+    b"avis": "AVIF",
+}
+
+
+def _foreign_format(data: bytes) -> str | None:
+    """What a file ganedit cannot read looks like (``None``: nothing recognisable)."""
+    if data[4:8] == b"ftyp":
+        kind = _FTYP.get(data[8:12])
+        return f"a {kind} image" if kind else "an ISO media (MP4/HEIF-style) file"
+    for magic, what in _FOREIGN:
+        if data.startswith(magic):
+            return what
+    head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith(b"<svg") or (head.startswith(b"<?xml") and b"<svg" in head):
+        return "an SVG drawing (a vector format)"
+    return None
+
+
+def undecodable_reason(data: bytes, info: ImageInfo) -> str:
+    """Why a file no decoder reads cannot be read: the foreign format it is, or not an image."""
+    if info.format == "unknown":
+        foreign = _foreign_format(data)
+        if foreign:
+            return (
+                f"it is {foreign}, a format ganedit cannot read (it reads PNG, JPEG, WebP, "
+                "BMP, TIFF, GIF and PNM); convert it first"
+            )
+        head = data[:16]
+        kind = "text" if _looks_like_text(data[:512]) else "binary data"
+        return (
+            f"it is not an image: the contents ({kind}, starting {head!r}) do not match "
+            "any supported image format"
+        )
+    return f"it looks like {info.format.upper()} but could not be decoded (corrupt file)"
+
+
+def _looks_like_text(head: bytes) -> bool:
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True

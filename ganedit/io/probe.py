@@ -8,7 +8,9 @@ TIFF (IFD0: size, photometric, orientation, strip/tile extents), GIF and PNM (si
 
 from __future__ import annotations
 
+import re
 import struct
+import zlib
 from dataclasses import dataclass
 
 __all__ = ["ImageInfo", "probe_image", "sniff_format"]
@@ -33,6 +35,8 @@ class ImageInfo:
         samples: Samples per pixel (TIFF), else 0.
         sample_format: TIFF SampleFormat (1 unsigned, 2 signed, 3 float), else ``None``.
         compression: TIFF or BMP compression code, else ``None``.
+        planar: A TIFF that stores each sample in its own plane (PlanarConfiguration 2).
+        associated_alpha: A TIFF whose alpha is premultiplied (ExtraSamples 1).
         damaged: A plain-words reason when the header shows the file is damaged or not a
             standard file of its format (an unknown PNG compression method, a TIFF whose tile
             table does not match its size), else ``None``.
@@ -51,6 +55,8 @@ class ImageInfo:
     sample_format: int | None = None
     compression: int | None = None
     damaged: str | None = None
+    planar: bool = False
+    associated_alpha: bool = False
 
     @property
     def pixels(self) -> int:
@@ -160,8 +166,8 @@ def _tiff_values(tiff: bytes, e: str, entry: tuple[int, int, int]) -> list[int]:
     return list(struct.unpack(order + _TYPE_CODE[typ] * count, raw))
 
 
-def _exif_orientation(tiff: bytes) -> int:
-    """Orientation (1-8) from an EXIF TIFF block; 1 when absent or malformed."""
+def _exif_orientation(tiff: bytes, absent: int = 1) -> int:
+    """Orientation (1-8) from an EXIF TIFF block; ``absent`` when absent or malformed."""
     try:
         e, entries = _tiff_ifd0(tiff)
         if 274 in entries:
@@ -170,7 +176,41 @@ def _exif_orientation(tiff: bytes) -> int:
                 return value
     except (struct.error, ValueError, IndexError):
         pass
-    return 1
+    return absent
+
+
+def _xmp_orientation(xmp: bytes) -> int:
+    """Orientation (1-8) from an XMP packet's ``tiff:Orientation`` (1 when absent)."""
+    m = re.search(rb'tiff:Orientation(?:="|>)([1-8])', xmp)
+    return int(m.group(1)) if m else 1
+
+
+def _png_text_orientation(ctype: bytes, body: bytes) -> tuple[int, int]:
+    """``(exif, xmp)`` orientations (0 when absent) from a PNG text chunk: ImageMagick's
+    "Raw profile type exif" (hex EXIF) and the XMP packet "XML:com.adobe.xmp"."""
+    key, _, rest = body.partition(b"\x00")
+    if key not in (b"Raw profile type exif", b"XML:com.adobe.xmp"):
+        return 0, 0
+    try:
+        if ctype == b"zTXt":
+            text = zlib.decompressobj().decompress(rest[1:], 1 << 20)
+        elif ctype == b"iTXt":
+            flag = rest[0]
+            text = rest[2:].split(b"\x00", 2)[-1]
+            text = zlib.decompressobj().decompress(text, 1 << 20) if flag else text
+        else:
+            text = rest
+    except (zlib.error, IndexError):
+        return 0, 0
+    if key == b"XML:com.adobe.xmp":
+        return 0, _xmp_orientation(text)
+    lines = text.split(b"\n")
+    try:
+        raw = bytes.fromhex(b"".join(lines[3:]).decode("ascii"))
+    except (ValueError, UnicodeDecodeError):
+        return 0, 0
+    raw = raw[raw.find(b"Exif\x00\x00") + 6 :] if b"Exif\x00\x00" in raw[:16] else raw
+    return _exif_orientation(raw, absent=0), 0
 
 
 # --- formats -----------------------------------------------------------------------------------
@@ -185,7 +225,7 @@ def _png(data: bytes) -> ImageInfo:
                              ("interlace", interlace, 1)):  # fmt: skip
         if value > top and damaged is None:
             damaged = f"its header names an unknown {what} method ({value}); PNG has no such"
-    orientation, gray_trns = 1, None
+    orientation, gray_trns, text_orientation = 0, None, (0, 0)
     truncated: str | None = "the PNG has no IEND chunk (file is cut short)"
     pos, n = 8, len(data)
     while pos + 8 <= n:
@@ -196,13 +236,19 @@ def _png(data: bytes) -> ImageInfo:
             truncated = f"the PNG is cut short inside its {ctype.decode('latin-1')!r} chunk"
             break
         if ctype == b"eXIf":
-            orientation = _exif_orientation(body[6:] if body.startswith(b"Exif\x00\x00") else body)
+            block = body[6:] if body.startswith(b"Exif\x00\x00") else body
+            orientation = _exif_orientation(block, absent=0)
+        elif ctype in (b"tEXt", b"zTXt", b"iTXt"):
+            in_exif, in_xmp = _png_text_orientation(ctype, body)
+            text_orientation = (text_orientation[0] or in_exif, text_orientation[1] or in_xmp)
         elif ctype == b"tRNS" and color == 0 and length >= 2:
             (gray_trns,) = struct.unpack(">H", body[:2])
         elif ctype == b"IEND":
             truncated = None
             break
         pos += 12 + length
+    # as Pillow reads it: an eXIf chunk, else ImageMagick's raw EXIF text, else XMP
+    orientation = orientation or text_orientation[0] or text_orientation[1] or 1
     return ImageInfo(
         w, h, "png", orientation, depth, truncated, gray_trns=gray_trns, damaged=damaged
     )
@@ -216,7 +262,7 @@ def _jpeg(data: bytes) -> ImageInfo:
     w = h = 0
     depth = None
     cmyk = False
-    orientation = 1
+    orientation, exif_seen, xmp = 0, False, 0
     while pos < n:
         if data[pos] != 0xFF:  # junk before a marker: libjpeg skips it (with a warning)
             nxt = data.find(b"\xff", pos)
@@ -238,12 +284,15 @@ def _jpeg(data: bytes) -> ImageInfo:
         if marker in _SOF:
             depth, h, w, ncomp = struct.unpack(">BHHB", seg[:6])
             cmyk = ncomp == 4
-        elif marker == 0xE1 and seg.startswith(b"Exif\x00\x00") and orientation == 1:
-            orientation = _exif_orientation(seg[6:])
+        elif marker == 0xE1 and seg.startswith(b"Exif\x00\x00") and not exif_seen:
+            exif_seen, orientation = True, _exif_orientation(seg[6:], absent=0)
+        elif marker == 0xE1 and seg.startswith(b"http://ns.adobe.com/xap/1.0/\x00"):
+            xmp = xmp or _xmp_orientation(seg)
         elif marker == 0xDA:  # start of scan: entropy-coded data follows, ended by EOI
             if w == 0 or h == 0:
                 raise ValueError("no frame header before the scan")
             truncated = None
+            orientation = orientation or xmp or 1  # as Pillow: EXIF, else XMP
             if data.find(b"\xff\xd9", pos + length) < 0:
                 truncated = "the JPEG has no end-of-image marker (file is cut short)"
             return ImageInfo(w, h, "jpg", orientation, depth, truncated, cmyk=cmyk)
@@ -253,7 +302,7 @@ def _jpeg(data: bytes) -> ImageInfo:
             w,
             h,
             "jpg",
-            orientation,
+            orientation or 1,
             depth,
             "the JPEG ends before its image data (file is cut short)",
         )
@@ -290,8 +339,10 @@ def _webp(data: bytes) -> ImageInfo:
                 body = data[pos + 8 : pos + 8 + length]
                 if body.startswith(b"Exif\x00\x00"):
                     body = body[6:]
-                orientation = _exif_orientation(body)
+                orientation = _exif_orientation(body) or 1
                 break
+            if ctype == b"XMP " and orientation == 1:
+                orientation = _xmp_orientation(data[pos + 8 : pos + 8 + length])
             pos += 8 + length + (length & 1)
     else:
         raise ValueError("unknown WebP chunk")
@@ -326,11 +377,18 @@ def _tiff(data: bytes) -> ImageInfo:
     depth = first(258, 1)
     orientation = first(274, 1)
     samples = first(277, 1)
+    planar = first(284, 1) == 2
+    compression = first(259, 1)
+    # uncompressed strips need no more than their rows' bytes, whatever their counts say
+    row = -(-w * depth * (1 if planar else samples) // 8)
+    need = row * min(first(278, h) or h, h) if compression == 1 else None
     truncated = None
     for off_tag, cnt_tag in ((273, 279), (324, 325)):
         if off_tag in entries and cnt_tag in entries:
             offs = _tiff_values(data, e, entries[off_tag])
             cnts = _tiff_values(data, e, entries[cnt_tag])
+            if need is not None and off_tag == 273:
+                cnts = [min(c, need) for c in cnts]
             end = max((o + c for o, c in zip(offs, cnts, strict=False)), default=0)
             if end > len(data):
                 truncated = "the TIFF image data runs past the end of the file (file is cut short)"
@@ -345,8 +403,10 @@ def _tiff(data: bytes) -> ImageInfo:
         photometric=photometric,
         samples=samples,
         sample_format=first(339, 1),
-        compression=first(259, 1),
+        compression=compression,
         damaged=_tile_problem(data, e, entries, w, h, samples),
+        planar=planar,
+        associated_alpha=first(338, 0) == 1,
     )
 
 

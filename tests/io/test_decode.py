@@ -246,12 +246,19 @@ def test_float_tiff_becomes_uint16_by_the_documented_rule(tmp_path):
     assert out.tolist() == [[[0, 32768, 65535], [0, 65535, 16384]]]
 
 
-def test_int32_tiff_is_refused_clearly(tmp_path):
-    ok, buf = cv2.imencode(".tiff", np.ones((3, 3), np.int32))
+def test_signed_tiff_samples_are_kept_when_they_fit_16_bits_else_refused(tmp_path):
+    """Issue 24's call on signed samples: read (through Pillow) as uint16 when none is
+    negative or above 65535; refused as an unsupported sample format otherwise."""
+    values = np.array([[0, 1, 70], [300, 32767, 2]], np.int32)
+    ok, buf = cv2.imencode(".tiff", values)
     assert ok
     path = tmp_path / "i32.tiff"
     path.write_bytes(buf.tobytes())
-    with pytest.raises(ImageReadError, match="int32.*only unsigned 8- and 16-bit") as info:
+    out = read_image(path)
+    assert out.dtype == np.uint16 and out[:, :, 0].tolist() == values.tolist()
+    ok, buf = cv2.imencode(".tiff", values - 5)
+    path.write_bytes(buf.tobytes())
+    with pytest.raises(ImageReadError, match="unsupported sample format.*negative") as info:
         read_image(path)
     assert "i32.tiff" in str(info.value)
 
