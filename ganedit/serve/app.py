@@ -178,6 +178,9 @@ def create_routes(state: ServeState) -> Starlette:
             if cls.kind.value == "generate":
                 raise ValueError(f"{cls.name} generates images; POST /api/generate")
             run, config = split_options(body.get("options") or {}, cls.Config, state.roots)
+            for key in ("input", "output"):
+                if not isinstance(body.get(key), str) or not body[key].strip():
+                    raise ValueError(f"{key}: a folder path is required")
             paths = {"input": state.roots.resolve(body.get("input")),
                      "output": state.roots.resolve(body.get("output"))}  # fmt: skip
             for key in ("mask", "masks"):

@@ -11,8 +11,8 @@ In order, for each HTTP request:
 3. **Origin** (cross-site requests): a request that is not GET/HEAD and carries an ``Origin``
    must carry the page's own (``http://`` + the allowed Host); one authenticated by the cookie
    must carry it (an API client with the Bearer header may omit it). Otherwise 403.
-4. **Body limit**: a ``Content-Length`` over the limit gets 413 before the body is read; a
-   chunked body is counted as it arrives and stopped with 413 at the limit.
+4. **Body limit**: a ``Content-Length`` over the limit gets 413 before the body is read (and
+   the body is counted as it arrives, in case); a body without a length (chunked) gets 411.
 5. **Headers** on every response: ``Content-Security-Policy: default-src 'self'``,
    ``X-Content-Type-Options: nosniff``, ``X-Frame-Options: DENY``, ``Referrer-Policy:
    no-referrer``, ``Cache-Control: no-store``. No ``Access-Control-*`` header is ever sent.
@@ -149,6 +149,8 @@ class Guard:
             if origin is None and how == "cookie":
                 return 403, "a cookie-authenticated request must carry this page's Origin"
         length = _header(scope, b"content-length")
+        if length is None and _header(scope, b"transfer-encoding"):
+            return 411, "a request body must declare its Content-Length (no chunked uploads)"
         if length is not None and (not length.strip().isdigit() or int(length) > s.max_body):
             return 413, f"the request body is over the limit ({s.max_body} bytes)"
         return how

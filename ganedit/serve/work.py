@@ -75,7 +75,9 @@ def split_options(
         if key in config_names:
             config[key] = value
         elif key in _RUN and key not in SERVER_OWNED:
-            run[key] = _path_value(key, value, roots) if key == "weights" else _run_value(key, value)
+            run[key] = (
+                _path_value(key, value, roots) if key == "weights" else _run_value(key, value)
+            )
         else:
             raise ConfigError(f"unknown option {key!r}")
     RunOptions.parse(run, None)  # validates every run option's value
@@ -155,7 +157,9 @@ class Workspace:
                 return
             job.status = "running"
             editor = self.editor(job.model, req.run, req.config)
-            opts = {k: v for k, v in req.run.items() if k in EDIT_OPTIONS - {"weights", "precision"}}
+            opts = {
+                k: v for k, v in req.run.items() if k in EDIT_OPTIONS - {"weights", "precision"}
+            }
             for f in option_fields(RunOptions, stage="editor"):  # every edit sets them all
                 wanted = validate_option(f.name, opts.pop(f.name, f.default))
                 if getattr(editor, f.name) != wanted:
