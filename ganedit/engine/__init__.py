@@ -20,7 +20,7 @@ from ganedit.engine.engine import Engine
 from ganedit.engine.export import export_weights
 from ganedit.engine.loop import FitResult, TrainingDiverged, as_roles, fit
 from ganedit.engine.plot import plot_run
-from ganedit.engine.precision import Precision, precision_for
+from ganedit.engine.precision import Precision, choose_training_precision, precision_for
 from ganedit.engine.schedule import LRSchedule
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "fit",
     "load_state",
     "plot_run",
+    "choose_training_precision",
     "precision_for",
     "save_state",
     "shard",

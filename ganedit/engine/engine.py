@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from ganedit.config import check_memory_format
-from ganedit.devices import resolve_device, resolve_precision
+from ganedit.devices import PrecisionChoice, precision_candidates, resolve_device
 from ganedit.engine.checkpoint import load_state, save_state
 from ganedit.engine.distributed import init_distributed
 from ganedit.engine.ema import EMA
@@ -59,7 +59,9 @@ class Engine:
     Args:
         device: ``"auto"`` (first CUDA GPU, else CPU), ``"cpu"``, ``"cuda:1"``. Under torchrun
             each rank uses ``cuda:LOCAL_RANK``.
-        precision: ``"auto"`` (bf16 on a capable GPU, fp32 on the CPU), ``fp32``, ``bf16``,
+        precision: ``"auto"`` (bf16 on a capable GPU; on the CPU fp32, or bf16/fp16 where the
+            CPU has instructions for them and :func:`~ganedit.engine.fit` measures them
+            faster: :func:`~ganedit.engine.choose_training_precision`), ``fp32``, ``bf16``,
             ``fp16`` (with a GradScaler).
         compile: wrap networks in :func:`torch.compile`: ``True`` (the default inductor
             backend) or a backend name (``"aot_eager"`` traces without generating code).
@@ -94,7 +96,9 @@ class Engine:
             dev = torch.device("cuda", info.local_rank)
         self.device = dev
         self.rank, self.world_size, self.local_rank = info.rank, info.world, info.local_rank
-        self.precision = resolve_precision(precision, dev)
+        self.precision_request = (precision or "auto").lower()
+        self.precision_candidates = precision_candidates(precision, dev)
+        self.precision = self.precision_candidates[0]
         self.strategy = precision_for(self.precision, dev)
         self.compile = compile
         self.seed = int(seed)
@@ -154,6 +158,12 @@ class Engine:
         if self.data is not None and hasattr(self.data, "channels_last"):
             self.data.channels_last = self.channels_last
         return self.memory
+
+    def use_precision(self, choice: PrecisionChoice) -> None:
+        """Train in ``choice`` from now on (:func:`~ganedit.engine.choose_training_precision`
+        measures which; a resumed run takes its checkpoint's). Call between steps."""
+        self.precision = choice
+        self.strategy = precision_for(choice, self.device)
 
     def _configure_backends(self) -> None:
         if self.device.type == "cuda":

@@ -27,7 +27,9 @@ from ganedit.engine.checkpoint import (
     load_state,
 )
 from ganedit.engine.distributed import barrier, broadcast_buffers
+from ganedit.devices import resolve_precision
 from ganedit.engine.engine import Engine
+from ganedit.engine.precision import choose_training_precision
 from ganedit.engine.monitor import column_grid, make_grid, truncate_metrics
 from ganedit.engine.schedule import LRSchedule, apply_lr, base_lrs
 from ganedit.family import Kind, ModelFamily, Step
@@ -201,9 +203,12 @@ class _Run:
             if engine.channels_last:  # saved optimiser moments are contiguous: match the params
                 match_optimizer_layout(self.opts)
         else:
+            start = None
             engine.step_index = 0
             if engine.is_main and (self.out / "metrics.jsonl").exists():
                 (self.out / "metrics.jsonl").unlink()
+        if start is None:  # a resumed run keeps the precision saved with it (load_checkpoint)
+            choose_training_precision(self)
         self.n_last = engine.step_index
 
     # --------------------------------------------------------------------------------- loop
@@ -214,6 +219,11 @@ class _Run:
             CheckpointError: the message names the file and the reason.
         """
         state, doc = load_state(path)
+        saved = (doc.get("meta") or {}).get("precision")
+        if saved and self.engine.precision_request == "auto" and saved != self.engine.precision.name:
+            self.engine.use_precision(
+                resolve_precision(saved, self.engine.device).chosen("resumed")
+            )
         other = (doc.get("meta") or {}).get("family")
         if other and other != self.family.name:
             raise CheckpointError(
@@ -364,6 +374,7 @@ class _Run:
             "generators": list(self.generators),
             "ema": bool(self.engine.ema),
             "data": self.opt.data_paths,
+            "precision": self.engine.precision.name,
         }
 
     def save_checkpoint(self) -> None:
@@ -435,6 +446,7 @@ class _Run:
                 "seed": engine.seed,
                 "device": str(engine.device),
                 "precision": engine.strategy.name,
+                "precision_choice": engine.precision.describe(),
                 "memory_format": engine.memory.describe(),
                 "world_size": engine.world_size,
                 "ema_decay": engine.ema_decay if engine.ema else None,

@@ -3,18 +3,24 @@
 ``fp32`` does nothing special; ``bf16-mixed`` runs the forward under bf16 autocast (no scaler
 needed: bf16 has fp32's exponent range); ``fp16-mixed`` adds a :class:`torch.amp.GradScaler`
 that skips steps whose gradients overflowed and adapts the scale.
+
+:func:`choose_training_precision` picks between fp32 and the reduced precisions a CPU has
+instructions for by timing the family's own training step both ways (``--precision auto``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 from typing import Any
 
 import torch
 
 from ganedit.devices import PrecisionChoice, autocast_for
+from ganedit.family import Step
+from ganedit.formats import measured_choice, net_digest
 
-__all__ = ["Precision", "precision_for"]
+__all__ = ["Precision", "choose_training_precision", "precision_for"]
 
 
 class Precision:
@@ -90,3 +96,58 @@ def precision_for(choice: PrecisionChoice, device: torch.device) -> Precision:
     if choice.name == "fp16":
         return FP16Mixed(choice, device)
     return Precision(choice, device)
+
+
+def _training_job(run: Any, candidates: dict[str, PrecisionChoice], steps: int) -> Any:
+    """``job(name)``: ``steps`` of the family's own training step in that precision on one
+    fixed batch, then every weight, moment, EMA, RNG and the data position put back."""
+    engine = run.engine
+    saved = copy.deepcopy(engine.state_dict(run.nets, run.opts))
+    batch = engine.data.next_batch(engine.batch_size)
+    engine.load_state_dict(saved, run.nets, run.opts)
+
+    def job(name: str) -> None:
+        engine.use_precision(candidates[name])
+        try:
+            for _ in range(steps):
+                engine.begin_step()
+                step = Step(
+                    run.nets, run.opts, run.config, engine, engine.family_state, engine.step_index
+                )
+                run.family.training_step(step, batch)
+        finally:
+            engine.load_state_dict(copy.deepcopy(saved), run.nets, run.opts)
+
+    return job
+
+
+def choose_training_precision(run: Any, steps: int = 2) -> PrecisionChoice:
+    """Measure (or recall) the faster of the engine's precision candidates for training.
+
+    The candidates are :attr:`Engine.precision_candidates` (fp32, plus bf16/fp16 on a CPU
+    with instructions for them: :func:`ganedit.devices.precision_candidates`); each runs
+    ``steps`` of ``run.family.training_step`` on one batch (after a warm-up round), and the
+    state is restored after each, so the run starts exactly as it would have. The answer is
+    remembered per machine (:func:`ganedit.formats.measured_choice`).
+
+    Args:
+        run: the fit's run, after set-up: ``engine``, ``family``, ``config``, ``nets``,
+            ``opts`` (the networks in their chosen memory format).
+        steps: training steps timed per candidate and round.
+
+    Returns:
+        The choice now in force on ``run.engine`` (``source`` ``"measured"`` or ``"cached"``).
+    """
+    engine = run.engine
+    candidates = {c.name: c for c in engine.precision_candidates}
+    if len(candidates) < 2 or engine.world_size > 1:
+        return engine.precision
+    key = (
+        f"train-precision|{run.family.name}|{net_digest(*engine.nets_raw.values())}"
+        f"|{engine.memory.name}|bs{engine.batch_size}"
+    )
+    best, source, seconds = measured_choice(
+        key, list(candidates), _training_job(run, candidates, steps), engine.device, runs=1
+    )
+    engine.use_precision(candidates[best].chosen(source, seconds=seconds))
+    return engine.precision
