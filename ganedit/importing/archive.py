@@ -75,8 +75,10 @@ class RawCheckpoint:
 
 def _tensor_from_bytes(data: bytes | bytearray, dtype: torch.dtype) -> torch.Tensor:
     if dtype is torch.bool:
-        return torch.frombuffer(bytearray(data), dtype=torch.uint8).ne(0) if data else (
-            torch.empty(0, dtype=torch.bool)
+        return (
+            torch.frombuffer(bytearray(data), dtype=torch.uint8).ne(0)
+            if data
+            else (torch.empty(0, dtype=torch.bool))
         )
     if not data:
         return torch.empty(0, dtype=dtype)
@@ -100,9 +102,7 @@ class _Storages:
         nbytes = numel * _itemsize(dtype)
         self.total += nbytes
         if self.total > self.limits.max_tensor_bytes:
-            raise ImportRefused(
-                f"tensors exceed the limit of {self.limits.max_tensor_bytes} bytes"
-            )
+            raise ImportRefused(f"tensors exceed the limit of {self.limits.max_tensor_bytes} bytes")
         st = self.by_key[key] = Storage(key, dtype, numel)
         return st
 
@@ -117,6 +117,12 @@ def _zip_root(zf: zipfile.ZipFile, limits: Limits) -> str:
     if len(infos) > limits.max_entries:
         raise ImportRefused(f"the archive has {len(infos)} members (limit {limits.max_entries})")
     names = [i.filename for i in infos]
+    for i in infos:  # torch stores members uncompressed; weights deflate by ~10% at most
+        if i.file_size > max(1 << 20, 100 * i.compress_size):
+            raise ImportRefused(
+                f"archive member {i.filename} inflates {i.compress_size} bytes to "
+                f"{i.file_size} (a zip bomb?)"
+            )
     pkls = [n for n in names if n == "data.pkl" or n.endswith("/data.pkl")]
     for n in names:
         parts = n.split("/")
@@ -144,8 +150,7 @@ def _read_member(zf: zipfile.ZipFile, name: str, want: int | None, cap: int) -> 
         raise ImportRefused(f"archive member {name} is missing") from None
     if want is not None and info.file_size != want:
         raise ImportRefused(
-            f"storage {name}: {info.file_size} bytes where its tensor needs {want} "
-            "(size mismatch)"
+            f"storage {name}: {info.file_size} bytes where its tensor needs {want} (size mismatch)"
         )
     limit = cap if want is None else want
     if info.file_size > limit:
@@ -205,9 +210,7 @@ def _read_legacy(path: Path, limits: Limits, lenient: bool, deadline: float) -> 
     if not isinstance(info, dict) or info.get("little_endian") is not True:
         raise ImportRefused("a big-endian legacy file: only little-endian files are read")
     storages = _Storages(limits)
-    obj, inert = load_one(
-        buf, storages.get, lenient=lenient, deadline=deadline, legacy=True
-    )
+    obj, inert = load_one(buf, storages.get, lenient=lenient, deadline=deadline, legacy=True)
     keys, _ = load_one(buf, deadline=deadline)
     if type(keys) is not list or any(type(k) is not str for k in keys):
         raise ImportRefused("the legacy storage key list is malformed")

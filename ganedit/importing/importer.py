@@ -99,9 +99,7 @@ def import_checkpoint(
         raise ConfigError(f"{out}: the output must be a .safetensors file")
     texts = {str(k): str(v) for k, v in (settings or {}).items()}
     mapper = None if to == RAW_TARGET else importer_for(to)
-    states: list[SourceState] = [
-        read_checkpoint(p, lenient=lenient, limits=limits) for p in paths
-    ]
+    states: list[SourceState] = [read_checkpoint(p, lenient=lenient, limits=limits) for p in paths]
     if mapper is None:
         if len(states) != 1 or texts:
             raise ConfigError("--to tensors takes one source and no --set")

@@ -182,9 +182,7 @@ def read_checkpoint(
         raise ImportRefused(str(exc)) from None
     except (OSError, RuntimeError, ValueError) as exc:
         raise ImportRefused(f"{p}: unreadable checkpoint ({type(exc).__name__}: {exc})") from None
-    return SourceState(
-        p, file_sha256(p), layout, nesting, tensors, dropped, lightning, list(inert)
-    )
+    return SourceState(p, file_sha256(p), layout, nesting, tensors, dropped, lightning, list(inert))
 
 
 def tensors_of(state: Mapping[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:

@@ -54,17 +54,23 @@ def _collect() -> dict[str, tuple[Mapper, str]]:
             rec = records.get(impl.plugin_name)
             mine: dict[str, tuple[Mapper, str]] = {}
 
-            def register(name: str, mapper: Mapper, _p: str = impl.plugin_name) -> None:
+            def register(
+                name: str,
+                mapper: Mapper,
+                _p: str = impl.plugin_name,
+                _mine: dict[str, tuple[Mapper, str]] = mine,
+                _rec: Any = rec,
+            ) -> None:
                 problem = None
                 if not isinstance(name, str) or not callable(mapper):
-                    problem = f"register_importer({name!r}, ...) needs a name and a callable"
-                elif name in found or name in mine:
-                    owner = (found.get(name) or mine[name])[1]
+                    problem = f"register({name!r}, ...) needs a family name and a callable"
+                elif name in found or name in _mine:
+                    owner = (found.get(name) or _mine[name])[1]
                     problem = f"importer {name!r} is already registered by plugin {owner!r}"
                 if problem is None:
-                    mine[name] = (mapper, _p)
-                elif rec is not None:
-                    rec.add_error(problem)
+                    _mine[name] = (mapper, _p)
+                elif _rec is not None:
+                    _rec.add_error(problem)
 
             try:
                 impl.function(**{k: register for k in impl.argnames if k == "register"})

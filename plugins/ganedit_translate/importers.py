@@ -153,7 +153,7 @@ def import_cyclegan(sources: Sequence[SourceState], settings: dict[str, str]) ->
     if names[0] not in ("a2b", "b2a"):
         raise ImportRefused(f"direction must be a2b or b2a, got {names[0]!r}")
     gens, shapes = {}, []
-    for name, src in zip(names, sources):
+    for name, src in zip(names, sources, strict=False):
         gens[name], shape = _resnet_state(src)
         shapes.append(shape)
     if len(shapes) == 2 and shapes[0] != shapes[1]:

@@ -38,13 +38,31 @@ class RefUnetBlock(nn.Module):
         in_c = outer if in_c is None else in_c
         down = nn.Conv2d(in_c, inner, 4, 2, 1, bias=bias)
         if outermost:
-            layers = [down, sub, nn.ReLU(True), nn.ConvTranspose2d(inner * 2, outer, 4, 2, 1), nn.Tanh()]
+            layers = [
+                down,
+                sub,
+                nn.ReLU(True),
+                nn.ConvTranspose2d(inner * 2, outer, 4, 2, 1),
+                nn.Tanh(),
+            ]
         elif innermost:
-            layers = [nn.LeakyReLU(0.2, True), down, nn.ReLU(True),
-                      nn.ConvTranspose2d(inner, outer, 4, 2, 1, bias=bias), _norm(norm, outer)]
+            layers = [
+                nn.LeakyReLU(0.2, True),
+                down,
+                nn.ReLU(True),
+                nn.ConvTranspose2d(inner, outer, 4, 2, 1, bias=bias),
+                _norm(norm, outer),
+            ]
         else:
-            layers = [nn.LeakyReLU(0.2, True), down, _norm(norm, inner), sub, nn.ReLU(True),
-                      nn.ConvTranspose2d(inner * 2, outer, 4, 2, 1, bias=bias), _norm(norm, outer)]
+            layers = [
+                nn.LeakyReLU(0.2, True),
+                down,
+                _norm(norm, inner),
+                sub,
+                nn.ReLU(True),
+                nn.ConvTranspose2d(inner * 2, outer, 4, 2, 1, bias=bias),
+                _norm(norm, outer),
+            ]
             if drop:
                 layers.append(nn.Dropout(0.5))
         self.model = nn.Sequential(*layers)
@@ -88,15 +106,23 @@ class RefResnet(nn.Module):
 
     def __init__(self, in_c=3, out_c=3, ngf=64, blocks=9, dropout=False):
         super().__init__()
-        layers = [nn.ReflectionPad2d(3), nn.Conv2d(in_c, ngf, 7), nn.InstanceNorm2d(ngf), nn.ReLU(True)]
+        layers = [
+            nn.ReflectionPad2d(3),
+            nn.Conv2d(in_c, ngf, 7),
+            nn.InstanceNorm2d(ngf),
+            nn.ReLU(True),
+        ]
         for i in range(2):
             c = ngf * 2**i
             layers += [nn.Conv2d(c, 2 * c, 3, 2, 1), nn.InstanceNorm2d(2 * c), nn.ReLU(True)]
         layers += [RefResBlock(ngf * 4, dropout) for _ in range(blocks)]
         for i in range(2):
             c = ngf * 2 ** (2 - i)
-            layers += [nn.ConvTranspose2d(c, c // 2, 3, 2, 1, output_padding=1),
-                       nn.InstanceNorm2d(c // 2), nn.ReLU(True)]
+            layers += [
+                nn.ConvTranspose2d(c, c // 2, 3, 2, 1, output_padding=1),
+                nn.InstanceNorm2d(c // 2),
+                nn.ReLU(True),
+            ]
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, out_c, 7), nn.Tanh()]
         self.model = nn.Sequential(*layers)
 

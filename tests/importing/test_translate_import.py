@@ -40,12 +40,33 @@ def _reference(net: torch.nn.Module, img: np.ndarray) -> np.ndarray:
 
 def _import_and_run(tmp: Path, sources: list[Path], to: str, img_path: Path, *extra: str):
     weights = tmp / f"{to}.safetensors"
-    r = CliRunner().invoke(cli, ["import", *map(str, sources), str(weights), "--to", to,
-                                 "--license", "BSD-3-Clause", *extra])
+    r = CliRunner().invoke(
+        cli,
+        [
+            "import",
+            *map(str, sources),
+            str(weights),
+            "--to",
+            to,
+            "--license",
+            "BSD-3-Clause",
+            *extra,
+        ],
+    )
     assert r.exit_code == 0, r.output
     out = tmp / "out"
-    r = CliRunner().invoke(cli, ["run", to, str(img_path), str(out), "--weights", str(weights),
-                                 *(["--direction", extra[1].split("=")[1]] if extra else [])])
+    r = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            to,
+            str(img_path),
+            str(out),
+            "--weights",
+            str(weights),
+            *(["--direction", extra[1].split("=")[1]] if extra else []),
+        ],
+    )
     assert r.exit_code == 0, r.output
     card = json.loads(weights.with_suffix(".json").read_text())
     manifest = json.loads((out / "ganedit-run.json").read_text())
@@ -79,16 +100,19 @@ def test_pix2pix_unet128_instance_norm_old_keys(tmp_path: Path) -> None:
     assert card["source"][0]["nesting"] == "state_dict"
 
 
-@pytest.mark.parametrize("legacy,old_keys", [(False, False), (True, True)], ids=["zip", "legacy-oldIN"])
+@pytest.mark.parametrize(
+    "legacy,old_keys", [(False, False), (True, True)], ids=["zip", "legacy-oldIN"]
+)
 def test_cyclegan_resnet9_two_files(tmp_path: Path, legacy: bool, old_keys: bool) -> None:
     nets = [randomize(RefResnet(3, 3, ngf=8, blocks=9), seed=s) for s in (3, 4)]
     files = []
-    for name, net in zip(("G_A", "G_B"), nets):
+    for name, net in zip(("G_A", "G_B"), nets, strict=False):
         state = with_old_instance_norm_keys(net.state_dict(), net) if old_keys else net.state_dict()
         files.append(_save(state, tmp_path / f"latest_net_{name}.pth", legacy))
     img = _image(tmp_path / "in.png", 64)
-    got, card, _ = _import_and_run(tmp_path, files, "cyclegan", tmp_path / "in.png",
-                                   "--set", "direction=b2a")
+    got, card, _ = _import_and_run(
+        tmp_path, files, "cyclegan", tmp_path / "in.png", "--set", "direction=b2a"
+    )
     assert np.abs(got.astype(int) - _reference(nets[1], img).astype(int)).max() <= 1
     assert card["config"]["down_padding"] == "zeros" and card["config"]["blocks"] == 9
     a2b = ganedit.load("cyclegan", weights=tmp_path / "cyclegan.safetensors", direction="a2b")
@@ -112,7 +136,11 @@ def test_cyclegan_one_file_and_default_padding_unchanged(tmp_path: Path) -> None
 def test_wrong_family_is_refused_with_what_was_expected(tmp_path: Path) -> None:
     ref = randomize(RefResnet(3, 3, ngf=8, blocks=2), seed=6)
     src = _save(ref.state_dict(), tmp_path / "g.pth", legacy=False)
-    r = CliRunner().invoke(cli, ["import", str(src), str(tmp_path / "o.safetensors"), "--to", "pix2pix"])
+    r = CliRunner().invoke(
+        cli, ["import", str(src), str(tmp_path / "o.safetensors"), "--to", "pix2pix"]
+    )
     assert r.exit_code == 1 and "not a pix2pix U-Net state dict" in r.output
-    r = CliRunner().invoke(cli, ["import", str(src), str(tmp_path / "o.safetensors"), "--to", "nope"])
+    r = CliRunner().invoke(
+        cli, ["import", str(src), str(tmp_path / "o.safetensors"), "--to", "nope"]
+    )
     assert r.exit_code == 2 and "no importer for 'nope'" in r.output and "cyclegan" in r.output
