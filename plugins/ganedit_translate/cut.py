@@ -114,7 +114,8 @@ class CutGenerator(nn.Module):
     Input ``(N, C, H, W)`` float in ``[-1, 1]``, H and W multiples of 4. ``forward(x)`` gives
     the ``(N, C, H, W)`` output in ``[-1, 1]``; ``forward(x, layers)`` the list of the outputs
     of those layers of ``body.model`` (``(N, C_l, H_l, W_l)`` each), running only as far as
-    the deepest one (the reference's ``encode_only``).
+    the deepest one (the reference's ``encode_only``); ``forward(x, layers, encode_only=False)``
+    the pair ``(output, features)`` from one full pass.
     """
 
     def __init__(self, channels: int, width: int, blocks: int) -> None:
@@ -122,9 +123,7 @@ class CutGenerator(nn.Module):
         self.body = ResnetGenerator(channels, channels, base=width, blocks=blocks)
         self.size_multiple = self.body.size_multiple
 
-    def forward(
-        self, x: torch.Tensor, layers: Sequence[int] = ()
-    ) -> torch.Tensor | list[torch.Tensor]:
+    def forward(self, x: torch.Tensor, layers: Sequence[int] = (), encode_only: bool = True) -> Any:
         if not layers:
             return self.body(x)
         stages = self.body.model
@@ -135,9 +134,9 @@ class CutGenerator(nn.Module):
             x = layer(x)
             if i in want:
                 feats.append(x)
-            if i == max(layers):
-                break
-        return feats
+            if i == max(layers) and encode_only:
+                return feats
+        return x, feats
 
     def feature_channels(self, layers: Sequence[int]) -> list[int]:
         """Channels of each of ``layers``' outputs (probed on a small zero image)."""
@@ -308,21 +307,20 @@ class CUT(ganedit.ModelFamily[CUTConfig]):
         )
 
     def _nce(
-        self, g: nn.Module, head: nn.Module, src: torch.Tensor, out: torch.Tensor, cfg: CUTConfig,
-        flipped: bool,
+        self, g: nn.Module, head: nn.Module, k_feats: list[torch.Tensor], out: torch.Tensor,
+        cfg: CUTConfig, flipped: bool,
     ) -> torch.Tensor:
-        """Mean PatchNCE over the layers between ``src`` (keys) and ``out`` = G(src) (queries),
-        both ``(N, C, H, W)`` in ``[-1, 1]``; ``flipped``: ``out`` was made from the mirrored
-        ``src`` and its features are mirrored back before comparing."""
+        """Mean PatchNCE over the layers between the source's features ``k_feats`` (keys,
+        detached) and those of ``out`` = G(source) (queries), ``(N, C, H, W)`` in ``[-1, 1]``;
+        ``flipped``: ``out`` was made from the mirrored source and its features are mirrored
+        back before comparing."""
         layers = tuple(int(i) for i in cfg.nce_layers)
         q_feats = g(out, layers)
         if flipped:
             q_feats = [f.flip(3) for f in q_feats]
-        with torch.no_grad():
-            k_feats = g(src, layers)
         ids = _place_ids(k_feats, int(cfg.num_patches))
         keys, queries = head(k_feats, ids), head(q_feats, ids)
-        n, tau = src.shape[0], float(cfg.tau)
+        n, tau = out.shape[0], float(cfg.tau)
         losses = [patch_nce(q, k, n, tau) for q, k in zip(queries, keys, strict=True)]
         return torch.stack(losses).mean()
 
@@ -336,14 +334,23 @@ class CUT(ganedit.ModelFamily[CUTConfig]):
         weight, idt, flip_eq = resolved(cfg)
         flipped = flip_eq and bool(torch.rand(()) < 0.5)
         real = torch.cat([src, tgt]) if idt else src
-        fake_all = g(real.flip(3) if flipped else real)
-        fake = fake_all[: src.shape[0]]
+        layers = tuple(int(i) for i in cfg.nce_layers)
+        if flipped or weight <= 0:
+            fake_all = g(real.flip(3) if flipped else real)
+            with torch.no_grad():
+                keys = g(real, layers) if weight > 0 else []
+        else:  # the keys are the features of this very pass (instance norm: per image)
+            fake_all, keys = g(real, layers, encode_only=False)
+        keys = [k.detach() for k in keys]
+        n_src = src.shape[0]
+        fake = fake_all[:n_src]
         adv = gan_loss(str(cfg.gan_loss), critic(fake), True, False) * float(cfg.gan_weight)
         nce = torch.zeros((), device=src.device)
         if weight > 0:
-            nce = self._nce(g, head, src, fake, cfg, flipped)
+            nce = self._nce(g, head, [k[:n_src] for k in keys], fake, cfg, flipped)
             if idt:
-                nce_y = self._nce(g, head, tgt, fake_all[src.shape[0] :], cfg, flipped)
+                k_y = [k[n_src:] for k in keys]
+                nce_y = self._nce(g, head, k_y, fake_all[n_src:], cfg, flipped)
                 nce = 0.5 * (nce + nce_y)
         return adv + weight * nce, adv, nce, fake.detach()
 

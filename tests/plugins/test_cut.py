@@ -108,3 +108,15 @@ def test_domain_errors_name_cut(tmp_path: Path) -> None:
     fam = CUT()
     with pytest.raises(DatasetError, match="cut: domain b is missing"):
         fam.dataset({"a": [tmp_path]}, tiny())
+
+
+def test_one_pass_gives_output_and_features() -> None:
+    torch.manual_seed(0)
+    g = CutGenerator(1, 4, 2).eval()
+    x = torch.rand(3, 1, 16, 16) * 2 - 1
+    out, feats = g(x, (0, 7), encode_only=False)
+    assert torch.equal(out, g(x))
+    for f, e in zip(feats, g(x, (0, 7)), strict=True):
+        assert torch.equal(f, e)
+    # instance norm: an image's features do not depend on the rest of the batch
+    assert torch.allclose(g(x[:1], (7,))[0], feats[1][:1], atol=1e-6)
