@@ -158,8 +158,10 @@ def _to_rgb_layout(img: np.ndarray, info: ImageInfo) -> np.ndarray:
     if c == 1:
         if info.gray_trns is not None and info.bit_depth:
             scale = 1 if info.bit_depth >= 8 else 255 // ((1 << info.bit_depth) - 1)
+            # a value out of the bit depth's range is taken as an 8-bit one, as Pillow does
+            key = info.gray_trns * scale if info.gray_trns < 1 << info.bit_depth else info.gray_trns
             top = np.iinfo(img.dtype).max
-            alpha = np.where(img[:, :, 0] == info.gray_trns * scale, 0, top).astype(img.dtype)
+            alpha = np.where(img[:, :, 0] == key, 0, top).astype(img.dtype)
             return np.dstack([img, img, img, alpha])
         return img
     if c == 2:  # gray + alpha

@@ -125,9 +125,9 @@ def _to_array(im, info: ImageInfo, name: str) -> np.ndarray:  # noqa: ANN001
     transparent = "transparency" in im.info
     if mode in ("1", "L") and not transparent:
         return np.asarray(im.convert("L"))[:, :, None]
-    if mode.startswith("I;16") and not transparent:
+    if mode.startswith("I;16") and not mode.endswith("S") and not transparent:
         return np.asarray(im).astype(np.uint16)[:, :, None]
-    if mode in ("I", "I;16S", "I;16BS", "I;16LS"):  # wider or signed integers: kept if 16-bit
+    if mode == "I" or mode.startswith("I;"):  # wider or signed integers: kept if 16-bit
         arr = np.asarray(im)
         if arr.size and 0 <= int(arr.min()) and int(arr.max()) <= 65535:
             return arr.astype(np.uint16)[:, :, None]
@@ -183,7 +183,14 @@ def pillow_decode(
             im.load()
         except (OSError, ValueError, SyntaxError, EOFError, struct.error, IndexError) as exc:
             raise ImageReadError(name, unsupported_reason(data, info, str(exc))) from None
-        arr = _to_array(im, info, name)
+        try:
+            arr = _to_array(im, info, name)
+        except ImageReadError:
+            raise
+        except (OSError, ValueError, KeyError) as exc:  # a mode Pillow cannot convert
+            raise ImageReadError(
+                name, f"unsupported {info.format.upper()} variant: {exc}"
+            ) from None
     return arr, f"decoded with Pillow ({why})"
 
 

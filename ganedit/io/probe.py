@@ -105,7 +105,7 @@ def probe_image(data: bytes, name: str = "<bytes>") -> ImageInfo:
     try:
         return parser(data)
     except (struct.error, IndexError, ValueError):
-        return ImageInfo(0, 0, fmt, truncated="the header is cut short or malformed")
+        return ImageInfo(0, 0, fmt, truncated="the header is cut short or malformed (corrupt file)")
 
 
 # --- EXIF (a TIFF structure) -------------------------------------------------------------------
@@ -232,6 +232,9 @@ def _png(data: bytes) -> ImageInfo:
         (length,) = struct.unpack(">I", data[pos : pos + 4])
         ctype = data[pos + 4 : pos + 8]
         body = data[pos + 8 : pos + 8 + length]
+        if not ctype.isalpha():
+            truncated = "the PNG is corrupt: a chunk header is garbled"
+            break
         if pos + 12 + length > n:
             truncated = f"the PNG is cut short inside its {ctype.decode('latin-1')!r} chunk"
             break
