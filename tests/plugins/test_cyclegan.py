@@ -1,6 +1,6 @@
-"""Tests of the cyclegan family (CPU, tiny networks). The bundled-weights test uses
-data/fashion-cycle (scripts/make_translation_data.py) and is skipped when it, or the weights,
-are absent."""
+"""Tests of the cyclegan family (CPU, tiny networks). The bundled-weights test runs on the
+first 100 test sneakers and ankle boots, made from the checked-in Fashion-MNIST fixture
+(``fashion_cycle``, tests/plugins/conftest.py)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from ganedit.testing import check_family
 from ganedit.weights import load_weights
 
 ROOT = Path(__file__).resolve().parents[2]
-CYCLE = ROOT / "data" / "fashion-cycle"
 WEIGHTS = ROOT / "assets" / "weights" / "cyclegan-fashion-sneaker-boot.safetensors"
 
 TINY = {
@@ -198,14 +197,13 @@ def test_evaluate_on_tiny_data(trained: tuple[Path, Path], tmp_path: Path) -> No
 
 
 # ------------------------------------------------------------------------- bundled weights
-def test_bundled_weights_load_and_meet_loose_bars() -> None:
-    if not WEIGHTS.is_file():
-        pytest.skip("cyclegan-fashion-sneaker-boot weights not shipped yet")
-    if not (CYCLE / "testA").is_dir():
-        pytest.skip("data/fashion-cycle not made (scripts/make_translation_data.py)")
+def test_bundled_weights_load_and_meet_loose_bars(fashion_cycle: Path) -> None:
+    assert WEIGHTS.is_file(), f"bundled weights missing: {WEIGHTS}"
     editor = ganedit.load("cyclegan", device="cpu")
     assert editor.generator_name == "a2b" and editor.io.in_channels == 1
-    s = ganedit.get_family("cyclegan").evaluate(editor, {"data": [CYCLE]}, {"n": 100})["summary"]
+    s = ganedit.get_family("cyclegan").evaluate(editor, {"data": [fashion_cycle]}, {"n": 100})[
+        "summary"
+    ]
     for d in ("a2b", "b2a"):
         assert s[f"{d}_target_share"] > s[f"{d}_input_share"] + 0.6, d
         assert s[f"{d}_target_share"] > 0.7, d

@@ -1,6 +1,6 @@
 """Tests of the pix2pix family and the ``ganedit edges`` command (CPU, tiny networks). The
-bundled-weights tests use data/fashion-edges (scripts/make_translation_data.py) and are skipped
-when it, or the weights, are absent."""
+bundled-weights test runs on the first 300 test pairs, made from the checked-in Fashion-MNIST
+fixture (``fashion_edges_test``, tests/plugins/conftest.py)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,6 @@ from ganedit.testing import check_family, plugin_imports_only_public
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = ROOT / "plugins" / "ganedit_translate"
-EDGES_TEST = ROOT / "data" / "fashion-edges" / "test"
 WEIGHTS = ROOT / "assets" / "weights" / "pix2pix-fashion-edges.safetensors"
 
 TINY = {
@@ -216,23 +215,16 @@ def test_structure_kept() -> None:
 
 
 # ------------------------------------------------------------------ bundled weights (slow-ish)
-def _need_weights() -> None:
-    if not WEIGHTS.is_file():
-        pytest.skip("pix2pix-fashion-edges weights not shipped yet")
-    if not (EDGES_TEST / "labels.csv").is_file():
-        pytest.skip("data/fashion-edges not made (scripts/make_translation_data.py)")
-
-
-def test_bundled_weights_load_and_meet_loose_bars(tmp_path: Path) -> None:
+def test_bundled_weights_load_and_meet_loose_bars(tmp_path: Path, fashion_edges_test: Path) -> None:
     """The shipped fp16 weights on the first 300 test pairs (copied, so that the mean-image
     baseline is the mean of these targets and no training files are read)."""
-    _need_weights()
+    assert WEIGHTS.is_file(), f"bundled weights missing: {WEIGHTS}"
     sub = tmp_path / "test"
     sub.mkdir()
-    with open(EDGES_TEST / "labels.csv", newline="") as f:
+    with open(fashion_edges_test / "labels.csv", newline="") as f:
         rows = list(csv.reader(f))[:301]
     for name, _ in rows[1:]:
-        (sub / name).write_bytes((EDGES_TEST / name).read_bytes())
+        (sub / name).write_bytes((fashion_edges_test / name).read_bytes())
     with open(sub / "labels.csv", "w", newline="") as f:
         csv.writer(f).writerows(rows)
     editor = ganedit.load("pix2pix", device="cpu")
