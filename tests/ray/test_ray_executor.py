@@ -1,0 +1,204 @@
+"""``--executor ray`` on a local Ray instance (two CPUs, one actor): the same files, pixels and
+records as the local executor, bad files failed with reasons, skip-existing, an actor killed
+mid-run (every input exactly once, no partial output, no temp file), ``--json`` stdout that
+stays JSON lines while Ray reports the dead actor, SIGINT (exit 130, then a rerun completes).
+
+Run them alone with ``pytest -m ray``."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ray_helpers import FIXTURES, save_probe_weights
+
+from ganedit.infer import run_folder
+from ganedit.io import Manifest, encode_image, write_image
+from ganedit.plugins import reset_plugins
+
+pytestmark = pytest.mark.ray
+
+ODD = os.fsdecode(b"caf\xe9 \xff.png")  # a valid image whose name is not UTF-8
+
+
+def _inputs(src: Path, n: int = 6, bad: bool = True) -> list[str]:
+    """``n`` images of two sizes (one with a name that is not UTF-8), and bad files."""
+    rng = np.random.default_rng(7)
+    names = [f"{i}.png" if i % 3 else f"sub/{i}.png" for i in range(n - 1)] + [ODD]
+    for i, rel in enumerate(names):
+        size = (12, 16) if i % 2 else (10, 14)
+        write_image(src / rel, rng.integers(0, 256, (*size, 3), np.uint8))
+    if bad:
+        (src / "empty.png").write_bytes(b"")
+        data = encode_image(rng.integers(0, 256, (20, 20, 3), np.uint8), "png")
+        (src / "cut.png").write_bytes(data[: len(data) // 2])
+    return names
+
+
+def _files(out: Path) -> dict[str, bytes]:
+    return {
+        os.fsdecode(p.relative_to(out)): p.read_bytes()
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and p.name != "ganedit-run.json"
+    }
+
+
+def _records(out: Path) -> dict[str, dict]:
+    """The manifest's records by input, without timings and with the output folder cut off."""
+    recs = {}
+    for r in Manifest.load(out).records:
+        r = {k: v for k, v in r.items() if k != "seconds"}
+        if r["output"]:
+            r["output"] = os.path.relpath(r["output"], out)
+        assert r["input"] not in recs, f"{r['input']} recorded twice"
+        recs[r["input"]] = r
+    return recs
+
+
+@pytest.fixture(scope="module")
+def runs(ray_cluster, tmp_path_factory):
+    """One local and one ray run of the same inputs (module scope: actors start once)."""
+    root = tmp_path_factory.mktemp("parity")
+    sys.path.insert(0, str(FIXTURES))
+    reset_plugins()
+    try:
+        weights = save_probe_weights(root / "w" / "probe.safetensors")
+        src = root / "in"
+        _inputs(src)
+        common = {"weights": weights, "progress": False}
+        local = run_folder("ray-probe", src, root / "local", **common)
+        ray = run_folder(
+            "ray-probe", src, root / "ray", executor="ray",
+            executor_options={"worker_batch": 3}, **common,
+        )  # fmt: skip
+    finally:
+        sys.path.remove(str(FIXTURES))
+        reset_plugins()
+    return {"root": root, "src": src, "weights": weights, "local": local, "ray": ray}
+
+
+def test_same_files_pixels_and_records_as_local(runs) -> None:
+    root, local, ray = runs["root"], runs["local"], runs["ray"]
+    assert local.exit_code == ray.exit_code == 1  # the bad files
+    assert sorted(local.done) == sorted(ray.done) and len(ray.done) == 6
+    assert any(os.fsencode(p.name) == b"caf\xe9 \xff.png" for p in ray.done)
+    a, b = _files(root / "local"), _files(root / "ray")
+    assert a.keys() == b.keys() and len(a) == 6
+    assert all(a[k] == b[k] for k in a), "outputs differ from the local executor's"
+    assert _records(root / "local") == _records(root / "ray")
+    params = Manifest.load(root / "ray").run["parameters"]
+    assert params["executor"]["name"] == "ray" and params["worker_devices"] == ["cpu"]
+    assert not list((root / "ray").rglob("*.ganedit-tmp"))
+
+
+def test_bad_files_fail_with_their_reasons(runs) -> None:
+    failed = {p.name: why for p, why in runs["ray"].failed}
+    assert set(failed) == {"empty.png", "cut.png"}
+    assert "empty" in failed["empty.png"] and "cut short" in failed["cut.png"]
+    assert failed == {p.name: why for p, why in runs["local"].failed}
+
+
+def test_skip_existing_skips_all_then_redoes_a_touched_input(runs, probe_plugin) -> None:
+    src, out = runs["src"], runs["root"] / "ray"
+    opts = {"weights": runs["weights"], "progress": False, "skip_existing": True}
+    again = run_folder("ray-probe", src, out, executor="ray", **opts)
+    assert len(again.skipped) == 6 and not again.done and len(again.failed) == 2
+    touched = src / "1.png"
+    st = touched.stat()
+    os.utime(touched, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+    third = run_folder("ray-probe", src, out, executor="ray", **opts)
+    assert [p.name for p in third.done] == ["1.png"] and len(third.skipped) == 5
+    assert [p.name for p in third.redone] == ["1.png"]
+
+
+def _cli(address: str, weights: Path, *args: str) -> list[str]:
+    return [
+        sys.executable, "-m", "ganedit", "run", "ray-probe", "--weights", str(weights),
+        "--executor", "ray", "--ray-address", address, "--threads", "1",
+        "--memory-format", "contiguous", *args,
+    ]  # fmt: skip
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GANEDIT_") or "CACHE" in k}
+    env["OMP_NUM_THREADS"] = "1"
+    return env
+
+
+def test_actor_killed_mid_run_every_input_once_and_json_stdout(
+    ray_cluster, probe_plugin, tmp_path
+) -> None:
+    src, out, mark = tmp_path / "in", tmp_path / "out", tmp_path / "crashed"
+    names = _inputs(src, n=8, bad=False)
+    weights = save_probe_weights(tmp_path / "w" / "probe.safetensors")
+    cmd = _cli(ray_cluster, weights, "--worker-batch", "2", "--crash-at", "2")
+    cmd += ["--crash-mark", str(mark), "--json", str(src), str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=_env(), timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert mark.is_file(), "the actor was not killed"
+    events = [json.loads(line) for line in proc.stdout.splitlines()]  # JSON lines only
+    assert "(raylet)" not in proc.stdout
+    files = [e["input"] for e in events if e["event"] == "file"]
+    assert sorted(files) == sorted(os.fspath(src / n) for n in names)  # each exactly once
+    assert events[-1]["event"] == "end" and events[-1]["done"] == 8
+    recs = _records(out)
+    assert len(recs) == 8 and {r["status"] for r in recs.values()} == {"done"}
+    assert not list(out.rglob("*.ganedit-tmp"))
+    ref = run_folder("ray-probe", src, tmp_path / "ref", weights=weights, progress=False)
+    assert ref.exit_code == 0
+    a, b = _files(out), _files(tmp_path / "ref")
+    assert a.keys() == b.keys() and all(a[k] == b[k] for k in a)  # complete, same pixels
+
+
+def _first_file_event(proc: subprocess.Popen, deadline: float) -> dict:
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stdout], [], [], 1.0)
+        if ready:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            event = json.loads(line)
+            if event["event"] == "file":
+                return event
+    raise AssertionError("no file event before the deadline")
+
+
+def test_sigint_stops_cleanly_with_130_and_a_rerun_completes(
+    ray_cluster, probe_plugin, tmp_path
+) -> None:
+    src, out = tmp_path / "in", tmp_path / "out"
+    _inputs(src, n=8, bad=False)
+    weights = save_probe_weights(tmp_path / "w" / "probe.safetensors")
+    cmd = _cli(ray_cluster, weights, "--worker-batch", "1", "--delay", "0.5", "--json")
+    proc = subprocess.Popen(
+        [*cmd, str(src), str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env=_env(),
+    )  # fmt: skip
+    try:
+        _first_file_event(proc, time.monotonic() + 240)
+        proc.send_signal(signal.SIGINT)
+        rest, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err[-3000:]
+    end = json.loads(rest.splitlines()[-1])
+    assert end["event"] == "end" and end["interrupted"] == signal.SIGINT
+    man = Manifest.load(out)
+    assert man.run["extra"]["interrupted"] and man.run["extra"]["signal"] == "SIGINT"
+    assert 1 <= len(_records(out)) < 8  # each recorded input once
+    again = run_folder(
+        "ray-probe", src, out, weights=weights, delay=0.5, threads="1",
+        memory_format="contiguous", skip_existing=True, progress=False, executor="ray",
+    )  # fmt: skip
+    assert again.exit_code == 0 and len(again.done) + len(again.skipped) == 8
+    assert len(_records(out)) == 8 and not list(out.rglob("*.ganedit-tmp"))
