@@ -27,6 +27,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ganedit.io.atomic import default_file_mode
+
 __all__ = ["LOCK_NAME", "FolderLock", "OutputLocked"]
 
 LOCK_NAME = ".ganedit-run.lock"
@@ -130,6 +132,7 @@ class FolderLock:
         fd, tmp = tempfile.mkstemp(prefix=".ganedit-lock.", dir=self.path.parent)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)  # held while the run lives: tells a live holder
+            os.fchmod(fd, default_file_mode())  # readable by the others who may name it
             try:
                 os.write(fd, self._content())
             except OSError as exc:  # a full disk: the lock stays empty, the flock tells

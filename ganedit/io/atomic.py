@@ -15,7 +15,13 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["TEMP_SUFFIX", "atomic_path", "atomic_write_bytes", "temp_prefix"]
+__all__ = [
+    "TEMP_SUFFIX",
+    "atomic_path",
+    "atomic_write_bytes",
+    "default_file_mode",
+    "temp_prefix",
+]
 
 TEMP_SUFFIX = ".ganedit-tmp"
 #: Characters :func:`tempfile.mkstemp` adds between the prefix and the suffix.
@@ -53,11 +59,24 @@ def _is_utf8_prefix(raw: bytes) -> bool:
     return True
 
 
-def _default_mode() -> int:
-    """The mode ``open()`` would give a new file: 0o666 less the process umask."""
-    mask = os.umask(0)
+def _umask() -> int:
+    """The process umask, read without changing it where Linux tells it (``os.umask`` sets
+    it for a moment, when another thread's new file would get it)."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o077)  # the brief window stays private rather than world-writable
     os.umask(mask)
-    return 0o666 & ~mask
+    return mask
+
+
+def default_file_mode() -> int:
+    """The mode ``open()`` would give a new file: 0o666 less the process umask."""
+    return 0o666 & ~_umask()
 
 
 @contextlib.contextmanager
@@ -76,7 +95,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         yield tmp_path
         # mkstemp makes 0600, and a writer may replace the temp file with one of its own
         # (safetensors does): the finished file gets the mode a plain open() would give
-        os.chmod(tmp_path, _default_mode())
+        os.chmod(tmp_path, default_file_mode())
         with open(tmp_path, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp_path, target)

@@ -56,3 +56,15 @@ def test_lock_in_process(tmp_path) -> None:
     (tmp_path / LOCK_NAME).write_text("")  # cut short by a crash: unreadable, so stale
     with FolderLock(tmp_path):
         pass
+
+
+def test_the_lock_is_readable_by_other_users_under_the_umask(tmp_path) -> None:
+    """Another user's run must read the lock to name its holder (issue 24: file modes)."""
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        with FolderLock(tmp_path):
+            assert stat.S_IMODE((tmp_path / LOCK_NAME).stat().st_mode) == 0o644
+    finally:
+        os.umask(old)
