@@ -635,9 +635,10 @@ def executor_classes() -> dict[str, type]:
         found: dict[str, type] = {}
         owners: dict[str, str] = {}
         for impl in list(reg.pm.hook.ganedit_register_executors.get_hookimpls()):
-            rec = reg.records.get(impl.plugin_name) or PluginRecord(
-                name=impl.plugin_name, dist=None, version=None, source="manual"
-            )
+            rec = reg.records.get(impl.plugin_name)
+            if rec is None:  # registered by hand through get_plugin_manager(); record it
+                rec = PluginRecord(name=impl.plugin_name, dist=None, version=None, source="manual")
+                reg.records[rec.name] = rec
 
             def register(name: Any, cls: Any, _rec: PluginRecord = rec) -> None:
                 problem = _executor_problem(cls, name, found, owners)
