@@ -268,7 +268,7 @@ def decode_file(
         if info.format == "unknown":
             raise ImageReadError(name, undecodable_reason(data, info))
         img, note = pillow_decode(data, info, name, limit, why or "OpenCV could not decode it")
-        if why != "bmp":
+        if why not in ("bmp", "gif"):
             notes.append(note)
     h, w = img.shape[:2]
     if h * w > limit:

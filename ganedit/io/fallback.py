@@ -7,6 +7,8 @@
   ``v * 255 // max``, so white stays 255), where OpenCV takes a 32-bit file's padding byte for
   alpha and shifts 16-bit samples (white becomes 248). A header Pillow does not support is
   refused ("unsupported"), never guessed at;
+- every GIF (OpenCV's reader gets transparency wrong for some: alpha where the file has none
+  and none where it has a transparent index);
 - a palette TIFF with an alpha sample (OpenCV drops the alpha) and an animated WebP (its first
   frame, with its alpha);
 - any file OpenCV cannot decode (2- and 4-bit gray TIFF, TIFF compressions or CMYK layouts
@@ -75,8 +77,8 @@ def dib_as_bmp(data: bytes) -> bytes | None:
 
 def pillow_first(data: bytes, info: ImageInfo) -> str | None:
     """Why Pillow, not OpenCV, decodes this file (``None``: OpenCV first)."""
-    if info.format == "bmp":
-        return "bmp"
+    if info.format in ("bmp", "gif"):  # the formats Pillow reads by the book: no note
+        return info.format
     if info.format == "tiff":
         if info.photometric == 3 and info.samples > 1:
             return "a palette TIFF with alpha"

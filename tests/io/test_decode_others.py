@@ -312,3 +312,13 @@ def test_animated_webp_keeps_alpha():
     got = decode_file(data, name="anim.webp")
     assert got.pixels.shape == (16, 16, 4) and (got.pixels[..., 3] == 60).all()
     assert np.array_equal(got.pixels[..., :3], RGB)
+
+
+def test_gif_has_alpha_exactly_when_it_has_a_transparent_index():
+    pal = Image.fromarray(RGB).convert("P")
+    plain = decode_file(_pillow_save(pal, "GIF"), name="a.gif").pixels
+    assert plain.shape == (16, 16, 3) and np.array_equal(plain, np.asarray(pal.convert("RGB")))
+    index = int(np.asarray(pal)[0, 0])
+    got = decode_file(_pillow_save(pal, "GIF", transparency=index), name="t.gif").pixels
+    assert got.shape == (16, 16, 4) and got[0, 0, 3] == 0
+    assert (got[..., 3] == 0).sum() == (np.asarray(pal) == index).sum()
