@@ -69,7 +69,9 @@ def tiff_file(
     total_extra = sum(len(b) + (len(b) & 1) for _, _, b in packed.values() if len(b) > off_size)
     strip_at = extra_at + total_extra
     packed[273] = (4, 1, struct.pack("<I", strip_at))
-    out = bytearray(b"II+\x00" + struct.pack("<HHQ", 8, 0, 16) if big else b"II*\x00\x08\x00\x00\x00")
+    out = bytearray(
+        b"II+\x00" + struct.pack("<HHQ", 8, 0, 16) if big else b"II*\x00\x08\x00\x00\x00"
+    )
     out += struct.pack("<Q" if big else "<H", len(packed))
     for tag in sorted(packed):
         typ, count, raw = packed[tag]

@@ -1,25 +1,34 @@
 """Decoding image files into HxWxC RGB(A) uint8/uint16 arrays, with a pixel limit.
 
 Always decodes from bytes with :func:`cv2.imdecode` (never ``cv2.imread`` on a path), so paths with
-spaces and non-ASCII characters work on every platform.
+spaces and non-ASCII characters work on every platform; Pillow decodes the files OpenCV cannot
+or misreads (BMP/DIB, GIF, some TIFFs, APNG, animated WebP: :mod:`ganedit.io.fallback`), under
+the same rules, with a note.
 
 What you get back from :func:`read_image` / :func:`decode_image`:
 
 - shape ``(H, W, C)`` with ``C`` in {1, 3, 4}: gray is ``(H, W, 1)``, colour is RGB, colour with
   alpha is RGBA (gray+alpha becomes RGBA, since C=2 is not a layout we use);
 - dtype ``uint8`` or ``uint16`` (16-bit PNG/TIFF keep their 16 bits);
-- the EXIF orientation applied (JPEG, PNG ``eXIf``, WebP ``EXIF``; TIFF orientation is applied by
-  OpenCV's TIFF reader), so the array is upright as a viewer shows it;
+- the orientation applied, from wherever the format keeps it, as Pillow reads it (EXIF in JPEG,
+  WebP and PNG ``eXIf``, ImageMagick's raw EXIF text in PNG, else XMP ``tiff:Orientation``;
+  the TIFF tag, applied by OpenCV's TIFF reader), so the array is upright as a viewer shows it;
 - palette PNGs expanded to RGB, or RGBA when a ``tRNS`` chunk makes entries transparent; a gray PNG
   with a ``tRNS`` gray value becomes RGBA with that value transparent;
-- CMYK JPEG/TIFF converted to RGB;
+- CMYK JPEG/TIFF converted to RGB; low-bit samples expanded to the full range (2- and 4-bit
+  gray, 5-5-5 / 5-6-5 BMP as ``v * 255 // max``, 12-bit TIFF to 16 bits); premultiplied TIFF
+  alpha made straight;
 - float images (e.g. 32-bit float TIFF) are taken to hold values in [0, 1]: NaN becomes 0, values
   are clipped to [0, 1] and scaled to uint16 (``round(v * 65535)``). Signed or 32-bit integer
-  samples are refused with :class:`ImageReadError` rather than guessed at.
+  samples are kept as uint16 when every value is in 0-65535 and refused ("unsupported sample
+  format") otherwise, rather than guessed at.
 
 Damaged files: a JPEG whose scan ends early (cut short, then closed with an end marker) decodes
 with the missing part filled in grey by libjpeg; that is refused ("cut short") unless
-``accept_damaged`` is given, and then noted. Formats ganedit cannot read (SVG, HEIC, AVIF, PDF,
+``accept_damaged`` is given, and then noted. A damaged header (an unknown PNG compression
+method, a TIFF tile table that does not fit the image) is refused as corrupt; a well-formed
+file in a variant no decoder here reads fails as "unsupported" naming what (compression,
+sample format, BMP header). Formats ganedit cannot read (SVG, HEIC, AVIF, PDF,
 PSD, ...) are named in the error. A file holding several frames or pages (animated GIF, PNG or
 WebP, multi-page TIFF) gives its first one, with a note (:func:`decode_file`).
 
