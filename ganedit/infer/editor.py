@@ -23,9 +23,8 @@ transparent (alpha == 0), and the result is then opaque.
 
 from __future__ import annotations
 
-import os
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +35,16 @@ import torch.nn.functional as F
 from ganedit.devices import PrecisionChoice, autocast_for
 from ganedit.family import IOSpec, Kind, ModelFamily
 from ganedit.infer import layouts
+from ganedit.infer.assemble import edit_tiled
 from ganedit.infer.autotune import FormatChoice, editor_settings, to_format
-from ganedit.infer.blocks import tiled_blocks
 from ganedit.infer.ensemble import self_ensemble
+from ganedit.infer.inputs import (
+    check_output_size,
+    model_input,
+    numpy_mask,
+    numpy_pixels,
+    tensor_mask,
+)
 from ganedit.infer.options import (
     check_memory_format,
     check_outscale,
@@ -47,8 +53,7 @@ from ganedit.infer.options import (
     validate_option,
 )
 from ganedit.infer.plan import OOMBackoff, TilePlan, pixel_budget, plan_call, plan_tiling
-from ganedit.infer.resize import StripResizer, resize_width, row_weights
-from ganedit.infer.tiling import pad_to_multiple, tiled_forward, tiled_strips
+from ganedit.infer.tiling import pad_to_multiple, tiled_forward
 
 __all__ = ["Editor", "NonFiniteOutputError", "tensor_mask"]
 
@@ -60,27 +65,6 @@ class NonFiniteOutputError(ValueError):
 
 #: Latents per generator call in :meth:`Editor.generate` when no batch size is set.
 GENERATE_BATCH = 64
-
-
-def tensor_mask(mask: torch.Tensor) -> torch.Tensor:
-    """A mask tensor as bool under the project convention (True = fill).
-
-    Args:
-        mask: any shape; bool (as is), float (``> 0.5``), uint8 (``> 127``), or uint16/int32
-            holding 16-bit values (``> 32767``).
-
-    Raises:
-        TypeError: another dtype.
-    """
-    if mask.dtype == torch.bool:
-        return mask
-    if mask.is_floating_point():
-        return mask > 0.5
-    if mask.dtype == torch.uint8:
-        return mask > 127
-    if mask.dtype in (torch.uint16, torch.int32):
-        return mask.to(torch.int32) > 32767
-    raise TypeError(f"a mask must be bool, float, uint8 or 16-bit, got {mask.dtype}")
 
 
 class Editor:
@@ -354,36 +338,6 @@ class Editor:
         y = F.interpolate(y, size=size, mode="bicubic", antialias=True, align_corners=False)
         return y.clamp_(0, 1)
 
-    def _model_input(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-        """Check ``forward``'s arguments; the image on the device, with the mask (IMAGE_MASK)
-        as one more channel (1.0 = fill)."""
-        if self.family.kind == Kind.GENERATE:
-            raise TypeError(f"{self.family.name} generates images: use sample() or generate()")
-        if x.ndim != 4:
-            raise ValueError(f"forward expects (N, C, H, W), got shape {tuple(x.shape)}")
-        if x.numel() == 0:
-            raise ValueError(f"image: the tensor is empty (shape {tuple(x.shape)})")
-        if x.shape[1] != self.in_channels:
-            raise ValueError(
-                f"{self.family.name} works on {self.in_channels}-channel images, got "
-                f"{x.shape[1]} (call the editor itself to convert gray/RGB/RGBA)"
-            )
-        x = x.to(self.device, torch.float32, non_blocking=True)
-        if self.family.kind is not Kind.IMAGE_MASK:
-            return x
-        if mask is None:
-            raise ValueError(
-                f"{self.family.name} needs a mask (True/1 = fill), or an image with alpha "
-                "whose transparent pixels are filled"
-            )
-        m = tensor_mask(mask.to(self.device))
-        m = m[:, None] if m.ndim == 3 else m
-        if m.shape[0] != x.shape[0] or m.shape[1] != 1 or m.shape[-2:] != x.shape[-2:]:
-            raise ValueError(
-                f"mask shape {tuple(mask.shape)} does not match image {tuple(x.shape)}"
-            )
-        return torch.cat([x, m.float()], 1)
-
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Run the model on an image batch in the model's own channel layout.
 
@@ -403,7 +357,7 @@ class Editor:
         """
         for note in self.pending_notes():
             warnings.warn(note, RuntimeWarning, stacklevel=2)
-        xm = self._model_input(x, mask)
+        xm = model_input(self, x, mask)
         n, _, h, w = xm.shape
         tile, batch = self.plan(h, w)
         y = self._backoff.run(lambda t, b: self._attempt(xm, t, b), tile, batch, (h, w))
@@ -450,146 +404,12 @@ class Editor:
             editor's device; a tiled result is on the CPU, and 16-bit (uint16 or int32 in) is
             uint16 there.
         """
-        self._check_output_size(int(batch.shape[1]), int(batch.shape[2]))
+        check_output_size(self, int(batch.shape[1]), int(batch.shape[2]))
         tile, per_call = self.plan(int(batch.shape[1]), int(batch.shape[2]))
         if tile is None or self.family.kind is Kind.GENERATE:
             x = layouts.to_float(batch, self.device)
             return layouts.to_integer(self.edit_tensor(x, mask), batch.dtype)
-        return self._edit_strips(batch, mask, tile, per_call)
-
-    def _check_output_size(self, height: int, width: int) -> None:
-        """Refuse an output over ``GANEDIT_MAX_OUTPUT_PIXELS`` before any work."""
-        from ganedit.infer.limits import max_output_pixels, output_limit_reason
-
-        oh, ow = self.output_size(height, width)
-        if self.family.kind is not Kind.GENERATE and oh * ow > max_output_pixels():
-            scale = self._outscale or self.scale
-            raise ValueError("image: " + output_limit_reason(width, height, scale, ow, oh))
-
-    def _edit_strips(
-        self, batch: torch.Tensor, mask: torch.Tensor | None, tile: int, per_call: int
-    ) -> torch.Tensor:
-        """:meth:`edit_pixels` for a tiled image: ``batch`` ``(N, H, W, C)`` integer ->
-        ``(N, H_out, W_out, C')`` integer on the CPU, built strip by strip."""
-        for note in self.pending_notes():
-            warnings.warn(note, RuntimeWarning, stacklevel=3)
-        ints = batch.to(self.device, non_blocking=True)
-        ints = ints.to(torch.int32) if ints.dtype == torch.uint16 else ints
-        nchw, peak = ints.permute(0, 3, 1, 2), layouts.peak_of(batch.dtype)
-        colour, alpha = layouts.split_alpha(nchw)  # integer views, no copy
-        if self.family.kind is Kind.IMAGE_MASK and mask is None and alpha is not None:
-            mask, alpha = alpha == 0, None
-        src, fn = self._tile_source(colour, mask, peak)
-        n, _, h, w = src.shape
-        return self._backoff.run(
-            lambda t, b: self._strips_into(
-                src, fn, colour.shape[1], (alpha, peak), batch.dtype, t, b
-            ),
-            tile,
-            per_call,
-            (h, w),
-        )
-
-    def _tile_source(
-        self, colour: torch.Tensor, mask: torch.Tensor | None, peak: float
-    ) -> tuple[torch.Tensor, Callable[[torch.Tensor], torch.Tensor]]:
-        """What the tiles are cut from, and the model call on a stack of them.
-
-        An IMAGE family whose input needs no padding keeps the integer image: each tile is
-        converted to float (and to the model's channels) on its own, so no float copy of the
-        whole input is held (x4 of 4000x3000: 0.13 GiB less). Otherwise (a mask to stack,
-        reflect padding, which integer tensors lack) the whole input is converted first.
-        """
-        m = max(1, self.io.size_multiple)
-        h, w = colour.shape[-2:]
-        if self.family.kind is Kind.IMAGE and h % m == 0 and w % m == 0:
-            in_channels = self.in_channels
-
-            def fn(t: torch.Tensor) -> torch.Tensor:
-                x = layouts.to_model(t.to(torch.float32).div_(peak), in_channels)
-                return self._predict(self._model_input(x, None))
-
-            return colour, fn
-        x = layouts.to_model(colour.to(torch.float32).div_(peak), self.in_channels)
-        return self._model_input(x, mask), self._predict
-
-    def _strips_into(
-        self,
-        xm: torch.Tensor,
-        fn: Callable[[torch.Tensor], torch.Tensor],
-        file_channels: int,
-        alpha: tuple[torch.Tensor | None, float],
-        dtype: torch.dtype,
-        tile: int | None,
-        per_call: int,
-    ) -> torch.Tensor:
-        """Blend, resize, add alpha and quantise into a CPU integer output: block by block
-        (:func:`~ganedit.infer.blocks.tiled_blocks`) when the output is the model's size and
-        has no alpha, else strip by strip (``xm``: what :meth:`_tile_source` cut tiles from,
-        ``fn`` its model call; ``alpha``: the integer alpha channel or ``None``, and its peak
-        value)."""
-        if tile is None:  # the out-of-memory back-off never untiles; keep the contract
-            tile = max(xm.shape[-2:])
-        n, _, h, w = xm.shape
-        oh, ow = self.output_size(h, w)
-        store = torch.uint16 if dtype in (torch.uint16, torch.int32) else torch.uint8
-        out: torch.Tensor | None = None
-        grid = {"scale": self.scale, "tile": tile, "overlap": self.tiling.overlap,
-                "multiple": self.io.size_multiple, "tiles_per_batch": per_call}  # fmt: skip
-        model_size = (h * self.scale, w * self.scale)
-        if alpha[0] is None and (oh, ow) == model_size:  # blocks: a constant float set
-            pieces: Iterator[tuple[int, int, torch.Tensor]] = tiled_blocks(fn, xm, **grid)
-        else:  # full-width strips, for the resize and the alpha channel
-            strips = self._final_rows(tiled_strips(fn, xm, **grid), model_size, (oh, ow))
-            pieces = ((q0, 0, y) for q0, y in strips)
-        for q0, c0, y in pieces:
-            y = layouts.from_model(y, file_channels, self.in_channels)
-            if alpha[0] is not None:
-                rows = self._alpha_rows(alpha[0], q0, q0 + y.shape[2], oh, ow, alpha[1])
-                y = torch.cat([y, rows], 1)
-            ints = layouts.to_integer(y, dtype).cpu()
-            if out is None:
-                out = torch.empty((n, oh, ow, ints.shape[-1]), dtype=store)
-            out[:, q0 : q0 + ints.shape[1], c0 : c0 + ints.shape[2]] = ints.to(store)
-        assert out is not None
-        return out
-
-    @staticmethod
-    def _final_rows(
-        strips: Iterator[tuple[int, torch.Tensor]],
-        model_size: tuple[int, int],
-        size: tuple[int, int],
-    ) -> Iterator[tuple[int, torch.Tensor]]:
-        """The model-scale strips (``(N, C, rows, W * scale)`` float), resized to ``size``
-        strip by strip when ``outscale`` asks for another size (antialiased bicubic,
-        clamped to [0, 1], as :meth:`_rescale`)."""
-        if size == model_size:
-            yield from strips
-            return
-        resizer = StripResizer(model_size[0], size[0], size[1], antialias=True)
-        for row, strip in strips:
-            for q0, part in resizer.feed(row, strip):
-                yield q0, part.clamp_(0, 1)
-
-    @staticmethod
-    def _alpha_rows(
-        alpha: torch.Tensor, q0: int, q1: int, oh: int, ow: int, peak: float = 1.0
-    ) -> torch.Tensor:
-        """Rows ``q0:q1`` of ``alpha`` ``(N, 1, H, W)`` (float in [0, 1], or integer up to
-        ``peak``) resized to ``(oh, ow)`` as :func:`ganedit.infer.layouts.merge_alpha` resizes
-        it (bicubic, antialiased when shrinking, clamped to [0, 1]); float32."""
-        h, w = alpha.shape[-2:]
-
-        def unit(part: torch.Tensor) -> torch.Tensor:
-            return part if part.is_floating_point() else part.to(torch.float32).div_(peak)
-
-        if (h, w) == (oh, ow):
-            return unit(alpha[:, :, q0:q1])
-        shrink = h > oh or w > ow
-        c0, band = row_weights(h, oh, q0, q1, antialias=shrink)
-        part = resize_width(unit(alpha[:, :, c0 : c0 + band.shape[1]]), ow, antialias=shrink)
-        rows = torch.einsum("qk,nckw->ncqw", band.to(part.device), part)
-        return rows.clamp_(0, 1)
+        return edit_tiled(self, batch, mask, tile, per_call)
 
     def __call__(self, image: np.ndarray | torch.Tensor, mask: Any = None) -> Any:
         """Edit one image (numpy) or a batch (tensor).
@@ -612,38 +432,10 @@ class Editor:
             raise TypeError(f"{self.family.name} generates images: use .sample(n)")
         if isinstance(image, torch.Tensor):
             return self.edit_tensor(image, None if mask is None else torch.as_tensor(mask))
-        if isinstance(image, (str, os.PathLike)):
-            raise TypeError(
-                "image: got a path; read it first with ganedit.read_image(path), or use "
-                "ganedit.run_folder for files"
-            )
-        arr = np.asarray(image)
-        if arr.dtype not in (np.uint8, np.uint16):
-            raise TypeError(f"expected a uint8 or uint16 image, got {arr.dtype}")
-        squeeze = arr.ndim == 2
-        arr = arr[:, :, None] if squeeze else arr
-        if arr.ndim != 3 or arr.shape[2] not in (1, 2, 3, 4):
-            raise ValueError(
-                f"image: expected an HxW or HxWxC array with C in 1, 2, 3, 4; got shape {arr.shape}"
-            )
-        if arr.shape[0] == 0 or arr.shape[1] == 0:
-            raise ValueError(f"image: the array is empty (shape {arr.shape}); nothing to edit")
-        t = torch.from_numpy(np.ascontiguousarray(arr))
-        if arr.dtype == np.uint16:
-            t = t.to(torch.int32)  # uint16 tensors lack most CPU kernels
-        m = None if mask is None else self._numpy_mask(mask, arr.shape[:2])
+        arr, t, squeeze = numpy_pixels(image)
+        m = None if mask is None else numpy_mask(mask, arr.shape[:2])
         y = self.edit_pixels(t[None], m)[0].cpu().numpy().astype(arr.dtype, copy=False)
         return y[:, :, 0] if squeeze and y.shape[2] == 1 else y
-
-    @staticmethod
-    def _numpy_mask(mask: Any, size: tuple[int, ...]) -> torch.Tensor:
-        """A numpy mask image -> ``(1, 1, H, W)`` bool tensor (the project convention)."""
-        from ganedit.io.masks import mask_from_pixels
-
-        mk = mask_from_pixels(np.asarray(mask))
-        if mk.shape != tuple(size):
-            raise ValueError(f"mask shape {mk.shape} does not match image {tuple(size)}")
-        return torch.from_numpy(mk)[None, None]
 
     # ------------------------------------------------------------------------------ GENERATE
     def latents(self, n: int, seed: int = 0) -> torch.Tensor:
