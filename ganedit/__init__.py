@@ -34,6 +34,7 @@ PUBLIC_MODULES = frozenset(
         "ganedit.importing",
         "ganedit.infer",
         "ganedit.io",
+        "ganedit.metrics",
         "ganedit.nn",
         "ganedit.testing",
         "ganedit.weights",

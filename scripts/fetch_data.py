@@ -20,6 +20,12 @@ Layout written::
                                  immunohistochemistry, retina, the left motorcycle view) and
                                  the two photographs of ``lomiri-wallpapers-20.04`` (unpacked
                                  into ``data/root-heldout/``, never into ``data/root/``)
+    data/inpaint-train/          the inpainting training set: every photo of photos/train at
+                                 two scales (shorter side 320 and 512 px, so holes meet
+                                 texture at the evaluation's scale and finer) and the
+                                 scikit-image photographs and textures that are in neither
+                                 inpaint-test nor photos/val (astronaut, brick, chelsea, clock,
+                                 coffee, grass, gravel, page, rocket, text), with CREDITS.md
 
 Usage: ``python scripts/fetch_data.py [--data data] [--max-side 2048]``.
 Needs ``apt-get`` (Debian) and OpenCV. Re-running skips what is already there.
@@ -225,6 +231,70 @@ def prepare_inpaint_test(data: Path) -> int:
     return len(list(dst.glob("*.png")))
 
 
+# skimage.data images for inpainting training: photographs and textures that ship with the
+# wheel (no download) and are not in data/inpaint-test. Left out on purpose: the right view of
+# stereo_motorcycle (its left view is a test photo) and microaneurysms (a retina image; retina
+# is a test photo).
+INPAINT_TRAIN_SKIMAGE = (
+    "astronaut", "brick", "chelsea", "clock", "coffee", "grass", "gravel", "page", "rocket",
+    "text",
+)  # fmt: skip
+INPAINT_TRAIN_SIDES = (320, 512)
+
+
+def _shorter_side(img: object, side: int) -> object:
+    """``img`` resized (``INTER_AREA``) so that its shorter side is ``side`` (never enlarged)."""
+    import cv2
+
+    h, w = img.shape[:2]  # type: ignore[attr-defined]
+    f = side / min(h, w)
+    if f >= 1.0:
+        return img
+    return cv2.resize(img, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
+
+
+def prepare_inpaint_train(data: Path) -> int:
+    """Write ``data/inpaint-train`` (module docstring); returns how many files it holds.
+
+    Every offline photo source by package: the wallpaper photos of ``photos/train``
+    (lomiri-wallpapers-16.04, plasma-workspace-wallpapers, mate-backgrounds ``nature/``) at
+    each of :data:`INPAINT_TRAIN_SIDES`, and :data:`INPAINT_TRAIN_SKIMAGE` as they are. The
+    other folders of those packages (plasma's remaining wallpapers, mate's ``abstract/`` and
+    ``desktop/``) and the ``lomiri-wallpapers`` package (one abstract image) hold rendered
+    art, not photographs, and ``lomiri-wallpapers-20.04`` is the held-out test set: none of
+    them is used. ``photos/val`` stays out (it feeds the training monitor)."""
+    import cv2
+
+    dst = data / "inpaint-train"
+    dst.mkdir(parents=True, exist_ok=True)
+    lines = [
+        "# inpaint-train credits",
+        "",
+        "Resized copies; derived images keep each source's licence.",
+        "",
+        "- lomiri-*: lomiri-wallpapers-16.04, photographer in the file name; CC-BY-4.0 or "
+        "CC-BY-SA-4.0 per file (data/root/usr/share/doc/lomiri-wallpapers-16.04/copyright)",
+        "- plasma-*: plasma-workspace-wallpapers, GPL-2+ (its copyright file)",
+        "- mate-*: mate-backgrounds nature/, GPL-2+ (its copyright file; authors listed there)",
+        "- skimage-*: scikit-image's skimage.data (https://scikit-image.org/docs/stable/api/"
+        "skimage.data.html gives each image's source and licence: astronaut NASA public "
+        "domain; coffee Rachel Michetti CC0; chelsea Stefan van der Walt CC0; rocket SpaceX "
+        "CC0; brick, grass, gravel, clock, page, text: scikit-image, CC0 / public domain)",
+        "",
+    ]
+    for src in sorted((data / "photos/train").glob("*.png")):
+        for side in INPAINT_TRAIN_SIDES:
+            out = dst / f"{src.stem}-s{side}.png"
+            if not out.exists():
+                img = cv2.imread(str(src), cv2.IMREAD_COLOR)
+                _write_png(out, _shorter_side(img, side), 4096)
+        lines.append(f"- {src.stem} (s{'/s'.join(map(str, INPAINT_TRAIN_SIDES))})")
+    if _skimage_photos(dst / "skimage", INPAINT_TRAIN_SKIMAGE, "skimage training photos"):
+        lines += [f"- skimage/{n}" for n in INPAINT_TRAIN_SKIMAGE]
+    (dst / "CREDITS.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return len(list(dst.rglob("*.png")))
+
+
 def prepare_fashion_mnist(data: Path) -> None:
     src = data / "root/usr/share/datasets/fashion-mnist"
     dst = data / "fashion-mnist"
@@ -244,11 +314,13 @@ def main() -> None:
     prepare_photos(args.data, args.max_side)
     n_test = prepare_sr_test(args.data)
     n_inpaint = prepare_inpaint_test(args.data)
+    n_inpaint_train = prepare_inpaint_train(args.data)
     n_train = len(list((args.data / "photos/train").glob("*.png")))
     n_val = len(list((args.data / "photos/val").glob("*.png")))
     print(
         f"data ready in {args.data}: fashion-mnist, {n_train} train + {n_val} val photos, "
-        f"{n_test} sr-test photos, {n_inpaint} inpaint-test photos"
+        f"{n_test} sr-test photos, {n_inpaint} inpaint-test photos, "
+        f"{n_inpaint_train} inpaint-train images"
     )
 
 

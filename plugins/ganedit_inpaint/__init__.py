@@ -22,6 +22,17 @@ def ganedit_register_models(register: Callable[[type], None]) -> None:
 
 
 @ganedit.hookimpl
+def ganedit_train_callbacks(family: Any, config: Any) -> list[Any]:
+    """The fill monitor (:class:`ganedit_inpaint.monitor.FillMonitor`) for ``inpaint`` runs
+    with ``monitor_data`` set; nothing for other families."""
+    if getattr(family, "name", None) != "inpaint" or not getattr(config, "monitor_data", ""):
+        return []
+    from ganedit_inpaint.monitor import FillMonitor
+
+    return [FillMonitor()]
+
+
+@ganedit.hookimpl
 def ganedit_register_commands(cli: Any) -> None:
     """Add ``ganedit inpaint-sheet`` (:mod:`ganedit_inpaint.sheet`)."""
     from ganedit_inpaint.sheet import sheet_command

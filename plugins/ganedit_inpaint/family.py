@@ -28,8 +28,11 @@ from ganedit_inpaint.losses import (
     feature_matching,
     fft_amplitude_loss,
     generator_adversarial,
+    gradient_magnitude,
+    lowpass_l1,
     mask_gan_losses,
     masked_l1,
+    texture_energy_loss,
 )
 from ganedit_inpaint.networks import FFCGenerator, MaskDiscriminator
 
@@ -71,6 +74,14 @@ class InpaintConfig:
             "training photos, see README.md)."
         ),
     )
+    gate: bool = field(
+        default=False,
+        metadata=_opt(
+            "ReZero gates (0 at initialisation) on every FFC block and, with prefill=smooth, "
+            "on the correction: the output starts as the pre-fill and the correction grows "
+            "smoothly (the bundled weights; use with norm=none)."
+        ),
+    )
     head_scale: float = field(
         default=0.0,
         metadata=_opt(
@@ -106,6 +117,13 @@ class InpaintConfig:
     eval_size: int = field(
         default=512, metadata=_opt("ganedit eval: longer image side (images are downscaled).")
     )
+    eval_sheets: str = field(
+        default="inpaint-eval-sheets",
+        metadata=_opt(
+            "ganedit eval: folder for the sample sheets (<kind>.png: before | mask | model | "
+            "TELEA); '' = none."
+        ),
+    )
     # ------------------------------------------------------------------ training only
     batch_size: int = field(default=8, metadata=_opt("Crops per step.", True))
     lr: float = field(default=1e-3, metadata=_opt("Generator Adam rate (LaMa: 1e-3).", True))
@@ -122,12 +140,27 @@ class InpaintConfig:
         default=10.0, metadata=_opt("L1 on the known pixels of the raw output (LaMa: 10).", True)
     )
     l1_hole_weight: float = field(
+        default=0.0,
+        metadata=_opt("Per-pixel L1 in the hole (LaMa: 0; it regresses to a blur).", True),
+    )
+    lowpass_weight: float = field(
         default=10.0,
-        metadata=_opt("L1 in the hole (LaMa: 0, it relies on its perceptual loss).", True),
+        metadata=_opt("L1 of lowpass_factor-cell means in the hole (predictable part).", True),
+    )
+    lowpass_factor: int = field(
+        default=8, metadata=_opt("Cell side of the low-pass L1 in pixels.", True)
+    )
+    texture_weight: float = field(
+        default=10.0,
+        metadata=_opt(
+            "Local gradient-energy loss at 3 scales, the offline stand-in for LaMa's "
+            "perceptual loss (README.md).",
+            True,
+        ),
     )
     fft_weight: float = field(
-        default=1.0,
-        metadata=_opt("FFT amplitude loss, the offline stand-in for LaMa's perceptual.", True),
+        default=0.0,
+        metadata=_opt("FFT amplitude loss (an earlier stand-in for LaMa's perceptual).", True),
     )
     adv_weight: float = field(
         default=10.0, metadata=_opt("Non-saturating adversarial loss (LaMa: 10).", True)
@@ -142,6 +175,17 @@ class InpaintConfig:
     d_width: int = field(default=64, metadata=_opt("Discriminator first-layer width.", True))
     d_layers: int = field(default=3, metadata=_opt("Discriminator stride-2 layers.", True))
     ema_decay: float = field(default=0.999, metadata=_opt("Generator EMA (0 = off).", True))
+    monitor_data: str = field(
+        default="",
+        metadata=_opt(
+            "A folder of photos for the training monitor: fixed crops and masks on which the "
+            "EMA generator is compared with its pre-fill every monitor_every steps ('' = off).",
+            True,
+        ),
+    )
+    monitor_every: int = field(
+        default=100, metadata=_opt("Steps between two monitor rows in metrics.jsonl.", True)
+    )
 
 
 class Inpaint(ganedit.ModelFamily[InpaintConfig]):
@@ -171,9 +215,10 @@ class Inpaint(ganedit.ModelFamily[InpaintConfig]):
             float(config.ratio),
             str(config.norm),
             residual=config.prefill == "smooth",
+            gate=bool(config.gate),
         )
         init_weights(g, "kaiming")
-        if not g.residual:
+        if not g.residual or g.out_gate is not None:
             return g
         scale = float(config.head_scale)
         if scale == 0:
@@ -262,7 +307,9 @@ class Inpaint(ganedit.ModelFamily[InpaintConfig]):
         self, step: ganedit.Step, batch: Mapping[str, torch.Tensor]
     ) -> dict[str, torch.Tensor]:
         """One discriminator step (mask as label map, lazy R1), then one generator step
-        (L1 known + hole, FFT amplitude, adversarial, feature matching).
+        (the weighted terms of :meth:`_g_losses`: known-pixel and hole L1, low-pass L1,
+        texture energy, FFT amplitude, adversarial, feature matching), and the monitor
+        columns ``mon_*`` (:func:`batch_monitor`).
 
         Args:
             step: the :class:`ganedit.Step` (nets ``generator``, ``discriminator``).
@@ -273,7 +320,7 @@ class Inpaint(ganedit.ModelFamily[InpaintConfig]):
         g, d, engine = step.nets["generator"], step.nets["discriminator"], step.engine
         x, m = batch["image"].float(), (batch["mask"] > 0.5).float()
         with engine.autocast():
-            raw = raw_fill(g, x, m, cfg)
+            raw, base = fill_and_base(g, x, m, cfg)
             filled = raw * m + x * (1 - m)
         out = self._d_step(step, x, filled.detach(), m)
         with engine.autocast():
@@ -281,19 +328,45 @@ class Inpaint(ganedit.ModelFamily[InpaintConfig]):
                 fake_logits, fake_feats = d(filled * 2 - 1)
             with torch.no_grad():
                 _, real_feats = d(x * 2 - 1)
-            losses = {
-                "l1_known": masked_l1(raw, x, 1 - m) * cfg.l1_known_weight,
-                "l1_hole": masked_l1(raw, x, m) * cfg.l1_hole_weight,
-                "fft": fft_amplitude_loss(filled, x) * cfg.fft_weight,
-                "adv": generator_adversarial(fake_logits, m) * cfg.adv_weight,
-                "fm": feature_matching(fake_feats, real_feats) * cfg.fm_weight,
-            }
+            losses = self._g_losses(cfg, x, m, raw, filled, fake_logits, fake_feats, real_feats)
             loss_g = torch.stack(list(losses.values())).sum()
         opt = step.opts["g"]
         opt.zero_grad(set_to_none=True)
         engine.backward(loss_g)
         engine.step(opt)
-        return {**out, **{k: v.detach() for k, v in losses.items()}, "g": loss_g.detach()}
+        monitor = batch_monitor(x, m, filled.detach(), base)
+        return {
+            **out,
+            **{k: v.detach() for k, v in losses.items()},
+            "g": loss_g.detach(),
+            **monitor,
+        }
+
+    @staticmethod
+    def _g_losses(
+        cfg: InpaintConfig,
+        x: torch.Tensor,
+        m: torch.Tensor,
+        raw: torch.Tensor,
+        filled: torch.Tensor,
+        fake_logits: torch.Tensor,
+        fake_feats: Sequence[torch.Tensor],
+        real_feats: Sequence[torch.Tensor],
+    ) -> dict[str, torch.Tensor]:
+        """The generator's weighted loss terms (terms with weight 0 are left out)."""
+        terms = {
+            "l1_known": (cfg.l1_known_weight, lambda: masked_l1(raw, x, 1 - m)),
+            "l1_hole": (cfg.l1_hole_weight, lambda: masked_l1(raw, x, m)),
+            "lowpass": (
+                cfg.lowpass_weight,
+                lambda: lowpass_l1(filled, x, m, int(cfg.lowpass_factor)),
+            ),
+            "texture": (cfg.texture_weight, lambda: texture_energy_loss(filled, x, m)),
+            "fft": (cfg.fft_weight, lambda: fft_amplitude_loss(filled, x)),
+            "adv": (cfg.adv_weight, lambda: generator_adversarial(fake_logits, m)),
+            "fm": (cfg.fm_weight, lambda: feature_matching(fake_feats, real_feats)),
+        }
+        return {k: fn() * float(w) for k, (w, fn) in terms.items() if float(w) != 0.0}
 
     def _d_step(
         self, step: ganedit.Step, real: torch.Tensor, filled: torch.Tensor, m: torch.Tensor
@@ -329,8 +402,8 @@ class Inpaint(ganedit.ModelFamily[InpaintConfig]):
     def evaluate(
         self, editor: Any, data: Mapping[str, Sequence[Path]], options: Mapping[str, Any]
     ) -> dict:
-        """``ganedit eval inpaint``: hole PSNR/SSIM of the model, cv2 TELEA and NS
-        (:mod:`ganedit_inpaint.evaluate`)."""
+        """``ganedit eval inpaint``: hole PSNR/SSIM, edge F1 and gradient-energy ratio of the
+        model, cv2 TELEA and NS, and sample sheets (:mod:`ganedit_inpaint.evaluate`)."""
         from ganedit_inpaint.evaluate import evaluate_inpaint
 
         return evaluate_inpaint(editor, data, options)
@@ -368,8 +441,53 @@ def raw_fill(
     Returns:
         ``(N, 3, H, W)`` float32 in [0, 1].
     """
+    return fill_and_base(net, x, m, config)[0]
+
+
+def fill_and_base(
+    net: nn.Module, x: torch.Tensor, m: torch.Tensor, config: InpaintConfig
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`raw_fill` and what the network started from: ``(raw, base)``, both ``(N, 3,
+    H, W)`` float32 in [0, 1]; ``base`` is the smooth pre-fill (``prefill="smooth"``) or the
+    blanked image ``x * (1 - m)`` (``"zeros"``)."""
     if config.prefill != "smooth":
-        return net(torch.cat([x * (1 - m), m], 1)).float()
+        base = x * (1 - m)
+        return net(torch.cat([base, m], 1)).float(), base
     with torch.no_grad():
         base = compose.smooth_fill(x.float(), m, int(config.smooth_iters))
-    return (base + net(torch.cat([base, m], 1)).float()).clamp(0, 1)
+    return (base + net(torch.cat([base, m], 1)).float()).clamp(0, 1), base
+
+
+def gradient_energy(x: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
+    """Mean Sobel magnitude (:func:`~ganedit_inpaint.losses.gradient_magnitude`) of ``x``
+    over ``region`` per image: ``(N, 3, H, W)`` in [0, 1], ``(N, 1, H, W)`` -> ``(N,)``."""
+    r = region.float()
+    return (gradient_magnitude(x) * r).sum((1, 2, 3)) / r.sum((1, 2, 3)).clamp_min(1.0)
+
+
+@torch.no_grad()
+def batch_monitor(
+    x: torch.Tensor, m: torch.Tensor, filled: torch.Tensor, base: torch.Tensor
+) -> dict[str, torch.Tensor]:
+    """The network against its own starting point on the same batch (training monitor).
+
+    Args:
+        x: ``(N, 3, H, W)`` float32 in [0, 1], the originals.
+        m: ``(N, 1, H, W)`` float32 in {0, 1}, 1 = hole.
+        filled: ``(N, 3, H, W)`` float32 in [0, 1], the composited output.
+        base: ``(N, 3, H, W)`` float32, what the network started from (the pre-fill).
+
+    Returns:
+        ``mon_change``: mean |filled - base| over the hole (what the network adds);
+        ``mon_l1_gain``: hole L1 of the pre-fill minus that of the output (> 0: closer to
+        the original than the pre-fill); ``mon_energy`` / ``mon_energy_base``: mean gradient
+        energy of the output / pre-fill over the hole, divided by the original's.
+    """
+    base = base * m + x * (1 - m)
+    e_x = gradient_energy(x, m).mean().clamp_min(1e-6)
+    return {
+        "mon_change": masked_l1(filled, base, m),
+        "mon_l1_gain": masked_l1(base, x, m) - masked_l1(filled, x, m),
+        "mon_energy": gradient_energy(filled, m).mean() / e_x,
+        "mon_energy_base": gradient_energy(base, m).mean() / e_x,
+    }

@@ -10,6 +10,14 @@ nothing), so this module offers what works without one:
   the image as a whole and rewards restoring texture energy at every frequency, which plain
   L1 (which prefers a blurry mean) does not; it costs one FFT per image.
 * :func:`masked_l1`: L1 restricted to a region (the hole, or the known pixels).
+* :func:`lowpass_l1`: L1 between ``factor`` x ``factor`` cell means in the hole: a pixel loss
+  only on the frequencies that the context predicts (LaMa puts no pixel loss in the hole;
+  a per-pixel loss on the hole's fine detail is minimised by its mean, i.e. a blur).
+* :func:`texture_energy_loss`: L1 between *local gradient energies* (mean Sobel magnitude per
+  cell, at several scales) of the output and the target in the hole: the offline stand-in for
+  LaMa's perceptual loss. It asks for as much detail as the real image has, cell by cell and
+  scale by scale, without asking where each edge lies (which a pixel loss would, and which
+  the context cannot tell), so a blur is penalised and texture is not.
 * :func:`feature_matching`: L1 between the discriminator's features of the output and of the
   real image (LaMa, after pix2pixHD).
 * :func:`mask_gan_losses`: the discriminator's loss with the mask as its label map (fake in the
@@ -27,8 +35,11 @@ __all__ = [
     "feature_matching",
     "fft_amplitude_loss",
     "generator_adversarial",
+    "gradient_magnitude",
+    "lowpass_l1",
     "mask_gan_losses",
     "masked_l1",
+    "texture_energy_loss",
 ]
 
 
@@ -45,6 +56,84 @@ def masked_l1(a: torch.Tensor, b: torch.Tensor, region: torch.Tensor) -> torch.T
     """
     diff = (a.float() - b.float()).abs() * region
     return diff.sum() / (region.sum() * a.shape[1]).clamp_min(1.0)
+
+
+def lowpass_l1(
+    a: torch.Tensor, b: torch.Tensor, region: torch.Tensor, factor: int = 8
+) -> torch.Tensor:
+    """L1 between the ``factor`` x ``factor`` cell means of ``a`` and ``b``, weighted by the
+    share of each cell that lies in ``region``.
+
+    Args:
+        a: ``(N, C, H, W)`` float in [0, 1] (the estimate).
+        b: ``(N, C, H, W)`` float in [0, 1] (the reference).
+        region: ``(N, 1, H, W)`` float in {0, 1} (the hole).
+        factor: cell side in pixels (H and W need not be multiples: edge cells are partial).
+
+    Returns:
+        A float32 scalar (0 for an empty region).
+    """
+    pa = F.avg_pool2d(a.float(), factor, ceil_mode=True)
+    pb = F.avg_pool2d(b.float(), factor, ceil_mode=True)
+    r = F.avg_pool2d(region.float(), factor, ceil_mode=True)
+    return ((pa - pb).abs() * r).sum() / (r.sum() * a.shape[1]).clamp_min(1e-6)
+
+
+_LUMA = (0.299, 0.587, 0.114)
+
+
+def gradient_magnitude(x: torch.Tensor) -> torch.Tensor:
+    """Sobel gradient magnitude of the luma of an image batch (replicate padding).
+
+    Args:
+        x: ``(N, 3, H, W)`` or ``(N, 1, H, W)`` float in [0, 1].
+
+    Returns:
+        ``(N, 1, H, W)`` float32 >= 0: ``sqrt(gx^2 + gy^2 + 1e-8)`` with the 3x3 Sobel
+        kernels divided by 8 (a unit step gives about 0.5).
+    """
+    x = x.float()
+    if x.shape[1] == 3:
+        w = torch.tensor(_LUMA, device=x.device).view(1, 3, 1, 1)
+        x = (x * w).sum(1, keepdim=True)
+    k = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]], device=x.device) / 8
+    kernels = torch.stack([k, k.t()])[:, None]  # (2, 1, 3, 3)
+    g = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), kernels)
+    return (g.square().sum(1, keepdim=True) + 1e-8).sqrt()
+
+
+def texture_energy_loss(
+    a: torch.Tensor,
+    b: torch.Tensor,
+    region: torch.Tensor,
+    scales: Sequence[int] = (1, 2, 4),
+    cell: int = 8,
+) -> torch.Tensor:
+    """L1 between the local gradient energies of ``a`` and ``b`` in ``region``.
+
+    At each scale ``s`` both images are averaged down ``s`` x ``s``, their Sobel magnitude
+    (:func:`gradient_magnitude`) is averaged over ``cell`` x ``cell`` cells, and the cells'
+    absolute differences are weighted by the share of hole they hold. Module docstring: why.
+
+    Args:
+        a: ``(N, C, H, W)`` float in [0, 1] (the estimate).
+        b: ``(N, C, H, W)`` float in [0, 1] (the reference).
+        region: ``(N, 1, H, W)`` float in {0, 1} (the hole).
+        scales: downsampling factors.
+        cell: cell side in pixels at each scale.
+
+    Returns:
+        A float32 scalar, the mean over scales.
+    """
+    losses = []
+    for s in scales:
+        a_s = F.avg_pool2d(a.float(), s, ceil_mode=True) if s > 1 else a.float()
+        b_s = F.avg_pool2d(b.float(), s, ceil_mode=True) if s > 1 else b.float()
+        ea = F.avg_pool2d(gradient_magnitude(a_s), cell, ceil_mode=True)
+        eb = F.avg_pool2d(gradient_magnitude(b_s), cell, ceil_mode=True)
+        r = F.adaptive_avg_pool2d(region.float(), (int(ea.shape[-2]), int(ea.shape[-1])))
+        losses.append(((ea - eb).abs() * r).sum() / r.sum().clamp_min(1e-6))
+    return torch.stack(losses).mean()
 
 
 def fft_amplitude_loss(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

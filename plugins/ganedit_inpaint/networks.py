@@ -122,16 +122,28 @@ class FFC(nn.Module):
 
 
 class FFCResBlock(nn.Module):
-    """Two :class:`FFC` layers with an identity shortcut on both branches (LaMa's block)."""
+    """Two :class:`FFC` layers with an identity shortcut on both branches (LaMa's block).
 
-    def __init__(self, channels: int, ratio: float = 0.75, norm: str = "batch") -> None:
+    Args:
+        channels, ratio, norm: as :class:`FFC`.
+        gate: scale the residual branch by a learned scalar per branch (local, global) that
+            starts at 0 (ReZero, Bachlechner et al. 2021): the block starts as the identity,
+            which keeps a network without norm layers stable.
+    """
+
+    def __init__(
+        self, channels: int, ratio: float = 0.75, norm: str = "batch", gate: bool = False
+    ) -> None:
         super().__init__()
         self.a = FFC(channels, ratio, norm)
         self.b = FFC(channels, ratio, norm)
+        self.gate = nn.Parameter(torch.zeros(2)) if gate else None
 
     def forward(self, xs: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """``(local, global)`` -> ``(local, global)``, shapes unchanged."""
         yl, yg = self.b(self.a(xs))
+        if self.gate is not None:
+            yl, yg = yl * self.gate[0].to(yl.dtype), yg * self.gate[1].to(yg.dtype)
         return xs[0] + yl, xs[1] + yg
 
 
@@ -146,8 +158,12 @@ class FFCGenerator(nn.Module):
         blocks: FFC residual blocks at the lowest resolution (big-lama: 18, lama: 9).
         ratio: global fraction of the channels in the blocks (LaMa: 0.75).
         norm: ``"batch"`` (LaMa), ``"instance"`` or ``"none"``.
-        residual: end in a zero-initialised linear conv (a correction to add to a pre-filled
-            image, 0 at initialisation) instead of LaMa's sigmoid.
+        residual: end in a linear conv (a correction to add to a pre-filled image) instead of
+            LaMa's sigmoid; the family zeroes it (:meth:`zero_head`) or gates it.
+        gate: ReZero gates in every block (:class:`FFCResBlock`) and, with ``residual``, a
+            learned scalar ``out_gate`` (0 at initialisation) that multiplies the correction:
+            the output starts at exactly 0 and grows by at most about the learning rate per
+            Adam step, while every layer before it gets gradient from the first step on.
 
     Input: ``(N, 4, H, W)`` float: the image with its hole blanked (LaMa: ``image * (1 -
     mask)``) or pre-filled, in [0, 1], and the mask (1 = fill). Output: ``(N, 3, H, W)``
@@ -163,6 +179,7 @@ class FFCGenerator(nn.Module):
         ratio: float = 0.75,
         norm: str = "batch",
         residual: bool = False,
+        gate: bool = False,
     ) -> None:
         super().__init__()
         widths = [min(width * 2**i, 8 * width) for i in range(downsamplings + 1)]
@@ -181,7 +198,7 @@ class FFCGenerator(nn.Module):
         self.encoder = nn.Sequential(*enc)
         deep = widths[-1]
         self.split = int(round(deep * ratio))
-        self.blocks = nn.Sequential(*[FFCResBlock(deep, ratio, norm) for _ in range(blocks)])
+        self.blocks = nn.Sequential(*[FFCResBlock(deep, ratio, norm, gate) for _ in range(blocks)])
         dec: list[nn.Module] = []
         for i in reversed(range(downsamplings)):
             dec += [
@@ -193,6 +210,7 @@ class FFCGenerator(nn.Module):
         dec += [head, nn.Identity() if residual else nn.Sigmoid()]
         self.decoder = nn.Sequential(*dec)
         self.residual = residual
+        self.out_gate = nn.Parameter(torch.zeros(())) if residual and gate else None
         self.size_multiple = 2**downsamplings
 
     def zero_head(self) -> FFCGenerator:
@@ -209,7 +227,8 @@ class FFCGenerator(nn.Module):
         h = self.encoder(x)
         c = h.shape[1] - self.split
         xl, xg = self.blocks((h[:, :c], h[:, c:]))
-        return self.decoder(torch.cat([xl, xg], 1))
+        y = self.decoder(torch.cat([xl, xg], 1))
+        return y if self.out_gate is None else y * self.out_gate.to(y.dtype)
 
 
 class MaskDiscriminator(nn.Module):

@@ -250,14 +250,16 @@ def test_hole_metrics_on_a_constructed_case() -> None:
 def test_evaluate_rows_and_baselines(tmp_path: Path) -> None:
     for i in range(2):
         _write(tmp_path / "d", f"{i}.png", photo(48, 64, seed=i))
-    ed = editor(eval_masks="thin,thick", eval_size=32)
+    ed = editor(eval_masks="thin,thick", eval_size=32, eval_sheets=str(tmp_path / "sheets"))
     result = evaluate_inpaint(ed, {"data": [tmp_path / "d"]}, {"n": None, "seed": 0})
     rows, summary = result["rows"], result["summary"]
     assert [(r["masks"], r["image"]) for r in rows] == [
         ("thin", "0.png"), ("thin", "1.png"), ("thick", "0.png"), ("thick", "1.png")
     ]  # fmt: skip
-    for col in ("model_psnr", "telea_psnr", "ns_psnr", "smooth_psnr", "model_ssim", "ns_ssim"):
+    for col in ("model_psnr", "telea_psnr", "ns_psnr", "smooth_psnr", "model_ssim", "ns_ssim",
+                "model_edge_f1", "telea_edge_f1"):  # fmt: skip
         assert all(np.isfinite(r[col]) for r in rows)
+    assert sorted(p.name for p in (tmp_path / "sheets").iterdir()) == ["thick.png", "thin.png"]
     assert summary["outside_changed"] == 0 and "thick_gain_db" in summary
     again = evaluate_inpaint(ed, {"data": [tmp_path / "d"]}, {"n": 1, "seed": 0})
     assert again["rows"][0]["hole_pct"] == rows[0]["hole_pct"]
@@ -274,11 +276,14 @@ def test_eval_cli_json(tmp_path: Path) -> None:
     from ganedit.cli import cli
 
     args = ["eval", "inpaint", "--data", str(tmp_path / "d"), "--weights", str(w), "--json",
-            "--device", "cpu", "--eval-masks", "medium", "--eval-size", "32"]  # fmt: skip
+            "--device", "cpu", "--eval-masks", "medium", "--eval-size", "32",
+            "--eval-sheets", str(tmp_path / "sheets")]  # fmt: skip
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 0, res.output
     out = json.loads(res.output.strip().splitlines()[-1])
     assert out["rows"][0]["masks"] == "medium" and "medium_gain_db" in out["summary"]
+    assert "medium_model_edge_f1" in out["summary"] and "medium_ns_energy" in out["summary"]
+    assert (tmp_path / "sheets" / "medium.png").is_file()
 
 
 # ------------------------------------------------------------------------------------ sheet
