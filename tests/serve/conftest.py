@@ -197,7 +197,9 @@ def browser() -> Iterator[Any]:
         b = p.chromium.launch(executable_path=CHROMIUM, args=args)
         VERSIONS["chromium"] = b.version
         VERSIONS["playwright"] = version("playwright")
-        print(f"browser: chromium {b.version}, playwright {VERSIONS['playwright']}", file=sys.stderr)
+        print(
+            f"browser: chromium {b.version}, playwright {VERSIONS['playwright']}", file=sys.stderr
+        )
         yield b
         b.close()
 

@@ -232,7 +232,7 @@ def test_cancel_says_interrupted_and_resume_skips_what_was_done(served: Server) 
     (served.root / "in").mkdir()
     for i in range(12):
         _png(served.root / "in" / f"{i:02d}.png", i)
-    job = _folder(served, "tiny-slow", "out")
+    job = _folder(served, "tiny-slow", "out", batch_size=1)
     records: list[dict] = []
     watcher = threading.Thread(target=lambda: records.extend(served.events(job["id"])))
     watcher.start()

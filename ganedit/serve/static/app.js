@@ -193,7 +193,7 @@ function drawStage() {
   handle.hidden = !S.comparing;
   handle.style.left = split * 100 + "%";
   handle.style.transform = `scaleX(${1 / S.zoom})`;
-  $("compare-hint").hidden = !S.comparing;
+  $("compare-hint").classList.toggle("invisible", !S.comparing);
   $("zoom-text").textContent = Math.round(S.zoom * 100) + "%";
 }
 
@@ -475,6 +475,7 @@ function wireStage() {
   const stage = $("stage");
   const mask = $("mask-canvas");
   stage.addEventListener("contextmenu", (e) => e.preventDefault());
+  stage.addEventListener("dragstart", (e) => e.preventDefault());  // no native image drag
   stage.addEventListener("wheel", (e) => { e.preventDefault(); zoomAt(e.deltaY < 0 ? 1.2 : 1 / 1.2, e.clientX, e.clientY); }, { passive: false });
   stage.addEventListener("pointerdown", (e) => {
     stage.focus();
