@@ -36,6 +36,10 @@ The pixel limit (default 178,956,970, Pillow's decompression-bomb error limit) i
 header before any pixel is decoded. Formats whose header we cannot parse (anything other than
 PNG, JPEG, WebP, BMP, TIFF, GIF, PNM) are checked right after decoding, OpenCV's own size guard
 (2**30 pixels) bounding the memory spent until then.
+
+OpenCV's own log lines ("can't read header", libtiff errors) are silenced when this module is
+imported, since every failure is reported here with its reason; set ``OPENCV_LOG_LEVEL`` to
+keep them.
 """
 
 from __future__ import annotations
@@ -68,6 +72,9 @@ __all__ = [
     "read_image_file",
     "set_max_pixels",
 ]
+
+if "OPENCV_LOG_LEVEL" not in os.environ:  # each failure gets its reason from ganedit, once;
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)  # not OpenCV's log lines
 
 DEFAULT_MAX_PIXELS = 178_956_970
 MAX_PIXELS_ENV = "GANEDIT_MAX_PIXELS"

@@ -25,6 +25,7 @@ conversion would have to guess their range); float samples follow the float rule
 from __future__ import annotations
 
 import io
+import re
 import struct
 import warnings
 
@@ -112,7 +113,11 @@ def _open(data: bytes, info: ImageInfo, name: str):  # noqa: ANN202 - a PIL.Imag
             warnings.simplefilter("ignore")  # DecompressionBombWarning: our limit decides
             return Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as exc:
-        raise ImageReadError(name, f"over Pillow's own pixel limit ({exc})") from None
+        claimed = re.search(r"\((\d+) pixels\)", str(exc))
+        what = f"{int(claimed.group(1)):,} pixels" if claimed else "more pixels"
+        raise ImageReadError(
+            name, f"its header claims {what}, over Pillow's limit of {Image.MAX_IMAGE_PIXELS * 2:,}"
+        ) from None
     except UnidentifiedImageError:
         raise ImageReadError(
             name, unsupported_reason(data, info, "neither OpenCV nor Pillow recognises it")
@@ -211,14 +216,35 @@ def _tiff_problem(info: ImageInfo) -> str | None:
 _UNSUPPORTED_WORDS = ("unsupported", "not supported", "unknown", "not available", "cannot handle")
 
 
+def _bmp_problem(data: bytes) -> str | None:
+    """What makes a BMP unreadable, from its header (``None``: nothing found)."""
+    try:
+        (size,) = struct.unpack("<I", data[14:18])
+        if size not in (12, 40, 52, 56, 64, 108, 124):
+            return f"unsupported BMP header ({size} bytes; BMP headers are 12, 40, 52 to 124)"
+        if size == 12:
+            return None
+        bpp, compression = struct.unpack("<HI", data[28:34])
+        (colours,) = struct.unpack("<I", data[46:50])
+    except struct.error:
+        return None
+    if compression in (4, 5):
+        return f"unsupported BMP compression: an embedded {('JPEG', 'PNG')[compression - 4]}"
+    if bpp not in (1, 2, 4, 8, 16, 24, 32):
+        return f"the BMP is corrupt: {bpp} bits per pixel"
+    if bpp <= 8 and colours > 1 << bpp:
+        return f"the BMP is corrupt: {colours} palette entries for {bpp}-bit pixels"
+    return None
+
+
 def unsupported_reason(data: bytes, info: ImageInfo, pillow_error: str) -> str:
     """The reason for a file neither OpenCV nor Pillow decodes: "unsupported ..." naming what
     (compression, sample format, header) where the file is well formed, else "corrupt"."""
-    del data
-    if info.format == "tiff":
-        problem = _tiff_problem(info)
-        if problem:
-            return problem
+    problem = _tiff_problem(info) if info.format == "tiff" else None
+    if info.format == "bmp":
+        problem = _bmp_problem(data)
+    if problem:
+        return problem
     fmt = info.format.upper()
     text = pillow_error.strip().rstrip(".") or "no reason given"
     if any(word in text.lower() for word in _UNSUPPORTED_WORDS):

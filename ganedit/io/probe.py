@@ -360,13 +360,14 @@ def _bmp(data: bytes) -> ImageInfo:
         compression = 0
     else:
         w, h, _planes, bpp, compression = struct.unpack("<iiHHI", data[18:34])
+    damaged = f"its width is negative ({w})" if w < 0 else None  # only rows may run top-down
     w, h = abs(w), abs(h)
     truncated = None
     if compression in (0, 3) and bpp in (1, 4, 8, 16, 24, 32):
         row = ((bpp * w + 31) // 32) * 4
         if len(data) < offset + row * h:
             truncated = "the BMP pixel data is shorter than its header says (file is cut short)"
-    return ImageInfo(w, h, "bmp", 1, bpp, truncated, compression=compression)
+    return ImageInfo(w, h, "bmp", 1, bpp, truncated, compression=compression, damaged=damaged)
 
 
 def _tiff(data: bytes) -> ImageInfo:
