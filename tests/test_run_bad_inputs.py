@@ -176,3 +176,57 @@ def test_output_file_that_cannot_be_created_is_reported(plugin_path, tmp_path: P
     assert (out / "a.png").exists()
     assert "b.png" in result.stderr
     assert (out / "sub").read_text() == "a file where a folder must go"  # nothing lost
+
+
+def test_files_other_readers_read_are_done_and_damaged_ones_say_why(
+    plugin_path, tmp_path: Path
+) -> None:
+    """Issue 24 end to end: files OpenCV cannot read or misreads are done (through Pillow,
+    noted in the manifest) with the right channels; damaged and unsupported ones fail saying
+    "corrupt" or "unsupported"; no traceback."""
+    import io as _io
+
+    from imagefiles import bmp_file, tiff_file
+    from PIL import Image
+
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    rgb = np.random.default_rng(3).integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    bmp = bmp_file(8, 8, 24, rgb.tobytes())
+    (src / "clip.dib").write_bytes(bmp[14:])  # no file header
+    px = np.full((8, 8), 0xFFFF, np.uint16)
+    (src / "565.bmp").write_bytes(
+        bmp_file(8, 8, 16, px.tobytes(), compression=3, masks=(0xF800, 0x07E0, 0x001F))
+    )
+    gray4 = bytes([0x0F, 0xF0, 0x5A, 0xA5] * 8)
+    (src / "gray4.tif").write_bytes(
+        tiff_file(8, 8, {258: (3, [4]), 259: (3, [1]), 262: (3, [1]), 277: (3, [1])}, gray4)
+    )
+    frames = [Image.fromarray(np.dstack([rgb, np.full((8, 8), a, np.uint8)])) for a in (9, 99)]
+    buf = _io.BytesIO()
+    frames[0].save(buf, "PNG", save_all=True, append_images=frames[1:], default_image=True)
+    (src / "anim.png").write_bytes(buf.getvalue())
+    jpeg = _encode(".jpg", rgb)
+    sof = jpeg.index(b"\xff\xc0")
+    (src / "junk.jpg").write_bytes(jpeg[:sof] + b"\x00\x01" + jpeg[sof:])
+    (src / "odd.bmp").write_bytes(bmp_file(8, 8, 24, rgb.tobytes(), header_size=41))
+    (src / "tiles.tif").write_bytes(tiff_file(
+        8, 8, {258: (3, [8]), 259: (3, [1]), 262: (3, [1]), 277: (3, [1]), 322: (3, [8]),
+               323: (3, [8]), 324: (4, [8]), 325: (4, [64])}, bytes(64)))  # fmt: skip
+    weights = _save_tiny("tiny-sr", tmp_path / "w" / "tiny.safetensors", channels=4)
+    result = CliRunner().invoke(
+        cli, ["run", "tiny-sr", "--weights", str(weights), "--device", "cpu", str(src), str(out)]
+    )
+    assert result.exit_code == 1, result.output
+    assert "done 5, skipped 0, failed 2" in result.stdout and "Traceback" not in result.output
+    records = {
+        Path(r["input"]).name: r
+        for r in json.loads((out / "ganedit-run.json").read_text())["files"]
+    }  # noqa: E501
+    assert "unsupported BMP header" in records["odd.bmp"]["error"]
+    assert "corrupt" in records["tiles.tif"]["error"]
+    assert "Pillow" in records["gray4.tif"]["warning"] and "DIB" in records["clip.dib"]["warning"]
+    assert _read(out / "clip.dib").shape == (16, 16, 3)
+    assert _read(out / "gray4.tif").shape == (16, 16)
+    assert _read(out / "anim.png").shape == (16, 16, 4)
+    assert _read(out / "565.bmp").shape == (16, 16, 3) and _read(out / "junk.jpg") is not None
