@@ -2,7 +2,7 @@
 
 A run folder's newest checkpoint (or the checkpoint named) holds every network, the EMA copies
 of the generators and, in its JSON, the family, config and generator names (see
-:meth:`ganedit.engine.loop._Run.checkpoint_meta`). Export keeps only the generators (their EMA
+:meth:`ganedit.engine.run_files.RunFiles.checkpoint_meta`). Export keeps only the generators (their EMA
 when the run kept one), optionally as fp16, and writes the card beside them, so
 ``ganedit.load(family, weights=OUT)`` and ``ganedit run FAMILY --weights OUT`` use them.
 """

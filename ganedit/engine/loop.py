@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -19,18 +18,17 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from ganedit.config import config_to_dict
+from ganedit.devices import resolve_precision
 from ganedit.engine.checkpoint import (
     CheckpointError,
     checkpoint_step,
     list_checkpoints,
     load_state,
 )
-from ganedit.engine.distributed import barrier, broadcast_buffers
-from ganedit.devices import resolve_precision
 from ganedit.engine.engine import Engine
+from ganedit.engine.monitor import truncate_metrics
 from ganedit.engine.precision import choose_training_precision
-from ganedit.engine.monitor import column_grid, make_grid, truncate_metrics
+from ganedit.engine.run_files import RunFiles, rng_devices
 from ganedit.engine.schedule import LRSchedule, apply_lr, base_lrs
 from ganedit.family import Kind, ModelFamily, Step
 
@@ -95,10 +93,6 @@ def as_roles(data: Any) -> dict[str, list[Path]]:
     return {"data": [Path(p) for p in data]}
 
 
-def _rng_devices(engine: Engine) -> list[torch.device]:
-    return [engine.device] if engine.device.type == "cuda" else []
-
-
 @dataclass
 class _Options:
     steps: int
@@ -123,8 +117,9 @@ def match_optimizer_layout(opts: dict[str, torch.optim.Optimizer]) -> None:
                     st[k] = v.contiguous(memory_format=torch.channels_last)
 
 
-class _Run:
-    """One call of :func:`fit`: the state the loop's jobs share, as attributes."""
+class _Run(RunFiles):
+    """One call of :func:`fit`: the state the loop's jobs share, as attributes (the files
+    it writes: :class:`~ganedit.engine.run_files.RunFiles`)."""
 
     def __init__(
         self, family: ModelFamily, config: Any, engine: Engine, out: Path, opt: _Options
@@ -176,7 +171,7 @@ class _Run:
         )
         if val is not None:
             val.setup(engine.device, seed=engine.seed)
-        with torch.random.fork_rng(devices=_rng_devices(engine)):
+        with torch.random.fork_rng(devices=rng_devices(engine)):
             if family.kind is Kind.GENERATE:
                 gen = torch.Generator().manual_seed(engine.seed)
                 latent = family.latent(self.opt.num_samples, config, gen)
@@ -220,7 +215,11 @@ class _Run:
         """
         state, doc = load_state(path)
         saved = (doc.get("meta") or {}).get("precision")
-        if saved and self.engine.precision_request == "auto" and saved != self.engine.precision.name:
+        if (
+            saved
+            and self.engine.precision_request == "auto"
+            and saved != self.engine.precision.name
+        ):
             self.engine.use_precision(
                 resolve_precision(saved, self.engine.device).chosen("resumed")
             )
@@ -358,112 +357,6 @@ class _Run:
         )
         self.call("on_fit_end", step=engine.step_index, metrics=self.last_metrics, path=weights)
         return result
-
-    # -------------------------------------------------------------------------------- files
-    def call(self, hook: str, **kwargs: Any) -> None:
-        self.engine.call(
-            hook, engine=self.engine, family=self.family, config=self.config, out_dir=self.out,
-            **kwargs,
-        )  # fmt: skip
-
-    def checkpoint_meta(self) -> dict[str, Any]:
-        """Recorded beside every checkpoint, so ``ganedit export`` needs nothing else."""
-        return {
-            "family": self.family.name,
-            "config": config_to_dict(self.config),
-            "generators": list(self.generators),
-            "ema": bool(self.engine.ema),
-            "data": self.opt.data_paths,
-            "precision": self.engine.precision.name,
-        }
-
-    def save_checkpoint(self) -> None:
-        engine = self.engine
-        for net in engine.nets_raw.values():
-            broadcast_buffers(net)
-        state = engine.state_dict(self.nets, self.opts)
-        name = self.ckpt_dir / f"step-{engine.step_index:08d}"
-        path = engine.save(name, state, meta=self.checkpoint_meta())
-        if path is not None:
-            for old in list_checkpoints(self.ckpt_dir)[: -max(1, self.opt.keep_last)]:
-                for f in (old, old.with_suffix(".safetensors")):
-                    f.unlink(missing_ok=True)
-            self.call("on_checkpoint", step=engine.step_index, path=path)
-            self.last_ckpt = path
-        self.saved_at = engine.step_index
-        barrier()
-
-    def write_samples(self) -> None:
-        """``samples/step-<k>.png``: the family's sample columns for the fixed inputs."""
-        engine = self.engine
-        if not engine.is_main:
-            return
-        from ganedit.io import write_image
-
-        nets = engine.generator_copies(self.generators)
-        modes = {k: n.training for k, n in nets.items()}
-        for n in nets.values():
-            n.eval()
-        with torch.no_grad(), torch.random.fork_rng(devices=_rng_devices(engine)):
-            with engine.autocast():
-                grid = self.sample_grid(nets)
-        for k, n in nets.items():
-            n.train(modes[k])
-        write_image(self.out / "samples" / f"step-{engine.step_index:08d}.png", grid)
-
-    def sample_grid(self, nets: Mapping[str, torch.nn.Module]) -> Any:
-        family, config, dev = self.family, self.config, self.engine.device
-        fixed = {k: v.to(dev) for k, v in self.fixed.items()}
-        if family.kind is Kind.GENERATE:
-            net = nets[family.generator_for(config)]
-            return make_grid(family.predict(net, fixed, config).float())
-        return column_grid([c.float() for c in family.sample_columns(nets, fixed, config)])
-
-    def export(self, metrics: dict[str, float]) -> Path | None:
-        """Write every generator (its EMA when on) as ``<out>/<family>.safetensors`` + card."""
-        engine = self.engine
-        if not engine.is_main:
-            barrier()
-            return None
-        from ganedit.weights import pack_generators, save_weights
-
-        nets = engine.generator_copies(self.generators)
-        state = pack_generators({k: n.state_dict() for k, n in nets.items()})
-        path = save_weights(self.out / f"{self.family.name}.safetensors", state, self.card(metrics))
-        barrier()
-        return path
-
-    def card(self, metrics: dict[str, float]) -> dict[str, Any]:
-        engine = self.engine
-        return {
-            "family": self.family.name,
-            "config": config_to_dict(self.config),
-            "generators": list(self.generators),
-            "training": {
-                "command": list(sys.argv),
-                "data": self.opt.data_paths,
-                "step": engine.step_index,
-                "seed": engine.seed,
-                "device": str(engine.device),
-                "precision": engine.strategy.name,
-                "precision_choice": engine.precision.describe(),
-                "memory_format": engine.memory.describe(),
-                "world_size": engine.world_size,
-                "ema_decay": engine.ema_decay if engine.ema else None,
-                "deterministic": engine.deterministic,
-                "lr_schedule": self.opt.schedule.to_dict(),
-            },
-            "metrics": metrics,
-        }
-
-    def finish_files(self) -> None:
-        if not self.engine.is_main:
-            return
-        self.write_samples()
-        from ganedit.engine.plot import plot_run
-
-        if (self.out / "metrics.jsonl").exists():
-            plot_run(self.out)
 
     def diverged(self, bad: int) -> TrainingDiverged:
         engine = self.engine
