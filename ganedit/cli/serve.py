@@ -6,6 +6,7 @@ The first line printed is the page's URL with its token; ``--open`` also opens i
 from __future__ import annotations
 
 import secrets
+import sys
 from pathlib import Path
 
 import click
@@ -74,6 +75,7 @@ def serve_cmd(
         raise click.UsageError(str(exc)) from None
     url = url_for(bound, token)
     click.echo(url)
+    sys.stdout.flush()  # the first line, at once, also when stdout is a pipe
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"warning: bound to {host}; anyone who can reach it and has the token can "
                    "use the page", err=True)  # fmt: skip

@@ -98,170 +98,200 @@ def _family(model: Any) -> Any:
 
 def create_routes(state: ServeState) -> Starlette:
     """The application (without the guard: :func:`ganedit.serve.create_app` adds it)."""
+    app = Starlette(routes=ROUTES)
+    app.state.serve = state
+    return app
 
-    async def page(request: Request) -> Response:
-        return FileResponse(static_dir() / "index.html", media_type="text/html")
 
-    async def info(request: Request) -> Response:
-        import ganedit
+def _state(request: Request) -> ServeState:
+    return request.app.state.serve  # type: ignore[no-any-return]
 
-        return JSONResponse(
-            {
-                "version": ganedit.__version__,
-                "roots": [str(r) for r in state.roots.paths],
-                "device": state.device,
-                "max_upload_mb": state.max_body / 2**20,
-            }
-        )
 
-    async def models(request: Request) -> Response:
-        from ganedit.serve.models import models_data
+async def page(request: Request) -> Response:
+    return FileResponse(static_dir() / "index.html", media_type="text/html")
 
-        return JSONResponse(await asyncio.to_thread(models_data))
 
-    async def folders(request: Request) -> Response:
-        try:
-            return JSONResponse(state.roots.listing(request.query_params.get("path")))
-        except OutsideRoot as exc:
-            return _error(403, str(exc))
+async def info(request: Request) -> Response:
+    import ganedit
 
-    async def edit(request: Request) -> Response:
-        try:
-            form = await _form(request)
-            job, req, pixels = await _edit_job(state, form)
-        except BodyTooLarge:
-            return _error(413, f"the request body is over the limit ({state.max_body} bytes)")
-        except OutsideRoot as exc:
-            return _error(403, str(exc))
-        except LookupError as exc:
-            return _error(404, str(exc))
-        except ValueError as exc:
-            return _error(400, str(exc))
-        state.jobs.start(job, lambda j: state.workspace.run_edit(j, req, pixels))
-        if str(form.get("wait", "1")) == "0":
-            return JSONResponse(job.describe(), status_code=202)
-        while not job.finished:
-            await asyncio.sleep(0.01)
-        if job.status != "done" or job.result is None:
-            return _error(422, job.error or job.status)
-        return _result_file(job, {"X-Ganedit-Job": job.id})
-
-    async def generate(request: Request) -> Response:
-        try:
-            body = await _json(request)
-            cls = _family(body.get("model"))
-            if cls.kind.value != "generate":
-                raise ValueError(f"{cls.name} edits images; POST /api/edit")
-            run, config = split_options(body.get("options") or {}, cls.Config, state.roots)
-            spec = {
-                "count": _int(body.get("count", 16), "count", 1, 256),
-                "seed": _int(body.get("seed", 0), "seed", 0, 2**63 - 1),
-                "mode": body.get("mode", "grid"),
-            }
-            if spec["mode"] not in ("grid", "walk"):
-                raise ValueError("mode must be grid or walk")
-        except OutsideRoot as exc:
-            return _error(403, str(exc))
-        except LookupError as exc:
-            return _error(404, str(exc))
-        except ValueError as exc:
-            return _error(400, str(exc))
-        job = Job("generate", cls.name, _job_folder(state))
-        req = EditRequest(Path(), None, run, config)
-        state.jobs.start(job, lambda j: state.workspace.run_generate(j, req, spec))
-        return JSONResponse(job.describe(), status_code=202)
-
-    async def folder(request: Request) -> Response:
-        try:
-            body = await _json(request)
-            cls = _family(body.get("model"))
-            if cls.kind.value == "generate":
-                raise ValueError(f"{cls.name} generates images; POST /api/generate")
-            run, config = split_options(body.get("options") or {}, cls.Config, state.roots)
-            for key in ("input", "output"):
-                if not isinstance(body.get(key), str) or not body[key].strip():
-                    raise ValueError(f"{key}: a folder path is required")
-            paths = {"input": state.roots.resolve(body.get("input")),
-                     "output": state.roots.resolve(body.get("output"))}  # fmt: skip
-            for key in ("mask", "masks"):
-                if body.get(key):
-                    paths[key] = state.roots.resolve(body[key])
-        except OutsideRoot as exc:
-            return _error(403, str(exc))
-        except LookupError as exc:
-            return _error(404, str(exc))
-        except ValueError as exc:
-            return _error(400, str(exc))
-        job = Job("folder", cls.name)
-        state.jobs.start(job, lambda j: state.workspace.run_folder_job(j, paths, run, config))
-        shown = {k: str(v) for k, v in paths.items()}
-        return JSONResponse({**job.describe(), **shown}, status_code=202)
-
-    async def job_info(request: Request) -> Response:
-        job = state.jobs.get(request.path_params["id"])
-        return _error(404, "no such job") if job is None else JSONResponse(job.describe())
-
-    async def events(request: Request) -> Response:
-        job = state.jobs.get(request.path_params["id"])
-        if job is None:
-            return _error(404, "no such job")
-        start = request.headers.get("last-event-id", "")
-        first = int(start) + 1 if start.isdigit() else 0
-        return StreamingResponse(_stream(job, first), media_type="text/event-stream")
-
-    async def cancel(request: Request) -> Response:
-        job = state.jobs.get(request.path_params["id"])
-        if job is None:
-            return _error(404, "no such job")
-        job.cancel()
-        return JSONResponse(job.describe())
-
-    async def result(request: Request) -> Response:
-        job = state.jobs.get(request.path_params["id"])
-        if job is None or job.result is None or job.status != "done":
-            return _error(404, "no result (yet)")
-        return _result_file(job, {})
-
-    async def preview(request: Request) -> Response:
-        job = state.jobs.get(request.path_params["id"])
-        if job is None or job.result is None or job.status != "done":
-            return _error(404, "no result (yet)")
-        if job.result.suffix.lower() in _SHOWN:
-            return FileResponse(job.result, media_type=_MEDIA[job.result.suffix.lower()])
-        data = await asyncio.to_thread(job.result.read_bytes)
-        return await asyncio.to_thread(_png_preview, data, str(job.result))
-
-    async def upload_preview(request: Request) -> Response:
-        try:
-            form = await _form(request)
-            upload = form.get("image")
-            if upload is None or isinstance(upload, str):
-                raise ValueError("image: a file is required")
-            data = await upload.read()
-        except BodyTooLarge:
-            return _error(413, f"the request body is over the limit ({state.max_body} bytes)")
-        except ValueError as exc:
-            return _error(400, str(exc))
-        return await asyncio.to_thread(_png_preview, data, "upload")
-
-    return Starlette(
-        routes=[
-            Route("/", page),
-            Route("/api/info", info),
-            Route("/api/models", models),
-            Route("/api/folders", folders),
-            Route("/api/edit", edit, methods=["POST"]),
-            Route("/api/generate", generate, methods=["POST"]),
-            Route("/api/folder", folder, methods=["POST"]),
-            Route("/api/preview", upload_preview, methods=["POST"]),
-            Route("/api/jobs/{id:str}", job_info),
-            Route("/api/jobs/{id:str}/events", events),
-            Route("/api/jobs/{id:str}/cancel", cancel, methods=["POST"]),
-            Route("/api/jobs/{id:str}/result", result),
-            Route("/api/jobs/{id:str}/preview", preview),
-            Mount("/static", StaticFiles(directory=static_dir()), name="static"),
-        ],
+    state = _state(request)
+    return JSONResponse(
+        {
+            "version": ganedit.__version__,
+            "roots": [str(r) for r in state.roots.paths],
+            "device": state.device,
+            "max_upload_mb": state.max_body / 2**20,
+        }
     )
+
+
+async def models(request: Request) -> Response:
+    from ganedit.serve.models import models_data
+
+    return JSONResponse(await asyncio.to_thread(models_data))
+
+
+async def folders(request: Request) -> Response:
+    state = _state(request)
+    try:
+        return JSONResponse(state.roots.listing(request.query_params.get("path")))
+    except OutsideRoot as exc:
+        return _error(403, str(exc))
+
+
+async def edit(request: Request) -> Response:
+    state = _state(request)
+    try:
+        form = await _form(request)
+        job, req, pixels = await _edit_job(state, form)
+    except BodyTooLarge:
+        return _error(413, f"the request body is over the limit ({state.max_body} bytes)")
+    except OutsideRoot as exc:
+        return _error(403, str(exc))
+    except LookupError as exc:
+        return _error(404, str(exc))
+    except ValueError as exc:
+        return _error(400, str(exc))
+    state.jobs.start(job, lambda j: state.workspace.run_edit(j, req, pixels))
+    if str(form.get("wait", "1")) == "0":
+        return JSONResponse(job.describe(), status_code=202)
+    while not job.finished:
+        await asyncio.sleep(0.01)
+    if job.status != "done" or job.result is None:
+        return _error(422, job.error or job.status)
+    return _result_file(job, {"X-Ganedit-Job": job.id})
+
+
+async def generate(request: Request) -> Response:
+    state = _state(request)
+    try:
+        body = await _json(request)
+        cls = _family(body.get("model"))
+        if cls.kind.value != "generate":
+            raise ValueError(f"{cls.name} edits images; POST /api/edit")
+        run, config = split_options(body.get("options") or {}, cls.Config, state.roots)
+        spec = {
+            "count": _int(body.get("count", 16), "count", 1, 256),
+            "seed": _int(body.get("seed", 0), "seed", 0, 2**63 - 1),
+            "mode": body.get("mode", "grid"),
+        }
+        if spec["mode"] not in ("grid", "walk"):
+            raise ValueError("mode must be grid or walk")
+    except OutsideRoot as exc:
+        return _error(403, str(exc))
+    except LookupError as exc:
+        return _error(404, str(exc))
+    except ValueError as exc:
+        return _error(400, str(exc))
+    job = Job("generate", cls.name, _job_folder(state))
+    req = EditRequest(Path(), None, run, config)
+    state.jobs.start(job, lambda j: state.workspace.run_generate(j, req, spec))
+    return JSONResponse(job.describe(), status_code=202)
+
+
+async def folder(request: Request) -> Response:
+    state = _state(request)
+    try:
+        body = await _json(request)
+        cls = _family(body.get("model"))
+        if cls.kind.value == "generate":
+            raise ValueError(f"{cls.name} generates images; POST /api/generate")
+        run, config = split_options(body.get("options") or {}, cls.Config, state.roots)
+        for key in ("input", "output"):
+            if not isinstance(body.get(key), str) or not body[key].strip():
+                raise ValueError(f"{key}: a folder path is required")
+        paths = {"input": state.roots.resolve(body.get("input")),
+                 "output": state.roots.resolve(body.get("output"))}  # fmt: skip
+        for key in ("mask", "masks"):
+            if body.get(key):
+                paths[key] = state.roots.resolve(body[key])
+    except OutsideRoot as exc:
+        return _error(403, str(exc))
+    except LookupError as exc:
+        return _error(404, str(exc))
+    except ValueError as exc:
+        return _error(400, str(exc))
+    job = Job("folder", cls.name)
+    state.jobs.start(job, lambda j: state.workspace.run_folder_job(j, paths, run, config))
+    shown = {k: str(v) for k, v in paths.items()}
+    return JSONResponse({**job.describe(), **shown}, status_code=202)
+
+
+async def job_info(request: Request) -> Response:
+    state = _state(request)
+    job = state.jobs.get(request.path_params["id"])
+    return _error(404, "no such job") if job is None else JSONResponse(job.describe())
+
+
+async def events(request: Request) -> Response:
+    state = _state(request)
+    job = state.jobs.get(request.path_params["id"])
+    if job is None:
+        return _error(404, "no such job")
+    start = request.headers.get("last-event-id", "")
+    first = int(start) + 1 if start.isdigit() else 0
+    return StreamingResponse(_stream(job, first), media_type="text/event-stream")
+
+
+async def cancel(request: Request) -> Response:
+    state = _state(request)
+    job = state.jobs.get(request.path_params["id"])
+    if job is None:
+        return _error(404, "no such job")
+    job.cancel()
+    return JSONResponse(job.describe())
+
+
+async def result(request: Request) -> Response:
+    state = _state(request)
+    job = state.jobs.get(request.path_params["id"])
+    if job is None or job.result is None or job.status != "done":
+        return _error(404, "no result (yet)")
+    return _result_file(job, {})
+
+
+async def preview(request: Request) -> Response:
+    state = _state(request)
+    job = state.jobs.get(request.path_params["id"])
+    if job is None or job.result is None or job.status != "done":
+        return _error(404, "no result (yet)")
+    if job.result.suffix.lower() in _SHOWN:
+        return FileResponse(job.result, media_type=_MEDIA[job.result.suffix.lower()])
+    data = await asyncio.to_thread(job.result.read_bytes)
+    return await asyncio.to_thread(_png_preview, data, str(job.result))
+
+
+async def upload_preview(request: Request) -> Response:
+    state = _state(request)
+    try:
+        form = await _form(request)
+        upload = form.get("image")
+        if upload is None or isinstance(upload, str):
+            raise ValueError("image: a file is required")
+        data = await upload.read()
+    except BodyTooLarge:
+        return _error(413, f"the request body is over the limit ({state.max_body} bytes)")
+    except ValueError as exc:
+        return _error(400, str(exc))
+    return await asyncio.to_thread(_png_preview, data, "upload")
+
+
+ROUTES = [
+    Route("/", page),
+    Route("/api/info", info),
+    Route("/api/models", models),
+    Route("/api/folders", folders),
+    Route("/api/edit", edit, methods=["POST"]),
+    Route("/api/generate", generate, methods=["POST"]),
+    Route("/api/folder", folder, methods=["POST"]),
+    Route("/api/preview", upload_preview, methods=["POST"]),
+    Route("/api/jobs/{id:str}", job_info),
+    Route("/api/jobs/{id:str}/events", events),
+    Route("/api/jobs/{id:str}/cancel", cancel, methods=["POST"]),
+    Route("/api/jobs/{id:str}/result", result),
+    Route("/api/jobs/{id:str}/preview", preview),
+    Mount("/static", StaticFiles(directory=static_dir()), name="static"),
+]
 
 
 async def _json(request: Request) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from collections.abc import Mapping
 from typing import Any
 
 from ganedit.config import config_fields
@@ -83,7 +84,7 @@ def _jsonable(value: Any) -> Any:
 def field_row(cls: type, f: dataclasses.Field, group: str, scope: str = "both") -> dict[str, Any]:
     """One form field: name, group (``config``/``run``), scope, type, default, help, choices,
     bounds, and ``path`` (``file``/``dir``) for a path option."""
-    meta = f.metadata or {}
+    meta: Mapping[str, Any] = f.metadata or {}
     hint = typing.get_type_hints(cls).get(f.name, str)
     kind, choices, nullable = _type(hint)
     choices = meta.get("choices", meta.get("cli_choices", choices))
@@ -118,7 +119,7 @@ def family_row(cls: type[ModelFamily], plugin: str) -> dict[str, Any]:
     fields = [
         field_row(cls.Config, f, "config")
         for f in config_fields(cls.Config)
-        if not (f.metadata or {}).get("train_only")
+        if not dict(f.metadata or {}).get("train_only")
     ]
     taken = {f["name"] for f in fields}
     if cls.kind is Kind.GENERATE:

@@ -168,7 +168,7 @@ class Workspace:
                 opts["mask"] = req.mask
             report = ganedit.run_folder(
                 editor, [req.image], job.folder / "out", progress=False, on_event=job.on_event,
-                threads="1" if editor.device.type == "cpu" else "auto", **opts,
+                **opts,
             )  # fmt: skip
         self._edited(job, report, pixels)
 
@@ -227,7 +227,9 @@ class Workspace:
         from ganedit.infer import RunInterrupted
 
         job.status = "running"
-        extra = {k: str(paths[k]) for k in ("mask", "masks") if paths.get(k) is not None}
+        extra: dict[str, Any] = {
+            k: str(paths[k]) for k in ("mask", "masks") if paths.get(k) is not None
+        }
         try:
             report = ganedit.run_folder(
                 job.model, [paths["input"]], paths["output"], progress=False,

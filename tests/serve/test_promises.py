@@ -6,6 +6,7 @@ import hashlib
 import os
 import re
 import socket
+import sys
 import threading
 import time
 from pathlib import Path
@@ -35,25 +36,28 @@ def _edit(srv: Server, data: bytes, model: str = "tiny-upscale", **fields: str):
 def test_cli_prints_the_url_first_and_binds_loopback(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The URL is the first line and is flushed before serving starts (a pipe reading the
+    first line gets it at once); the socket is bound to 127.0.0.1."""
     require_extra()
     import ganedit.serve
 
-    bound: list = []
+    seen: list = []
 
     def run_server(app: object, sock: socket.socket) -> None:  # instead of serving forever
-        bound.append(sock.getsockname())
+        flushed = sys.stdout.buffer.getvalue().decode()  # type: ignore[attr-defined]
+        seen.append((sock.getsockname(), flushed))
         sock.close()
 
     monkeypatch.setattr(ganedit.serve, "run_server", run_server)
-    result = CliRunner().invoke(cli, ["serve", "--no-open", "--root", str(tmp_path)])
+    result = CliRunner().invoke(cli, ["serve", "--root", str(tmp_path)])
     assert result.exit_code == 0, result.output
+    (address, port), flushed = seen[0]
     first = result.output.splitlines()[0]
-    port = bound[0][1]
     assert re.fullmatch(rf"http://127\.0\.0\.1:{port}/\?token=[\w-]{{20,}}", first), first
-    assert bound[0][0] == "127.0.0.1"
-    again = CliRunner().invoke(cli, ["serve", "--no-open", "--token", TOKEN])
-    assert again.output.splitlines()[0].endswith(f"/?token={TOKEN}")
-    assert again.output.splitlines()[0] != first
+    assert flushed.splitlines()[0] == first and address == "127.0.0.1"
+    again = CliRunner().invoke(cli, ["serve", "--token", TOKEN])
+    assert again.output.splitlines()[0] == f"http://127.0.0.1:{seen[1][0][1]}/?token={TOKEN}"
+    assert first.split("token=")[1] != CliRunner().invoke(cli, ["serve"]).output.split("token=")[1]
 
 
 def test_without_the_extra_a_usage_error_names_it(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -341,7 +341,8 @@ function follow(job, onRecord, onClose) {
     $("cancel").disabled = true;
     $("run").disabled = $("folder-run").disabled = $("folder-dry").disabled = $("folder-resume").disabled = false;
     const seconds = ((performance.now() - S.started) / 1000).toFixed(2);
-    setProgress(`${info.status} in ${seconds} s`, info.status === "done" ? 1 : 0);
+    const part = S.total ? S.processed / S.total : 0;
+    setProgress(`${info.status} in ${seconds} s`, info.status === "done" ? 1 : part);
     if (info.status === "failed") showError(info.error || "failed");
     onClose(info);
   });
@@ -366,6 +367,7 @@ async function runImage() {
       form.append("wait", "0");
       response = await api("/api/edit", { method: "POST", body: form });
     }
+    S.total = 0; S.processed = 0;
     follow(await response.json(), () => {}, (info) => { if (info.status === "done") showResult(info); });
   } catch (e) { showError(e.message); }
 }
