@@ -1,4 +1,5 @@
-"""pix2pix and CycleGAN training throughput: the reference repository's loop vs ganedit's engine.
+"""pix2pix, CycleGAN and CUT training throughput: the reference repositories' loops vs ganedit's
+engine, and CUT / FastCUT / CycleGAN side by side.
 
 Baseline (the loop of junyanz/pytorch-CycleGAN-and-pix2pix, rewritten here): a
 ``torch.utils.data.DataLoader`` over image *files*, each item decoded per access (OpenCV),
@@ -6,6 +7,10 @@ resized to ``load_size``, randomly cropped to ``crop_size`` and flipped on the C
 converted to float in ``[-1, 1]``; one step per batch with the same updates as the family
 (pix2pix: D on real/fake pairs, then G on GAN + 100 L1; CycleGAN: both generators on
 LSGAN + cycle + identity, then both critics on pooled fakes), plain ``torch.optim.Adam``.
+
+CUT's baseline follows taesungp/contrastive-unpaired-translation: D updated first, then G and
+the MLP head, the keys from a second encoder pass over the real images (ganedit takes them from
+the generator's own pass: instance norm works per image, so they are the same numbers).
 
 ganedit: :class:`ganedit.engine.Engine` (fp32, NaN guard; EMA off) with the family's
 ``training_step`` on ``family.dataset`` data (decoded once, kept on the device as uint8,
@@ -17,6 +22,12 @@ absent). Baseline and ganedit alternate ``--repeats`` times so the load of a sha
 both alike; the best repeat of each is reported::
 
     python benchmarks/bench_translate_train.py [--steps 20] [--repeats 2] [--family pix2pix]
+    python benchmarks/bench_translate_train.py --family unpaired --steps 10   # cut, fastcut, cyclegan
+
+``--family unpaired`` times ganedit's ``training_step`` of CycleGAN (the bundled weights'
+loss settings), CUT and FastCUT with the same generator (width 12, 4 blocks), critics and
+batch (2 per domain), alternating, best of ``--repeats``, as images per second of each domain
+(as every line here: a step of batch 2 counts 2), with each one's ratio to CycleGAN.
 """
 
 from __future__ import annotations
@@ -31,6 +42,7 @@ import cv2
 import numpy as np
 import torch
 from _machine import machine
+from ganedit_translate.cut import CUT, CUTConfig, patch_nce, resolved
 from ganedit_translate.cyclegan import CycleGAN, CycleGANConfig
 from ganedit_translate.pix2pix import Pix2Pix, Pix2PixConfig
 
@@ -112,6 +124,48 @@ def _cycle_step(nets: dict, opts: dict, cfg: CycleGANConfig, a: Any, b: Any, sta
     return loss_g
 
 
+def _cut_nce(g: Any, head: Any, src: Any, out: Any, cfg: CUTConfig) -> Any:
+    layers = list(cfg.nce_layers)
+    q, k = g(out, layers), g(src, layers)  # the reference's two encoder passes
+    ids = [
+        torch.from_numpy(np.random.permutation(f.shape[2] * f.shape[3])[: cfg.num_patches])
+        for f in k
+    ]
+    qs, ks = head(q, ids), head(k, ids)
+    return torch.stack(
+        [patch_nce(a, b, src.shape[0], cfg.tau) for a, b in zip(qs, ks, strict=True)]
+    ).mean()
+
+
+def _cut_step(nets: dict, opts: dict, cfg: CUTConfig, a: Any, b: Any, state: dict) -> Any:
+    """Both directions as the reference's CUTModel.optimize_parameters: D first, then G + F."""
+    weight, idt, _ = resolved(cfg)
+    loss = torch.zeros(())
+    for g_name, src, tgt, d_name in (("a2b", a, b, "d_b"), ("b2a", b, a, "d_a")):
+        g, head, d = nets[g_name], nets[f"f_{g_name}"], nets[d_name]
+        real = torch.cat([src, tgt]) if idt else src
+        fake_all = g(real)
+        fake = fake_all[: src.shape[0]]
+        loss_d = 0.5 * (
+            gan_loss("lsgan", d(fake.detach()), False) + gan_loss("lsgan", d(tgt), True)
+        )
+        opts["d"].zero_grad()
+        loss_d.backward()
+        opts["d"].step()
+        for p in d.parameters():
+            p.requires_grad_(False)
+        nce = _cut_nce(g, head, src, fake, cfg)
+        if idt:
+            nce = 0.5 * (nce + _cut_nce(g, head, tgt, fake_all[src.shape[0] :], cfg))
+        loss = gan_loss("lsgan", d(fake), True) + weight * nce
+        opts["g"].zero_grad()
+        loss.backward()
+        opts["g"].step()
+        for p in d.parameters():
+            p.requires_grad_(True)
+    return loss
+
+
 def _loaders(name: str, cfg: Any, files: dict[str, list[Path]], workers: int) -> list[Any]:
     kw = {"batch_size": cfg.batch_size, "shuffle": True, "drop_last": True}
     kw["num_workers"] = workers
@@ -128,13 +182,14 @@ def bench_baseline(
     name: str, cfg: Any, files: dict, steps: int, warmup: int, workers: int
 ) -> float:
     torch.manual_seed(0)
-    fam = Pix2Pix() if name == "pix2pix" else CycleGAN()
+    fam = _family(name)
     nets = {k: v.train() for k, v in fam.build(cfg).items()}
     if name == "pix2pix":
         opts = {"g": _adam(nets["generator"].parameters(), cfg)}
         opts["d"] = _adam(nets["discriminator"].parameters(), cfg)
     else:
-        opts = {"g": _adam([p for k in ("a2b", "b2a") for p in nets[k].parameters()], cfg)}
+        gens = ("a2b", "b2a", "f_a2b", "f_b2a") if name == "cut" else ("a2b", "b2a")
+        opts = {"g": _adam([p for k in gens for p in nets[k].parameters()], cfg)}
         opts["d"] = _adam([p for k in ("d_a", "d_b") for p in nets[k].parameters()], cfg)
     state: dict[str, torch.Tensor] = {}
     loaders = _loaders(name, cfg, files, workers)
@@ -145,6 +200,8 @@ def bench_baseline(
                 t0 = time.perf_counter()
             if name == "pix2pix":
                 loss = _pix2pix_step(nets, opts, cfg, *batch[0])
+            elif name == "cut":
+                loss = _cut_step(nets, opts, cfg, batch[0], batch[1], state)
             else:
                 loss = _cycle_step(nets, opts, cfg, batch[0], batch[1], state)
             done += 1
@@ -153,8 +210,12 @@ def bench_baseline(
                 return steps * cfg.batch_size / (time.perf_counter() - t0)
 
 
+def _family(name: str) -> Any:
+    return {"pix2pix": Pix2Pix, "cyclegan": CycleGAN, "cut": CUT}[name]()
+
+
 def bench_ganedit(name: str, cfg: Any, files: dict, steps: int, warmup: int) -> float:
-    fam = Pix2Pix() if name == "pix2pix" else CycleGAN()
+    fam = _family(name)
     engine = Engine(device="cpu", precision="fp32", seed=0)
     nets = engine.setup(fam.build(cfg))
     opts = fam.optimizers(nets, cfg)
@@ -180,6 +241,7 @@ def _files(tmp: Path, n: int) -> dict[str, dict[str, list[Path]]]:
     if EDGES.is_dir() and (CYCLE / "trainA").is_dir():
         out["pix2pix"] = {"data": sorted(EDGES.glob("*.png"))[:n]}
         out["cyclegan"] = {r: sorted((CYCLE / f"train{r.upper()}").glob("*.png"))[:n] for r in "ab"}
+        out["cut"] = out["cyclegan"]
         return out
     rng = np.random.default_rng(0)
     for sub, w in (("pairs", 128), ("a", 64), ("b", 64)):
@@ -188,6 +250,7 @@ def _files(tmp: Path, n: int) -> dict[str, dict[str, list[Path]]]:
             cv2.imwrite(str(tmp / sub / f"{i}.png"), rng.integers(0, 256, (64, w), dtype=np.uint8))
     out["pix2pix"] = {"data": sorted((tmp / "pairs").glob("*.png"))}
     out["cyclegan"] = {r: sorted((tmp / r).glob("*.png")) for r in "ab"}
+    out["cut"] = out["cyclegan"]
     return out
 
 
@@ -200,7 +263,37 @@ def configs(batch_p2p: int, batch_cyc: int) -> dict[str, Any]:
     return {
         "pix2pix": update_config(Pix2PixConfig(), p2p),
         "cyclegan": update_config(CycleGANConfig(), cyc),
+        "cut": unpaired_configs(batch_cyc)["cut"],
     }
+
+
+def unpaired_configs(batch: int) -> dict[str, Any]:
+    """CycleGAN (the retrained bundled weights' losses), CUT and FastCUT with one generator
+    shape (width 12, 4 blocks; CUT: the bundled weights' head and layers), 64x64 gray."""
+    net = {"channels": 1, "width": 12, "blocks": 4, "ndf": 32, "d_layers": 3, "load_size": 72}
+    net.update(crop_size=64, batch_size=batch, ema_decay=0.0)
+    cyc = {**net, "identity": 0.0, "cycle_weight": 5.0, "content_weight": 3.0}
+    cut = {**net, "nce_layers": (0, 4, 7, 10, 12), "head_width": 64}
+    return {
+        "cyclegan": update_config(CycleGANConfig(), cyc),
+        "cut": update_config(CUTConfig(), cut),
+        "fastcut": update_config(CUTConfig(), {**cut, "mode": "fastcut"}),
+    }
+
+
+def side_by_side(files: dict, steps: int, warmup: int, repeats: int, batch: int) -> None:
+    """ganedit's training_step of CycleGAN, CUT and FastCUT, alternating; best of repeats."""
+    cfgs = unpaired_configs(batch)
+    print(f"unpaired, ganedit engine: 64x64 gray, batch {batch} per domain, {steps} timed steps")
+    best = dict.fromkeys(cfgs, 0.0)
+    for r in range(repeats):
+        for name, cfg in cfgs.items():
+            fam = "cyclegan" if name == "cyclegan" else "cut"
+            ips = bench_ganedit(fam, cfg, files[fam], steps, warmup)  # per domain
+            best[name] = max(best[name], ips)
+            print(f"  repeat {r + 1}: {name} {ips:.2f} img/s", flush=True)
+    for name, ips in best.items():
+        print(f"  {name}: {ips:.2f} img/s ({ips / best['cyclegan']:.2f}x cyclegan)")
 
 
 def main() -> None:
@@ -208,9 +301,12 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--repeats", type=int, default=2)
-    ap.add_argument("--family", choices=["pix2pix", "cyclegan", "both"], default="both")
+    ap.add_argument(
+        "--family", choices=["pix2pix", "cyclegan", "cut", "both", "unpaired"], default="both"
+    )
     ap.add_argument("--batch-pix2pix", type=int, default=16)
-    ap.add_argument("--batch-cyclegan", type=int, default=4)
+    ap.add_argument("--batch-cyclegan", type=int, default=4, help="also CUT's (--family cut)")
+    ap.add_argument("--batch-unpaired", type=int, default=2, help="--family unpaired")
     ap.add_argument("--images", type=int, default=2000)
     ap.add_argument("--workers", type=int, default=0, help="baseline DataLoader workers")
     args = ap.parse_args()
@@ -219,6 +315,9 @@ def main() -> None:
     names = ["pix2pix", "cyclegan"] if args.family == "both" else [args.family]
     with tempfile.TemporaryDirectory() as tmp:
         files = _files(Path(tmp), args.images)
+        if args.family == "unpaired":
+            side_by_side(files, args.steps, args.warmup, args.repeats, args.batch_unpaired)
+            return
         for name in names:
             cfg = cfgs[name]
             print(f"{name}: 64x64 gray, batch {cfg.batch_size}, fp32, {args.steps} timed steps")

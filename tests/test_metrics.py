@@ -117,3 +117,82 @@ def test_interior_and_edge_cases() -> None:
     assert canny_edges(img).dtype == bool
     with pytest.raises(ValueError, match="shapes differ"):
         edge_f1(img[:50], img, hole)
+
+
+# ------------------------------------------------------- content score, classifier, Fréchet
+def _items(n: int = 40, seed: int = 0):
+    """(n, 1, 32, 32) float images: a bright rectangle of random place, size and brightness."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    x = torch.zeros(n, 1, 32, 32)
+    for i in range(n):
+        t, left = torch.randint(0, 16, (2,), generator=g).tolist()
+        h, w = torch.randint(6, 16, (2,), generator=g).tolist()
+        x[i, :, t : t + h, left : left + w] = 0.3 + 0.7 * torch.rand((), generator=g)
+    return x
+
+
+def test_content_score_separates_kept_content_from_ignored_input() -> None:
+    import torch
+
+    from ganedit.metrics import content_score
+
+    x = _items()
+    assert content_score(x, x) == 1.0
+    # a changed "style" (brighter, a stripe added) keeps the layout: still near 1
+    styled = (x * 1.3).clamp(0, 1)
+    styled[..., 4:6, :] = 0.5
+    assert content_score(styled, x) > 0.9
+    # an output that ignores its input: one fixed image for all, or a shuffled one
+    same = x[:1].expand_as(x).contiguous()
+    assert content_score(same, x) == pytest.approx(0.5, abs=0.12)
+    perm = torch.roll(x, 1, 0)
+    assert content_score(perm, x) < 0.5
+    # RGB outputs of gray inputs are compared as luma; draws are reproducible
+    rgb = x.repeat(1, 3, 1, 1)
+    assert content_score(rgb, x) == 1.0
+    assert content_score(same, x, seed=3) == content_score(same, x, seed=3)
+    with pytest.raises(ValueError, match="N >= 2"):
+        content_score(x[:1], x[:1])
+
+
+def test_gaussian_blur_keeps_mass_and_smooths() -> None:
+    import torch
+
+    from ganedit.metrics import gaussian_blur
+
+    x = torch.zeros(1, 1, 33, 33)
+    x[..., 16, 16] = 1.0
+    y = gaussian_blur(x, 2.0)
+    assert float(y.sum()) == pytest.approx(1.0, abs=1e-5)
+    assert float(y.max()) == pytest.approx(1 / (2 * np.pi * 4), rel=0.05)
+    assert torch.equal(gaussian_blur(x, 0), x)
+
+
+def test_frechet_distance_of_known_gaussians() -> None:
+    from ganedit.metrics import frechet_distance, gaussian_stats
+
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(4000, 3))
+    mu, cov = gaussian_stats(a)
+    assert frechet_distance(mu, cov, mu, cov) == pytest.approx(0.0, abs=1e-6)
+    # N(0, I) vs N(m, 4 I): |m|^2 + 3 (1 + 4 - 2 * 2)
+    m = np.array([1.0, 2.0, 0.0])
+    assert frechet_distance(np.zeros(3), np.eye(3), m, 4 * np.eye(3)) == pytest.approx(8.0)
+
+
+def test_classifier_prepare_and_features() -> None:
+    import torch
+
+    from ganedit.metrics import FashionClassifier, features_and_predictions, prepare
+
+    items = (torch.rand(5, 1, 28, 28) * 255).byte()
+    assert prepare(items, 32).shape == (5, 1, 32, 32)
+    assert torch.equal(prepare(items, 32)[..., :2, :], torch.zeros(5, 1, 2, 32))
+    assert prepare(items, 64).shape == (5, 1, 64, 64)
+    net = FashionClassifier(width=8, size=64).eval()
+    f, p = features_and_predictions(net, items, batch=2)
+    assert f.shape == (5, 32) and p.shape == (5,) and p.dtype == torch.int64
+    with pytest.raises(ValueError, match="size"):
+        FashionClassifier(size=48)

@@ -20,7 +20,17 @@ from ganedit.cli.common import (
 from ganedit.cli.roles import roles_option
 from ganedit.family import Kind, ModelFamily
 
-EVAL_COMMON = {"data", "weights", "n", "seed", "device", "precision", "json", "self_ensemble"}
+EVAL_COMMON = {
+    "data",
+    "weights",
+    "n",
+    "seed",
+    "device",
+    "precision",
+    "json",
+    "self_ensemble",
+    "sheets",
+}
 
 
 def _cell(v: Any) -> str:
@@ -67,9 +77,8 @@ def _make_eval(cls: type[ModelFamily]) -> click.Command:
                 self_ensemble=kw.get("self_ensemble", 1),  # GENERATE families have no option
                 **options,
             )
-            result = get_family(cls.name).evaluate(
-                editor, kw["data"], {"n": kw["n"], "seed": kw["seed"]}
-            )
+            eval_options = {"n": kw["n"], "seed": kw["seed"], "sheets": kw["sheets"]}
+            result = get_family(cls.name).evaluate(editor, kw["data"], eval_options)
         rows, summary = list(result.get("rows", [])), dict(result.get("summary", {}))
         if kw["json"]:
             click.echo(
@@ -94,6 +103,12 @@ def _make_eval(cls: type[ModelFamily]) -> click.Command:
             help="Number of items to evaluate [default: the model's].",
         ),
         click.Option(["--seed"], type=int, default=0, show_default=True, help="Random seed."),
+        click.Option(
+            ["--sheets"],
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            help="Folder for the family's sample sheets (e.g. input | output), if it makes any.",
+        ),
         *device_options(),
         *([self_ensemble_option()] if cls.kind != Kind.GENERATE else []),
         click.Option(

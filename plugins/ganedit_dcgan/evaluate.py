@@ -1,7 +1,8 @@
 """Quality figures for DCGAN samples of Fashion-MNIST (``ganedit eval dcgan``).
 
 No Inception weights are available offline, so every figure uses the project's own classifier
-(:mod:`ganedit_dcgan.classifier`, 96-d penultimate features):
+(:mod:`ganedit.metrics`: :class:`~ganedit.metrics.FashionClassifier`, 96-d penultimate
+features; the Fréchet distance is :func:`ganedit.metrics.frechet_distance`):
 
 * ``frechet_distance``: Fréchet distance between Gaussians fitted to the classifier features of
   the samples and of the 10k Fashion-MNIST test images ("FID" with our classifier instead of
@@ -9,7 +10,7 @@ No Inception weights are available offline, so every figure uses the project's o
 * per-class rows: the share of samples the classifier puts in each of the 10 classes (a missing
   class is mode collapse); ``min_class_share`` and ``classes_covered`` (share >= 1%) summarise.
   ``share_c64`` / ``min_class_share_c64``: the same under the independent 64 px classifier
-  (:data:`~ganedit_dcgan.classifier.CLASSIFIER_64_WEIGHTS`, which no DCGAN run or choice
+  (:data:`~ganedit.metrics.CLASSIFIER_64_WEIGHTS`, which no DCGAN run or choice
   used; 32x32 samples lose their 2 px zero border and are resized 28 -> 64 bicubically, as
   that classifier's training items were).
 * ``precision`` / ``recall``: improved precision and recall (Kynkäänniemi et al. 2019, k = 3)
@@ -45,10 +46,13 @@ import numpy as np
 import torch
 
 from ganedit import data as datasets
-from ganedit_dcgan.classifier import (
+from ganedit.metrics import (
     CLASSES,
     CLASSIFIER_64_WEIGHTS,
     FashionClassifier,
+    features_and_predictions,
+    frechet_distance,
+    gaussian_stats,
     load_classifier,
     prepare,
 )
@@ -71,47 +75,6 @@ DEFAULT_DATA = Path("data/fashion-mnist")
 
 
 # ------------------------------------------------------------------------------------ maths
-def gaussian_stats(features: np.ndarray | torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """Mean ``(D,)`` and unbiased covariance ``(D, D)`` (float64) of ``(N, D)`` features."""
-    x = np.asarray(
-        features.detach().cpu() if isinstance(features, torch.Tensor) else features,
-        dtype=np.float64,
-    )
-    if x.ndim != 2 or x.shape[0] < 2:
-        raise ValueError(f"need (N >= 2, D) features, got shape {x.shape}")
-    return x.mean(0), np.cov(x, rowvar=False)
-
-
-def _sqrt_psd(m: np.ndarray) -> np.ndarray:
-    """Square root of a symmetric positive semi-definite matrix (eigen-decomposition)."""
-    w, v = np.linalg.eigh((m + m.T) / 2)
-    return (v * np.sqrt(np.clip(w, 0, None))) @ v.T
-
-
-def frechet_distance(
-    mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray
-) -> float:
-    """Fréchet (2-Wasserstein) distance squared between ``N(mu1, sigma1)`` and ``N(mu2, sigma2)``:
-
-    ``|mu1 - mu2|^2 + tr(sigma1) + tr(sigma2) - 2 tr((sigma1 sigma2)^(1/2))``.
-
-    ``tr((S1 S2)^(1/2))`` is computed without scipy as the sum of the square roots of the
-    eigenvalues of the symmetric PSD matrix ``S1^(1/2) S2 S1^(1/2)`` (same spectrum as
-    ``S1 S2``), in float64.
-
-    Args:
-        mu1, mu2: ``(D,)`` means. sigma1, sigma2: ``(D, D)`` symmetric PSD covariances.
-    """
-    mu1, mu2 = np.asarray(mu1, np.float64), np.asarray(mu2, np.float64)
-    s1, s2 = np.asarray(sigma1, np.float64), np.asarray(sigma2, np.float64)
-    r1 = _sqrt_psd(s1)
-    inner = r1 @ s2 @ r1
-    ev = np.linalg.eigvalsh((inner + inner.T) / 2)
-    tr_sqrt = float(np.sqrt(np.clip(ev, 0, None)).sum())
-    diff = mu1 - mu2
-    return float(diff @ diff + np.trace(s1) + np.trace(s2) - 2 * tr_sqrt)
-
-
 def nearest_neighbour_distance(
     queries: torch.Tensor, reference: torch.Tensor, chunk: int = 1024
 ) -> torch.Tensor:
@@ -208,26 +171,6 @@ def load_fashion_split(root: str | Path, split: str) -> tuple[torch.Tensor, torc
         torch.from_numpy(np.ascontiguousarray(imgs)).unsqueeze(1), (2, 2, 2, 2)
     )
     return x, torch.from_numpy(labels.astype(np.int64))
-
-
-@torch.no_grad()
-def features_and_predictions(
-    net: FashionClassifier, images: torch.Tensor, batch: int = 1000
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Classifier features ``(N, F)`` float32 and predicted classes ``(N,)`` int64.
-
-    Args:
-        images: ``(N, C, H, W)`` uint8 ``[0, 255]`` or float ``[0, 1]`` (see
-            :func:`ganedit_dcgan.classifier.prepare`).
-    """
-    feats, preds = [], []
-    dev = next(net.parameters()).device
-    for i in range(0, images.shape[0], batch):
-        x = prepare(images[i : i + batch], net.size).to(dev)
-        f = net.features(x)
-        feats.append(f.float().cpu())
-        preds.append(net.head(f).argmax(1).cpu())
-    return torch.cat(feats), torch.cat(preds)
 
 
 def independent_predictions(samples: torch.Tensor) -> torch.Tensor:

@@ -2,7 +2,7 @@
 
 pix2pix (Isola et al. 2017) learns from aligned pairs; CycleGAN (Zhu et al. 2017) and CUT
 (Park et al. 2020) from two unpaired domains. Written exactly as a third-party plugin: it uses only ``ganedit``'s public
-names and modules (and ``ganedit_dcgan``'s Fashion-MNIST classifier for evaluation). It also
+names and modules (the Fashion-MNIST classifier of its figures is ``ganedit.metrics``'). It also
 adds the ``ganedit edges`` command (Canny edge maps, the bundled pix2pix weights' inputs).
 """
 

@@ -58,13 +58,17 @@ class CUTConfig:
         metadata=_opt("cut (identity NCE, nce_weight 1) or fastcut (none; 10, flips).", True),
     )
     nce_weight: float | None = field(
-        default=None, metadata=_opt("PatchNCE weight lambda_NCE; default 1 (cut), 10 (fastcut).", True)
+        default=None,
+        metadata=_opt("PatchNCE weight lambda_NCE; default 1 (cut), 10 (fastcut).", True),
     )
     nce_idt: bool | None = field(
         default=None, metadata=_opt("Identity NCE on G(y) vs y; default on for cut only.", True)
     )
     flip_equivariance: bool | None = field(
-        default=None, metadata=_opt("Flip half the inputs, NCE on the flipped back output; default fastcut.", True)
+        default=None,
+        metadata=_opt(
+            "Flip half the inputs, NCE on the flipped back output; default fastcut.", True
+        ),
     )
     nce_layers: tuple[int, ...] = field(
         default=(0, 4, 7, 10, 14),
@@ -159,11 +163,12 @@ class PatchMLP(nn.Module):
     def __init__(self, channels: Sequence[int], width: int = 256) -> None:
         super().__init__()
         self.mlps = nn.ModuleList(
-            nn.Sequential(nn.Linear(c, width), nn.ReLU(), nn.Linear(width, width))
-            for c in channels
+            nn.Sequential(nn.Linear(c, width), nn.ReLU(), nn.Linear(width, width)) for c in channels
         )
 
-    def forward(self, feats: Sequence[torch.Tensor], ids: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    def forward(
+        self, feats: Sequence[torch.Tensor], ids: Sequence[torch.Tensor]
+    ) -> list[torch.Tensor]:
         out = []
         for mlp, f, i in zip(self.mlps, feats, ids, strict=True):
             rows = f.flatten(2).transpose(1, 2)[:, i].flatten(0, 1)  # (N * P, C)
@@ -233,7 +238,9 @@ class CUT(ganedit.ModelFamily[CUTConfig]):
         """One :class:`CutGenerator` (both directions have the same shape)."""
         if name not in GENERATORS:
             raise KeyError(f"cut has generators a2b and b2a, not {name!r}")
-        return init_weights(CutGenerator(int(config.channels), int(config.width), int(config.blocks)))
+        return init_weights(
+            CutGenerator(int(config.channels), int(config.width), int(config.blocks))
+        )
 
     def build(self, config: CUTConfig) -> dict[str, nn.Module]:
         """``a2b``, ``b2a``; critics ``d_a``, ``d_b``; MLP heads ``f_a2b``, ``f_b2a``."""
@@ -307,8 +314,13 @@ class CUT(ganedit.ModelFamily[CUTConfig]):
         )
 
     def _nce(
-        self, g: nn.Module, head: nn.Module, k_feats: list[torch.Tensor], out: torch.Tensor,
-        cfg: CUTConfig, flipped: bool,
+        self,
+        g: nn.Module,
+        head: nn.Module,
+        k_feats: list[torch.Tensor],
+        out: torch.Tensor,
+        cfg: CUTConfig,
+        flipped: bool,
     ) -> torch.Tensor:
         """Mean PatchNCE over the layers between the source's features ``k_feats`` (keys,
         detached) and those of ``out`` = G(source) (queries), ``(N, C, H, W)`` in ``[-1, 1]``;

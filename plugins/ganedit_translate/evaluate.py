@@ -1,9 +1,9 @@
-"""Quality figures for ``ganedit eval pix2pix`` and ``ganedit eval cyclegan``.
+"""Quality figures for ``ganedit eval pix2pix``, ``ganedit eval cyclegan`` and ``ganedit eval cut``.
 
 No pretrained perception network may be downloaded, so the figures are pixel metrics
 (PSNR = 10 log10(1 / MSE) per image, SSIM from :mod:`kornia.metrics`, both on the 8-bit
 outputs a file would hold) and, for Fashion-MNIST data, figures in the feature space of the
-project's 64 px classifier (:data:`ganedit_dcgan.classifier.CLASSIFIER_64_WEIGHTS`, trained on
+project's 64 px classifier (:data:`ganedit.metrics.CLASSIFIER_64_WEIGHTS`, trained on
 the items resized to 64x64 exactly as this data is made; used by no training run or checkpoint
 choice). ``*_c32`` keys repeat the accuracies under the older 32 px classifier (images brought
 back to 28x28, antialiased bilinear, zero-padded to 32), which chose the pix2pix export.
@@ -19,10 +19,14 @@ pix2pix (paired: ``--data DIR`` of ``A|B`` images, or ``--data a=DIR --data b=DI
   (on the real items), ``input_accuracy`` (on the edge maps themselves), ``frechet_distance``
   (classifier features of the outputs vs the real items) and its floor, and one row per class.
 
-CycleGAN (``--data a=DIR --data b=DIR``, or ``--data DIR`` holding ``testA/`` and ``testB/``),
-for each direction ``a2b`` and ``b2a``:
+CycleGAN and CUT (``--data a=DIR --data b=DIR``, or ``--data DIR`` holding ``testA/`` and
+``testB/``), for each direction ``a2b`` and ``b2a``:
 
-* ``cycle_psnr``: ``b2a(a2b(a))`` against ``a`` (and the other way round).
+* ``content``: :func:`ganedit.metrics.content_score`: the share of trials where an output,
+  Gaussian-blurred (sigma 2 px), is nearer to its own blurred input than to a random other
+  input of the same domain (10 draws per output, ``--seed``); 0.5 = chance.
+* ``cycle_psnr``: ``b2a(a2b(a))`` against ``a`` (and the other way round); CUT has no cycle
+  loss, so for it this only shows how much the two independent maps undo each other.
 * ``structure_nn``: share of outputs nearer (pixel L2) to their own input than to every other
   input; ``structure_pair``: share of (own, other) input pairs where the own one is nearer
   (0.5 = chance). ``*_centred``: the same after subtracting each set's mean image, so that
@@ -31,6 +35,8 @@ for each direction ``a2b`` and ``b2a``:
   ``target_share`` (outputs classified as the target domain's class), ``input_share`` (the
   unchanged inputs' share of that class: the baseline), ``frechet_distance`` of the outputs
   and ``input_frechet_distance`` of the unchanged inputs, both to the real target domain.
+* With ``--sheets DIR``: ``DIR/<family>-a2b.png`` and ``DIR/<family>-b2a.png``, the first 48
+  inputs of each direction as 8 rows of 6 ``input | output`` pairs (gray gaps).
 """
 
 from __future__ import annotations
@@ -44,21 +50,25 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from ganedit_dcgan.classifier import (
-    CLASSES,
-    CLASSIFIER_64_WEIGHTS,
-    FashionClassifier,
-    load_classifier,
-)
-from ganedit_dcgan.evaluate import features_and_predictions, frechet_distance, gaussian_stats
 from kornia.metrics import ssim
 
 import ganedit
 from ganedit.data import DatasetError
-from ganedit.io import read_image, walk_inputs
+from ganedit.io import read_image, walk_inputs, write_image
+from ganedit.metrics import (
+    CLASSES,
+    CLASSIFIER_64_WEIGHTS,
+    FashionClassifier,
+    content_score,
+    features_and_predictions,
+    frechet_distance,
+    gaussian_stats,
+    load_classifier,
+)
 
 __all__ = [
     "classifier_input",
+    "sample_sheet",
     "evaluate_cyclegan",
     "evaluate_pix2pix",
     "image_metrics",
@@ -122,7 +132,7 @@ def classifier_input(x: torch.Tensor, size: int = 32) -> torch.Tensor:
     """``(N, C, H, W)`` float [0, 1] -> a classifier's 1-channel input.
 
     ``size`` 32: ``(N, 1, 28, 28)`` (antialiased bilinear), which
-    :func:`ganedit_dcgan.classifier.prepare` pads to 32x32 as in that classifier's training;
+    :func:`ganedit.metrics.prepare` pads to 32x32 as in that classifier's training;
     ``size`` 64: ``(N, 1, H, W)`` unchanged in size (64 px items pass straight through).
     """
     x = _channels(x, 1)
@@ -315,14 +325,50 @@ def _other_editor(editor: Any, direction: str) -> Any:
     )
 
 
+def sample_sheet(inputs: torch.Tensor, outputs: torch.Tensor, per_row: int = 6) -> np.ndarray:
+    """``input | output`` pairs side by side, ``per_row`` pairs a row, gray gaps.
+
+    Args:
+        inputs, outputs: ``(N, C, H, W)`` float in [0, 1] (C 1 or 3; converted to the
+            outputs' C); N >= 1.
+
+    Returns:
+        ``(rows * (H + 2) - 2, per_row * (2 W + 6) - 6, C)`` uint8.
+    """
+    x = _channels(inputs, outputs.shape[1])
+    n, c, h, w = outputs.shape
+    rows = -(-n // per_row)
+    gap = 0.5
+    sheet = torch.full((c, rows * (h + 2) - 2, per_row * (2 * w + 6) - 6), gap)
+    for i in range(n):
+        r, k = divmod(i, per_row)
+        top, left = r * (h + 2), k * (2 * w + 6)
+        sheet[:, top : top + h, left : left + w] = x[i]
+        sheet[:, top : top + h, left + w : left + 2 * w] = outputs[i]
+    return (sheet.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
+
+
 def _direction_figures(
-    name: str, fwd: Any, back: Any, src: torch.Tensor, dst: torch.Tensor, cls: Any
-) -> dict[str, float]:
+    name: str,
+    fwd: Any,
+    back: Any,
+    src: torch.Tensor,
+    dst: torch.Tensor,
+    cls: Any,
+    options: Mapping[str, Any],
+) -> dict[str, Any]:
     """Figures of one direction: ``fwd`` maps ``src``'s domain to ``dst``'s."""
     out = translate(fwd, src)
     cyc, _ = image_metrics(translate(back, out), src)
     nn_share, pair_share = structure_kept(out, src)
-    fig = {f"{name}_cycle_psnr": float(cyc.mean())}
+    seed = int(options.get("seed") or 0)
+    fig: dict[str, Any] = {f"{name}_content": content_score(out, src, 2.0, 10, seed)}
+    fig[f"{name}_cycle_psnr"] = float(cyc.mean())
+    if options.get("sheets"):
+        sheet = Path(options["sheets"]) / f"{fwd.family.name}-{name}.png"
+        sheet.parent.mkdir(parents=True, exist_ok=True)
+        write_image(sheet, sample_sheet(src[:48], out[:48]))
+        fig[f"{name}_sheet"] = str(sheet)
     fig.update({f"{name}_structure_nn": nn_share, f"{name}_structure_pair": pair_share})
     src_c = _channels(src, out.shape[1])
     nn_c, pair_c = structure_kept(out - out.mean(0), src_c - src_c.mean(0))
@@ -345,13 +391,14 @@ def _direction_figures(
 def evaluate_cyclegan(
     editor: Any, domains: Mapping[str, Sequence[Path]], options: Mapping[str, Any]
 ) -> dict:
-    """``CycleGAN.evaluate``: see the module docstring.
+    """``CycleGAN.evaluate`` and ``CUT.evaluate``: see the module docstring.
 
     Args:
-        editor: a loaded cyclegan editor (either direction; the other generator is loaded
-            from the same weights).
+        editor: a loaded cyclegan or cut editor (either direction; the other generator is
+            loaded from the same weights).
         domains: ``{"a": [...], "b": [...]}`` test images of each domain.
-        options: ``n`` (first n images of each domain; default all).
+        options: ``n`` (first n images of each domain; default all), ``seed`` (of the
+            content score's draws), ``sheets`` (folder for the sample sheets, or None).
 
     Returns:
         ``{"rows": [one per direction], "summary": {...}}``.
@@ -366,10 +413,10 @@ def evaluate_cyclegan(
     classes = _classes(domains)
     summary: dict[str, Any] = {"n_a": int(a.shape[0]), "n_b": int(b.shape[0])}
     summary.update(
-        _direction_figures("a2b", nets["a2b"], nets["b2a"], a, b, classes and classes["b"])
+        _direction_figures("a2b", nets["a2b"], nets["b2a"], a, b, classes and classes["b"], options)
     )
     summary.update(
-        _direction_figures("b2a", nets["b2a"], nets["a2b"], b, a, classes and classes["a"])
+        _direction_figures("b2a", nets["b2a"], nets["a2b"], b, a, classes and classes["a"], options)
     )
     rows = []
     for d in ("a2b", "b2a"):

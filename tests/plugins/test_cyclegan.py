@@ -62,7 +62,22 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 # ----------------------------------------------------------------------------- the family
 def test_conformance() -> None:
-    check_family(CycleGAN, tiny())
+    check_family(CycleGAN, tiny(content_weight=1.0))  # the optional content term on
+
+
+def test_content_term_measures_the_blurred_difference() -> None:
+    from ganedit_translate.cyclegan import _content
+
+    x = torch.rand(2, 1, 16, 16)
+    assert float(_content(x, x, 2.0)) == 0.0
+    assert float(_content(x + 0.25, x, 2.0)) == pytest.approx(0.25, abs=1e-5)
+    # fine detail is mostly blurred away; a layout change is not
+    noise = x + 0.2 * torch.sign(torch.randn_like(x))
+    assert float(_content(noise, x, 2.0)) < 0.05 < 0.5 * float((noise - x).abs().mean())
+    square = torch.zeros(1, 1, 16, 16)
+    square[..., 4:10, 2:8] = 1.0
+    assert float(_content(torch.roll(square, 6, dims=3), square, 2.0)) > 0.1
+    assert CycleGANConfig().content_weight == 0.0  # off by default (not in the paper)
 
 
 def test_conformance_rgb_no_identity() -> None:
@@ -182,11 +197,16 @@ def test_evaluate_on_tiny_data(trained: tuple[Path, Path], tmp_path: Path) -> No
     (tmp_path / "classes.json").write_text('{"a": 7, "b": 9}')
     editor = ganedit.load("cyclegan", weights=weights, device="cpu")
     fam = ganedit.get_family("cyclegan")
-    result = fam.evaluate(editor, {"data": [tmp_path]}, {"n": None})
+    sheets = tmp_path / "sheets"
+    result = fam.evaluate(editor, {"data": [tmp_path]}, {"n": None, "sheets": sheets})
     s = result["summary"]
     for d in ("a2b", "b2a"):
         for k in ("cycle_psnr", "structure_nn", "structure_pair", "target_share", "input_share"):
             assert np.isfinite(s[f"{d}_{k}"]), (d, k)
+        assert 0.0 <= s[f"{d}_content"] <= 1.0
+        sheet = ganedit.read_image(sheets / f"cyclegan-{d}.png")
+        assert s[f"{d}_sheet"] == str(sheets / f"cyclegan-{d}.png")
+        assert sheet.shape == (28, 6 * (2 * 28 + 6) - 6, 1)  # one row of 4 pairs (6 slots)
     assert [r["direction"] for r in result["rows"]] == ["a2b", "b2a"]
     other = tmp_path / "elsewhere"  # no classes.json above the domains: no class figures
     other.mkdir()
