@@ -24,7 +24,11 @@ def machine() -> str:
 
     import torch
 
-    text = f"{cpu_model()}, {os.cpu_count()} logical CPUs, torch {torch.__version__}"
+    from ganedit.devices import cpu_half_precisions
+
+    halves = "+".join(cpu_half_precisions()) or "none"
+    text = f"{cpu_model()}, {os.cpu_count()} logical CPUs, reduced-precision instructions: {halves}"
+    text += f", torch {torch.__version__}"
     text += f", {torch.get_num_threads()} threads"
     try:
         text += f", load average {os.getloadavg()[0]:.1f}"
