@@ -278,7 +278,7 @@ def _jpeg(data: bytes) -> ImageInfo:
             break
         marker = data[pos]
         pos += 1
-        if marker in (0x01, 0xD8) or 0xD0 <= marker <= 0xD7:
+        if marker in (0x00, 0x01, 0xD8) or 0xD0 <= marker <= 0xD7:  # 0x00: a stray FF00
             continue
         if marker == 0xD9:
             break

@@ -216,6 +216,7 @@ def test_junk_before_the_frame_header_is_skipped_as_libjpeg_does():
     sof = jpeg.index(b"\xff\xc0")
     clean = decode_file(jpeg, name="a.jpg").pixels
     for odd in (jpeg[:sof] + b"\x12\x34" + jpeg[sof:],  # junk bytes
+                jpeg[:sof] + b"\xff\x00" + jpeg[sof:],  # a stray stuffed zero
                 jpeg[:2] + b"\xff\xff\xff\xe5\x00\x02" + jpeg[2:],  # fill bytes, empty APP5
                 jpeg[:2] + b"\xff\xef\x00\x04ab" + jpeg[2:]):  # fmt: skip
         assert np.array_equal(decode_file(odd, name="odd.jpg").pixels, clean)
