@@ -128,11 +128,11 @@ class RayExecutor(Executor):
             import ray.data
         except ImportError as exc:
             raise ExecutorUnavailable(f"--executor ray needs Ray Data ({exc}): {EXTRA}") from None
-        with _session(ray, self.options.ray_address):
-            try:
+        try:
+            with _session(ray, self.options.ray_address):
                 _stream(ray, self._dataset(ray, order), sink)
-            except Exception as exc:  # noqa: BLE001 - every input still gets its record
-                _fail_rest(order, sink, exc)
+        except Exception as exc:  # noqa: BLE001 - every input still gets its record
+            _fail_rest(order, sink, exc)
 
     def _dataset(self, ray: Any, order: WorkOrder) -> Any:
         """The work's indices mapped by the actor pool."""

@@ -17,8 +17,11 @@ from ganedit.plugins import reset_plugins
 
 
 @pytest.fixture(scope="module")
-def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A local Ray instance for the module; yields its address (``HOST:PORT``)."""
+def ray_cluster(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[str]:
+    """A local Ray instance for the module (``RAY_NUM_CPUS`` logical CPUs in the test module,
+    default 2); yields its address (``HOST:PORT``)."""
     ray = import_ray()
     root = tmp_path_factory.mktemp("ray")
     env = {
@@ -34,7 +37,8 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     for d in ("HOME", "RAY_TMPDIR"):
         Path(env[d]).mkdir(parents=True, exist_ok=True)
     try:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        cpus = getattr(request.module, "RAY_NUM_CPUS", 2)
+        ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
         yield ray.get_runtime_context().gcs_address
     finally:
         ray.shutdown()
