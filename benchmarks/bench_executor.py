@@ -92,9 +92,8 @@ def main() -> None:
         times: dict[str, tuple[float, float]] = {}
         for name, extra in kinds.items():
             if "ADDRESS" in extra:  # an instance of this script's, started once, joined
-                os.environ.update(
-                    {k: env[k] for k in ("RAY_memory_monitor_refresh_ms", "RAY_TMPDIR")}
-                )
+                keys = ("HOME", "RAY_memory_monitor_refresh_ms", "RAY_TMPDIR")  # token in HOME
+                os.environ.update({k: env[k] for k in keys})
                 ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
                 address = ray.get_runtime_context().gcs_address
                 extra = [address if x == "ADDRESS" else x for x in extra]
