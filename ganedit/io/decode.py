@@ -189,7 +189,9 @@ def _to_rgb_layout(img: np.ndarray, info: ImageInfo) -> np.ndarray:
             top = np.iinfo(img.dtype).max
             if bool((img[:, :, 3] == top).all()):
                 return cv2.cvtColor(np.ascontiguousarray(img[:, :, :3]), cv2.COLOR_BGR2RGB)
-        if info.associated_alpha:  # premultiplied: straight alpha, as Pillow unpacks it
+        if info.format == "tiff" and info.photometric == 2 and info.extra_sample == 0:
+            return cv2.cvtColor(np.ascontiguousarray(img[:, :, :3]), cv2.COLOR_BGR2RGB)  # no alpha
+        if info.format == "tiff" and info.extra_sample == 1:  # premultiplied: made straight
             img = _unpremultiply(img)
         return cv2.cvtColor(img, cv2.COLOR_BGRA2RGBA)
     raise ValueError(f"{c} channels")

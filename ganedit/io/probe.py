@@ -36,7 +36,8 @@ class ImageInfo:
         sample_format: TIFF SampleFormat (1 unsigned, 2 signed, 3 float), else ``None``.
         compression: TIFF or BMP compression code, else ``None``.
         planar: A TIFF that stores each sample in its own plane (PlanarConfiguration 2).
-        associated_alpha: A TIFF whose alpha is premultiplied (ExtraSamples 1).
+        extra_sample: A TIFF's first ExtraSamples value (0 unspecified, 1 premultiplied alpha,
+            2 straight alpha), else ``None``.
         damaged: A plain-words reason when the header shows the file is damaged or not a
             standard file of its format (an unknown PNG compression method, a TIFF whose tile
             table does not match its size), else ``None``.
@@ -56,7 +57,7 @@ class ImageInfo:
     compression: int | None = None
     damaged: str | None = None
     planar: bool = False
-    associated_alpha: bool = False
+    extra_sample: int | None = None
 
     @property
     def pixels(self) -> int:
@@ -410,7 +411,7 @@ def _tiff(data: bytes) -> ImageInfo:
         compression=compression,
         damaged=_tile_problem(data, e, entries, w, h, samples),
         planar=planar,
-        associated_alpha=first(338, 0) == 1,
+        extra_sample=first(338, 0) if 338 in entries else None,
     )
 
 

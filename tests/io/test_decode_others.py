@@ -338,3 +338,12 @@ def test_damaged_bmp_headers_say_corrupt_and_odd_ones_unsupported():
     for words, data in cases.items():
         with pytest.raises(ImageReadError, match=words):
             decode_file(data, name="bad.bmp")
+
+
+@pytest.mark.parametrize("extra, channels", [(0, 3), (2, 4)])
+def test_a_tiffs_fourth_sample_is_alpha_only_when_it_says_so(extra, channels):
+    px = (np.random.default_rng(4).random((4, 4, 4)) * 65535).astype(np.uint16)
+    tags = {258: (3, [16] * 4), 259: (3, [1]), 262: (3, [2]), 277: (3, [4]), 338: (3, [extra])}
+    got = decode_file(tiff_file(4, 4, tags, px.tobytes()), name="x.tif").pixels
+    assert got.shape == (4, 4, channels) and got.dtype == np.uint16
+    assert np.array_equal(got, px[:, :, :channels])
