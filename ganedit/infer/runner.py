@@ -62,11 +62,9 @@ Rules:
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 import time
-import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -77,8 +75,9 @@ from ganedit.config import config_to_dict
 from ganedit.engine.distributed import check_launcher, join_group
 from ganedit.family import Kind, ModelFamily
 from ganedit.hostmem import keep_freed_memory
+from ganedit.infer.driver import claim_outputs, load_spec, merge_parts, skip_and_work
 from ganedit.infer.editor import Editor
-from ganedit.infer.executors import Executor, LoadSpec, WorkOrder, make_executor
+from ganedit.infer.executors import Executor, WorkOrder, make_executor
 from ganedit.infer.jobs import MaskSource
 from ganedit.infer.limits import check_environment, env_number
 from ganedit.infer.loading import editor_option_names, load, resolve_family
@@ -86,10 +85,9 @@ from ganedit.infer.lock import LOCK_NAME, FolderLock
 from ganedit.infer.options import RunOptions, option_fields
 from ganedit.infer.outputs import Outputs, sweep_temp_files
 from ganedit.infer.pipeline import RunEvents
-from ganedit.infer.process import merge_manifests
 from ganedit.infer.records import RecordBook
 from ganedit.infer.report import RunReport
-from ganedit.infer.resume import SkipCheck, fingerprint, input_stat
+from ganedit.infer.resume import SkipCheck, fingerprint
 from ganedit.infer.signals import RunInterrupted, graceful_stop
 from ganedit.io import MANIFEST_NAME, Manifest, WalkResult, check_output_location, walk_inputs
 from ganedit.io import output_format_for as _output_format_for
@@ -387,7 +385,7 @@ def run_folder(
     protect = _mask_files(masks, out_dir)
     outputs = Outputs(out_dir, opts.format, walk.items, protect)
     where = (paths, out_dir, config)
-    spec = _load_spec(model, editor, opts, given, config)
+    spec = load_spec(model, editor, opts, given, config)
     order = WorkOrder(editor, spec, opts, out_dir, walk.items, [], protect)
     if opts.dry_run:
         _start(events, editor, walk, len(items), True)
@@ -418,49 +416,6 @@ def _process_group(world: int) -> Iterator[None]:
     finally:
         if created:
             torch.distributed.destroy_process_group()
-
-
-def _load_spec(
-    model: Model, editor: Editor, opts: RunOptions, given: frozenset[str], config: dict[str, Any]
-) -> LoadSpec:
-    """How a remote worker loads this run's editor (by name when the family is registered)."""
-    from ganedit.plugins import family_class
-
-    family = editor.family
-    try:
-        named: str | type[ModelFamily] = family.name
-        registered = family_class(family.name) is type(family)
-    except KeyError:
-        registered = False
-    if not registered:
-        named = type(family)
-    editor_opts = {k: v for k, v in opts.stage("editor").items() if k in given}
-    if isinstance(model, Editor):
-        weights = editor.weights_path or False
-        return LoadSpec(named, weights, opts.device, editor.precision.name, editor_opts,
-                        config_to_dict(editor.config))  # fmt: skip
-    return LoadSpec(named, opts.weights, opts.device, opts.precision, editor_opts, dict(config))
-
-
-def _work(
-    book: RecordBook, items: list, outputs: Outputs, skip: SkipCheck | None, opts: RunOptions
-) -> list[tuple[int, Any]]:
-    """Record the skipped items (``skip_existing``); the others with their index."""
-    work = []
-    for index, item in enumerate(items):
-        existing = outputs.existing(item) if opts.skip_existing else None
-        if existing is not None and (skip is None or skip.is_current(item, existing)):
-            book.skipped(index, item, existing, input_stat(item.path))
-            continue
-        if existing is not None:
-            book.redone.append(item.path)
-        work.append((index, item))
-    if book.redone:
-        book.warn(
-            f"{len(book.redone)} existing output(s) redone: their input or the run's "
-            "parameters changed since they were written"
-        )
-    return work
 
 
 def _process(
@@ -501,7 +456,9 @@ def _process(
         interrupted = False
         try:
             book.missing(missing)
-            order.work = _work(book, items, outputs, skip, opts)
+            order.work = skip_and_work(book, items, outputs, skip, opts)
+            if runner.name != "local":
+                order.work = claim_outputs(book, order.work, outputs)
             runner.run(order, book)
         except BaseException:
             interrupted = True
@@ -513,46 +470,4 @@ def _process(
             book.fill(report)
             report.settle_manifest()
         if world > 1 and rank == 0 and not stop:
-            report.manifest_path = _merge_parts(out_dir, world, manifest) or manifest.path
-
-
-def _finished_parts(parts: list[Path]) -> list[Manifest] | None:
-    """Every part's manifest when all of them are finished, else ``None``."""
-    loaded = []
-    for p in parts:
-        try:
-            m = Manifest.load(p)
-        except (OSError, ValueError, json.JSONDecodeError):
-            return None
-        if not m.run.get("finished"):
-            return None
-        loaded.append(m)
-    return loaded
-
-
-def _merge_parts(out_dir: Path, world: int, own: Manifest) -> Path | None:
-    """Rank 0: wait for every rank's finished manifest part and merge them."""
-    timeout = env_number("GANEDIT_MERGE_TIMEOUT", 600, integer=False, minimum=0)
-    deadline = time.monotonic() + timeout
-    parts = [out_dir / f"ganedit-run.rank{r}.json" for r in range(world)]
-    while (loaded := _finished_parts(parts)) is None:
-        if time.monotonic() > deadline:
-            warnings.warn(
-                f"not every rank finished within {timeout:.0f}s; manifest parts left unmerged "
-                f"in {out_dir}",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-            return None
-        time.sleep(0.5)
-    merged = merge_manifests(
-        loaded,
-        out_dir / MANIFEST_NAME,
-        extra={"world_size": world, "parts": [p.name for p in parts]},
-    )
-    merged.run["fingerprint"] = own.run.get("fingerprint")
-    try:
-        return merged.write()
-    except (OSError, ValueError) as exc:
-        warnings.warn(f"the merged manifest could not be written: {exc}", RuntimeWarning, 3)
-        return None
+            report.manifest_path = merge_parts(out_dir, world, manifest) or manifest.path
