@@ -115,8 +115,9 @@ def _open(data: bytes, info: ImageInfo, name: str):  # noqa: ANN202 - a PIL.Imag
     except Image.DecompressionBombError as exc:
         claimed = re.search(r"\((\d+) pixels\)", str(exc))
         what = f"{int(claimed.group(1)):,} pixels" if claimed else "more pixels"
+        top = 2 * (Image.MAX_IMAGE_PIXELS or 0)
         raise ImageReadError(
-            name, f"its header claims {what}, over Pillow's limit of {Image.MAX_IMAGE_PIXELS * 2:,}"
+            name, f"its header claims {what}, over Pillow's limit of {top:,}"
         ) from None
     except UnidentifiedImageError:
         raise ImageReadError(
