@@ -138,7 +138,12 @@ def _to_array(im, info: ImageInfo, name: str) -> np.ndarray:  # noqa: ANN001
     if mode == "I" or mode.startswith("I;"):  # wider or signed integers: kept if 16-bit
         arr = np.asarray(im)
         if arr.size and 0 <= int(arr.min()) and int(arr.max()) <= 65535:
-            return arr.astype(np.uint16)[:, :, None]
+            gray = arr.astype(np.uint16)
+            key = im.info.get("transparency")
+            if isinstance(key, int):  # a 16-bit gray tRNS value: RGBA with it transparent
+                alpha = np.where(gray == key, 0, 65535).astype(np.uint16)
+                return np.dstack([gray, gray, gray, alpha])
+            return gray[:, :, None]
         what = (
             "signed integers with negative values"
             if arr.size and arr.min() < 0
@@ -207,7 +212,7 @@ def _tiff_problem(info: ImageInfo) -> str | None:
         what = TIFF_COMPRESSION.get(info.compression or 0, f"code {info.compression}")
         return f"unsupported TIFF compression ({what})"
     fmt = info.sample_format
-    if fmt in _SAMPLE_FORMAT:
+    if fmt in _SAMPLE_FORMAT and not (fmt == 3 and info.bit_depth in (32, 64)):
         return f"unsupported sample format: {info.bit_depth}-bit {_SAMPLE_FORMAT[fmt]}"
     if info.bit_depth not in (None, 1, 2, 4, 8, 16, 32):
         return f"unsupported sample format: {info.bit_depth}-bit samples"

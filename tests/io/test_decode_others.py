@@ -347,3 +347,13 @@ def test_a_tiffs_fourth_sample_is_alpha_only_when_it_says_so(extra, channels):
     got = decode_file(tiff_file(4, 4, tags, px.tobytes()), name="x.tif").pixels
     assert got.shape == (4, 4, channels) and got.dtype == np.uint16
     assert np.array_equal(got, px[:, :, :channels])
+
+
+def test_the_pillow_path_keeps_a_16_bit_gray_trns_as_alpha(monkeypatch):
+    gray = np.arange(64, dtype=np.uint16).reshape(8, 8) * 1000
+    data = _pillow_save(Image.fromarray(gray), "PNG", transparency=3000)
+    monkeypatch.setattr(decode_mod, "_imdecode", lambda buf, name: None)
+    got = decode_file(data, name="g16.png").pixels
+    assert got.shape == (8, 8, 4) and got.dtype == np.uint16
+    assert got[..., 0].tolist() == gray.tolist()
+    assert (got[..., 3] == 0).tolist() == (gray == 3000).tolist()
