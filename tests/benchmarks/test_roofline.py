@@ -27,3 +27,9 @@ def test_peak_is_a_plausible_rate_and_the_line_reports_the_share() -> None:
     assert 0.1 < peak < 1e6
     line = roofline_line(1000.0, 1e6, 1.0, 20.0)  # 2 GFLOP in 1 s on a 20 GFLOP/s machine
     assert "2.0 GFLOP in 1.00 s" in line and "bound 0.10 s, 10% of the compute bound" in line
+
+
+def test_peak_and_line_in_the_precision_the_model_ran_in() -> None:
+    assert 0.01 < peak_gflops("cpu", n=128, repeats=1, precision="bf16") < 1e6
+    line = roofline_line(1000.0, 1e6, 1.0, 20.0, "bf16")
+    assert "machine peak (bf16 GEMM) 20.0 GFLOP/s" in line
