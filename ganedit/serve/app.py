@@ -13,11 +13,11 @@ API (every request needs the token, see :mod:`ganedit.serve.security`):
   ``options``; returns ``{"id", ...}``.
 * ``POST /api/folder`` (JSON): ``model``, ``input``, ``output``, optional ``mask`` (a file) or
   ``masks`` (a folder), all absolute or relative to the first root, and ``options`` (run
-  options and Config fields); returns ``{"id"}``.
+  options and Config fields; other top-level keys count as options too); returns ``{"id"}``.
 * ``GET /api/jobs/ID``, ``GET /api/jobs/ID/events`` (server-sent events: the records of
-  ``ganedit run --json``), ``POST /api/jobs/ID/cancel``, ``GET /api/jobs/ID/result`` (the
-  file, as an attachment), ``GET /api/jobs/ID/preview`` (the result as the browser can show
-  it), ``POST /api/preview`` (multipart ``image``: a PNG the browser can show, e.g. of a TIFF).
+  ``ganedit run --json``, then a named ``close`` event with the job's status),
+  ``POST /api/jobs/ID/cancel``, ``GET /api/jobs/ID/result`` (the file, as an attachment),
+  ``GET /api/jobs/ID/preview`` (the result as the browser can show it), ``POST /api/preview`` (multipart ``image``: a PNG the browser can show, e.g. of a TIFF).
 """
 
 from __future__ import annotations
@@ -169,7 +169,7 @@ async def generate(request: Request) -> Response:
         cls = _family(body.get("model"))
         if cls.kind.value != "generate":
             raise ValueError(f"{cls.name} edits images; POST /api/edit")
-        run, config = split_options(body.get("options") or {}, cls.Config, state.roots)
+        run, config = split_options(_options(body), cls.Config, state.roots)
         spec = {
             "count": _int(body.get("count", 16), "count", 1, 256),
             "seed": _int(body.get("seed", 0), "seed", 0, 2**63 - 1),
@@ -196,7 +196,7 @@ async def folder(request: Request) -> Response:
         cls = _family(body.get("model"))
         if cls.kind.value == "generate":
             raise ValueError(f"{cls.name} generates images; POST /api/generate")
-        run, config = split_options(body.get("options") or {}, cls.Config, state.roots)
+        run, config = split_options(_options(body), cls.Config, state.roots)
         for key in ("input", "output"):
             if not isinstance(body.get(key), str) or not body[key].strip():
                 raise ValueError(f"{key}: a folder path is required")
@@ -306,6 +306,17 @@ async def _json(request: Request) -> dict[str, Any]:
     return body
 
 
+_RESERVED = {"model", "input", "output", "mask", "masks", "options", "seed", "count", "mode"}
+
+
+def _options(body: dict[str, Any]) -> dict[str, Any]:
+    """A JSON body's options: its ``options`` object, plus any other top-level key."""
+    given = body.get("options") or {}
+    if not isinstance(given, dict):
+        raise ValueError("options must be a JSON object")
+    return {**{k: v for k, v in body.items() if k not in _RESERVED}, **given}
+
+
 def _int(value: Any, name: str, low: int, high: int) -> int:
     try:
         n = int(value)
@@ -387,7 +398,8 @@ async def _stream(job: Job, first: int) -> AsyncIterator[bytes]:
             yield f"id: {index}\ndata: {json.dumps(record, default=str)}\n\n".encode()
             index += 1
         if finished and not job.since(index)[0]:
-            yield f"event: close\ndata: {json.dumps(job.describe())}\n\n".encode()
+            closing = {"event": "close", **job.describe()}
+            yield f"event: close\ndata: {json.dumps(closing)}\n\n".encode()
             return
         if not records:
             await asyncio.sleep(0.05)

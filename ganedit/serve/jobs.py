@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Job", "JobCancelled", "Jobs", "cancelled_end"]
+__all__ = ["KEEP_RESULTS", "Job", "JobCancelled", "Jobs", "cancelled_end"]
 
 
 class JobCancelled(BaseException):
@@ -138,8 +138,13 @@ def cancelled_end(job: Job, output: str | None) -> dict[str, Any]:
     }
 
 
+#: Finished edits and generations whose files are kept (older ones are deleted).
+KEEP_RESULTS = 64
+
+
 class Jobs:
-    """Every job of this server, by id; each runs in its own daemon thread."""
+    """Every job of this server, by id; each runs in its own daemon thread. The private
+    folders of all but the last :data:`KEEP_RESULTS` finished edits are deleted."""
 
     def __init__(self) -> None:
         self._jobs: dict[str, Job] = {}
@@ -167,5 +172,17 @@ class Jobs:
 
         with self._lock:
             self._jobs[job.id] = job
+        self.prune()
         threading.Thread(target=target, name=f"ganedit-job-{job.id}", daemon=True).start()
         return job
+
+    def prune(self, keep: int = KEEP_RESULTS) -> None:
+        """Delete the folders of finished jobs older than the newest ``keep``."""
+        import shutil
+
+        with self._lock:
+            done = [j for j in self._jobs.values() if j.folder is not None and j.finished]
+        done.sort(key=lambda j: j.created)
+        for job in done[: max(0, len(done) - keep)]:
+            folder, job.folder, job.result = job.folder, None, None
+            shutil.rmtree(folder, ignore_errors=True)  # type: ignore[arg-type]

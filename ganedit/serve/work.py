@@ -5,8 +5,8 @@
   to :func:`ganedit.load` as given (it coerces them); an empty value means "not given" (the
   weights card's or the Config's value). A path option (``weights``) must be ``random`` or a
   file under ``--root``.
-* Editors come from :func:`ganedit.load` (the same Editor the Python API returns), one per
-  (family, weights, precision, Config values), kept for later edits.
+* Editors come from :func:`ganedit.load` (the same Editor the Python API returns), kept for
+  later edits: one per family, reloaded when the weights, precision or Config values change.
 * One edit per model at a time: a real lock per family, held from loading the editor to the
   last byte written, so two tabs never change each other's settings or get each other's
   images. Every runtime option is set on the editor for each edit (its default when not given).
@@ -135,6 +135,8 @@ class Workspace:
         precision = run.get("precision", "auto")
         key = (model, weights, precision, tuple(sorted((k, str(v)) for k, v in config.items())))
         if key not in self._editors:
+            for other in [k for k in self._editors if k[0] == model]:
+                del self._editors[other]  # one editor per model in memory (we hold its lock)
             self._editors[key] = ganedit.load(
                 model, weights=weights, device=self.device, precision=precision, **config
             )
