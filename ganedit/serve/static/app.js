@@ -141,12 +141,20 @@ async function decode(blob) {
   return createImageBitmap(png);
 }
 
-async function setInput(file) {
+function setInput(file) {
+  // The file is the input at once (a Run clicked right away waits for the decode below).
+  S.input = file;
+  S.loading = loadInput(file);
+  return S.loading;
+}
+
+async function loadInput(file) {
   showError("");
   try {
     const bitmap = await decode(file);
-    S.input = file; S.inputBitmap = bitmap; S.inputW = bitmap.width; S.inputH = bitmap.height;
-  } catch (e) { showError("cannot open this image: " + e.message); return; }
+    if (S.input !== file) return;  // another file was opened meanwhile
+    S.inputBitmap = bitmap; S.inputW = bitmap.width; S.inputH = bitmap.height;
+  } catch (e) { S.input = null; showError("cannot open this image: " + e.message); return; }
   const before = $("before");
   before.width = S.inputW; before.height = S.inputH;
   before.getContext("2d").drawImage(S.inputBitmap, 0, 0);
@@ -156,6 +164,16 @@ async function setInput(file) {
   clearResult();
   applyView();
   fit();
+  if (S.pendingMask) { const m = S.pendingMask; S.pendingMask = null; await uploadMask(m); }
+}
+
+async function uploadMask(file) {
+  if (!S.input) { S.pendingMask = file; return; }  // applied once an image is open
+  await S.loading;
+  try {
+    const px = pixelsOf(await decode(file), S.inputW, S.inputH);
+    mapMask((on, i) => px[i] > 127 || px[i + 1] > 127 || px[i + 2] > 127);
+  } catch (err) { showError("cannot read the mask: " + err.message); }
 }
 
 function clearResult() {
@@ -359,6 +377,8 @@ async function runImage() {
         count: $("gen-count").value, mode: $("gen-mode").value, options: formValues(false) });
     } else {
       if (!S.input) { showError("open an image first"); return; }
+      await S.loading;
+      if (!S.inputBitmap) return;  // it could not be opened (the error says why)
       const form = new FormData();
       form.append("model", m.name);
       form.append("image", S.input, S.input.name || "image");
@@ -565,12 +585,8 @@ function wireButtons() {
   };
   $("mask-upload").onchange = async (e) => {
     const file = e.target.files[0];
-    if (!file || !S.input) return;
-    try {
-      const px = pixelsOf(await decode(file), S.inputW, S.inputH);
-      mapMask((on, i) => px[i] > 127 || px[i + 1] > 127 || px[i + 2] > 127);
-    } catch (err) { showError("cannot read the mask: " + err.message); }
     e.target.value = "";
+    if (file) await uploadMask(file);
   };
   $("mask-download").onclick = async () => {
     const a = document.createElement("a");
