@@ -36,7 +36,9 @@ def _inputs(src: Path, n: int = 6, bad: bool = True) -> list[str]:
     for i, rel in enumerate(names):
         size = (12, 16) if i % 2 else (10, 14)
         write_image(src / rel, rng.integers(0, 256, (*size, 3), np.uint8))
-    if bad:
+    if bad:  # and two inputs whose PNG outputs would be one file (the second fails)
+        for name in ("dup.bmp", "dup.png"):
+            write_image(src / name, rng.integers(0, 256, (10, 14, 3), np.uint8))
         (src / "empty.png").write_bytes(b"")
         data = encode_image(rng.integers(0, 256, (20, 20, 3), np.uint8), "png")
         (src / "cut.png").write_bytes(data[: len(data) // 2])
@@ -58,6 +60,8 @@ def _records(out: Path) -> dict[str, dict]:
         r = {k: v for k, v in r.items() if k != "seconds"}
         if r["output"]:
             r["output"] = os.path.relpath(r["output"], out)
+        if r["error"]:
+            r["error"] = r["error"].replace(os.fspath(out), "OUT")
         assert r["input"] not in recs, f"{r['input']} recorded twice"
         recs[r["input"]] = r
     return recs
@@ -73,7 +77,7 @@ def runs(ray_cluster, tmp_path_factory):
         weights = save_probe_weights(root / "w" / "probe.safetensors")
         src = root / "in"
         _inputs(src)
-        common = {"weights": weights, "progress": False}
+        common = {"weights": weights, "progress": False, "format": "png"}
         local = run_folder("ray-probe", src, root / "local", **common)
         ray = run_folder(
             "ray-probe", src, root / "ray", executor="ray",
@@ -88,10 +92,10 @@ def runs(ray_cluster, tmp_path_factory):
 def test_same_files_pixels_and_records_as_local(runs) -> None:
     root, local, ray = runs["root"], runs["local"], runs["ray"]
     assert local.exit_code == ray.exit_code == 1  # the bad files
-    assert sorted(local.done) == sorted(ray.done) and len(ray.done) == 6
+    assert sorted(local.done) == sorted(ray.done) and len(ray.done) == 7
     assert any(os.fsencode(p.name) == b"caf\xe9 \xff.png" for p in ray.done)
     a, b = _files(root / "local"), _files(root / "ray")
-    assert a.keys() == b.keys() and len(a) == 6
+    assert a.keys() == b.keys() and len(a) == 7
     assert all(a[k] == b[k] for k in a), "outputs differ from the local executor's"
     assert _records(root / "local") == _records(root / "ray")
     params = Manifest.load(root / "ray").run["parameters"]
@@ -101,21 +105,27 @@ def test_same_files_pixels_and_records_as_local(runs) -> None:
 
 def test_bad_files_fail_with_their_reasons(runs) -> None:
     failed = {p.name: why for p, why in runs["ray"].failed}
-    assert set(failed) == {"empty.png", "cut.png"}
+    assert set(failed) == {"empty.png", "cut.png", "dup.png"}
     assert "empty" in failed["empty.png"] and "cut short" in failed["cut.png"]
-    assert failed == {p.name: why for p, why in runs["local"].failed}
+    assert "would overwrite the output of" in failed["dup.png"]
+    root = os.fspath(runs["root"])
+    local = {p.name: why.replace(f"{root}/local", "OUT") for p, why in runs["local"].failed}
+    assert {k: v.replace(f"{root}/ray", "OUT") for k, v in failed.items()} == local
 
 
 def test_skip_existing_skips_all_then_redoes_a_touched_input(runs, probe_plugin) -> None:
     src, out = runs["src"], runs["root"] / "ray"
-    opts = {"weights": runs["weights"], "progress": False, "skip_existing": True}
+    opts = {"weights": runs["weights"], "progress": False, "skip_existing": True, "format": "png"}
     again = run_folder("ray-probe", src, out, executor="ray", **opts)
-    assert len(again.skipped) == 6 and not again.done and len(again.failed) == 2
+    assert not again.done and len(again.skipped) + len(again.failed) == 10
+    assert {"empty.png", "cut.png"} <= {p.name for p, _ in again.failed}
     touched = src / "1.png"
     st = touched.stat()
     os.utime(touched, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
     third = run_folder("ray-probe", src, out, executor="ray", **opts)
-    assert [p.name for p in third.done] == ["1.png"] and len(third.skipped) == 5
+    assert [p.name for p in third.done] == ["1.png"] and len(third.skipped) == len(
+        again.skipped
+    ) - 1
     assert [p.name for p in third.redone] == ["1.png"]
 
 
