@@ -272,3 +272,24 @@ def test_events_are_the_records_of_run_json(served: Server) -> None:
 
     assert shape(streamed) == shape(direct)
     assert streamed[-1]["done"] == 3 and streamed[-1]["failed"][0]["input"].endswith("cut.png")
+
+
+def test_an_edit_keeps_alpha_16_bit_and_the_colour_profile(served: Server, tmp_path: Path) -> None:
+    """The server edits the original file: the result is the runner's, with the input's depth,
+    alpha and ICC profile, pixel for pixel the Python API's."""
+    from PIL import Image, ImageCms
+
+    from ganedit.io.metadata import read_metadata
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    Image.new("RGB", (20, 12), (200, 30, 90)).save(tmp_path / "icc.png", icc_profile=icc)
+    status, _, body = _edit(served, (tmp_path / "icc.png").read_bytes())
+    assert status == 200
+    kept = read_metadata(body)
+    assert kept is not None and kept.icc == icc
+    deep = (np.random.default_rng(1).random((10, 14, 4)) * 65535).astype(np.uint16)
+    ganedit.write_image(tmp_path / "deep.png", deep)
+    status, _, body = _edit(served, (tmp_path / "deep.png").read_bytes())
+    got = ganedit.io.decode_image(body)
+    assert got.dtype == np.uint16 and got.shape == (20, 28, 4)
+    np.testing.assert_array_equal(got, ganedit.load(TinyUpscale(), weights=False)(deep))
