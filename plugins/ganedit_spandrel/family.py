@@ -46,9 +46,7 @@ __all__ = [
     "load_descriptor",
 ]
 
-EXTRA_HINT = (
-    "spandrel models need the optional extra 'spandrel': pip install 'ganedit[spandrel]'"
-)
+EXTRA_HINT = "spandrel models need the optional extra 'spandrel': pip install 'ganedit[spandrel]'"
 
 
 class MissingExtraError(ConfigError):
@@ -123,7 +121,9 @@ def load_descriptor(state: Mapping[str, torch.Tensor]) -> tuple[Any, bool]:
             f"{spandrel.__version__} knows {len(reg)}: {', '.join(sorted(str(a.architecture.id) for a in reg)[:12])}...)"
         ) from None
     except (RuntimeError, KeyError, ValueError, AssertionError, IndexError) as exc:
-        raise ImportRefused(f"spandrel could not build the model ({type(exc).__name__}: {exc})") from None
+        raise ImportRefused(
+            f"spandrel could not build the model ({type(exc).__name__}: {exc})"
+        ) from None
     arch = desc.architecture
     non_commercial = str(arch.id) in extra or type(arch).__module__.startswith(
         "spandrel_extra_arches"

@@ -50,7 +50,9 @@ def import_spandrel(sources: Sequence[SourceState], settings: dict[str, str]) ->
     }
     state = {k: v.detach().clone() for k, v in desc.model.state_dict().items()}
     tags = ", ".join(desc.tags)
-    layout = f"{desc.architecture.name} ({desc.purpose}, x{desc.scale}{', ' + tags if tags else ''})"
+    layout = (
+        f"{desc.architecture.name} ({desc.purpose}, x{desc.scale}{', ' + tags if tags else ''})"
+    )
     card = {
         "architecture": str(desc.architecture.id),
         "purpose": str(desc.purpose),
