@@ -181,28 +181,9 @@ def test_no_package_level_cycle_between_parts() -> None:
     assert cycles(core_imports()) == []
 
 
-KNOWN_CROSS_PLUGIN = {
-    # the translation evaluation's yardstick (Fashion-MNIST classifier, Frechet distance) is
-    # moving to the public ganedit.metrics (issue 26, item 5); until then this is the one
-    # plugin-to-plugin import, checked by the xfail test below
-    "ganedit_translate": "ganedit_dcgan",
-}
-
-
 @pytest.mark.parametrize(("base", "name"), plugin_roots(), ids=[n for _, n in plugin_roots()])
 def test_no_plugin_imports_another_plugin(base: Path, name: str) -> None:
-    known = KNOWN_CROSS_PLUGIN.get(Path(name).stem)
-    found = [v for v in other_plugins(base, name) if not (known and f" imports {known}:" in v)]
-    assert found == []
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="ganedit_translate.evaluate imports the dcgan plugin's Fashion-MNIST classifier and "
-    "Frechet distance; they move to ganedit.metrics (issue 26) - drop this xfail then",
-)
-def test_translate_imports_no_other_plugin() -> None:
-    assert other_plugins(ROOT / "plugins", "ganedit_translate") == []
+    assert other_plugins(base, name) == []
 
 
 @pytest.mark.parametrize(("base", "name"), plugin_roots(), ids=[n for _, n in plugin_roots()])
