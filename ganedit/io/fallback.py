@@ -34,6 +34,12 @@ import numpy as np
 from ganedit.io.errors import ImageReadError
 from ganedit.io.probe import ImageInfo
 
+# Pillow's remarks on the files it reads ("Corrupt EXIF data", "Invalid APNG", a decompression
+# bomb warning) are not printed: every file's record says what matters, and our pixel limit
+# decides. A filter, not warnings.catch_warnings(), which is not safe in the decode threads.
+warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
+warnings.filterwarnings("ignore", message="Image size .* could be decompression bomb")
+
 __all__ = [
     "dib_as_bmp",
     "pillow_decode",
@@ -109,9 +115,7 @@ def _open(data: bytes, info: ImageInfo, name: str):  # noqa: ANN202 - a PIL.Imag
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # DecompressionBombWarning: our limit decides
-            return Image.open(io.BytesIO(data))
+        return Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as exc:
         claimed = re.search(r"\((\d+) pixels\)", str(exc))
         what = f"{int(claimed.group(1)):,} pixels" if claimed else "more pixels"
