@@ -92,8 +92,15 @@ def run_server(app: Any, sock: socket.socket, *, log_level: str = "warning") -> 
     """Serve ``app`` on the bound ``sock`` with uvicorn until stopped (Ctrl-C)."""
     import uvicorn
 
-    config = uvicorn.Config(app, log_level=log_level, lifespan="off", access_log=False)
-    server = uvicorn.Server(config)
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            app.state.closing = True  # open event streams end now instead of holding Ctrl-C up
+            super().handle_exit(sig, frame)
+
+    config = uvicorn.Config(
+        app, log_level=log_level, lifespan="off", access_log=False, timeout_graceful_shutdown=5
+    )
+    server = Server(config)
     try:
         server.run(sockets=[sock])
     finally:

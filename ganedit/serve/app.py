@@ -26,6 +26,7 @@ import asyncio
 import json
 import shutil
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from importlib import resources
@@ -61,9 +62,18 @@ class ServeState:
     max_body: int
     device: str
     jobs: Jobs = field(default_factory=Jobs)
+    closing: bool = False  # set when the server shuts down: event streams end
     scratch: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="ganedit-serve-")))
 
-    def close(self) -> None:
+    def close(self, wait: float = 10.0) -> None:
+        """Cancel the running jobs (a folder run stops at its next file and writes its
+        manifest, which says interrupted), wait up to ``wait`` seconds, delete the scratch."""
+        running = self.jobs.running()
+        for job in running:
+            job.cancel()
+        deadline = time.monotonic() + wait
+        for job in running:
+            job.wait(max(0.0, deadline - time.monotonic()))
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 
@@ -230,7 +240,7 @@ async def events(request: Request) -> Response:
         return _error(404, "no such job")
     start = request.headers.get("last-event-id", "")
     first = int(start) + 1 if start.isdigit() else 0
-    return StreamingResponse(_stream(job, first), media_type="text/event-stream")
+    return StreamingResponse(_stream(state, job, first), media_type="text/event-stream")
 
 
 async def cancel(request: Request) -> Response:
@@ -389,10 +399,10 @@ def _png_preview(data: bytes, name: str) -> Response:
     return Response(encode_image(img, "png"), media_type="image/png")
 
 
-async def _stream(job: Job, first: int) -> AsyncIterator[bytes]:
+async def _stream(state: ServeState, job: Job, first: int) -> AsyncIterator[bytes]:
     """The job's records as server-sent events (``id`` = record index), then the end."""
     index, idle = first, 0.0
-    while True:
+    while not state.closing:
         records, finished = job.since(index)
         for record in records:
             yield f"id: {index}\ndata: {json.dumps(record, default=str)}\n\n".encode()

@@ -176,6 +176,11 @@ class Jobs:
         threading.Thread(target=target, name=f"ganedit-job-{job.id}", daemon=True).start()
         return job
 
+    def running(self) -> list[Job]:
+        """The jobs not finished yet."""
+        with self._lock:
+            return [j for j in self._jobs.values() if not j.finished]
+
     def prune(self, keep: int = KEEP_RESULTS) -> None:
         """Delete the folders of finished jobs older than the newest ``keep``."""
         import shutil

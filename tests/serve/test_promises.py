@@ -293,3 +293,17 @@ def test_an_edit_keeps_alpha_16_bit_and_the_colour_profile(served: Server, tmp_p
     got = ganedit.io.decode_image(body)
     assert got.dtype == np.uint16 and got.shape == (20, 28, 4)
     np.testing.assert_array_equal(got, ganedit.load(TinyUpscale(), weights=False)(deep))
+
+
+def test_stopping_the_server_interrupts_folder_runs_cleanly(served: Server) -> None:
+    (served.root / "in").mkdir()
+    for i in range(12):
+        _png(served.root / "in" / f"{i:02d}.png", i)
+    job = served.app.state.jobs.get(_folder(served, "tiny-slow", "out", batch_size=1)["id"])
+    while not any(e.get("event") == "file" for e in job.events):
+        time.sleep(0.02)
+    served.app.state.close()  # what Ctrl-C on `ganedit serve` does after uvicorn stops
+    assert job.status == "cancelled"
+    manifest = ganedit.io.Manifest.load(served.root / "out" / ganedit.io.MANIFEST_NAME)
+    assert manifest.run["extra"]["interrupted"] is True
+    assert not (served.root / "out" / ".ganedit-run.lock").exists()
