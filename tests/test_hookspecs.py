@@ -72,3 +72,36 @@ def test_ganedit_register_executors(tmp_path) -> None:
     man = Manifest.load(tmp_path / "out")
     assert man.run["parameters"]["executor"] == {"name": "backwards", "chunk": 2}
     assert len(man.records) == 5 and read_image(tmp_path / "out" / "3.png").shape == (16, 16, 3)
+
+
+def test_ganedit_register_importers(tmp_path) -> None:
+    import inspect
+    import re
+    import types
+    from pathlib import Path
+
+    import torch
+
+    from ganedit import hookspecs
+    from ganedit.importing import ImportRefused, SourceState, importer_for, list_importers
+    from ganedit.plugins import plugin_records
+
+    doc = inspect.getdoc(hookspecs.ganedit_register_importers) or ""
+    code = doc.split("Example (a family", 1)[1].split("::", 1)[1]
+    module = types.ModuleType("ganedit_foo_importer_example")
+    source = re.sub(r"(?m)^    ", "", code)
+    exec(compile(source, "example", "exec", dont_inherit=True), module.__dict__)  # noqa: S102
+    get_plugin_manager().register(module, name="foo-example")
+    assert list_importers()["foo"] == "foo-example"
+    assert list_importers()["pix2pix"] == "translate"  # the built-in plugin's
+    src = SourceState(Path("f.pth"), "0" * 64, "zip", "", {"body.0.weight": torch.ones(5, 3)})
+    mapped = importer_for("foo")([src], {})
+    assert mapped.config == {"width": 5}
+    assert list(mapped.generators["generator"]) == ["net.body.0.weight"]
+    bad = SourceState(Path("g.pth"), "0" * 64, "zip", "", {"x": torch.ones(1)})
+    try:
+        importer_for("foo")([bad], {})
+        raise AssertionError("expected a refusal")
+    except ImportRefused as exc:
+        assert "not a foo checkpoint" in str(exc)
+    assert not any(r.error and "importer" in r.error for r in plugin_records())

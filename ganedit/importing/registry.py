@@ -38,7 +38,7 @@ class Mapped:
 Mapper = Callable[[Sequence[Any], dict[str, str]], Mapped]
 
 _LOCK = threading.Lock()
-_CACHE: dict[int, dict[str, tuple[Mapper, str]]] = {}
+_CACHE: list[tuple[Any, dict[str, tuple[Mapper, str]]]] = []  # (plugin manager, importers)
 
 
 def _collect() -> dict[str, tuple[Mapper, str]]:
@@ -46,8 +46,8 @@ def _collect() -> dict[str, tuple[Mapper, str]]:
 
     pm = get_plugin_manager()
     with _LOCK:
-        if id(pm) in _CACHE:
-            return _CACHE[id(pm)]
+        if _CACHE and _CACHE[0][0] is pm:
+            return _CACHE[0][1]
         records = {r.name: r for r in plugin_records()}
         found: dict[str, tuple[Mapper, str]] = {}
         for impl in list(pm.hook.ganedit_register_importers.get_hookimpls()):
@@ -83,8 +83,7 @@ def _collect() -> dict[str, tuple[Mapper, str]]:
                     raise PluginError(f"plugin {impl.plugin_name!r}: {exc}") from exc
                 continue
             found.update(mine)
-        _CACHE.clear()
-        _CACHE[id(pm)] = found
+        _CACHE[:] = [(pm, found)]
         return found
 
 

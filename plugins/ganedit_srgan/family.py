@@ -113,8 +113,9 @@ class SRGANConfig:
     vgg_weights: str | None = field(
         default=None,
         metadata=_train(
-            "Local VGG19 weights (.safetensors or a torchvision state dict) for the "
-            "perceptual loss; nothing is downloaded, without it the loss is off."
+            "Local VGG19 weights (.safetensors; convert torchvision's .pth with ganedit "
+            "import vgg19.pth vgg19.safetensors --to tensors) for the perceptual loss; "
+            "nothing is downloaded, without it the loss is off."
         ),
     )
     blur_sigma: float = field(
@@ -169,21 +170,19 @@ _VGG_STD = (0.229, 0.224, 0.225)
 def _vgg_features(path: str, device: str) -> nn.Module:
     """VGG19 features up to relu5_4 (the paper's VGG54), frozen, from a LOCAL weights file.
 
-    Built with ``torchvision.models.vgg19(weights=None)``: nothing is downloaded. Accepts
-    safetensors or a plain state dict (``torch.load(weights_only=True)``: no pickled code) of
-    either the whole VGG19 or only its ``features``.
+    Built with ``torchvision.models.vgg19(weights=None)``: nothing is downloaded. Takes a
+    ``.safetensors`` file of either the whole VGG19 or only its ``features``; a pickle
+    (torchvision's ``vgg19-dcbb9e9d.pth``) is refused, naming the safe conversion
+    ``ganedit import vgg19.pth vgg19.safetensors --to tensors``.
     """
     import torchvision
 
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"{p}: vgg_weights file not found")
-    if p.suffix == ".safetensors":
-        from safetensors.torch import load_file
+    from ganedit.weights import load_weights
 
-        state = load_file(str(p))
-    else:
-        state = torch.load(str(p), map_location="cpu", weights_only=True)
+    state, _ = load_weights(p)  # refuses pickles (naming ganedit import) and NaN/Inf
     vgg = torchvision.models.vgg19(weights=None)
     if not any(k.startswith("features.") for k in state):
         state = {f"features.{k}": v for k, v in state.items()}
