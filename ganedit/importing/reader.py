@@ -162,7 +162,9 @@ def read_checkpoint(
         with open(p, "rb") as fh:
             head = fh.read(8)
         if p.suffix == ".safetensors" or _safetensors_head(head, p):
-            layout, nesting, dropped, lightning, inert = "safetensors", "", [], False, []
+            dropped: list[str] = []
+            inert: list[str] = []
+            layout, nesting, lightning = "safetensors", "", False
             tensors = _from_safetensors(p)
         else:
             raw = read_archive(p, limits or Limits(), lenient=lenient)

@@ -28,7 +28,7 @@ import pickle
 import re
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
@@ -110,7 +110,9 @@ class RestrictedUnpickler(pickle._Unpickler):  # type: ignore[name-defined]
         legacy: persistent ids carry the legacy sixth field (view metadata, must be None).
     """
 
-    dispatch: dict[int, Callable[..., None]] = {}
+    dispatch: ClassVar[dict[int, Callable[..., None]]] = {}
+    stack: list[Any]  # the base class's, for the type checker
+    pop_mark: Callable[[], list[Any]]
 
     def __init__(
         self,
@@ -177,8 +179,9 @@ class RestrictedUnpickler(pickle._Unpickler):  # type: ignore[name-defined]
             if args:
                 raise ImportRefused("OrderedDict must be rebuilt empty")
             return OrderedDictStandIn()
+        call: Callable[..., Any] = func  # type: ignore[assignment]  # checked above
         try:
-            return func(*args)
+            return call(*args)
         except TypeError as exc:
             raise ImportRefused(f"bad arguments for a tensor: {exc}") from None
 
