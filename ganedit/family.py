@@ -70,7 +70,7 @@ Example (a complete, trainable gray -> colour family)::
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -214,6 +214,10 @@ class TrainingEngine(Protocol):
         """One more training batch (for a step that needs two, e.g. a critic update)."""
         ...
 
+    def batches(self, first: dict[str, torch.Tensor], n: int) -> Iterator[dict[str, torch.Tensor]]:
+        """``first``, then ``n - 1`` more training batches (``n`` critic steps per step)."""
+        ...
+
 
 @dataclass
 class Step:
@@ -225,7 +229,8 @@ class Step:
         opts: the optimisers :meth:`ModelFamily.optimizers` returned (same keys as there).
         config: the family's Config instance.
         engine: the engine's verbs (:class:`TrainingEngine`): ``autocast()``,
-            ``backward(loss)``, ``step(opt)``, ``next_batch()``, ``device``.
+            ``backward(loss)``, ``step(opt)``, ``next_batch()``, ``batches(first, n)``,
+            ``device``.
         state: the family's training state (:meth:`ModelFamily.training_state`), a dict of
             tensors the family may update or replace entries of; saved with every checkpoint
             and restored on resume.

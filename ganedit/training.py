@@ -33,6 +33,7 @@ from ganedit.config import (
 )
 from ganedit.engine.engine import Engine
 from ganedit.engine.loop import FitResult, as_roles, fit
+from ganedit.engine.options import TrainOptions
 from ganedit.engine.schedule import LRSchedule
 from ganedit.family import ModelFamily
 from ganedit.io.atomic import atomic_write_bytes
@@ -192,31 +193,12 @@ def train(
     data: DataArg,
     out: str | Path,
     *,
-    steps: int,
-    batch_size: int | None = None,
-    lr: float | None = None,
-    resume: bool | str | Path = False,
+    options: TrainOptions | None = None,
+    val: DataArg | None = None,
     config_file: str | Path | None = None,
     overrides: Iterable[str] = (),
-    device: str = "auto",
-    precision: str = "auto",
-    compile: bool = False,
-    memory_format: str = "auto",
-    seed: int = 0,
-    deterministic: bool = False,
-    ema: float | None = None,
-    val: DataArg | None = None,
-    checkpoint_every: int = 1000,
-    keep_last: int = 3,
-    sample_every: int = 500,
-    log_every: int = 10,
-    progress: bool = True,
     callbacks: Iterable[Any] = (),
-    lr_schedule: str | None = None,
-    warmup_steps: int | None = None,
-    min_lr_ratio: float | None = None,
-    hold_steps: int | None = None,
-    overwrite: bool = False,
+    **values: Any,
 ) -> FitResult:
     """Train the family ``name`` on ``data`` into the run folder ``out``.
 
@@ -226,46 +208,50 @@ def train(
             list of paths is role ``"data"``. The roles a family takes are its
             ``data_roles``.
         out: the run folder (see :func:`ganedit.engine.fit`).
-        steps: total steps (a resumed run continues up to this number).
+        options: a :class:`~ganedit.engine.options.TrainOptions` (the same options as
+            ``ganedit train``); the keywords ``values`` override its fields.
         val: validation paths, like ``data`` (the fixed sample-grid inputs).
-        ema: EMA decay of the generators; sets ``config.ema_decay`` when the Config has that
-            field, else it is passed to :func:`fit`.
-        lr_schedule, warmup_steps, min_lr_ratio, hold_steps: the
-            :class:`~ganedit.engine.schedule.LRSchedule` over ``steps``; on ``resume`` the
-            ones not given come from the run's ``config.json``, so a resumed run keeps its
-            curve.
+        config_file, overrides: a TOML/JSON file of Config values, and ``"key=value"``
+            strings (see the module docstring for the order).
         callbacks: objects with ``on_*`` methods, besides the plugins' callbacks.
-        overwrite: start afresh in an ``out`` that holds a run, deleting that run's files
-            (without it, and without ``resume``, such a folder is refused).
+        values: any :class:`~ganedit.engine.options.TrainOptions` field by name; ``steps``
+            is required unless ``options`` is given. Among them: ``batch_size``, ``lr`` (Config
+            values); ``ema`` / ``ema_decay`` (sets ``config.ema_decay`` when the Config has
+            that field, else it is passed to :func:`fit`); ``lr_schedule``, ``warmup_steps``,
+            ``min_lr_ratio``, ``hold_steps`` (the :class:`~ganedit.engine.schedule.LRSchedule`
+            over ``steps``; on ``resume`` the ones not given come from the run's
+            ``config.json``, so a resumed run keeps its curve); ``overwrite`` (start afresh in
+            an ``out`` that holds a run, deleting that run's files; without it, and without
+            ``resume``, such a folder is refused); ``device``, ``precision``, ``compile``,
+            ``memory_format``, ``seed``, ``deterministic`` (the :class:`~ganedit.engine.Engine`).
 
     Raises:
         ConfigError: ``out`` holds a run and neither ``resume`` nor ``overwrite`` is given,
             or ``resume`` finds another family's run.
-
-    The config is resolved as the module docstring says. Other arguments: see
-    :class:`~ganedit.engine.Engine` and :func:`~ganedit.engine.fit`.
+        TypeError: a keyword that is no option, or no ``steps``.
     """
     from ganedit.plugins import train_callbacks
 
-    family, roles, val_roles, run = _checked_inputs(name, data, val, out, resume, overwrite)
+    opt = TrainOptions.parse(values, options)
+    family, roles, val_roles, run = _checked_inputs(name, data, val, out, opt.resume, opt.overwrite)
     config, schedule, fit_ema = _config_and_schedule(
-        family, run, resume, config_file, overrides,
-        {"batch_size": batch_size, "lr": lr, "ema_decay": ema},
-        {"kind": lr_schedule, "warmup_steps": warmup_steps, "min_ratio": min_lr_ratio,
-         "hold_steps": hold_steps},
+        family, run, opt.resume, config_file, overrides,
+        {"batch_size": opt.batch_size, "lr": opt.lr, "ema_decay": opt.ema_decay},
+        {"kind": opt.lr_schedule, "warmup_steps": opt.warmup_steps,
+         "min_ratio": opt.min_lr_ratio, "hold_steps": opt.hold_steps},
     )  # fmt: skip
     engine = Engine(
-        device=device, precision=precision, compile=compile, memory_format=memory_format,
-        seed=seed, callbacks=callbacks, deterministic=deterministic,
+        device=opt.device, precision=opt.precision, compile=opt.compile,
+        memory_format=opt.memory_format, seed=opt.seed, callbacks=callbacks,
+        deterministic=opt.deterministic,
     )  # fmt: skip
     if engine.is_main:
         _write_run_config(run, family, config, roles, schedule)
     return fit(
-        family, config, family.dataset(roles, config), run, engine, steps=steps, resume=resume,
+        family, config, family.dataset(roles, config), run, engine,
+        options=dataclasses.replace(opt, ema_decay=fit_ema),
         val=family.dataset(val_roles, config) if val_roles else None,
-        checkpoint_every=checkpoint_every, keep_last=keep_last, sample_every=sample_every,
-        log_every=log_every, ema=fit_ema, progress=progress, data_paths=roles,
-        lr_schedule=schedule, callbacks=train_callbacks(family, config),
+        data_paths=roles, lr_schedule=schedule, callbacks=train_callbacks(family, config),
     )  # fmt: skip
 
 

@@ -178,8 +178,9 @@ def model_command(
 
 
 # ------------------------------------------------------------- options from RunOptions fields
-def _option_type(cls: type[RunOptions], f: dataclasses.Field) -> dict[str, Any]:
-    """The Click ``type`` (and a converting ``callback``) of one :class:`RunOptions` field."""
+def _option_type(cls: type, f: dataclasses.Field) -> dict[str, Any]:
+    """The Click ``type`` (and a converting ``callback``) of one :class:`RunOptions` (or
+    :class:`~ganedit.engine.options.TrainOptions`) field."""
     meta = f.metadata
     tp = value_type(cls, f)
     if meta.get("tile"):
@@ -200,13 +201,14 @@ def _option_type(cls: type[RunOptions], f: dataclasses.Field) -> dict[str, Any]:
         }
     if "min" in meta or "max" in meta:
         rng = click.IntRange if tp is int else click.FloatRange
-        extra = {"min_open": True} if meta.get("min_open") else {}
+        extra = {k: True for k in ("min_open", "max_open") if meta.get(k)}
         return {"type": rng(min=meta.get("min"), max=meta.get("max"), **extra)}
     return {"type": tp if tp in (int, float) else str}
 
 
-def _option_from_field(cls: type[RunOptions], f: dataclasses.Field) -> click.Option:
-    """One Click option for one :class:`RunOptions` field (``--name-with-dashes``)."""
+def option_from_field(cls: type, f: dataclasses.Field) -> click.Option:
+    """One Click option for one field of an options dataclass (``--name-with-dashes``):
+    :class:`RunOptions` or :class:`~ganedit.engine.options.TrainOptions`."""
     decls = ["--" + f.name.replace("_", "-"), f.name]
     text = str(f.metadata.get("help", ""))
     if value_type(cls, f) is bool:
@@ -214,7 +216,7 @@ def _option_from_field(cls: type[RunOptions], f: dataclasses.Field) -> click.Opt
     default: Any = "auto" if f.metadata.get("tile") and f.default is None else f.default
     if "choices" in f.metadata and default is not None:
         default = str(default)
-    shown = default not in (None, False)
+    shown = f.metadata.get("show_default", default not in (None, False))
     return click.Option(
         decls, default=default, show_default=shown, help=text, **_option_type(cls, f)
     )
@@ -236,7 +238,7 @@ def run_option_params(
     """
     fields = {f.name: f for f in option_fields(options_cls, kind=kind)}
     chosen = list(fields) if names is None else [n for n in names if n in fields]
-    return [_option_from_field(options_cls, fields[n]) for n in chosen]
+    return [option_from_field(options_cls, fields[n]) for n in chosen]
 
 
 def self_ensemble_option() -> click.Option:

@@ -4,6 +4,8 @@
   NaN guard, callbacks, state files. Families use ``autocast()``, ``backward(loss)``,
   ``step(opt)``, ``next_batch()`` inside ``training_step``.
 * :func:`fit` -- the loop: resume, checkpoints, samples, ``metrics.jsonl``, progress, signals.
+* :class:`TrainOptions` -- every option of a training run, declared once (``ganedit train``'s
+  options, :func:`ganedit.train`'s and :func:`fit`'s keywords).
 * :class:`LRSchedule` -- the learning-rate curve ``fit`` follows (constant, cosine, linear;
   warm-up and hold phases).
 * :func:`plot_run` -- loss curves of a run folder as a PNG.
@@ -19,6 +21,7 @@ from ganedit.engine.ema import EMA
 from ganedit.engine.engine import Engine
 from ganedit.engine.export import export_weights
 from ganedit.engine.loop import FitResult, TrainingDiverged, as_roles, fit
+from ganedit.engine.options import TrainOptions
 from ganedit.engine.plot import plot_run
 from ganedit.engine.precision import Precision, choose_training_precision, precision_for
 from ganedit.engine.schedule import LRSchedule
@@ -30,6 +33,7 @@ __all__ = [
     "FitResult",
     "LRSchedule",
     "Precision",
+    "TrainOptions",
     "TrainingDiverged",
     "as_roles",
     "export_weights",

@@ -27,6 +27,7 @@ from ganedit.engine.checkpoint import (
 )
 from ganedit.engine.engine import Engine
 from ganedit.engine.monitor import truncate_metrics
+from ganedit.engine.options import TrainOptions
 from ganedit.engine.precision import choose_training_precision
 from ganedit.engine.run_files import RunFiles, rng_devices
 from ganedit.engine.schedule import LRSchedule, apply_lr, base_lrs
@@ -93,21 +94,6 @@ def as_roles(data: Any) -> dict[str, list[Path]]:
     return {"data": [Path(p) for p in data]}
 
 
-@dataclass
-class _Options:
-    steps: int
-    resume: bool | str | Path
-    checkpoint_every: int
-    keep_last: int
-    sample_every: int
-    log_every: int
-    num_samples: int
-    max_bad_steps: int
-    progress: bool
-    data_paths: dict[str, list[str]]
-    schedule: LRSchedule
-
-
 def match_optimizer_layout(opts: dict[str, torch.optim.Optimizer]) -> None:
     """Give every 4-d optimiser state tensor its parameter's memory layout."""
     for opt in opts.values():
@@ -122,15 +108,19 @@ class _Run(RunFiles):
     it writes: :class:`~ganedit.engine.run_files.RunFiles`)."""
 
     def __init__(
-        self, family: ModelFamily, config: Any, engine: Engine, out: Path, opt: _Options
+        self,
+        family: ModelFamily,
+        config: Any,
+        engine: Engine,
+        out: Path,
+        opt: TrainOptions,
+        data_paths: dict[str, list[str]],
+        schedule: LRSchedule,
     ) -> None:
         self.family, self.config, self.engine, self.out, self.opt = (
-            family,
-            config,
-            engine,
-            out,
-            opt,
-        )
+            family, config, engine, out, opt,
+        )  # fmt: skip
+        self.data_paths, self.schedule = data_paths, schedule
         self.ckpt_dir = out / "checkpoints"
         self.generators = tuple(family.generators)
         self.last_metrics: dict[str, float] = {}
@@ -160,7 +150,7 @@ class _Run(RunFiles):
         self.nets = engine.setup(nets, self.generators)
         self.opts = family.optimizers(self.nets, config)
         self.base = base_lrs(self.opts)
-        engine.lr_schedule = self.opt.schedule
+        engine.lr_schedule = self.schedule
         engine.family_state = dict(family.training_state(config))
         if not hasattr(data, "next_batch"):
             data = family.dataset(as_roles(data), config)
@@ -241,7 +231,7 @@ class _Run(RunFiles):
         """One optimisation step of the family, with the learning-rate curve, the NaN guard
         and the EMA update."""
         engine = self.engine
-        factor = self.opt.schedule.factor(engine.step_index, self.opt.steps)
+        factor = self.schedule.factor(engine.step_index, self.opt.steps)
         apply_lr(self.opts, self.base, factor)
         self.factor = factor
         batch = engine.data.next_batch(engine.batch_size)
@@ -295,7 +285,7 @@ class _Run(RunFiles):
         self.t_last, self.n_last = now, step
         metrics = {k: _as_float(v) for k, v in losses.items()}
         metrics["img_per_s"] = round(img_s, 2)
-        if self.opt.schedule.kind != "constant" or self.opt.schedule.warmup_steps:
+        if self.schedule.kind != "constant" or self.schedule.warmup_steps:
             metrics["lr_factor"] = round(self.factor, 6)
         metrics["skipped"] = int(self.last_ok is not None and not bool(self.last_ok))
         self.last_metrics = metrics
@@ -411,20 +401,12 @@ def fit(
     out_dir: str | Path,
     engine: Engine | None = None,
     *,
-    steps: int,
-    resume: bool | str | Path = False,
+    options: TrainOptions | None = None,
     val: Any = None,
-    checkpoint_every: int = 1000,
-    keep_last: int = 3,
-    sample_every: int = 500,
-    log_every: int = 10,
-    ema: float | None = None,
-    num_samples: int = 16,
-    max_bad_steps: int = 3,
-    progress: bool = True,
     data_paths: Mapping[str, Sequence[str | Path]] | Sequence[str | Path] = (),
     lr_schedule: LRSchedule | None = None,
     callbacks: Iterable[Any] = (),
+    **values: Any,
 ) -> FitResult:
     """Train ``family`` for ``steps`` optimisation steps (the only training loop).
 
@@ -437,44 +419,33 @@ def fit(
         out_dir: run folder: ``checkpoints/``, ``samples/``, ``metrics.jsonl``, ``losses.png``,
             ``<family>.safetensors`` + ``.json`` card (every generator, EMA'd when on).
         engine: the :class:`Engine` (default: ``Engine()``).
-        steps: total steps (a resumed run continues up to this number).
-        resume: ``True``: continue from the newest checkpoint in ``out_dir`` (fresh start when
-            there is none); a path: from that checkpoint.
+        options: a :class:`~ganedit.engine.options.TrainOptions`; ``values`` override its
+            fields. The loop reads ``steps`` (total; a resumed run continues up to it),
+            ``resume`` (``True``: from the newest checkpoint in ``out_dir``, a fresh start when
+            there is none; a path: from that checkpoint), ``checkpoint_every``, ``keep_last``,
+            ``sample_every`` (0: only at the end), ``log_every``, ``ema_decay`` (also ``ema``:
+            the generators' EMA decay, default ``config.ema_decay`` when it exists; 0/None
+            off), ``num_samples``, ``max_bad_steps`` (NaN/Inf steps in a row before rolling
+            back and raising :class:`TrainingDiverged`) and ``progress``.
         val: a TrainData (or paths by role) whose first items are the fixed sample-grid inputs
             (IMAGE kinds; default: the training data's).
-        checkpoint_every, keep_last: save every N steps and at the end; keep the newest K.
-        sample_every: write ``samples/step-<k>.png`` every N steps (0: only at the end).
-        log_every: append to ``metrics.jsonl`` every N steps.
-        ema: EMA decay of the generators (default ``config.ema_decay`` when it exists; 0/None
-            off).
-        max_bad_steps: NaN/Inf steps in a row before rolling back and raising
-            :class:`TrainingDiverged`.
         data_paths: recorded in the weights card (default: the paths of ``data``).
         lr_schedule: the learning-rate curve over ``steps`` (default: constant). Every
             optimiser group's base rate is its ``lr`` as ``family.optimizers`` set it (the
             Config's), also on resume, so ``--resume --lr X`` does change the rate.
         callbacks: extra callbacks for this run only (``ganedit.train`` passes the plugins'
             ``ganedit_train_callbacks`` here), besides the engine's own.
+        values: the ``scope="fit"`` fields of :class:`~ganedit.engine.options.TrainOptions`
+            by name (``steps`` is required unless ``options`` is given).
 
     Returns:
         A :class:`FitResult`.
     """
+    opt = TrainOptions.parse(values, options, scope="fit", caller="fit")
     out = Path(out_dir)
-    engine = _run_engine(engine or Engine(), family, config, out, ema)
-    opt = _Options(
-        steps=steps,
-        resume=resume,
-        checkpoint_every=checkpoint_every,
-        keep_last=keep_last,
-        sample_every=sample_every,
-        log_every=log_every,
-        num_samples=num_samples,
-        max_bad_steps=max_bad_steps,
-        progress=progress,
-        data_paths=_paths_by_role(data, data_paths),
-        schedule=lr_schedule or LRSchedule(),
-    )
-    run = _Run(family, config, engine, out, opt)
+    engine = _run_engine(engine or Engine(), family, config, out, opt.ema_decay)
+    paths = _paths_by_role(data, data_paths)
+    run = _Run(family, config, engine, out, opt, paths, lr_schedule or LRSchedule())
     engine.run_callbacks = list(callbacks)
     try:
         run.setup(data, val)

@@ -34,7 +34,9 @@ class RunFiles:
     config: Any
     engine: Engine
     out: Path
-    opt: Any  # the run's options: data_paths, keep_last
+    opt: Any  # the run's TrainOptions (keep_last)
+    data_paths: dict[str, list[str]]
+    schedule: Any  # the LRSchedule
     ckpt_dir: Path
     generators: tuple[str, ...]
     nets: dict[str, torch.nn.Module]
@@ -56,7 +58,7 @@ class RunFiles:
             "config": config_to_dict(self.config),
             "generators": list(self.generators),
             "ema": bool(self.engine.ema),
-            "data": self.opt.data_paths,
+            "data": self.data_paths,
             "precision": self.engine.precision.name,
         }
 
@@ -124,7 +126,7 @@ class RunFiles:
             "generators": list(self.generators),
             "training": {
                 "command": list(sys.argv),
-                "data": self.opt.data_paths,
+                "data": self.data_paths,
                 "step": engine.step_index,
                 "seed": engine.seed,
                 "device": str(engine.device),
@@ -134,7 +136,7 @@ class RunFiles:
                 "world_size": engine.world_size,
                 "ema_decay": engine.ema_decay if engine.ema else None,
                 "deterministic": engine.deterministic,
-                "lr_schedule": self.opt.schedule.to_dict(),
+                "lr_schedule": self.schedule.to_dict(),
             },
             "metrics": metrics,
         }

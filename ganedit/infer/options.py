@@ -420,7 +420,7 @@ def option_fields(
     return out
 
 
-def value_type(cls: type[RunOptions], f: dataclasses.Field) -> type:
+def value_type(cls: type, f: dataclasses.Field) -> type:
     """The plain type of a field (``int | None`` -> ``int``; a union of several -> the first)."""
     hint = typing.get_type_hints(cls).get(f.name, str)
     if typing.get_origin(hint) in (typing.Union, types.UnionType):
