@@ -193,9 +193,11 @@ class TrainingEngine(Protocol):
 
     Attributes:
         device: where the networks and the batches live.
+        should_stop: set it to end training after this step (with a checkpoint).
     """
 
     device: torch.device
+    should_stop: bool
 
     def autocast(self) -> AbstractContextManager[Any]:
         """The forward passes' precision context (``with step.engine.autocast(): ...``)."""

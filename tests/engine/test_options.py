@@ -83,4 +83,6 @@ def test_the_engine_has_every_verb_of_the_protocol() -> None:
         want = inspect.signature(getattr(TrainingEngine, name)).parameters
         got = inspect.signature(getattr(Engine, name)).parameters
         assert list(got) == list(want), name
-    assert "device" in TrainingEngine.__annotations__
+    assert {"device", "should_stop"} <= set(TrainingEngine.__annotations__)
+    engine = Engine(device="cpu")
+    assert all(hasattr(engine, name) for name in TrainingEngine.__annotations__)
