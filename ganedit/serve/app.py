@@ -153,7 +153,7 @@ async def edit(request: Request) -> Response:
     state = _state(request)
     try:
         form = await _form(request)
-        job, req, pixels = await _edit_job(state, form)
+        job, req, size = await _edit_job(state, form)
     except BodyTooLarge:
         return _error(413, f"the request body is over the limit ({state.max_body} bytes)")
     except OutsideRoot as exc:
@@ -162,7 +162,7 @@ async def edit(request: Request) -> Response:
         return _error(404, str(exc))
     except ValueError as exc:
         return _error(400, str(exc))
-    state.jobs.start(job, lambda j: state.workspace.run_edit(j, req, pixels))
+    state.jobs.start(job, lambda j: state.workspace.run_edit(j, req, size))
     if str(form.get("wait", "1")) == "0":
         return JSONResponse(job.describe(), status_code=202)
     while not job.finished:
@@ -343,7 +343,7 @@ def _job_folder(state: ServeState) -> Path:
     return folder
 
 
-async def _edit_job(state: ServeState, form: Any) -> tuple[Job, EditRequest, int]:
+async def _edit_job(state: ServeState, form: Any) -> tuple[Job, EditRequest, tuple[int, int]]:
     """Validate an edit's form and save its files under server-made names."""
     from ganedit.io import probe_image
 
@@ -368,9 +368,8 @@ async def _edit_job(state: ServeState, form: Any) -> tuple[Job, EditRequest, int
         mask = folder / f"mask{_EXT.get(probe_image(mask_data).format, '.png')}"
         await asyncio.to_thread(mask.write_bytes, mask_data)
     job = Job("edit", cls.name, folder)
-    pixels = info.width * info.height
-    job.estimate = state.workspace.estimate(cls.name, pixels)
-    return job, EditRequest(image, mask, run, config), pixels
+    job.estimate = state.workspace.estimate(cls.name, info.width * info.height)
+    return job, EditRequest(image, mask, run, config), (info.height, info.width)
 
 
 def _result_file(job: Job, headers: dict[str, str]) -> Response:

@@ -6,8 +6,8 @@ the start or from ``Last-Event-ID``. Cancelling sets a flag: a folder run stops 
 file record (:class:`JobCancelled` raised from ``on_event``; the pipeline finishes its manifest,
 which then says ``interrupted``), and the job adds an ``end`` record of its own with
 ``"cancelled": true`` (the runner sends none when it is stopped). An edit that is still waiting
-for its model is never started; one already running finishes its image, whose result is then
-dropped (the Editor has no way to stop inside an image).
+for its model is never started; one already running stops before the generator's next call (a
+forward pre-hook, :func:`ganedit.serve.work.model_calls`: the next tile), and nothing is kept.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ class Job:
         self.result: Path | None = None
         self.error: str | None = None
         self.estimate: float | None = None
+        self.progress: tuple[int, int] | None = None  # model calls (done, expected): edits
         self.created = time.monotonic()
         self._cancel = threading.Event()
         self._cond = threading.Condition()
@@ -104,6 +105,7 @@ class Job:
             "status": self.status,
             "error": self.error,
             "estimate_seconds": self.estimate,
+            "progress": None if self.progress is None else list(self.progress),
             "result": None if self.result is None else f"/api/jobs/{self.id}/result",
             "events": len(self.events),
         }

@@ -31,6 +31,7 @@ EDIT_OPTIONS = frozenset(
     {
         "weights",
         "precision",
+        "batch_size",
         "tile",
         "tile_overlap",
         "outscale",
@@ -116,21 +117,20 @@ def _bundled(cls: type[ModelFamily]) -> bool:
 
 def family_row(cls: type[ModelFamily], plugin: str) -> dict[str, Any]:
     """The ``models --json`` row of ``cls`` with ``bundled_weights`` and ``fields``."""
+    reserved = {f.name for f in dataclasses.fields(RunOptions)}  # as on the command line
     fields = [
         field_row(cls.Config, f, "config")
         for f in config_fields(cls.Config)
-        if not dict(f.metadata or {}).get("train_only")
+        if not dict(f.metadata or {}).get("train_only") and f.name not in reserved
     ]
-    taken = {f["name"] for f in fields}
     if cls.kind is Kind.GENERATE:
         run = [f for f in dataclasses.fields(RunOptions) if f.name in GENERATE_OPTIONS]
     else:
         run = [f for f in option_fields(RunOptions, kind=cls.kind) if f.name not in SERVER_OWNED]
     shared = GENERATE_OPTIONS if cls.kind is Kind.GENERATE else EDIT_OPTIONS
     for f in run:
-        if f.name not in taken:
-            scope = "both" if f.name in shared else "folder"
-            fields.append(field_row(RunOptions, f, "run", scope))
+        scope = "both" if f.name in shared else "folder"
+        fields.append(field_row(RunOptions, f, "run", scope))
     return {
         "name": cls.name,
         "kind": cls.kind.value,

@@ -17,9 +17,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,8 @@ def _run_value(name: str, value: Any) -> Any:
 def split_options(
     values: Mapping[str, Any], config_cls: type, roots: Roots
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``(run options, Config values)`` from the page's fields (empty ones dropped).
+    """``(run options, Config values)`` from the page's fields (empty ones dropped). A Config
+    field named like a run option is not reachable (as on the command line).
 
     Raises:
         ConfigError: a name that is neither; ValueError: a bad value or a refused path.
@@ -72,12 +74,12 @@ def split_options(
     for key, value in values.items():
         if value is None or (isinstance(value, str) and not value.strip()):
             continue
-        if key in config_names:
-            config[key] = value
-        elif key in _RUN and key not in SERVER_OWNED:
+        if key in _RUN and key not in SERVER_OWNED:  # a run option wins, as on the CLI
             run[key] = (
                 _path_value(key, value, roots) if key == "weights" else _run_value(key, value)
             )
+        elif key in config_names and key not in _RUN:
+            config[key] = value
         else:
             raise ConfigError(f"unknown option {key!r}")
     RunOptions.parse(run, None)  # validates every run option's value
@@ -148,8 +150,9 @@ class Workspace:
         return None if rate is None or pixels <= 0 else rate * pixels / 1e6
 
     # ---------------------------------------------------------------------------------- edit
-    def run_edit(self, job: Job, req: EditRequest, pixels: int) -> None:
-        """Run one edit through :func:`ganedit.run_folder` (module docstring)."""
+    def run_edit(self, job: Job, req: EditRequest, size: tuple[int, int]) -> None:
+        """Run one edit through :func:`ganedit.run_folder` (module docstring); ``size`` is the
+        image's ``(height, width)`` from its header."""
         import ganedit
 
         assert job.folder is not None
@@ -165,14 +168,15 @@ class Workspace:
             for f in option_fields(RunOptions, stage="editor"):  # every edit sets them all
                 wanted = validate_option(f.name, opts.pop(f.name, f.default))
                 if getattr(editor, f.name) != wanted:
-                    opts[f.name] = wanted
+                    setattr(editor, f.name, wanted)  # as run_folder would, before it plans
             if req.mask is not None:
                 opts["mask"] = req.mask
-            report = ganedit.run_folder(
-                editor, [req.image], job.folder / "out", progress=False, on_event=job.on_event,
-                **opts,
-            )  # fmt: skip
-        self._edited(job, report, pixels)
+            with model_calls(job, editor, size):
+                report = ganedit.run_folder(
+                    editor, [req.image], job.folder / "out", progress=False,
+                    on_event=job.on_event, **opts,
+                )  # fmt: skip
+        self._edited(job, report, size[0] * size[1])
 
     def _edited(self, job: Job, report: Any, pixels: int) -> None:
         files = [e for e in job.events if e.get("event") == "file"]
@@ -250,6 +254,46 @@ class Workspace:
             return
         del report  # its "end" record is in job.events
         job.finish("done")
+
+
+@contextlib.contextmanager
+def model_calls(job: Job, editor: Any, size: tuple[int, int]) -> Iterator[None]:
+    """Count the generator's calls for one edit into ``job.progress`` (``(calls done, calls
+    expected)``: tiles / tiles per call, times the self-ensemble's views), and stop a
+    cancelled edit before its next call (:class:`JobCancelled` from a forward pre-hook)."""
+    import torch
+
+    from ganedit.infer.tiling import tile_layout
+
+    h, w = size
+    tile, batch = editor.plan(h, w) if h and w else (None, 1)
+    calls = 1
+    if tile is not None:
+        shape = torch.zeros(1, 1, 1, 1).expand(1, 1, h, w)  # no memory unless padded
+        lay = tile_layout(shape, scale=1, tile=tile, overlap=editor.tiling.overlap,
+                          multiple=editor.io.size_multiple)  # fmt: skip
+        calls = len(lay.ys) * -(-len(lay.xs) // max(1, batch))
+    job.progress = (0, calls * editor.self_ensemble)
+
+    def before_call(module: Any, args: Any) -> None:
+        if job.cancel_requested:
+            raise JobCancelled
+        done, total = job.progress or (0, 1)
+        job.progress = (done, max(total, done + 1))
+
+    def after_call(module: Any, args: Any, output: Any) -> None:
+        done, total = job.progress or (0, 1)
+        job.progress = (done + 1, max(total, done + 1))
+
+    handles = [
+        editor.generator.register_forward_pre_hook(before_call),
+        editor.generator.register_forward_hook(after_call),
+    ]
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
 
 
 def kind_of(model: str) -> Kind:

@@ -254,3 +254,25 @@ def test_generate_panel(page: Any, tmp_path: Path) -> None:
     sheet = ganedit.read_image(download(page, "download", tmp_path / "walk.png"))
     assert sheet.shape[1] == 6 * sheet.shape[0]  # one row of six
     shot(page, tmp_path, "generate")
+
+
+def test_tiled_edit_progress_eta_and_cancel(page: Any, tmp_path: Path) -> None:
+    image(tmp_path / "big.png", (48, 48))
+    choose(page, "tiny-slow")  # 0.2 s per model call
+    for name, value in (("tile", "16"), ("tile_overlap", "8"), ("batch_size", "1")):
+        page.fill(f"input[name={name}]", value)
+    page.set_input_files(tid("file-input"), tmp_path / "big.png")
+    page.click(tid("run"))
+    progress = page.locator(tid("progress"))
+    page.wait_for_function(
+        "() => /model calls [1-9]\\d* \\/ 25 .* ETA \\d/.test("
+        "document.querySelector('[data-testid=progress]').innerText)"
+    )
+    shot(page, tmp_path, "edit-progress")
+    page.click(tid("cancel"))
+    page.wait_for_function(
+        "() => /^cancelled in/.test(document.querySelector('[data-testid=progress]').innerText)"
+    )
+    assert "cancelled" in progress.inner_text()
+    assert page.locator(tid("result")).is_hidden()
+    assert page.locator(tid("download")).get_attribute("href") is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import socket
@@ -307,3 +308,22 @@ def test_stopping_the_server_interrupts_folder_runs_cleanly(served: Server) -> N
     manifest = ganedit.io.Manifest.load(served.root / "out" / ganedit.io.MANIFEST_NAME)
     assert manifest.run["extra"]["interrupted"] is True
     assert not (served.root / "out" / ".ganedit-run.lock").exists()
+
+
+def test_a_tiled_edit_reports_its_model_calls_and_cancel_stops_it(
+    served: Server, tmp_path: Path
+) -> None:
+    data = _png(tmp_path / "big.png", 0, size=(48, 48))
+    fields = {"tile": "16", "tile_overlap": "4", "batch_size": "1", "wait": "0"}
+    status, _, body = _edit(served, data, model="tiny-slow", **fields)
+    assert status == 202
+    job = served.app.state.jobs.get(json.loads(body)["id"])
+    while not job.progress or job.progress[0] < 2:
+        time.sleep(0.02)
+    done, total = job.progress
+    assert total >= 9 and done < total  # 3 x 3 tiles or more, one call each
+    assert served.json("POST", f"/api/jobs/{job.id}/cancel")[0] == 200
+    assert job.wait(10) and job.status == "cancelled"
+    assert job.progress[0] < total and job.result is None
+    status, _, _ = _edit(served, data, model="tiny-slow", tile="0")  # the lock was released
+    assert status == 200

@@ -16,6 +16,11 @@ function tick() {
     const left = S.processed ? (elapsed / S.processed) * (S.total - S.processed) : null;
     setProgress(`${S.processed} / ${S.total} files · ${elapsed.toFixed(1)} s` +
       (left !== null ? ` · ETA ${left.toFixed(1)} s` : ""), S.total ? S.processed / S.total : null);
+  } else if (S.progress && S.progress[1] > 1 && S.progress[0] > 0) {  // tiles: measured
+    const [done, total] = S.progress;
+    const left = (elapsed / done) * Math.max(0, total - done);
+    setProgress(`model calls ${done} / ${total} · ${elapsed.toFixed(1)} s · ETA ${left.toFixed(1)} s`,
+      Math.min(0.99, done / total));
   } else if (S.estimate) {
     const left = Math.max(0, S.estimate - elapsed);
     setProgress(`running ${elapsed.toFixed(1)} s · ETA ~${left.toFixed(1)} s`,
@@ -30,6 +35,11 @@ function follow(job, onRecord, onClose) {
   $("cancel").disabled = false;
   $("run").disabled = $("folder-run").disabled = $("folder-dry").disabled = $("folder-resume").disabled = true;
   S.timer = setInterval(tick, 100);
+  S.progress = null;
+  if (job.kind !== "folder") {  // an edit's model calls (tiles), polled
+    S.poll = setInterval(() => api(`/api/jobs/${job.id}`).then((r) => r.json())
+      .then((info) => { S.progress = info.progress; }).catch(() => {}), 300);
+  }
   tick();
   const source = new EventSource(`/api/jobs/${job.id}/events`);
   S.source = source;
@@ -37,7 +47,7 @@ function follow(job, onRecord, onClose) {
   source.addEventListener("close", (e) => {
     source.close();
     const info = JSON.parse(e.data);
-    clearInterval(S.timer);
+    clearInterval(S.timer); clearInterval(S.poll);
     S.job = null;
     $("cancel").disabled = true;
     $("run").disabled = $("folder-run").disabled = $("folder-dry").disabled = $("folder-resume").disabled = false;
