@@ -17,6 +17,16 @@ import ganedit
 from ganedit.cli import cli
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """One intra-op thread: on a busy 2-core machine two threads spin-wait each other
+    (LaMa's forward: 0.6 s with one, 10 s with two under a load of 15)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def _save(state: dict, path: Path, legacy: bool) -> Path:
     torch.save(state, path, _use_new_zipfile_serialization=not legacy)
     return path

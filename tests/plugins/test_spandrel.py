@@ -31,6 +31,16 @@ from spandrel.architectures.LaMa import LaMa  # noqa: E402
 from spandrel.architectures.SwinIR import SwinIR  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """One intra-op thread: on a busy 2-core machine two threads spin-wait each other
+    (LaMa's forward: 0.6 s with one, 10 s with two under a load of 15)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def _image(path: Path, h: int, w: int, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
