@@ -14,10 +14,10 @@ Heavy modules are imported on first use so ``ganedit --help`` stays fast.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ganedit.hookspecs import hookimpl
+from ganedit.lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -75,17 +75,7 @@ _LAZY: dict[str, str] = {
 __all__ = ["PUBLIC_MODULES", "__version__", "hookimpl", *_LAZY]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'ganedit' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)
 
 
 if TYPE_CHECKING:  # pragma: no cover
