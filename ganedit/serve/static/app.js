@@ -22,6 +22,8 @@ function wireStage() {
     }
     stage.setPointerCapture(e.pointerId);
   });
+  stage.addEventListener("pointermove", (e) => showBrush(e));
+  stage.addEventListener("pointerleave", () => { $("brush").hidden = true; });
   stage.addEventListener("pointermove", (e) => {
     if (S.dragSplit) {
       const r = $("compare").getBoundingClientRect();
@@ -39,6 +41,18 @@ function wireStage() {
     e.preventDefault(); stage.classList.remove("drop");
     if (e.dataTransfer.files.length) setInput(e.dataTransfer.files[0]);
   });
+}
+
+function showBrush(e) {  // the brush's outline at its size on screen
+  const brush = $("brush");
+  const mask = $("mask-canvas");
+  brush.hidden = mask.hidden || S.comparing || e.target !== mask && !S.drawing;
+  if (brush.hidden) return;
+  const r = $("stage").getBoundingClientRect();
+  const size = Number($("brush-size").value) * mask.getBoundingClientRect().width / mask.width;
+  brush.style.left = e.clientX - r.left + "px";
+  brush.style.top = e.clientY - r.top + "px";
+  brush.style.width = brush.style.height = size + "px";
 }
 
 function typing(e) { return e.target.matches("input[type=text], input[type=number], select, textarea"); }
