@@ -79,6 +79,20 @@ def download(page: Any, testid: str, dest: Path) -> Path:
     return dest
 
 
+def give(page: Any, how: str, path: Path) -> None:
+    """Paste (on the document) or drop (on the stage) an image file, as a user would."""
+    page.evaluate(
+        """([how, name, bytes]) => {
+          const dt = new DataTransfer();
+          dt.items.add(new File([new Uint8Array(bytes)], name, { type: "image/png" }));
+          if (how === "paste") document.dispatchEvent(new ClipboardEvent("paste", { clipboardData: dt }));
+          else document.getElementById("stage").dispatchEvent(
+            new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+        }""",
+        [how, path.name, list(path.read_bytes())],
+    )
+
+
 def run_and_wait(page: Any) -> None:
     page.click(tid("run"))
     page.wait_for_function(
@@ -158,6 +172,19 @@ def test_upload_mask_is_the_mask_that_runs(page: Any, tmp_path: Path) -> None:
     expected = ganedit.load(TinyInpaint(), weights=False)(img, mask=hole[..., 0] > 0)
     np.testing.assert_array_equal(got, expected)
 
+    rgba = image(tmp_path / "rgba.png", (32, 40), c=4, seed=4)
+    rgba[..., 3] = 255
+    rgba[4:10, 5:25, 3] = 0  # 120 transparent pixels
+    ganedit.write_image(tmp_path / "rgba.png", rgba)
+    give(page, "drop", tmp_path / "rgba.png")
+    page.wait_for_function(f"() => ({COUNT_MASK})() === 0")  # a new image, a clear mask
+    page.click("#mask-alpha")
+    assert page.evaluate(COUNT_MASK) == 120
+    page.click("#mask-invert")
+    assert page.evaluate(COUNT_MASK) == 32 * 40 - 120
+    page.click("#mask-clear")
+    assert page.evaluate(COUNT_MASK) == 0
+
 
 def test_alpha_and_16_bit_are_kept_and_results_chain(page: Any, tmp_path: Path) -> None:
     img = image(tmp_path / "deep.png", (20, 24), c=4, dtype=np.uint16, seed=5)
@@ -236,7 +263,8 @@ def test_third_party_family_appears_with_its_options(page: Any, tmp_path: Path) 
     assert page.locator("[name=lr]").count() == 0  # train_only fields stay out
     page.select_option("select[name=upsample]", "nearest")
     image(tmp_path / "small.png", (12, 16))
-    page.set_input_files(tid("file-input"), tmp_path / "small.png")
+    give(page, "paste", tmp_path / "small.png")
+    page.wait_for_function("() => document.getElementById('before').width === 16")
     run_and_wait(page)
     assert page.locator(tid("result")).evaluate("i => [i.naturalWidth, i.naturalHeight]") == [
         32,
