@@ -590,7 +590,7 @@ class _IsolatedCallback:
 
 
 def _executor_problem(
-    cls: Any, name: Any, taken: dict[str, type], owners: dict[str, str]
+    cls: Any, name: Any, taken: dict[str, Any], owners: dict[str, str]
 ) -> str | None:
     """Why ``register(name, cls)`` is refused, or ``None``."""
     import dataclasses

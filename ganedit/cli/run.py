@@ -44,7 +44,7 @@ from ganedit.infer.options import RunOptions, option_fields
 CLI_ONLY = ("paths", "json", "executor")
 
 
-def _executors() -> dict[str, type]:
+def _executors() -> dict[str, Any]:
     """Every registered executor class by name (``local`` first)."""
     from ganedit.infer.executors import executor_class, list_executors
 
