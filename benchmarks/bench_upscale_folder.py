@@ -121,6 +121,7 @@ def main() -> None:
                 weights=weights,
                 device=args.device,
                 precision="fp32",
+                heap_reuse=True,  # as `ganedit run` does
                 progress=False,
             )
             t_ours.append(time.perf_counter() - t0)

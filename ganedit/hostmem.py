@@ -15,7 +15,9 @@ per-thread arena would ``mmap`` again). The cost: the process keeps its peak hea
 exits rather than shrinking after each call. It changes nothing outside glibc (macOS,
 Windows, musl): there it returns ``None``.
 
-Used by folder runs on the CPU (:func:`ganedit.run_folder`, ``ganedit run``).
+Used by ``ganedit run`` on the CPU (``--no-heap-reuse`` turns it off), and by
+:func:`ganedit.run_folder` when asked (``heap_reuse=True``): a library's caller decides
+whether its whole process keeps its peak heap.
 """
 
 from __future__ import annotations

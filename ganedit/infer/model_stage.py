@@ -3,16 +3,14 @@
 :class:`ModelStage` runs each batch through :meth:`Editor.edit_pixels` and hands the result
 (or the exception) to the pipeline's ``done`` callback, oldest batch first:
 
-* with one worker (a GPU, one core, or what was measured) the batch runs in the calling
-  thread, with the chosen intra-op thread count;
-* with ``workers`` > 1 up to that many batches run at once in a thread pool, each call with
-  ``threads`` intra-op threads;
+* with one worker (the default, and always on a GPU) the batch runs in the calling thread,
+  on every core;
+* with ``workers`` > 1 (``threads="2x1"``) up to that many batches run at once in a thread
+  pool, each call with ``threads`` intra-op threads;
 * a tiled image runs alone, on every thread, so its memory stays one row of tiles.
 
-The ``compile`` option and the thread layout are settled when the first batch arrives, on
-probes of that image's size (its tile's when tiled; capped at :data:`MAX_PROBE_SIDE`), because the
-answer depends on the size: on the project's 2-core CPU (default heap) two SRResNet x4 workers
-won at 256 px inputs and one two-thread worker at 96 px (:mod:`ganedit.infer.threads`).
+The layout (:func:`ganedit.infer.threads.choose_threads`) is settled when the first batch
+arrives and reported through ``on_choice``.
 """
 
 from __future__ import annotations
@@ -24,14 +22,10 @@ from typing import Any
 
 import torch
 
-from ganedit.infer.compiling import CompileChoice, choose_compile
-from ganedit.infer.options import check_compile, check_threads
+from ganedit.infer.options import check_threads
 from ganedit.infer.threads import ThreadChoice, choose_threads, using_threads
 
-__all__ = ["MAX_PROBE_SIDE", "ModelStage"]
-
-#: The largest probe side the thread measurement uses (larger images: this size).
-MAX_PROBE_SIDE = 256
+__all__ = ["ModelStage"]
 
 Result = Callable[[], torch.Tensor]
 Done = Callable[[Any, Result], None]
@@ -45,10 +39,7 @@ class ModelStage:
         requested: the ``threads`` option (``"auto"``, ``"T"`` or ``"WxT"``).
         done: ``done(tag, result)`` for each batch, oldest first: ``result()`` returns the
             ``edit_pixels`` output or raises its error.
-        on_choice: called once with the :class:`~ganedit.infer.compiling.CompileChoice` and
-            the :class:`ThreadChoice` when they are made.
-        compile: the ``compile`` option (``"off"``, ``"auto"``, ``"on"``).
-        images: the run's number of images (a short run does not measure threads).
+        on_choice: called once with the :class:`ThreadChoice` when it is made.
     """
 
     def __init__(
@@ -56,28 +47,23 @@ class ModelStage:
         editor: Any,
         requested: str,
         done: Done,
-        on_choice: Callable[[CompileChoice, ThreadChoice], None] | None = None,
-        compile: str = "off",
-        images: int | None = None,
+        on_choice: Callable[[ThreadChoice], None] | None = None,
     ) -> None:
         self.editor, self.done, self.on_choice = editor, done, on_choice
-        self.requested, self.compile = check_threads(requested), check_compile(compile)
-        self.images = images
+        self.requested = check_threads(requested)
         self.before = torch.get_num_threads()
         self.choice: ThreadChoice | None = None
-        self.compiled: CompileChoice | None = None
         self._pool: cf.ThreadPoolExecutor | None = None
         self._running: collections.deque[tuple[cf.Future[torch.Tensor], Any]] = collections.deque()
 
-    def _decide(self, side: int) -> None:
-        """Compile (when asked), then choose the thread layout, on ``side`` px probes."""
-        self.compiled = choose_compile(self.editor, self.compile, side)
-        self.choice = choose_threads(self.editor, self.requested, side, self.images)
+    def _decide(self) -> None:
+        """Choose the thread layout and start the pool it needs."""
+        self.choice = choose_threads(self.editor, self.requested)
         torch.set_num_threads(self.choice.threads)
         if self.choice.workers > 1:
             self._pool = cf.ThreadPoolExecutor(self.choice.workers, "ganedit-model")
         if self.on_choice is not None:
-            self.on_choice(self.compiled, self.choice)
+            self.on_choice(self.choice)
 
     def _every_thread(self) -> int:
         """The threads a tiled image runs on: all the layout's (``--threads 1`` stays 1)."""
@@ -95,7 +81,7 @@ class ModelStage:
 
         tile = self.editor.plan(*shape)[0]
         if self.choice is None:
-            self._decide(min(tile or max(shape), MAX_PROBE_SIDE))
+            self._decide()
         assert self.choice is not None
         if tile is not None:  # tiled: alone, on every thread
             self.finish(0)

@@ -34,7 +34,6 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
-from ganedit.infer.compiling import CompileChoice
 from ganedit.infer.editor import Editor
 from ganedit.infer.jobs import DecodeSettings, Job, MaskSource, decode
 from ganedit.infer.limits import max_output_pixels
@@ -112,13 +111,12 @@ class Pipeline:
     Args:
         editor: the loaded :class:`Editor` (an IMAGE or IMAGE_MASK family).
         options: the run's :class:`RunOptions` (``jobs``, ``fail_fast``, ``quality``,
-            ``threads``, ``compile``, ``accept_damaged``, ``strip_metadata``).
+            ``threads``, ``accept_damaged``, ``strip_metadata``).
         outputs: the run's output paths.
         masks: where masks come from (IMAGE_MASK), else ``None``.
         sink: receives every file's record, the warnings and the first-batch choices.
         halt: called between files; ``True`` stops starting new ones (a signal, or the
             driver's ``fail_fast``). ``None``: never.
-        images: how many files the run processes (a short run does not measure threads).
     """
 
     def __init__(
@@ -130,7 +128,6 @@ class Pipeline:
         masks: MaskSource | None,
         sink: RecordSink,
         halt: Callable[[], bool] | None = None,
-        images: int | None = None,
     ) -> None:
         self.editor, self.options, self.outputs = editor, options, outputs
         self.masks, self.sink = masks, sink
@@ -159,8 +156,6 @@ class Pipeline:
             options.threads,
             self._after_model,
             self._chose,
-            compile=options.compile,
-            images=images,
         )
         self.copies_in_flight = COPIES_IN_FLIGHT.get(editor.device.type, 0)
         self._copies: collections.deque[tuple[list[Job], Any, HostCopy]] = collections.deque()
@@ -302,11 +297,9 @@ class Pipeline:
         images, masks = self._host_batch(group)
         self.model.run((group, dtype), images, masks, (h, w))
 
-    def _chose(self, compiled: CompileChoice, threads: ThreadChoice) -> None:
-        """Record the compile and thread choices (made at the first batch) in the manifest."""
-        if compiled.note:
-            self.warn(compiled.note)
-        self.sink.choose({"compile": compiled.describe(), "threads": threads.describe()})
+    def _chose(self, threads: ThreadChoice) -> None:
+        """Record the thread layout (chosen at the first batch) in the manifest."""
+        self.sink.choose({"threads": threads.describe()})
 
     def _after_model(self, tag: tuple[list[Job], Any], result: Callable[[], torch.Tensor]) -> None:
         """Start a batch's copy to the host (:mod:`ganedit.infer.transfer`), or fail its files

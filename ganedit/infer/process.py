@@ -118,7 +118,7 @@ class ItemProcessor:
             on_record: ``on_record(position, record)`` as each file finishes (position in
                 ``items``).
             on_warning: each distinct warning (a format fallback, lost metadata, ...).
-            on_choice: ``{"compile": ..., "threads": ...}`` when chosen at the first batch.
+            on_choice: ``{"threads": ...}`` when chosen at the first batch.
             stop: called between files; ``True`` starts no new file (those not started get
                 no record: the result is then shorter than ``items``).
 
@@ -140,7 +140,6 @@ class ItemProcessor:
             masks=self.masks,
             sink=sink,
             halt=stop,
-            images=len(items),
         )
         pipeline.run(enumerate(items))
         return [sink.records[i] for i in sorted(sink.records)]

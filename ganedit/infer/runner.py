@@ -438,8 +438,8 @@ def _process(
     key = fingerprint(editor.family.name, editor.weights_sha256, params)
     skip = SkipCheck(out_dir, key) if opts.skip_existing else None
     params["executor"] = runner.parameters()
-    if editor.device.type == "cpu":
-        params["host_memory"] = keep_freed_memory() or "system default"
+    reuse = opts.heap_reuse and editor.device.type == "cpu"
+    params["host_memory"] = (keep_freed_memory() if reuse else None) or "system default"
     out_dir.mkdir(parents=True, exist_ok=True)
     lock_name = LOCK_NAME if rank == 0 else f".ganedit-run.rank{rank}.lock"
     with FolderLock(out_dir, lock_name), graceful_stop() as stop:

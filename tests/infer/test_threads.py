@@ -1,6 +1,6 @@
-"""The measured thread layout of a folder run (:mod:`ganedit.infer.threads`): the option's
-spellings, the measurement and its cache, and that a pooled run writes the same pixels as a
-one-worker run, in order, with bad files failed and tiled images run alone."""
+"""The thread layout of a folder run (:mod:`ganedit.infer.threads`): the option's spellings,
+the default, and that a pooled run writes the same pixels as a one-worker run, in order,
+with bad files failed and tiled images run alone."""
 
 from __future__ import annotations
 
@@ -41,40 +41,30 @@ def test_threads_option_refuses_bad_values(bad: str) -> None:
         check_threads(bad)
 
 
-def test_candidates_split_the_cores() -> None:
-    assert th.candidates(1) == ["1x1"]
-    assert th.candidates(2) == ["1x2", "2x1"]
-    assert th.candidates(16) == ["1x16", "2x8", "4x4"]
-
-
-def test_auto_measures_every_candidate_once_then_recalls(
-    cache: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(th, "cores", lambda: 2)
-    ed = ganedit.load(TinyUpscale, weights=False, device="cpu")
-    before = torch.get_num_threads()
-    first = th.choose_threads(ed)
-    assert torch.get_num_threads() == before  # the measurement restores the thread count
-    assert first.source == "measured" and set(first.seconds) == {"1x2", "2x1"}
-    assert first.name == min(first.seconds, key=first.seconds.__getitem__)
-    assert first.workers * first.threads == 2
-    keys = [k for k in json.loads(cache.read_text()) if k.startswith("threads-run|")]
-    assert len(keys) == 1 and "tiny-upscale/" in keys[0]
-    formats._SEEN.clear()  # a new process: only the file remembers
-    second = th.choose_threads(ed)
-    assert second.source == "cached" and second.name == first.name
-    assert "1x2" in second.describe() and "2x1" in second.describe()
-
-
-def test_requested_layouts_and_devices_measure_nothing(
+def test_auto_is_one_worker_on_every_core_and_a_request_is_kept(
     cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ed = ganedit.load(TinyUpscale, weights=False, device="cpu", memory_format="contiguous")
     got = th.choose_threads(ed, "2x3")
     assert (got.workers, got.threads, got.source) == (2, 3, "requested")
-    monkeypatch.setattr(th, "cores", lambda: 1)
-    assert th.choose_threads(ed).name == f"1x{torch.get_num_threads()}"
-    assert not cache.exists()
+    monkeypatch.setattr(th, "cores", lambda: 3)
+    assert th.choose_threads(ed).describe() == "1x3 (default)"
+    assert not cache.exists()  # nothing measured
+
+
+def test_auto_run_records_the_default_layout(
+    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(th, "cores", lambda: 2)
+    src = tmp_path / "in"
+    _photos(src, 3, (40, 28))
+    before = torch.get_num_threads()
+    report = ganedit.run_folder(
+        TinyUpscale, src, tmp_path / "out", weights=False, device="cpu", progress=False
+    )
+    assert len(report.done) == 3 and torch.get_num_threads() == before
+    doc = json.loads((tmp_path / "out" / "ganedit-run.json").read_text())
+    assert doc["parameters"]["threads"] == "1x2 (default)"
 
 
 def _photos(folder: Path, n: int, size: tuple[int, int] = (24, 20)) -> None:
@@ -155,39 +145,6 @@ def test_mask_family_runs_pooled(cache: Path, tmp_path: Path) -> None:
     assert out.shape == (16, 16, 3)  # filled, and opaque
 
 
-def test_auto_run_measures_at_the_first_image_size_and_records_it(
-    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(th, "cores", lambda: 2)
-    monkeypatch.setattr(th, "MEASURE_MIN_IMAGES", 3)
-    src = tmp_path / "in"
-    _photos(src, 3, (40, 28))
-    before = torch.get_num_threads()
-    report = ganedit.run_folder(
-        TinyUpscale, src, tmp_path / "out", weights=False, device="cpu", progress=False
-    )
-    assert len(report.done) == 3 and torch.get_num_threads() == before
-    doc = json.loads((tmp_path / "out" / "ganedit-run.json").read_text())
-    assert doc["parameters"]["threads"].split(" ")[1] == "(measured:"
-    (key,) = [k for k in json.loads(cache.read_text()) if k.startswith("threads-run|")]
-    assert "|40px|" in key  # the probe had the images' size
-
-
-def test_a_probe_the_model_fails_leaves_one_worker(
-    cache: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(th, "cores", lambda: 2)
-    ed = ganedit.load(TinyUpscale, weights=False, device="cpu", memory_format="contiguous")
-
-    def broken(*args: object) -> None:
-        raise ValueError("tiny-upscale's output is not finite")
-
-    monkeypatch.setattr(ed, "edit_pixels", broken)
-    got = th.choose_threads(ed, "auto", 32)
-    assert (got.workers, got.threads, got.source) == (1, 2, "probe failed")
-    assert not cache.exists()
-
-
 def test_pending_host_copies_keep_order_and_pixels(
     cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -224,27 +181,3 @@ def test_host_copy_from_the_gpu_is_pinned_and_exact() -> None:
     copy = HostCopy(x.cuda())
     assert copy._host.is_pinned()
     assert np.array_equal(copy.numpy(), x.numpy()) and copy.ready()
-
-
-def test_a_short_run_keeps_the_default_or_recalls_but_never_measures(
-    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(th, "cores", lambda: 2)
-    src = tmp_path / "in"
-    _photos(src, 3, (40, 28))
-    common = {"weights": False, "device": "cpu", "progress": False}
-    ganedit.run_folder(TinyUpscale, src, tmp_path / "a", **common)
-    doc = json.loads((tmp_path / "a" / "ganedit-run.json").read_text())
-    assert doc["parameters"]["threads"] == "1x2 (default: 3 image(s), too few to measure)"
-    assert not any(k.startswith("threads-run|") for k in json.loads(cache.read_text()))
-    monkeypatch.setattr(th, "MEASURE_MIN_IMAGES", 3)  # a long run measures...
-    ganedit.run_folder(TinyUpscale, src, tmp_path / "b", **common)
-    monkeypatch.setattr(th, "MEASURE_MIN_IMAGES", 64)  # ...and a later short one recalls it
-    formats._SEEN.clear()  # (in a new process)
-    ganedit.run_folder(TinyUpscale, src, tmp_path / "c", **common)
-    doc = json.loads((tmp_path / "c" / "ganedit-run.json").read_text())
-    assert (
-        "(measured:"
-        in json.loads((tmp_path / "b" / "ganedit-run.json").read_text())["parameters"]["threads"]
-    )
-    assert "(cached:" in doc["parameters"]["threads"]
