@@ -56,6 +56,12 @@ def _private_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             os.environ[key] = value
 
 
+@pytest.fixture(scope="session")
+def real_home() -> Path:
+    """The user's home folder, as it was before :func:`_private_home` hid it."""
+    return REAL_HOME
+
+
 @pytest.fixture(autouse=True)
 def _fresh_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every test starts and ends with no plugins loaded and no plugin switches set."""

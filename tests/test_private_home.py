@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REAL_HOME
 
 from ganedit import formats
 from ganedit.io import write_image
@@ -34,10 +33,10 @@ def _module(path: Path) -> object:
     return mod
 
 
-def test_the_session_hides_the_real_home(_private_home: Path) -> None:
-    assert Path.home() == _private_home != REAL_HOME
+def test_the_session_hides_the_real_home(_private_home: Path, real_home: Path) -> None:
+    assert Path.home() == _private_home != real_home
     cache = formats.cache_path()
-    assert not cache.is_relative_to(REAL_HOME), cache
+    assert not cache.is_relative_to(real_home), cache
     assert Path(os.environ["XDG_CACHE_HOME"]).is_relative_to(_private_home)
 
 
