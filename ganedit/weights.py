@@ -28,6 +28,7 @@ __all__ = [
     "check_finite",
     "file_sha256",
     "generator_state",
+    "import_checkpoint",
     "load_weights",
     "pack_generators",
     "pickle_refusal",
@@ -186,6 +187,28 @@ def card_provenance(card: Mapping[str, Any]) -> dict[str, Any]:
     """The provenance fields of a weights card (:data:`PROVENANCE_KEYS` that it holds), for
     run manifests: licence, non-commercial flag, detected layout, source files."""
     return {k: card[k] for k in PROVENANCE_KEYS if k in card}
+
+
+def import_checkpoint(
+    sources: Any,
+    out: str | Path,
+    *,
+    to: str | None = None,
+    family: str | None = None,
+    **options: Any,
+) -> Path:
+    """Community checkpoints (``.pth``/``.ckpt``, read without unpickling code) -> weights.
+
+    The same as :func:`ganedit.importing.import_checkpoint` (see there for every option:
+    ``settings``, ``license``, ``lenient``, ``allow_noncommercial``, ``limits``); ``family``
+    is another name for ``to``. Kept here beside :func:`load_weights`, its counterpart.
+    """
+    from ganedit.importing import import_checkpoint as _import
+
+    target = to if to is not None else family
+    if target is None:
+        raise TypeError("import_checkpoint() needs to=FAMILY")
+    return _import(sources, out, to=target, **options)
 
 
 def check_finite(state: Mapping[str, torch.Tensor], source: Any) -> None:

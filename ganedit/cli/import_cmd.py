@@ -11,7 +11,9 @@ from ganedit.cli.common import CONTEXT, _user_errors
 
 
 @click.command("import", context_settings=CONTEXT)
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument(
+    "paths", nargs=-1, required=True, metavar="SOURCE... OUT", type=click.Path(path_type=Path)
+)
 @click.option(
     "--to",
     "to",

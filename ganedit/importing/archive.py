@@ -50,7 +50,7 @@ class Limits:
     """
 
     max_file_bytes: int = 8 << 30
-    max_pickle_bytes: int = 64 << 20
+    max_pickle_bytes: int = 32 << 20
     max_tensor_bytes: int = 8 << 30
     max_entries: int = 100_000
     seconds: float = 120.0

@@ -14,6 +14,8 @@ from ganedit.importing import read_checkpoint
 
 def _bits(t: torch.Tensor) -> torch.Tensor:
     t = t.contiguous().reshape(-1)
+    if t.is_complex():
+        t = torch.view_as_real(t).reshape(-1)
     return t.to(torch.uint8) if t.dtype == torch.bool else t.view(torch.uint8)
 
 
@@ -31,6 +33,7 @@ def _state() -> dict[str, torch.Tensor]:
         "module.view": base[1:5, ::2],
         "module.transposed": base.t(),
         "module.empty": torch.empty(0, 3),
+        "module.complex": torch.randn(3, generator=g, dtype=torch.complex64),
     }
 
 

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from reference_layouts import RefResnet, RefUnet, randomize, with_old_instance_norm_keys
 
 import ganedit
+import ganedit.weights
 from ganedit.cli import cli
 
 
@@ -133,7 +134,7 @@ def test_cyclegan_one_file_and_default_padding_unchanged(tmp_path: Path) -> None
     ref = randomize(RefResnet(3, 3, ngf=8, blocks=6, dropout=True), seed=5)
     src = _save(ref.state_dict(), tmp_path / "horse2zebra.pth", legacy=False)
     out = tmp_path / "h2z.safetensors"
-    ganedit.importing.import_checkpoint(src, out, to="cyclegan")
+    ganedit.weights.import_checkpoint(src, out, to="cyclegan")  # the same as ganedit.importing's
     img = _image(tmp_path / "in.png", 64)
     got = ganedit.load("cyclegan", weights=out)(img)
     assert np.abs(got.astype(int) - _reference(ref, img).astype(int)).max() <= 1
