@@ -20,7 +20,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from ganedit.io.atomic import atomic_path, atomic_write_bytes
-from ganedit.weights import file_sha256
+from ganedit.weights import file_sha256, pickle_refusal
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -128,9 +128,7 @@ def load_state(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """
     p = Path(path)
     if p.is_file() and _is_pickle(p):
-        raise CheckpointError(
-            f"{p}: a pickle (torch.save) file; ganedit checkpoints are never unpickled"
-        )
+        raise CheckpointError(pickle_refusal(p))  # names the file and `ganedit import`
     jpath = p if p.suffix == ".json" else p.with_suffix(".json")
     try:
         doc = json.loads(jpath.read_text(encoding="utf-8"))
@@ -149,7 +147,7 @@ def load_state(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
     if not tpath.is_file():
         raise CheckpointError(f"{jpath}: its tensor file {name} is missing")
     if _is_pickle(tpath):
-        raise CheckpointError(f"{tpath}: a pickle (torch.save) file; refusing to load it")
+        raise CheckpointError(pickle_refusal(tpath))
     if doc.get("sha256") != file_sha256(tpath):
         raise CheckpointError(
             f"{tpath}: sha256 does not match {jpath.name} (incomplete or altered)"
