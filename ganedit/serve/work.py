@@ -209,8 +209,7 @@ class Workspace:
             job.status = "running"
             job.emit({"event": "start", "model": job.model, "total": n, "dry_run": False})
             editor = self.editor(job.model, req.run, req.config)
-            if req.run.get("batch_size"):
-                editor.batch_size = req.run["batch_size"]
+            editor.batch_size = req.run.get("batch_size")  # None: chosen from the memory
             if mode == "walk":
                 ends = editor.latents(2, seed)
                 steps = np.linspace(0.0, 1.0, n)

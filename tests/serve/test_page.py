@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import Server
+from serving import Server
 
 import ganedit
 from ganedit.io import MANIFEST_NAME, Manifest, read_mask

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import TOKEN, Server, multipart, require_extra
+from serving import TOKEN, Server, multipart, require_extra
 
 import ganedit
 from ganedit.cli import cli

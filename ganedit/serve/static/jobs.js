@@ -44,9 +44,8 @@ function follow(job, onRecord, onClose) {
   const source = new EventSource(`/api/jobs/${job.id}/events`);
   S.source = source;
   source.onmessage = (e) => onRecord(JSON.parse(e.data));
-  source.addEventListener("close", (e) => {
+  const finish = (info) => {
     source.close();
-    const info = JSON.parse(e.data);
     clearInterval(S.timer); clearInterval(S.poll);
     S.job = null;
     $("cancel").disabled = true;
@@ -56,7 +55,13 @@ function follow(job, onRecord, onClose) {
     setProgress(`${info.status} in ${seconds} s`, info.status === "done" ? 1 : part);
     if (info.status === "failed") showError(info.error || "failed");
     onClose(info);
-  });
+  };
+  source.addEventListener("close", (e) => finish(JSON.parse(e.data)));
+  source.onerror = () => {  // a dropped stream reconnects by itself; a refused one is final
+    if (source.readyState === EventSource.CLOSED) {
+      finish({ status: "failed", error: "lost the connection to the server" });
+    }
+  };
 }
 
 async function runImage() {
