@@ -35,7 +35,9 @@ from bench_upscale_folder import make_inputs
 
 def timed(cmd: list[str], env: dict[str, str]) -> float:
     t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} exited {done.returncode}:\n{done.stderr.decode()[-3000:]}")
     return time.perf_counter() - t0
 
 
@@ -73,8 +75,6 @@ def main() -> None:
     ap.add_argument("--worker-batch", type=int, default=8)
     ap.add_argument("--records", type=int, default=100_000)
     args = ap.parse_args()
-    import ray
-
     with tempfile.TemporaryDirectory(prefix="ganedit-exec-") as tmp:
         t = Path(tmp)
         env = dict(os.environ, RAY_memory_monitor_refresh_ms="0", RAY_TMPDIR=str(t / "ray"))
@@ -94,6 +94,8 @@ def main() -> None:
             if "ADDRESS" in extra:  # an instance of this script's, started once, joined
                 keys = ("HOME", "RAY_memory_monitor_refresh_ms", "RAY_TMPDIR")  # token in HOME
                 os.environ.update({k: env[k] for k in keys})
+                import ray  # after HOME: Ray finds its auth token under it
+
                 ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
                 address = ray.get_runtime_context().gcs_address
                 extra = [address if x == "ADDRESS" else x for x in extra]

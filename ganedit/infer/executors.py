@@ -26,12 +26,14 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from ganedit.family import ModelFamily
-from ganedit.infer.editor import Editor
 from ganedit.infer.options import RunOptions, validate_option
-from ganedit.io import InputItem
+
+if TYPE_CHECKING:  # pragma: no cover - kept light: the command line imports this module
+    from ganedit.family import ModelFamily
+    from ganedit.infer.editor import Editor
+    from ganedit.io import InputItem
 
 __all__ = [
     "Executor",
