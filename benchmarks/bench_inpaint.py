@@ -35,7 +35,14 @@ import ganedit
 from ganedit import data as gdata
 
 LAMA_REPORTED = "Big-LaMa (51M params): 20-30 s per 512x512 image on 12 CPU cores (reported)"
-RECIPE = {"width": 32, "blocks": 6, "prefill": "smooth"}  # scripts/train_inpaint.py sizes
+RECIPE = {  # scripts/train_inpaint.py sizes
+    "width": 16,
+    "blocks": 6,
+    "prefill": "smooth",
+    "smooth_iters": 64,
+    "norm": "none",
+    "gate": True,
+}
 
 
 def test_image() -> np.ndarray:

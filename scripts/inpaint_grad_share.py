@@ -2,12 +2,12 @@
 
 For one batch of training crops, the gradient of every weighted generator loss term with
 respect to the composited output is taken on its own; the script prints each term's L2 norm
-over the hole and its share of the sum of norms, at initialisation (or from a checkpoint's
-weights with ``--checkpoint``). The issue this answers: with the earlier recipe the
+over the hole and its share of the sum of norms, at initialisation (the output gate set to
+0.05, as after a few dozen steps). The issue this answers: with the earlier recipe the
 adversarial and feature-matching terms carried under 15 % of the gradient, so the GAN could
 not act. Only training data is read (``data/inpaint-train``).
 
-    .venv/bin/python scripts/inpaint_grad_share.py --set lowpass_weight=10 --set fm_weight=100
+    .venv/bin/python scripts/inpaint_grad_share.py [--set fm_weight=100 --set texture_weight=100]
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ RECIPE = {
     "width": 16, "blocks": 6, "downsamplings": 3, "norm": "none", "gate": True,
     "prefill": "smooth", "smooth_iters": 64, "crop_size": 128, "batch_size": 8,
     "d_width": 32, "d_layers": 2, "l1_known_weight": 0.0, "l1_hole_weight": 0.0,
-    "lowpass_weight": 30.0, "texture_weight": 100.0, "adv_weight": 10.0, "fm_weight": 100.0,
+    "lowpass_weight": 30.0, "texture_weight": 300.0, "adv_weight": 10.0, "fm_weight": 10.0,
 }  # fmt: skip
 
 

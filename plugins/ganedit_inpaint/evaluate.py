@@ -25,8 +25,9 @@ Protocol (the same for the model and both baselines, on the same pixels and mask
    detailed as the photo, a blur about 0.2, noise above 1.3).
 5. ``outside_changed`` counts the model's pixels outside the hole that differ from the input
    (0 when compositing holds).
-6. Sheets: with ``eval_sheets`` set (default ``inpaint-eval-sheets``, relative to the working
-   directory; ``""`` = none), ``<eval_sheets>/<kind>.png`` shows one row per image:
+6. Sheets: into ``--sheets DIR`` when given, else the Config's ``eval_sheets`` (default
+   ``inpaint-eval-sheets``, relative to the working directory; ``""`` = none),
+   ``<folder>/<kind>.png`` shows one row per image:
    before (the original) | mask | model | TELEA, each panel 192 px high.
 
 The summary has, per mask kind, the mean of each column (images whose hole has no interior
@@ -215,7 +216,8 @@ def evaluate_inpaint(
         editor: a loaded ``inpaint`` editor (``editor.config`` gives ``eval_masks`` and
             ``eval_size``).
         data: ``{"data": [folders or files]}``.
-        options: ``{"n": max images or None, "seed": int}``.
+        options: ``{"n": max images or None, "seed": int, "sheets": folder or None}``
+            (``sheets``, ``ganedit eval --sheets``, wins over the Config's ``eval_sheets``).
 
     Returns:
         ``{"rows": [...], "summary": {...}}``.
@@ -224,7 +226,7 @@ def evaluate_inpaint(
     kinds = [k.strip() for k in str(cfg.eval_masks).split(",") if k.strip()]
     seed = int(options.get("seed") or 0)
     images = _images(data, options.get("n"))
-    sheets = str(getattr(cfg, "eval_sheets", "") or "")
+    sheets = str(options.get("sheets") or getattr(cfg, "eval_sheets", "") or "")
     rows: list[dict[str, Any]] = []
     for kind in kinds:
         shown = []

@@ -77,9 +77,16 @@ class InpaintConfig:
     gate: bool = field(
         default=False,
         metadata=_opt(
-            "ReZero gates (0 at initialisation) on every FFC block and, with prefill=smooth, "
-            "on the correction: the output starts as the pre-fill and the correction grows "
-            "smoothly (the bundled weights; use with norm=none)."
+            "ReZero gates (0 at initialisation) on every FFC block (the bundled weights; "
+            "use with norm=none), and with output_gate and prefill=smooth on the correction."
+        ),
+    )
+    output_gate: bool = field(
+        default=True,
+        metadata=_opt(
+            "gate=True, prefill=smooth: multiply the correction by a learned scalar that "
+            "starts at 0; False: the head starts at head_scale x its kaiming init instead "
+            "(the bundled weights: a scalar gate is pinned at 0 by the L1 terms)."
         ),
     )
     head_scale: float = field(
@@ -216,6 +223,7 @@ class Inpaint(ganedit.ModelFamily[InpaintConfig]):
             str(config.norm),
             residual=config.prefill == "smooth",
             gate=bool(config.gate),
+            output_gate=bool(config.output_gate),
         )
         init_weights(g, "kaiming")
         if not g.residual or g.out_gate is not None:

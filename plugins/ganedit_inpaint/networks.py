@@ -164,6 +164,8 @@ class FFCGenerator(nn.Module):
             learned scalar ``out_gate`` (0 at initialisation) that multiplies the correction:
             the output starts at exactly 0 and grows by at most about the learning rate per
             Adam step, while every layer before it gets gradient from the first step on.
+        output_gate: with ``gate`` and ``residual``, create ``out_gate`` (False: only the
+            block gates).
 
     Input: ``(N, 4, H, W)`` float: the image with its hole blanked (LaMa: ``image * (1 -
     mask)``) or pre-filled, in [0, 1], and the mask (1 = fill). Output: ``(N, 3, H, W)``
@@ -180,6 +182,7 @@ class FFCGenerator(nn.Module):
         norm: str = "batch",
         residual: bool = False,
         gate: bool = False,
+        output_gate: bool = True,
     ) -> None:
         super().__init__()
         widths = [min(width * 2**i, 8 * width) for i in range(downsamplings + 1)]
@@ -210,7 +213,8 @@ class FFCGenerator(nn.Module):
         dec += [head, nn.Identity() if residual else nn.Sigmoid()]
         self.decoder = nn.Sequential(*dec)
         self.residual = residual
-        self.out_gate = nn.Parameter(torch.zeros(())) if residual and gate else None
+        with_gate = residual and gate and output_gate
+        self.out_gate = nn.Parameter(torch.zeros(())) if with_gate else None
         self.size_multiple = 2**downsamplings
 
     def zero_head(self) -> FFCGenerator:

@@ -149,3 +149,18 @@ def test_eval_reports_structure_columns_and_writes_sheets(tmp_path: Path) -> Non
     assert s["thick_model_energy"] == pytest.approx(s["thick_smooth_energy"], abs=0.02)
     sheet = ganedit.read_image(tmp_path / "sheets" / "thick.png")
     assert sheet.shape == (2 * (192 + 4), 4 * 256 + 3 * 4, 3)
+
+
+def test_without_the_output_gate_the_head_starts_small_and_learns_at_once() -> None:
+    """The bundled recipe: block gates only, the head at ``head_scale`` x kaiming."""
+    cfg = gated(output_gate=False, head_scale=0.03)
+    torch.manual_seed(0)
+    g = Inpaint().build_generator("generator", cfg)
+    assert g.out_gate is None
+    x, m = torch.rand(2, 3, 16, 16), torch.zeros(2, 1, 16, 16)
+    m[..., 4:12, 4:12] = 1
+    raw, base = fill_and_base(g, x, m, cfg)
+    change = (raw - base).detach().abs()
+    assert 0 < float(change.max()) < 0.05 and float(change[m.expand_as(change) == 0].max()) > 0
+    masked_l1(raw, 1 - x, m).backward()
+    assert float(g.decoder[-2].weight.grad.abs().max()) > 0
