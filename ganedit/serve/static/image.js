@@ -109,7 +109,8 @@ function maskCtx() { return $("mask-canvas").getContext("2d", { willReadFrequent
 function snapshot() {
   const c = $("mask-canvas");
   S.undo.push(maskCtx().getImageData(0, 0, c.width, c.height));
-  if (S.undo.length > 40) S.undo.shift();
+  const steps = Math.max(3, Math.min(40, Math.floor(4e8 / (4 * c.width * c.height))));
+  while (S.undo.length > steps) S.undo.shift();  // at most ~400 MB of undo, 3 steps at least
   S.redo = [];
   updateUndo();
 }
