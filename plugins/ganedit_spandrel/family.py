@@ -158,6 +158,14 @@ class SpandrelNet(nn.Module):
         self.model = desc.model
         return _Keys([], [])
 
+    def state_dict(  # type: ignore[override]
+        self, *args: Any, destination: Any = None, prefix: str = "", keep_vars: bool = False
+    ) -> Any:
+        """The spandrel model's own state dict (the keys :meth:`load_state_dict` takes)."""
+        if self.model is None:
+            return {} if destination is None else destination
+        return self.model.state_dict(destination=destination, prefix=prefix, keep_vars=keep_vars)
+
     def forward(self, image: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Run the model (see the class docstring for shapes)."""
         if self.descriptor is None:

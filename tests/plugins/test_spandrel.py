@@ -264,3 +264,27 @@ def test_without_spandrel_a_usage_error_names_the_extra(tmp_path: Path, monkeypa
     )
     assert r.exit_code == 2 and "ganedit[spandrel]" in r.output, r.output
     assert "spandrel" in ganedit.list_models()
+
+
+def test_conformance_kit_on_a_seeded_tiny_compact() -> None:
+    from ganedit_spandrel.family import Spandrel, SpandrelConfig
+
+    from ganedit.testing import check_family
+
+    class TinyCompact(Spandrel):
+        """build_generator() fills the generator with a tiny Compact drawn from the torch
+        seed, so the kit's seeded builds, save/load and tiling checks run on the plugin."""
+
+        name = "spandrel-tiny-compact"
+
+        def build_generator(self, name, config):
+            net = super().build_generator(name, config)
+            seed = int(torch.randint(0, 99, ()))
+            net.load_state_dict(_random(Compact(num_feat=4, num_conv=2, upscale=2), seed))
+            return net
+
+    config = SpandrelConfig(
+        architecture="Compact", scale=2, tiling="tiled", overlap=8, supports_half=True,
+        supports_bfloat16=True,
+    )  # fmt: skip
+    check_family(TinyCompact, config, image_size=16)
