@@ -6,7 +6,8 @@
   (``collections.OrderedDict``, ``torch._utils._rebuild_tensor_v2`` / ``_rebuild_tensor`` /
   ``_rebuild_parameter`` / ``_rebuild_parameter_with_state`` and the ``torch.<X>Storage``
   types); with ``lenient=True`` a global under one of :data:`LENIENT_PREFIXES` (OmegaConf,
-  Lightning, ``typing``, ``pathlib``...) becomes an :class:`Inert` placeholder that records its
+  Lightning, ``typing``, ``pathlib``...) or in :data:`LENIENT_NAMES` (``builtins.dict`` and
+  other type objects, ``_codecs.encode``) becomes an :class:`Inert` placeholder that records its
   arguments and is never called. Anything else (``os.system``, ``builtins.eval``...) is refused;
 * ``REDUCE`` calls only those stand-ins; ``NEWOBJ`` / ``NEWOBJ_EX`` only build placeholders;
   ``BUILD`` is allowed on an ``OrderedDict`` (its ``_metadata``) and a placeholder, never on a
@@ -23,6 +24,7 @@ Every refusal is an :class:`ImportRefused` naming the reason.
 
 from __future__ import annotations
 
+import _compat_pickle
 import io
 import pickle
 import re
@@ -46,6 +48,7 @@ from ganedit.importing.standins import (
 
 __all__ = [
     "ALLOWED",
+    "LENIENT_NAMES",
     "LENIENT_PREFIXES",
     "ImportRefused",
     "Inert",
@@ -73,6 +76,14 @@ LENIENT_PREFIXES: tuple[str, ...] = (
     "torch.torch_version",
 )
 
+#: Single globals that also become placeholders with ``lenient=True``: the type objects that
+#: OmegaConf's metadata names, and the helpers numpy scalars are pickled with. As placeholders
+#: they are never called, like everything else in lenient mode.
+LENIENT_NAMES: frozenset[tuple[str, str]] = frozenset(
+    [("builtins", n) for n in ("dict", "list", "tuple", "set", "frozenset", "int", "float",
+                               "str", "bool", "bytes", "object", "complex")]
+    + [("_codecs", "encode"), ("torch", "device"), ("torch", "Size")]
+)  # fmt: skip
 _KEY_RE = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 _LOCATION_RE = re.compile(r"^(cpu|cuda(:[0-9]{1,3})?)$")
 
@@ -133,19 +144,27 @@ class RestrictedUnpickler(pickle._Unpickler):  # type: ignore[name-defined]
 
     # ---------------------------------------------------------------------- lookups, calls
     def find_class(self, module: str, name: str) -> Any:
-        """The stand-in for ``module.name``, a placeholder (lenient), or a refusal."""
+        """The stand-in for ``module.name``, a placeholder (lenient), or a refusal.
+
+        Python 2 names of protocol 0-2 pickles (``__builtin__.long``) are mapped to Python 3's
+        first, as the standard unpickler does; the allow-lists are then checked exactly.
+        """
+        if self.proto < 3:
+            if (module, name) in _compat_pickle.NAME_MAPPING:
+                module, name = _compat_pickle.NAME_MAPPING[(module, name)]
+            elif module in _compat_pickle.IMPORT_MAPPING:
+                module = _compat_pickle.IMPORT_MAPPING[module]
         found = ALLOWED.get((module, name))
         if found is not None:
             return found
         qual = f"{module}.{name}"
-        if self._lenient and any(
+        known = (module, name) in LENIENT_NAMES or any(
             module == p or module.startswith(p + ".") for p in LENIENT_PREFIXES
-        ):
+        )
+        if self._lenient and known:
             self.inert.add(qual)
             return InertGlobal(qual)
-        hint = ""
-        if any(module == p or module.startswith(p + ".") for p in LENIENT_PREFIXES):
-            hint = " (a Lightning/OmegaConf object: --lenient reads only the tensors)"
+        hint = " (a Lightning/OmegaConf object: --lenient reads only the tensors)" if known else ""
         raise ImportRefused(f"global {qual} is not allowed in a weights file{hint}")
 
     def persistent_load(self, pid: Any) -> Any:

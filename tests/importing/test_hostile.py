@@ -5,6 +5,7 @@ never called."""
 from __future__ import annotations
 
 import collections
+import os
 import sys
 import types
 import zipfile
@@ -214,3 +215,28 @@ def test_every_weights_reader_names_ganedit_import(tmp_path: Path) -> None:
         cli, ["run", "pix2pix", str(img.parent), str(tmp_path / "o"), "--weights", str(path)]
     )
     assert r.exit_code == 1 and "ganedit import evil.pth" in r.output, r.output
+
+
+def test_real_omegaconf_hyper_parameters_stay_inert(tmp_path: Path) -> None:
+    """A Lightning-style checkpoint pickling real OmegaConf objects (LaMa's best.ckpt holds
+    its config this way): lenient mode reads the tensors, every OmegaConf global is inert."""
+    if os.environ.get("CI"):
+        from omegaconf import OmegaConf  # the test extra provides it
+    else:
+        OmegaConf = pytest.importorskip("omegaconf").OmegaConf
+    cfg = OmegaConf.create({"generator": {"kind": "ffc_resnet", "ngf": 64}, "lr": 1e-3, "l": [1]})
+    ckpt = {
+        "epoch": 1,
+        "pytorch-lightning_version": "1.2.9",
+        "hyper_parameters": cfg,
+        "state_dict": {"generator.w": torch.arange(4.0)},
+        "callbacks": {"ModelCheckpoint": {"best_model_score": torch.tensor(0.5)}},
+    }
+    path = tmp_path / "best.ckpt"
+    torch.save(ckpt, path)
+    src = read_checkpoint(path, lenient=True)
+    assert "omegaconf.dictconfig.DictConfig" in src.inert and "builtins.dict" in src.inert
+    assert list(src.tensors) == ["generator.w"]
+    assert torch.equal(src.tensors["generator.w"], torch.arange(4.0))
+    with pytest.raises(ImportRefused, match="--lenient"):
+        read_checkpoint(path)
