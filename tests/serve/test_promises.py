@@ -314,7 +314,7 @@ def test_a_tiled_edit_reports_its_model_calls_and_cancel_stops_it(
     served: Server, tmp_path: Path
 ) -> None:
     data = _png(tmp_path / "big.png", 0, size=(48, 48))
-    fields = {"tile": "16", "tile_overlap": "4", "batch_size": "1", "wait": "0"}
+    fields = {"tile": "16", "tile_overlap": "8", "batch_size": "1", "wait": "0"}
     status, _, body = _edit(served, data, model="tiny-slow", **fields)
     assert status == 202
     job = served.app.state.jobs.get(json.loads(body)["id"])
