@@ -12,12 +12,14 @@ API (every request needs the token, see :mod:`ganedit.serve.security`):
 * ``POST /api/generate`` (JSON): ``model``, ``seed``, ``count``, ``mode`` (``grid``/``walk``),
   ``options``; returns ``{"id", ...}``.
 * ``POST /api/folder`` (JSON): ``model``, ``input``, ``output``, optional ``mask`` (a file) or
-  ``masks`` (a folder), all absolute or relative to the first root, and ``options`` (run
-  options and Config fields; other top-level keys count as options too); returns ``{"id"}``.
+  ``masks`` (a folder; a file there is one mask for every image), all absolute or relative to
+  the first root, and ``options`` (run options and Config fields; other top-level keys count
+  as options too); returns ``{"id"}``.
 * ``GET /api/jobs/ID``, ``GET /api/jobs/ID/events`` (server-sent events: the records of
   ``ganedit run --json``, then a named ``close`` event with the job's status),
   ``POST /api/jobs/ID/cancel``, ``GET /api/jobs/ID/result`` (the file, as an attachment),
-  ``GET /api/jobs/ID/preview`` (the result as the browser can show it), ``POST /api/preview`` (multipart ``image``: a PNG the browser can show, e.g. of a TIFF).
+  ``GET /api/jobs/ID/preview`` (the result as the browser can show it), ``POST /api/preview``
+  (multipart ``image``: a PNG the browser can show, e.g. of a TIFF).
 """
 
 from __future__ import annotations
@@ -214,7 +216,8 @@ async def folder(request: Request) -> Response:
                  "output": state.roots.resolve(body.get("output"))}  # fmt: skip
         for key in ("mask", "masks"):
             if body.get(key):
-                paths[key] = state.roots.resolve(body[key])
+                found = state.roots.resolve(body[key])
+                paths["mask" if found.is_file() else key] = found  # one mask for every image
     except OutsideRoot as exc:
         return _error(403, str(exc))
     except LookupError as exc:

@@ -19,7 +19,7 @@ from serving import TOKEN, Server, multipart, require_extra
 
 import ganedit
 from ganedit.cli import cli
-from ganedit.testing import TinyUpscale
+from ganedit.testing import TinyInpaint, TinyUpscale
 
 
 def _png(path: Path, seed: int, size: tuple[int, int] = (16, 24), c: int = 3) -> bytes:
@@ -327,3 +327,23 @@ def test_a_tiled_edit_reports_its_model_calls_and_cancel_stops_it(
     assert job.progress[0] < total and job.result is None
     status, _, _ = _edit(served, data, model="tiny-slow", tile="0")  # the lock was released
     assert status == 200
+
+
+def test_one_mask_file_for_a_whole_folder(served: Server) -> None:
+    (served.root / "in").mkdir()
+    for i in range(3):
+        _png(served.root / "in" / f"{i}.png", i)
+    hole = np.zeros((16, 24), np.uint8)
+    hole[4:10, 6:18] = 255
+    ganedit.write_image(served.root / "hole.png", hole)
+    status, job = served.json("POST", "/api/folder", {"model": "tiny-inpaint", "input": "in",
+                              "output": "out", "masks": "hole.png",
+                              "options": {"weights": "random"}})  # fmt: skip
+    assert status == 202
+    records = served.events(job["id"])
+    assert records[-1]["done"] == 3
+    editor = ganedit.load(TinyInpaint(), weights=False)
+    for i in range(3):
+        img = ganedit.read_image(served.root / "in" / f"{i}.png")
+        got = ganedit.read_image(served.root / "out" / f"{i}.png")
+        np.testing.assert_array_equal(got, editor(img, mask=hole > 0))
