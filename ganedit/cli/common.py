@@ -244,6 +244,27 @@ def run_option_params(
     return [option_from_field(options_cls, fields[n]) for n in chosen]
 
 
+def weights_option() -> click.Option:
+    """``--weights FILE``, for the commands that load a model by name (default: its bundled
+    weights)."""
+    return click.Option(
+        ["--weights"],
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="Weights file; default: the model's bundled weights.",
+    )
+
+
+def load_editor(cls: type[ModelFamily], kw: dict[str, Any], **options: Any) -> Any:
+    """:func:`ganedit.load` of ``cls`` with the command's ``--weights``, ``--device`` and
+    ``--precision`` (``kw``) and the other ``options``."""
+    from ganedit.infer import load
+
+    return load(
+        cls.name, weights=kw["weights"], device=kw["device"], precision=kw["precision"],
+        **options,
+    )  # fmt: skip
+
+
 def self_ensemble_option() -> click.Option:
     """``--self-ensemble N``, for the commands that run an image model on inputs."""
     return run_option_params(names=["self_ensemble"])[0]

@@ -14,8 +14,10 @@ from ganedit.cli.common import (
     _split_options,
     _user_errors,
     device_options,
+    load_editor,
     model_command,
     self_ensemble_option,
+    weights_option,
 )
 from ganedit.cli.roles import roles_option
 from ganedit.family import Kind, ModelFamily
@@ -64,16 +66,13 @@ def _format_table(rows: list[dict], summary: dict) -> str:
 
 def _make_eval(cls: type[ModelFamily]) -> click.Command:
     def callback(**kw: Any) -> None:
-        from ganedit.infer import load
         from ganedit.plugins import get_family
 
         options = _split_options(kw, EVAL_COMMON)
         with _user_errors():
-            editor = load(
-                cls.name,
-                weights=kw["weights"],
-                device=kw["device"],
-                precision=kw["precision"],
+            editor = load_editor(
+                cls,
+                kw,
                 self_ensemble=kw.get("self_ensemble", 1),  # GENERATE families have no option
                 **options,
             )
@@ -91,11 +90,7 @@ def _make_eval(cls: type[ModelFamily]) -> click.Command:
         roles_option(
             cls, "--data", "Evaluation data [default: the model's own choice]", required=False
         ),
-        click.Option(
-            ["--weights"],
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
-            help="Weights file; default: the model's bundled weights.",
-        ),
+        weights_option(),
         click.Option(
             ["--n"],
             type=click.IntRange(min=1),

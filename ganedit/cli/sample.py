@@ -14,7 +14,9 @@ from ganedit.cli.common import (
     _split_options,
     _user_errors,
     device_options,
+    load_editor,
     model_command,
+    weights_option,
 )
 from ganedit.family import Kind, ModelFamily
 
@@ -96,17 +98,9 @@ def _write_samples(editor: Any, out: Path, n: int, seed: int, grid: bool) -> Non
 
 def _make_sample(cls: type[ModelFamily]) -> click.Command:
     def callback(**kw: Any) -> None:
-        from ganedit.infer import load
-
         options = _split_options(kw, SAMPLE_COMMON)
         with _user_errors():
-            editor = load(
-                cls.name,
-                weights=kw["weights"],
-                device=kw["device"],
-                precision=kw["precision"],
-                **options,
-            )
+            editor = load_editor(cls, kw, **options)
             if kw["interpolate"]:
                 _write_walk(editor, kw["out"], kw["interpolate"], kw["seed"])
             else:
@@ -142,11 +136,7 @@ def _make_sample(cls: type[ModelFamily]) -> click.Command:
             help="Write K frames (frame_000.png...) walking by spherical interpolation "
             "from the latent of --seed to that of --seed + 1.",
         ),
-        click.Option(
-            ["--weights"],
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
-            help="Weights file; default: the model's bundled weights.",
-        ),
+        weights_option(),
         *device_options(),
     ]
     params += _config_options(cls, train=False, reserved=SAMPLE_COMMON)
