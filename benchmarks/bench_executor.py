@@ -78,6 +78,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ganedit-exec-") as tmp:
         t = Path(tmp)
         env = dict(os.environ, RAY_memory_monitor_refresh_ms="0", RAY_TMPDIR=str(t / "ray"))
+        env["RAY_AUTH_MODE"] = "disabled"  # throwaway local instances, joined by our children
         env["HOME"] = str(t / "home")
         (t / "ray").mkdir()
         (t / "home").mkdir()
@@ -92,9 +93,9 @@ def main() -> None:
         times: dict[str, tuple[float, float]] = {}
         for name, extra in kinds.items():
             if "ADDRESS" in extra:  # an instance of this script's, started once, joined
-                keys = ("HOME", "RAY_memory_monitor_refresh_ms", "RAY_TMPDIR")  # token in HOME
+                keys = ("HOME", "RAY_memory_monitor_refresh_ms", "RAY_TMPDIR", "RAY_AUTH_MODE")
                 os.environ.update({k: env[k] for k in keys})
-                import ray  # after HOME: Ray finds its auth token under it
+                import ray
 
                 ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
                 address = ray.get_runtime_context().gcs_address
