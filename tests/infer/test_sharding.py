@@ -41,3 +41,22 @@ def test_two_ranks_process_each_file_once(tmp_path: Path, monkeypatch) -> None:
         "bad.png",
     }
     assert (out / "ganedit-run.rank1.json").is_file()
+
+
+def test_under_torchrun_only_the_local_executor(tmp_path: Path, monkeypatch) -> None:
+    """Each rank is a driver of its share; handing the share to another executor is refused
+    before anything is written."""
+    import pytest
+
+    src = tmp_path / "in"
+    write_image(src / "a.png", np.zeros((8, 8, 3), np.uint8))
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("TORCHELASTIC_RUN_ID", "simulated")
+    from ganedit.infer import executors
+
+    other = type("Other", (executors.LocalExecutor,), {"name": "other"})
+    monkeypatch.setitem(executors.BUILTIN, "other", other)
+    with pytest.raises(ValueError, match="each rank runs its share locally; not other"):
+        run_folder(load(TinyKeep(), weights=False), src, tmp_path / "out", executor="other")
+    assert not (tmp_path / "out").exists()
