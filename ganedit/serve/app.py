@@ -83,6 +83,16 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
+def _refused(state: ServeState, exc: Exception) -> JSONResponse:
+    """The client-error answer to a request a handler refused: 413 a body over the limit,
+    403 a path outside the served roots, 404 an unknown model or file, 400 anything else."""
+    if isinstance(exc, BodyTooLarge):
+        return _error(413, f"the request body is over the limit ({state.max_body} bytes)")
+    if isinstance(exc, OutsideRoot):  # a ValueError: before the 400 below
+        return _error(403, str(exc))
+    return _error(404 if isinstance(exc, LookupError) else 400, str(exc))
+
+
 def static_dir() -> Path:
     """The folder of the page's files (package data)."""
     return Path(str(resources.files("ganedit.serve") / "static"))
@@ -156,14 +166,8 @@ async def edit(request: Request) -> Response:
     try:
         form = await _form(request)
         job, req, size = await _edit_job(state, form)
-    except BodyTooLarge:
-        return _error(413, f"the request body is over the limit ({state.max_body} bytes)")
-    except OutsideRoot as exc:
-        return _error(403, str(exc))
-    except LookupError as exc:
-        return _error(404, str(exc))
-    except ValueError as exc:
-        return _error(400, str(exc))
+    except (BodyTooLarge, LookupError, ValueError) as exc:
+        return _refused(state, exc)
     state.jobs.start(job, lambda j: state.workspace.run_edit(j, req, size))
     if str(form.get("wait", "1")) == "0":
         return JSONResponse(job.describe(), status_code=202)
@@ -189,12 +193,8 @@ async def generate(request: Request) -> Response:
         }
         if spec["mode"] not in ("grid", "walk"):
             raise ValueError("mode must be grid or walk")
-    except OutsideRoot as exc:
-        return _error(403, str(exc))
-    except LookupError as exc:
-        return _error(404, str(exc))
-    except ValueError as exc:
-        return _error(400, str(exc))
+    except (LookupError, ValueError) as exc:
+        return _refused(state, exc)
     job = Job("generate", cls.name, _job_folder(state))
     req = EditRequest(Path(), None, run, config)
     state.jobs.start(job, lambda j: state.workspace.run_generate(j, req, spec))
@@ -218,12 +218,8 @@ async def folder(request: Request) -> Response:
             if body.get(key):
                 found = state.roots.resolve(body[key])
                 paths["mask" if found.is_file() else key] = found  # one mask for every image
-    except OutsideRoot as exc:
-        return _error(403, str(exc))
-    except LookupError as exc:
-        return _error(404, str(exc))
-    except ValueError as exc:
-        return _error(400, str(exc))
+    except (LookupError, ValueError) as exc:
+        return _refused(state, exc)
     job = Job("folder", cls.name)
     state.jobs.start(job, lambda j: state.workspace.run_folder_job(j, paths, run, config))
     shown = {k: str(v) for k, v in paths.items()}
@@ -282,10 +278,8 @@ async def upload_preview(request: Request) -> Response:
         if upload is None or isinstance(upload, str):
             raise ValueError("image: a file is required")
         data = await upload.read()
-    except BodyTooLarge:
-        return _error(413, f"the request body is over the limit ({state.max_body} bytes)")
-    except ValueError as exc:
-        return _error(400, str(exc))
+    except (BodyTooLarge, ValueError) as exc:
+        return _refused(state, exc)
     return await asyncio.to_thread(_png_preview, data, "upload")
 
 
