@@ -188,7 +188,7 @@ class LocalExecutor(Executor):
     """The pipeline in this process: decode and encode threads around the model."""
 
     name = "local"
-    summary = "This process: decode/encode threads around the model (the default)."
+    summary = "this process, decode/encode threads around the model (the default)"
 
     def run(self, order: WorkOrder, sink: ExecutorSink) -> None:
         from ganedit.infer.process import ItemProcessor
