@@ -26,23 +26,11 @@ __all__ = ["EDIT_OPTIONS", "SERVER_OWNED", "family_row", "field_row", "models_da
 
 #: Run options set by the server or by the panels' own controls, never by the form.
 SERVER_OWNED = frozenset({"device", "mask", "masks"})
-#: Run options that apply to a single-image edit (the rest are folder-only).
+#: Run options that apply to a single-image edit (the rest are folder-only): the ``load`` and
+#: ``editor`` stages (less the server's own) and how the result is written.
 EDIT_OPTIONS = frozenset(
-    {
-        "weights",
-        "precision",
-        "batch_size",
-        "tile",
-        "tile_overlap",
-        "outscale",
-        "self_ensemble",
-        "memory_format",
-        "format",
-        "quality",
-        "strip_metadata",
-        "accept_damaged",
-    }
-)
+    {f.name for stage in ("load", "editor") for f in option_fields(stage=stage)} - SERVER_OWNED
+) | {"format", "quality", "strip_metadata", "accept_damaged"}
 #: Options that make sense for a GENERATE family (a sample, not a folder run).
 GENERATE_OPTIONS = frozenset({"weights", "precision", "batch_size"})
 
