@@ -28,12 +28,12 @@ from ganedit_inpaint.losses import (
     feature_matching,
     fft_amplitude_loss,
     generator_adversarial,
-    gradient_magnitude,
     lowpass_l1,
     mask_gan_losses,
     masked_l1,
     texture_energy_loss,
 )
+from ganedit_inpaint.monitor import batch_monitor
 from ganedit_inpaint.networks import FFCGenerator, MaskDiscriminator
 
 __all__ = ["Inpaint", "InpaintConfig"]
@@ -79,6 +79,13 @@ class InpaintConfig:
         metadata=_opt(
             "ReZero gates (0 at initialisation) on every FFC block (the bundled weights; "
             "use with norm=none), and with output_gate and prefill=smooth on the correction."
+        ),
+    )
+    strength: float = field(
+        default=1.0,
+        metadata=_opt(
+            "prefill=smooth: multiply the network's correction by this at inference (1 = as "
+            "trained, 0 = the pre-fill alone)."
         ),
     )
     output_gate: bool = field(
@@ -444,7 +451,7 @@ def raw_fill(
         net: the :class:`FFCGenerator`.
         x: ``(N, 3, H, W)`` float32 in [0, 1].
         m: ``(N, 1, H, W)`` float32 in {0, 1}, 1 = hole.
-        config: ``prefill`` and ``smooth_iters`` are used.
+        config: ``prefill``, ``smooth_iters`` and ``strength`` are used.
 
     Returns:
         ``(N, 3, H, W)`` float32 in [0, 1].
@@ -463,39 +470,6 @@ def fill_and_base(
         return net(torch.cat([base, m], 1)).float(), base
     with torch.no_grad():
         base = compose.smooth_fill(x.float(), m, int(config.smooth_iters))
-    return (base + net(torch.cat([base, m], 1)).float()).clamp(0, 1), base
-
-
-def gradient_energy(x: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
-    """Mean Sobel magnitude (:func:`~ganedit_inpaint.losses.gradient_magnitude`) of ``x``
-    over ``region`` per image: ``(N, 3, H, W)`` in [0, 1], ``(N, 1, H, W)`` -> ``(N,)``."""
-    r = region.float()
-    return (gradient_magnitude(x) * r).sum((1, 2, 3)) / r.sum((1, 2, 3)).clamp_min(1.0)
-
-
-@torch.no_grad()
-def batch_monitor(
-    x: torch.Tensor, m: torch.Tensor, filled: torch.Tensor, base: torch.Tensor
-) -> dict[str, torch.Tensor]:
-    """The network against its own starting point on the same batch (training monitor).
-
-    Args:
-        x: ``(N, 3, H, W)`` float32 in [0, 1], the originals.
-        m: ``(N, 1, H, W)`` float32 in {0, 1}, 1 = hole.
-        filled: ``(N, 3, H, W)`` float32 in [0, 1], the composited output.
-        base: ``(N, 3, H, W)`` float32, what the network started from (the pre-fill).
-
-    Returns:
-        ``mon_change``: mean |filled - base| over the hole (what the network adds);
-        ``mon_l1_gain``: hole L1 of the pre-fill minus that of the output (> 0: closer to
-        the original than the pre-fill); ``mon_energy`` / ``mon_energy_base``: mean gradient
-        energy of the output / pre-fill over the hole, divided by the original's.
-    """
-    base = base * m + x * (1 - m)
-    e_x = gradient_energy(x, m).mean().clamp_min(1e-6)
-    return {
-        "mon_change": masked_l1(filled, base, m),
-        "mon_l1_gain": masked_l1(base, x, m) - masked_l1(filled, x, m),
-        "mon_energy": gradient_energy(filled, m).mean() / e_x,
-        "mon_energy_base": gradient_energy(base, m).mean() / e_x,
-    }
+    corr = net(torch.cat([base, m], 1)).float()
+    strength = float(getattr(config, "strength", 1.0))
+    return (base + (corr if strength == 1.0 else strength * corr)).clamp(0, 1), base

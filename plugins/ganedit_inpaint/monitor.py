@@ -1,5 +1,7 @@
-"""The inpainting training monitor: the EMA generator against its own pre-fill on fixed
-validation crops, written into ``metrics.jsonl`` every ``monitor_every`` steps.
+"""The inpainting training monitors: :func:`batch_monitor` (the network against its own
+pre-fill on every training batch, the ``mon_*`` columns) and :class:`FillMonitor` (the EMA
+generator against its pre-fill on fixed validation crops, written into ``metrics.jsonl``
+every ``monitor_every`` steps).
 
 Turned on by the Config field ``monitor_data`` (a folder of photos that training does not
 use). The crops are fixed: each photo is resized so that its shorter side is
@@ -21,8 +23,44 @@ import torch
 
 from ganedit import data as gdata
 from ganedit.io import IMAGE_EXTENSIONS, read_image
+from ganedit_inpaint.losses import gradient_magnitude, masked_l1
 
-__all__ = ["FillMonitor", "monitor_crops"]
+__all__ = ["FillMonitor", "batch_monitor", "gradient_energy", "monitor_crops"]
+
+
+def gradient_energy(x: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
+    """Mean Sobel magnitude (:func:`~ganedit_inpaint.losses.gradient_magnitude`) of ``x``
+    over ``region`` per image: ``(N, 3, H, W)`` in [0, 1], ``(N, 1, H, W)`` -> ``(N,)``."""
+    r = region.float()
+    return (gradient_magnitude(x) * r).sum((1, 2, 3)) / r.sum((1, 2, 3)).clamp_min(1.0)
+
+
+@torch.no_grad()
+def batch_monitor(
+    x: torch.Tensor, m: torch.Tensor, filled: torch.Tensor, base: torch.Tensor
+) -> dict[str, torch.Tensor]:
+    """The network against its own starting point on the same batch (training monitor).
+
+    Args:
+        x: ``(N, 3, H, W)`` float32 in [0, 1], the originals.
+        m: ``(N, 1, H, W)`` float32 in {0, 1}, 1 = hole.
+        filled: ``(N, 3, H, W)`` float32 in [0, 1], the composited output.
+        base: ``(N, 3, H, W)`` float32, what the network started from (the pre-fill).
+
+    Returns:
+        ``mon_change``: mean |filled - base| over the hole (what the network adds);
+        ``mon_l1_gain``: hole L1 of the pre-fill minus that of the output (> 0: closer to
+        the original than the pre-fill); ``mon_energy`` / ``mon_energy_base``: mean gradient
+        energy of the output / pre-fill over the hole, divided by the original's.
+    """
+    base = base * m + x * (1 - m)
+    e_x = gradient_energy(x, m).mean().clamp_min(1e-6)
+    return {
+        "mon_change": masked_l1(filled, base, m),
+        "mon_l1_gain": masked_l1(base, x, m) - masked_l1(filled, x, m),
+        "mon_energy": gradient_energy(filled, m).mean() / e_x,
+        "mon_energy_base": gradient_energy(base, m).mean() / e_x,
+    }
 
 
 def monitor_crops(folder: Path, crop: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -65,7 +103,7 @@ class FillMonitor:
         every = int(getattr(config, "monitor_every", 0) or 0)
         if not config.monitor_data or every <= 0 or step % every != 0:
             return
-        from ganedit_inpaint.family import fill_and_base, gradient_energy
+        from ganedit_inpaint.family import fill_and_base
 
         if self.fixed is None:
             self.fixed = monitor_crops(Path(config.monitor_data), int(config.crop_size))

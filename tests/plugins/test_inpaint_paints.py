@@ -13,9 +13,9 @@ import torch
 import torch.nn.functional as F
 from ganedit_inpaint import compose
 from ganedit_inpaint.evaluate import evaluate_inpaint
-from ganedit_inpaint.family import Inpaint, InpaintConfig, batch_monitor, fill_and_base
+from ganedit_inpaint.family import Inpaint, InpaintConfig, fill_and_base
 from ganedit_inpaint.losses import gradient_magnitude, lowpass_l1, masked_l1, texture_energy_loss
-from ganedit_inpaint.monitor import monitor_crops
+from ganedit_inpaint.monitor import batch_monitor, monitor_crops
 
 import ganedit
 from ganedit.config import update_config
@@ -164,3 +164,20 @@ def test_without_the_output_gate_the_head_starts_small_and_learns_at_once() -> N
     assert 0 < float(change.max()) < 0.05 and float(change[m.expand_as(change) == 0].max()) > 0
     masked_l1(raw, 1 - x, m).backward()
     assert float(g.decoder[-2].weight.grad.abs().max()) > 0
+
+
+def test_strength_scales_the_correction() -> None:
+    torch.manual_seed(0)
+    cfg = gated(output_gate=False, head_scale=1.0)
+    g = Inpaint().build_generator("generator", cfg).eval()
+    for block in g.blocks:
+        torch.nn.init.constant_(block.gate, 0.5)
+    x, m = torch.rand(1, 3, 16, 16) * 0.5 + 0.25, torch.zeros(1, 1, 16, 16)
+    m[..., 4:12, 4:12] = 1
+    with torch.no_grad():
+        full, base = fill_and_base(g, x, m, cfg)
+        half, _ = fill_and_base(g, x, m, gated(output_gate=False, head_scale=1.0, strength=0.5))
+        none, _ = fill_and_base(g, x, m, gated(output_gate=False, head_scale=1.0, strength=0.0))
+    assert torch.equal(none, base.clamp(0, 1)) and float((full - base).abs().max()) > 0.01
+    inside = (full > 0) & (full < 1)  # not clamped
+    assert torch.allclose((half - base)[inside], 0.5 * (full - base)[inside], atol=1e-6)
