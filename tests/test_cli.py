@@ -21,6 +21,13 @@ def invoke(*args: str, env: dict | None = None):
     return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
 
 
+def train_tiny_sr(tmp_path: Path, out: Path, *more: str):
+    """``ganedit train tiny-sr --data tmp_path/data --out OUT MORE...``, errors caught as a user
+    sees them (exit code and message)."""
+    args = ["train", "tiny-sr", "--data", str(tmp_path / "data"), "--out", str(out)]
+    return CliRunner().invoke(cli, [*args, *more])
+
+
 # ----------------------------------------------------------------------------------- basics
 def test_help_works_with_broken_plugins(plugin_path) -> None:
     result = invoke("--help")
@@ -464,27 +471,10 @@ def test_eval_end_to_end(plugin_path, make_images, tmp_path) -> None:
 def test_train_and_plot_end_to_end(plugin_path, make_images, tmp_path) -> None:
     make_images("data", n=4, size=(16, 16))
     run_dir = tmp_path / "run"
-    result = CliRunner().invoke(
-        cli,
-        [
-            "train",
-            "tiny-sr",
-            "--data",
-            str(tmp_path / "data"),
-            "--out",
-            str(run_dir),
-            "--steps",
-            "2",
-            "--batch-size",
-            "2",
-            "--device",
-            "cpu",
-            "--channels",
-            "4",
-            "--set",
-            "crop=8",
-        ],
-    )
+    result = train_tiny_sr(
+        tmp_path, run_dir, "--steps", "2", "--batch-size", "2", "--device", "cpu",
+        "--channels", "4", "--set", "crop=8",
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "trained to step 2" in result.output
     from ganedit_tiny import CALLBACK_LOG  # the plugin's ganedit_train_callbacks hook ran
@@ -509,9 +499,8 @@ def test_train_config_file_then_options_then_set(plugin_path, make_images, tmp_p
     else:
         cfg_file.write_text(json.dumps({"config": {"channels": 6, "crop": 8, "batch_size": 3}}))
     run_dir = tmp_path / "run"
-    args = ["train", "tiny-sr", "--data", str(tmp_path / "data"), "--out", str(run_dir)]
-    args += ["--steps", "1", "--device", "cpu", "--config", str(cfg_file), "--batch-size", "2"]
-    result = CliRunner().invoke(cli, [*args, "--set", "channels=5"])
+    args = ["--steps", "1", "--device", "cpu", "--config", str(cfg_file), "--batch-size", "2"]
+    result = train_tiny_sr(tmp_path, run_dir, *args, "--set", "channels=5")
     assert result.exit_code == 0, result.output
     cfg = json.loads((run_dir / "config.json").read_text())
     cfg = cfg.get("config", cfg)
@@ -522,29 +511,14 @@ def test_train_unreadable_config_file_is_a_clear_error(plugin_path, make_images,
     make_images("data", n=2)
     bad = tmp_path / "cfg.toml"
     bad.write_text("channels = = 3\n")
-    args = ["train", "tiny-sr", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "r")]
-    result = CliRunner().invoke(cli, [*args, "--config", str(bad), "--device", "cpu"])
+    result = train_tiny_sr(tmp_path, tmp_path / "r", "--config", str(bad), "--device", "cpu")
     assert result.exit_code == 2, result.output
     assert "cfg.toml" in result.output and "not a valid toml" in result.output.lower()
 
 
 def test_train_bad_override_is_a_usage_error(plugin_path, make_images, tmp_path) -> None:
     make_images("data", n=2)
-    result = CliRunner().invoke(
-        cli,
-        [
-            "train",
-            "tiny-sr",
-            "--data",
-            str(tmp_path / "data"),
-            "--out",
-            str(tmp_path / "r"),
-            "--set",
-            "nonsense=1",
-            "--device",
-            "cpu",
-        ],
-    )
+    result = train_tiny_sr(tmp_path, tmp_path / "r", "--set", "nonsense=1", "--device", "cpu")
     assert result.exit_code == 2, result.output
     assert "nonsense" in result.output
 
@@ -607,16 +581,17 @@ def test_train_lr_schedule_is_recorded_and_kept_on_resume(
 ) -> None:
     make_images("data", n=4, size=(16, 16))
     run_dir = tmp_path / "run"
-    base = ["train", "tiny-sr", "--data", str(tmp_path / "data"), "--out", str(run_dir)]
-    base += ["--batch-size", "2", "--device", "cpu", "--set", "crop=8"]
-    first = CliRunner().invoke(
-        cli, [*base, "--steps", "4", "--lr-schedule", "linear", "--warmup-steps", "1"]
+    base = ["--batch-size", "2", "--device", "cpu", "--set", "crop=8"]
+    first = train_tiny_sr(
+        tmp_path, run_dir, *base, "--steps", "4", "--lr-schedule", "linear", "--warmup-steps", "1"
     )
     assert first.exit_code == 0, first.output
     saved = json.loads((run_dir / "config.json").read_text())["lr_schedule"]
     assert saved == {"kind": "linear", "warmup_steps": 1, "min_ratio": 0.0, "hold_steps": 0}
     # --resume without schedule options keeps the run's curve; --steps extends it
-    again = CliRunner().invoke(cli, [*base, "--steps", "6", "--resume", "--min-lr-ratio", "0.5"])
+    again = train_tiny_sr(
+        tmp_path, run_dir, *base, "--steps", "6", "--resume", "--min-lr-ratio", "0.5"
+    )
     assert again.exit_code == 0, again.output
     saved = json.loads((run_dir / "config.json").read_text())["lr_schedule"]
     assert saved == {"kind": "linear", "warmup_steps": 1, "min_ratio": 0.5, "hold_steps": 0}
@@ -629,7 +604,6 @@ def test_train_lr_schedule_is_recorded_and_kept_on_resume(
 
 def test_train_unknown_lr_schedule_is_a_usage_error(plugin_path, make_images, tmp_path) -> None:
     make_images("data", n=2)
-    args = ["train", "tiny-sr", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "r")]
-    result = CliRunner().invoke(cli, [*args, "--lr-schedule", "exponential"])
+    result = train_tiny_sr(tmp_path, tmp_path / "r", "--lr-schedule", "exponential")
     assert result.exit_code == 2
     assert "exponential" in result.output and "cosine" in result.output
