@@ -3,10 +3,27 @@ fixture plugin ganedit-tiny loaded by its real entry point."""
 
 from __future__ import annotations
 
+import inspect
+import re
+import types
+
 import click
 from click.testing import CliRunner
 
+from ganedit import hookspecs
 from ganedit.plugins import get_family, get_plugin_manager, list_models, plugin_commands
+
+
+def register_example(hook: str, heading: str, module: str, plugin: str) -> types.ModuleType:
+    """The ``::`` block after ``heading`` in hook spec ``hook``'s docstring, run as a module
+    named ``module`` and registered as plugin ``plugin`` (the example exactly as documented)."""
+    doc = inspect.getdoc(getattr(hookspecs, hook)) or ""
+    code = doc.split(heading, 1)[1].split("::", 1)[1]
+    example = types.ModuleType(module)
+    source = re.sub(r"(?m)^    ", "", code)
+    exec(compile(source, "example", "exec", dont_inherit=True), example.__dict__)  # noqa: S102
+    get_plugin_manager().register(example, name=plugin)
+    return example
 
 
 def test_ganedit_register_models(plugin_path) -> None:
@@ -39,24 +56,17 @@ def test_ganedit_train_callbacks(plugin_path) -> None:
 def test_ganedit_register_executors(tmp_path) -> None:
     """The hook's own example, registered as a plugin: ``executor="backwards"`` runs it, and
     the driver still records every input once, in input order in the report."""
-    import inspect
-    import re
-    import types
-
     import numpy as np
 
     import ganedit
-    from ganedit import hookspecs
     from ganedit.io import Manifest, read_image, write_image
     from ganedit.plugins import executor_classes
     from ganedit.testing import TinyUpscale
 
-    doc = inspect.getdoc(hookspecs.ganedit_register_executors) or ""
-    code = doc.split("Example (an executor", 1)[1].split("::", 1)[1]
-    module = types.ModuleType("ganedit_backwards_example")
-    source = re.sub(r"(?m)^    ", "", code)
-    exec(compile(source, "example", "exec", dont_inherit=True), module.__dict__)  # noqa: S102
-    get_plugin_manager().register(module, name="backwards-example")
+    module = register_example(
+        "ganedit_register_executors", "Example (an executor",
+        "ganedit_backwards_example", "backwards-example",
+    )  # fmt: skip
     assert executor_classes()["backwards"] is module.Backwards
     src = tmp_path / "in"
     for i in range(5):
@@ -75,23 +85,17 @@ def test_ganedit_register_executors(tmp_path) -> None:
 
 
 def test_ganedit_register_importers(tmp_path) -> None:
-    import inspect
-    import re
-    import types
     from pathlib import Path
 
     import torch
 
-    from ganedit import hookspecs
     from ganedit.importing import ImportRefused, SourceState, importer_for, list_importers
     from ganedit.plugins import plugin_records
 
-    doc = inspect.getdoc(hookspecs.ganedit_register_importers) or ""
-    code = doc.split("Example (a family", 1)[1].split("::", 1)[1]
-    module = types.ModuleType("ganedit_foo_importer_example")
-    source = re.sub(r"(?m)^    ", "", code)
-    exec(compile(source, "example", "exec", dont_inherit=True), module.__dict__)  # noqa: S102
-    get_plugin_manager().register(module, name="foo-example")
+    register_example(
+        "ganedit_register_importers", "Example (a family",
+        "ganedit_foo_importer_example", "foo-example",
+    )  # fmt: skip
     assert list_importers()["foo"] == "foo-example"
     assert list_importers()["pix2pix"] == "translate"  # the built-in plugin's
     src = SourceState(Path("f.pth"), "0" * 64, "zip", "", {"body.0.weight": torch.ones(5, 3)})
