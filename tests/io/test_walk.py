@@ -23,6 +23,14 @@ def _touch(root: Path, *rels: str) -> None:
         p.write_bytes(b"x")
 
 
+def _symlink(target: Path, link: Path) -> None:
+    """Make ``link`` point at ``target``; skip the test where symlinks are not supported."""
+    try:
+        os.symlink(target, link)
+    except OSError:
+        pytest.skip("symlinks not supported here")
+
+
 def _rels(result) -> list[str]:
     return [item.rel.as_posix() for item in result.items]
 
@@ -85,11 +93,8 @@ def test_same_file_twice_is_listed_once(tmp_path):
 def test_symlink_loop_is_safe(tmp_path):
     root = tmp_path / "in"
     _touch(root, "a.png", "sub/b.png")
-    try:
-        os.symlink(root, root / "sub" / "loop")
-        os.symlink(root / "sub", root / "again")
-    except OSError:
-        pytest.skip("symlinks not supported here")
+    _symlink(root, root / "sub" / "loop")
+    _symlink(root / "sub", root / "again")
     result = walk_inputs([root])
     real = sorted(os.path.realpath(i.path) for i in result.items)
     assert len(real) == len(set(real)) == 2
@@ -100,20 +105,14 @@ def test_symlinked_folder_is_followed(tmp_path):
     _touch(elsewhere, "c.png")
     root = tmp_path / "in"
     _touch(root, "a.png")
-    try:
-        os.symlink(elsewhere, root / "linked")
-    except OSError:
-        pytest.skip("symlinks not supported here")
+    _symlink(elsewhere, root / "linked")
     assert _rels(walk_inputs(root)) == ["a.png", "linked/c.png"]
 
 
 def test_broken_symlink_is_not_an_item(tmp_path):
     root = tmp_path / "in"
     _touch(root, "a.png")
-    try:
-        os.symlink(tmp_path / "nowhere.png", root / "broken.png")
-    except OSError:
-        pytest.skip("symlinks not supported here")
+    _symlink(tmp_path / "nowhere.png", root / "broken.png")
     result = walk_inputs(root)
     assert _rels(result) == ["a.png"]
     assert [p.name for p in result.non_images] == ["broken.png"]
@@ -194,9 +193,6 @@ def test_output_that_is_a_file_is_refused(tmp_path):
 def test_output_inside_input_via_symlink_is_refused(tmp_path):
     root = tmp_path / "in"
     _touch(root, "a.png")
-    try:
-        os.symlink(root, tmp_path / "alias")
-    except OSError:
-        pytest.skip("symlinks not supported here")
+    _symlink(root, tmp_path / "alias")
     with pytest.raises(ValueError, match="inside"):
         check_output_location([tmp_path / "alias"], root / "out")
