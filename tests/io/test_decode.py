@@ -328,10 +328,15 @@ def test_text_file_named_png(tmp_path):
     _expect(path, "not an image", "text")
 
 
-def test_truncated_png(tmp_path):
-    data = encode_image(smooth_image(32, 32, 3), "png")
-    for cut in (len(data) - 12, len(data) // 2, 40):
-        path = tmp_path / f"cut{cut}.png"
+@pytest.mark.parametrize(
+    "ext, side, end, head",
+    [("png", 32, 12, 40), ("jpg", 64, 2, 300)],  # end: the IEND chunk / the EOI marker
+)
+def test_truncated_file(tmp_path, ext, side, end, head):
+    """Cut before the end marker, in the middle, and just past the header."""
+    data = encode_image(smooth_image(side, side, 3), ext)
+    for cut in (len(data) - end, len(data) // 2, head):
+        path = tmp_path / f"cut{cut}.{ext}"
         path.write_bytes(data[:cut])
         _expect(path, "cut short")
 
@@ -340,14 +345,6 @@ def test_png_without_iend(tmp_path):
     path = tmp_path / "noiend.png"
     path.write_bytes(png(2, 2, 8, 3, _INDEX_ROWS, [(b"PLTE", _PLTE)], iend=False))
     _expect(path, "IEND")
-
-
-def test_truncated_jpeg(tmp_path):
-    data = encode_image(smooth_image(64, 64, 3), "jpg")
-    for cut in (len(data) - 2, len(data) // 2, 300):
-        path = tmp_path / f"cut{cut}.jpg"
-        path.write_bytes(data[:cut])
-        _expect(path, "cut short")
 
 
 def test_jpeg_with_trailing_garbage_is_fine(tmp_path):
