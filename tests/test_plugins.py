@@ -23,6 +23,15 @@ def records() -> dict[str, plugins.PluginRecord]:
     return {r.name: r for r in plugin_records()}
 
 
+def strict(monkeypatch: pytest.MonkeyPatch, load: str | None = None) -> None:
+    """Strict loading (a plugin failure raises) of the plugins ``load`` (``None``: all), the
+    built-ins srgan and dcgan left out (they may be mid-work)."""
+    monkeypatch.setenv("GANEDIT_STRICT_PLUGINS", "1")
+    if load is not None:
+        monkeypatch.setenv("GANEDIT_LOAD_PLUGINS", load)
+    monkeypatch.setenv("GANEDIT_DISABLE_PLUGINS", "srgan,dcgan")
+
+
 def test_builtin_plugins_come_from_the_ganedit_distribution() -> None:
     recs = records()
     for name in ("srgan", "dcgan"):
@@ -140,16 +149,13 @@ def test_disable_list(plugin_path, monkeypatch) -> None:
 
 
 def test_strict_mode_raises_at_the_first_failure(plugin_path, monkeypatch) -> None:
-    monkeypatch.setenv("GANEDIT_STRICT_PLUGINS", "1")
-    monkeypatch.setenv("GANEDIT_DISABLE_PLUGINS", "srgan,dcgan")  # built-ins may be mid-work
+    strict(monkeypatch)
     with pytest.raises(PluginError, match=r"bad-argname.*registrar"):
         plugin_records()
 
 
 def test_strict_mode_raises_on_a_raising_hook(plugin_path, monkeypatch) -> None:
-    monkeypatch.setenv("GANEDIT_STRICT_PLUGINS", "1")
-    monkeypatch.setenv("GANEDIT_LOAD_PLUGINS", "tiny,broken-hook")
-    monkeypatch.setenv("GANEDIT_DISABLE_PLUGINS", "srgan,dcgan")
+    strict(monkeypatch, load="tiny,broken-hook")
     with pytest.raises(PluginError, match="model table is corrupt"):
         list_models()
 
@@ -177,9 +183,7 @@ def test_duplicate_family_is_refused_naming_both_plugins(conflict_path) -> None:
 
 
 def test_duplicate_family_raises_in_strict_mode(conflict_path, monkeypatch) -> None:
-    monkeypatch.setenv("GANEDIT_STRICT_PLUGINS", "1")
-    monkeypatch.setenv("GANEDIT_LOAD_PLUGINS", "tiny,tiny-clash")
-    monkeypatch.setenv("GANEDIT_DISABLE_PLUGINS", "srgan,dcgan")
+    strict(monkeypatch, load="tiny,tiny-clash")
     with pytest.raises(DuplicateFamilyError, match="tiny-sr"):
         list_models()
 
