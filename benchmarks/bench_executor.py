@@ -17,6 +17,7 @@ every 2 s) is timed on synthetic records, since the driver is the one serial par
 nodes feed it::
 
     python benchmarks/bench_executor.py [--n 24] [--size 96] [--worker-batch 8] [--records 100000]
+        [--threads 1]
 """
 
 from __future__ import annotations
@@ -74,6 +75,12 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=96)
     ap.add_argument("--worker-batch", type=int, default=8)
     ap.add_argument("--records", type=int, default=100_000)
+    ap.add_argument(
+        "--threads",
+        default="1",
+        help="--threads of every run (the same layout for both, so "
+        "the difference is the executor's; 'auto' lets each choose)",
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="ganedit-exec-") as tmp:
         t = Path(tmp)
@@ -84,9 +91,9 @@ def main() -> None:
         (t / "home").mkdir()
         make_inputs(t / "in", args.n, args.size)
         make_inputs(t / "one", 1, args.size)
-        batch = ["--worker-batch", str(args.worker_batch)]
+        batch = ["--worker-batch", str(args.worker_batch), "--threads", args.threads]
         kinds = {
-            "local": [],
+            "local": ["--threads", args.threads],
             "ray (own instance)": ["--executor", "ray", *batch],
             "ray (joined)": ["--executor", "ray", "--ray-address", "ADDRESS", *batch],
         }
@@ -114,7 +121,10 @@ def main() -> None:
         )
         rate, rewrite = driver_cost(args.records, t)
     print(machine())
-    print(f"task: {args.n} PNG crops {args.size}x{args.size} -> x4, bundled srgan, CPU, 1 actor")
+    print(
+        f"task: {args.n} PNG crops {args.size}x{args.size} -> x4, bundled srgan, CPU, 1 actor, "
+        f"--threads {args.threads}"
+    )
     local_step = (times["local"][0] - times["local"][1]) / (args.n - 1)
     for name, (full, one) in times.items():
         step = (full - one) / (args.n - 1)
