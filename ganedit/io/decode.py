@@ -124,22 +124,14 @@ def apply_orientation(img: np.ndarray, orientation: int) -> np.ndarray:
     Returns:
         A C-contiguous array (H and W swapped for orientations 5-8).
     """
-    if orientation == 2:
-        img = img[:, ::-1]
-    elif orientation == 3:
-        img = img[::-1, ::-1]
-    elif orientation == 4:
-        img = img[::-1]
-    elif 5 <= orientation <= 8:
-        img = img.swapaxes(0, 1)
-        if orientation == 6:
-            img = img[:, ::-1]
-        elif orientation == 7:
-            img = img[::-1, ::-1]
-        elif orientation == 8:
-            img = img[::-1]
-    else:
+    if not 2 <= orientation <= 8:
         return img
+    if orientation >= 5:  # 5-8: transposed, then flipped as 1-4 are
+        img, orientation = img.swapaxes(0, 1), orientation - 4
+    if orientation in (2, 3):
+        img = img[:, ::-1]  # left-right
+    if orientation in (3, 4):
+        img = img[::-1]  # top-bottom
     return np.ascontiguousarray(img)
 
 
