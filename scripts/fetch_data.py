@@ -111,13 +111,7 @@ def prepare_photos(data: Path, max_side: int) -> None:
             if img is None:
                 print(f"skip {src}: unreadable", file=sys.stderr)
                 continue
-            h, w = img.shape[:2]
-            f = min(1.0, max_side / max(h, w))
-            if f < 1.0:
-                img = cv2.resize(img, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
-            tmp = dst.with_suffix(".tmp.png")
-            cv2.imwrite(str(tmp), img)
-            tmp.replace(dst)
+            _write_png(dst, img, max_side)
         split = "val" if name in VAL_PHOTOS else "train"
         link = photos / split / dst.name
         if not link.exists():
