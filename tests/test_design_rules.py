@@ -17,7 +17,10 @@ from ganedit.testing import (
 
 ROOT = Path(__file__).resolve().parents[1]
 CORE = ROOT / "ganedit"
-BUILTIN_FAMILIES = ("srgan", "dcgan", "pix2pix", "cyclegan", "inpaint")
+# "cut" is left out: the scanner matches whole words, and core messages say "cut short".
+BUILTIN_FAMILIES = (
+    "srgan", "dcgan", "pix2pix", "cyclegan", "inpaint", "spandrel", "spandrel-inpaint"
+)  # fmt: skip
 FIXTURE_FAMILIES = ("tiny-sr", "tiny-gen", "broken-half", "clash-ok")
 
 
