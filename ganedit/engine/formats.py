@@ -28,28 +28,6 @@ def apply_format(nets: Mapping[str, nn.Module], channels_last: bool) -> None:
         net.to(memory_format=fmt)  # type: ignore[call-overload]
 
 
-def _job(
-    family: ModelFamily,
-    config: Any,
-    nets: Mapping[str, nn.Module],
-    generators: Sequence[str],
-    inputs: Mapping[str, torch.Tensor],
-    autocast: Any,
-) -> Any:
-    def job(channels_last: bool) -> None:
-        apply_format(nets, channels_last)
-        x = {k: to_format(v, channels_last) for k, v in inputs.items()}
-        for g in generators:
-            with autocast():
-                out = family.predict(nets[g], x, config)
-            out.float().mean().backward()
-        for net in nets.values():
-            for p in net.parameters():
-                p.grad = None
-
-    return job
-
-
 def choose_training_format(
     family: ModelFamily,
     config: Any,
@@ -75,14 +53,24 @@ def choose_training_format(
         The faster :class:`~ganedit.formats.FormatChoice` (``nets`` are left contiguous; the
         caller applies the choice).
     """
+
+    def job(channels_last: bool) -> None:
+        apply_format(nets, channels_last)
+        x = {k: to_format(v, channels_last) for k, v in inputs.items()}
+        for g in generators:
+            with autocast():
+                out = family.predict(nets[g], x, config)
+            out.float().mean().backward()
+        for net in nets.values():
+            for p in net.parameters():
+                p.grad = None
+
     n = next(iter(inputs.values())).shape[0] if inputs else 0
     key = f"train|{family.name}|{net_digest(*nets.values())}|{precision}|n{n}"
     saved = {k: [b.detach().clone() for b in net.buffers()] for k, net in nets.items()}
     devices = [device.index or 0] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
-        choice = measured_format(
-            key, _job(family, config, nets, generators, inputs, autocast), device
-        )
+        choice = measured_format(key, job, device)
     for k, net in nets.items():
         for b, old in zip(net.buffers(), saved[k], strict=True):
             b.copy_(old)
