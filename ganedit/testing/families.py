@@ -33,16 +33,9 @@ from ganedit import data as gdata
 from ganedit.family import IOSpec, Kind, ModelFamily, Step, Tiling
 from ganedit.io import read_image, write_image
 from ganedit.nn import ImagePool, PatchDiscriminator, adam, gan_loss
+from ganedit.testing import _FAMILY_NAMES
 
-__all__ = [
-    "TINY_FAMILIES",
-    "TinyColorize",
-    "TinyCycle",
-    "TinyGenerate",
-    "TinyInpaint",
-    "TinyUpscale",
-    "write_blobs",
-]
+__all__ = list(_FAMILY_NAMES)  # declared once, in the package (which loads this module lazily)
 
 
 def _help(text: str, train: bool = False) -> dict[str, Any]:
