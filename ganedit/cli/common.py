@@ -212,10 +212,10 @@ def option_from_field(cls: type, f: dataclasses.Field) -> click.Option:
     decls = ["--" + f.name.replace("_", "-"), f.name]
     text = str(f.metadata.get("help", ""))
     if value_type(cls, f) is bool:
-        default = bool(f.metadata.get("cli_default", f.default))
-        if default:  # on from the command line: a way to turn it off
+        on = bool(f.metadata.get("cli_default", f.default))
+        if on:  # on from the command line: a way to turn it off
             decls = [f"{decls[0]}/--no-{decls[0][2:]}", f.name]
-        return click.Option(decls, is_flag=True, default=default, help=text)
+        return click.Option(decls, is_flag=True, default=on, help=text)
     default: Any = "auto" if f.metadata.get("tile") and f.default is None else f.default
     if "choices" in f.metadata and default is not None:
         default = str(default)
