@@ -1,7 +1,8 @@
 """``--executor ray`` on a local Ray instance (two CPUs, one actor): the same files, pixels and
 records as the local executor, bad files failed with reasons, skip-existing, an actor killed
 mid-run (every input exactly once, no partial output, no temp file), ``--json`` stdout that
-stays JSON lines while Ray reports the dead actor, SIGINT (exit 130, then a rerun completes).
+stays JSON lines while Ray reports the dead actor, SIGINT (exit 130, then a rerun completes);
+and the multi-node training recipe: ``ganedit.train`` inside Ray Train's ``TorchTrainer``.
 
 Run them alone with ``pytest -m ray``."""
 
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from imagefiles import random_image, write_test_image
 from ray_helpers import FIXTURES, save_probe_weights
 
 from ganedit.infer import run_folder
@@ -25,6 +27,10 @@ from ganedit.io import Manifest, encode_image, write_image
 from ganedit.plugins import reset_plugins
 
 pytestmark = pytest.mark.ray
+
+#: Logical CPUs of the module's Ray instance: one executor actor; for the Ray Train test two
+#: train workers plus Ray Train's controller.
+RAY_NUM_CPUS = 3
 
 ODD = os.fsdecode(b"caf\xe9 \xff.png")  # a valid image whose name is not UTF-8
 
@@ -212,3 +218,57 @@ def test_sigint_stops_cleanly_with_130_and_a_rerun_completes(
     )  # fmt: skip
     assert again.exit_code == 0 and len(again.done) + len(again.skipped) == 8
     assert len(_records(out)) == 8 and not list(out.rglob("*.ganedit-tmp"))
+
+
+# ------------------------------------------------------------------ multi-node training recipe
+# ganedit.train runs unchanged inside Ray Train's TorchTrainer (2 CPU workers, gloo: Ray sets up
+# the process group, ganedit's engine sees it and trains with DDP, rank 0 writing), and a second
+# TorchTrainer with resume=True continues from the first one's checkpoint, as --resume does after
+# a failed node. It shares this module's Ray instance (a second ray.init in one process timed out
+# on the loaded test machine). Needs ray[train] (light on top of ray[data]: pydantic,
+# tensorboardX); in CI a missing one fails. Also marked slow: Ray Train starts a controller and
+# two worker actors per fit, twice.
+
+
+def _fit(tmp_path: Path, steps: int, resume: bool) -> None:
+    from ray.train import RunConfig, ScalingConfig
+    from ray.train.torch import TorchConfig, TorchTrainer
+    from raytrain_loop import train_loop  # importable by Ray's workers (PYTHONPATH)
+
+    trainer = TorchTrainer(
+        train_loop,
+        train_loop_config={
+            "data": str(tmp_path / "data"),
+            "out": str(tmp_path / "run"),
+            "steps": steps,
+            "resume": resume,
+        },  # fmt: skip
+        scaling_config=ScalingConfig(num_workers=2, use_gpu=False),
+        torch_config=TorchConfig(backend="gloo"),
+        run_config=RunConfig(storage_path=str(tmp_path / "ray-results"), name=f"s{steps}"),
+    )
+    trainer.fit()
+
+
+@pytest.mark.slow
+def test_ganedit_train_runs_in_torch_trainer_and_resumes(
+    ray_cluster, probe_plugin, tmp_path
+) -> None:
+    try:
+        import ray.train.torch  # noqa: F401
+    except ImportError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"the Ray Train test needs ray[train] in CI: {exc}")
+        pytest.skip(f"ray[train] is not installed: {exc}")
+    for i in range(4):
+        write_test_image(tmp_path / "data" / f"{i}.png", random_image(16, 16, seed=i))
+    _fit(tmp_path, steps=4, resume=False)
+    run = tmp_path / "run"
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    first = [r["step"] for r in rows if "step" in r]
+    assert max(first) == 4
+    _fit(tmp_path, steps=6, resume=True)
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    steps = [r["step"] for r in rows if "step" in r]
+    assert max(steps) == 6 and steps.count(1) == 1  # continued: step 1 was not run again
+    assert steps.count(5) == 1 and list(run.glob("*.safetensors"))  # exported by rank 0
