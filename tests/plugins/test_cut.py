@@ -1,5 +1,5 @@
 """Tests of the cut family (CPU, tiny networks): the conformance kit, the paper's defaults,
-the PatchNCE loss itself, and that the NCE term is what keeps an output tied to its input."""
+the encoder features, the PatchNCE loss and head, and the evaluation (content score, sheets)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,6 @@ import ganedit
 from ganedit.config import update_config
 from ganedit.data import DatasetError
 from ganedit.testing import check_family
-
-ROOT = Path(__file__).resolve().parents[2]
-WEIGHTS = ROOT / "assets" / "weights" / "cut-fashion-sneaker-boot.safetensors"
 
 TINY = {
     "channels": 1,
@@ -148,15 +145,4 @@ def test_evaluate_reports_content_and_writes_sheets(tmp_path: Path) -> None:
         assert 0.0 <= s[f"{d}_content"] <= 1.0 and 0.0 <= s[f"{d}_target_share"] <= 1.0
         assert ganedit.read_image(tmp_path / "sheets" / f"cut-{d}.png").ndim == 3
     assert [r["direction"] for r in result["rows"]] == ["a2b", "b2a"]
-
-
-def test_bundled_weights_translate_and_keep_content(fashion_cycle: Path) -> None:
-    """Loose bars on the first 100 test items of each class (the card: all 1000)."""
-    assert WEIGHTS.is_file(), f"bundled weights missing: {WEIGHTS}"
-    editor = ganedit.load("cut", device="cpu")
-    assert editor.generator_name == "a2b" and editor.io.in_channels == 1
-    s = CUT().evaluate(editor, {"data": [fashion_cycle]}, {"n": 100})["summary"]
-    for d in ("a2b", "b2a"):
-        assert s[f"{d}_target_share"] > s[f"{d}_input_share"] + 0.6, d
-        assert s[f"{d}_target_share"] > 0.75, d
-        assert s[f"{d}_content"] > 0.68, d  # chance: 0.5
+    assert fam.default_weights(cfg) is None  # nothing bundled yet: load() asks for --weights
