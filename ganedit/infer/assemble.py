@@ -1,26 +1,25 @@
 """A tiled edit assembled into an integer image (the tiled branch of
 :meth:`Editor.edit_pixels <ganedit.infer.editor.Editor.edit_pixels>`).
 
-An image that is tiled is never held whole in float: the tiles are blended block by block
-(:func:`~ganedit.infer.blocks.tiled_blocks`) or, when the output is resized (``outscale``) or
-has alpha, row by row into full-width strips (:func:`~ganedit.infer.tiling.tiled_strips`);
-each finished piece is given its alpha and quantised into the integer output on the CPU.
+An image that is tiled is never held whole in float: :func:`~ganedit.infer.tiling.tiled` blends
+the tiles block by block or, when the output is resized (``outscale``) or has alpha, row by row
+into full-width strips; each finished piece is given its alpha and quantised into the integer
+output on the CPU.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import torch
 
 from ganedit.family import Kind
 from ganedit.infer import layouts
-from ganedit.infer.blocks import tiled_blocks
 from ganedit.infer.inputs import model_input
 from ganedit.infer.resize import StripResizer, resize_width, row_weights
-from ganedit.infer.tiling import tiled_strips
+from ganedit.infer.tiling import Block, TileModel, tiled
 
 if TYPE_CHECKING:  # pragma: no cover
     from ganedit.infer.editor import Editor
@@ -42,7 +41,7 @@ def edit_tiled(
     if editor.family.kind is Kind.IMAGE_MASK and mask is None and alpha is not None:
         mask, alpha = alpha == 0, None
     src, fn = tile_source(editor, colour, mask, peak)
-    n, _, h, w = src.shape
+    h, w = src["image"].shape[-2:]
     return editor._backoff.run(
         lambda t, b: strips_into(
             editor, src, fn, colour.shape[1], (alpha, peak), batch.dtype, t, b
@@ -55,12 +54,14 @@ def edit_tiled(
 
 def tile_source(
     editor: Editor, colour: torch.Tensor, mask: torch.Tensor | None, peak: float
-) -> tuple[torch.Tensor, Callable[[torch.Tensor], torch.Tensor]]:
-    """What the tiles are cut from, and the model call on a stack of them.
+) -> tuple[dict[str, torch.Tensor], TileModel]:
+    """What the tiles are cut from (the inputs dict, ``colour``: ``(N, C, H, W)`` integer up
+    to ``peak``; ``mask``: ``(N, 1, H, W)`` or ``(N, H, W)``, True = fill), and the model call
+    on a dict of tiles.
 
     An IMAGE family whose input needs no padding keeps the integer image: each tile is
     converted to float (and to the model's channels) on its own, so no float copy of the
-    whole input is held (x4 of 4000x3000: 0.13 GiB less). Otherwise (a mask to stack,
+    whole input is held (x4 of 4000x3000: 0.13 GiB less). Otherwise (a masked family, or
     reflect padding, which integer tensors lack) the whole input is converted first.
     """
     m = max(1, editor.io.size_multiple)
@@ -68,45 +69,41 @@ def tile_source(
     if editor.family.kind is Kind.IMAGE and h % m == 0 and w % m == 0:
         in_channels = editor.in_channels
 
-        def fn(t: torch.Tensor) -> torch.Tensor:
-            x = layouts.to_model(t.to(torch.float32).div_(peak), in_channels)
+        def fn(tiles: dict[str, torch.Tensor]) -> torch.Tensor:
+            x = layouts.to_model(tiles["image"].to(torch.float32).div_(peak), in_channels)
             return editor._predict(model_input(editor, x, None))
 
-        return colour, fn
+        return {"image": colour}, fn
     x = layouts.to_model(colour.to(torch.float32).div_(peak), editor.in_channels)
     return model_input(editor, x, mask), editor._predict
 
 
 def strips_into(
     editor: Editor,
-    xm: torch.Tensor,
-    fn: Callable[[torch.Tensor], torch.Tensor],
+    src: dict[str, torch.Tensor],
+    fn: TileModel,
     file_channels: int,
     alpha: tuple[torch.Tensor | None, float],
     dtype: torch.dtype,
     tile: int | None,
     per_call: int,
 ) -> torch.Tensor:
-    """Blend, resize, add alpha and quantise into a CPU integer output: block by block
-    (:func:`~ganedit.infer.blocks.tiled_blocks`) when the output is the model's size and
-    has no alpha, else strip by strip (``xm``: what :func:`tile_source` cut tiles from,
-    ``fn`` its model call; ``alpha``: the integer alpha channel or ``None``, and its peak
-    value)."""
+    """Blend, resize, add alpha and quantise into a CPU integer output: block by block when
+    the output is the model's size and has no alpha, else strip by strip (``src``: the
+    inputs dict :func:`tile_source` cuts tiles from, ``fn`` its model call; ``alpha``: the
+    integer alpha channel ``(N, 1, H, W)`` or ``None``, and its peak value)."""
+    n, _, h, w = src["image"].shape
     if tile is None:  # the out-of-memory back-off never untiles; keep the contract
-        tile = max(xm.shape[-2:])
-    n, _, h, w = xm.shape
+        tile = max(h, w)
     oh, ow = editor.output_size(h, w)
     store = torch.uint16 if dtype in (torch.uint16, torch.int32) else torch.uint8
     out: torch.Tensor | None = None
     grid = {"scale": editor.scale, "tile": tile, "overlap": editor.tiling.overlap,
             "multiple": editor.io.size_multiple, "tiles_per_batch": per_call}  # fmt: skip
     model_size = (h * editor.scale, w * editor.scale)
-    if alpha[0] is None and (oh, ow) == model_size:  # blocks: a constant float set
-        pieces: Iterator[tuple[int, int, torch.Tensor]] = tiled_blocks(fn, xm, **grid)
-    else:  # full-width strips, for the resize and the alpha channel
-        strips = final_rows(tiled_strips(fn, xm, **grid), model_size, (oh, ow))
-        pieces = ((q0, 0, y) for q0, y in strips)
-    for q0, c0, y in pieces:
+    blocks = alpha[0] is None and (oh, ow) == model_size  # blocks: a constant float set
+    pieces = tiled(fn, src, **grid, strips=not blocks)  # strips: for the resize and alpha
+    for q0, c0, y in pieces if blocks else final_rows(pieces, model_size, (oh, ow)):
         y = layouts.from_model(y, file_channels, editor.in_channels)
         if alpha[0] is not None:
             rows = alpha_rows(alpha[0], q0, q0 + y.shape[2], oh, ow, alpha[1])
@@ -120,20 +117,20 @@ def strips_into(
 
 
 def final_rows(
-    strips: Iterator[tuple[int, torch.Tensor]],
+    strips: Iterator[Block],
     model_size: tuple[int, int],
     size: tuple[int, int],
-) -> Iterator[tuple[int, torch.Tensor]]:
-    """The model-scale strips (``(N, C, rows, W * scale)`` float), resized to ``size``
-    strip by strip when ``outscale`` asks for another size (antialiased bicubic,
-    clamped to [0, 1], as ``Editor._rescale``)."""
+) -> Iterator[Block]:
+    """The model-scale strips ``(row, 0, (N, C, rows, W * scale) float)`` of
+    :func:`~ganedit.infer.tiling.tiled`, resized to ``size`` strip by strip when ``outscale``
+    asks for another size (antialiased bicubic, clamped to [0, 1], as ``Editor._rescale``)."""
     if size == model_size:
         yield from strips
         return
     resizer = StripResizer(model_size[0], size[0], size[1], antialias=True)
-    for row, strip in strips:
+    for row, _, strip in strips:
         for q0, part in resizer.feed(row, strip):
-            yield q0, part.clamp_(0, 1)
+            yield q0, 0, part.clamp_(0, 1)
 
 
 def alpha_rows(

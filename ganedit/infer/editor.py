@@ -24,7 +24,7 @@ transparent (alpha == 0), and the result is then opaque.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +53,7 @@ from ganedit.infer.options import (
     validate_option,
 )
 from ganedit.infer.plan import OOMBackoff, TilePlan, pixel_budget, plan_call, plan_tiling
-from ganedit.infer.tiling import pad_to_multiple, tiled_forward
+from ganedit.infer.tiling import tiled_forward
 
 __all__ = ["Editor", "NonFiniteOutputError", "tensor_mask"]
 
@@ -275,13 +275,12 @@ class Editor:
         )
 
     # ------------------------------------------------------------------------------- running
-    def _predict_once(self, x: torch.Tensor) -> torch.Tensor:
-        """One ``family.predict`` call: ``x`` ``(B, C_in [+ 1 mask], h, w)`` float32 on the
-        device, h and w multiples of ``size_multiple`` -> ``(B, C_out, h * s, w * s)`` float32
-        clamped to ``[0, 1]``."""
-        inputs = {"image": x}
-        if self.family.kind is Kind.IMAGE_MASK:
-            inputs = {"image": x[:, :-1], "mask": x[:, -1:]}
+    def _predict_once(self, inputs: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """One ``family.predict`` call on the inputs dict (as ``model_input`` makes it):
+        ``"image"`` ``(B, C_in, h, w)`` float32 in [0, 1] on the device (plus ``"mask"``
+        ``(B, 1, h, w)``, 1.0 = fill), h and w multiples of ``size_multiple`` ->
+        ``(B, C_out, h * s, w * s)`` float32 clamped to ``[0, 1]``."""
+        x = inputs["image"]
         inputs = {k: to_format(v, self.memory.channels_last) for k, v in inputs.items()}
         with torch.no_grad(), autocast_for(self.device, self.precision):
             y = self.family.predict(self.generator, inputs, self.config)
@@ -300,33 +299,30 @@ class Editor:
             )
         return y.clamp_(0, 1)
 
-    def _predict(self, x: torch.Tensor) -> torch.Tensor:
+    def _predict(self, inputs: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """:meth:`_predict_once`, averaged over the self-ensemble's views when asked."""
         if self._self_ensemble > 1:
-            return self_ensemble(self._predict_once, x, self._self_ensemble).clamp_(0, 1)
-        return self._predict_once(x)
+            return self_ensemble(self._predict_once, inputs, self._self_ensemble).clamp_(0, 1)
+        return self._predict_once(inputs)
 
-    def _run(self, x: torch.Tensor, tile: int | None, tiles_per_batch: int) -> torch.Tensor:
-        """Whole (padded and cropped back) or tiled, for one chunk of the batch."""
-        if tile is None:
-            xp, (h, w) = pad_to_multiple(x, self.io.size_multiple)
-            return self._predict(xp)[..., : h * self.scale, : w * self.scale]
-        return tiled_forward(
-            self._predict,
-            x,
-            scale=self.scale,
-            tile=tile,
-            overlap=self.tiling.overlap,
-            multiple=self.io.size_multiple,
-            tiles_per_batch=tiles_per_batch,
-        )
-
-    def _attempt(self, x: torch.Tensor, tile: int | None, batch: int) -> torch.Tensor:
-        """The whole batch ``x``: ``batch`` images per call, or one image at a time in tiles
-        with ``batch`` tiles per call."""
-        step = batch if tile is None else 1
-        per_call = 1 if tile is None else batch
-        outs = [self._run(x[i : i + step], tile, per_call) for i in range(0, x.shape[0], step)]
+    def _attempt(
+        self, inputs: Mapping[str, torch.Tensor], tile: int | None, batch: int
+    ) -> torch.Tensor:
+        """The whole batch (the inputs dict): ``batch`` images per call, whole (padded and
+        cropped back), or one image at a time in tiles with ``batch`` tiles per call."""
+        step, per_call = (batch, 1) if tile is None else (1, batch)
+        outs = [
+            tiled_forward(
+                self._predict,
+                {k: v[i : i + step] for k, v in inputs.items()},
+                scale=self.scale,
+                tile=tile,
+                overlap=self.tiling.overlap,
+                multiple=self.io.size_multiple,
+                tiles_per_batch=per_call,
+            )
+            for i in range(0, inputs["image"].shape[0], step)
+        ]
         return outs[0] if len(outs) == 1 else torch.cat(outs, 0)
 
     def _rescale(self, y: torch.Tensor, h: int, w: int) -> torch.Tensor:
@@ -357,10 +353,10 @@ class Editor:
         """
         for note in self.pending_notes():
             warnings.warn(note, RuntimeWarning, stacklevel=2)
-        xm = model_input(self, x, mask)
-        n, _, h, w = xm.shape
+        inputs = model_input(self, x, mask)
+        h, w = inputs["image"].shape[-2:]
         tile, batch = self.plan(h, w)
-        y = self._backoff.run(lambda t, b: self._attempt(xm, t, b), tile, batch, (h, w))
+        y = self._backoff.run(lambda t, b: self._attempt(inputs, t, b), tile, batch, (h, w))
         return self._rescale(y, h, w)
 
     # ------------------------------------------------------------------ layouts: gray, RGB(A)

@@ -19,7 +19,7 @@ Views, in order (``views`` = how many are used):
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import torch
 
@@ -43,26 +43,35 @@ def _undo(y: torch.Tensor, transpose: bool, hflip: bool, vflip: bool) -> torch.T
 
 
 def self_ensemble(
-    fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, views: int
+    fn: Callable[[dict[str, torch.Tensor]], torch.Tensor],
+    inputs: Mapping[str, torch.Tensor],
+    views: int,
 ) -> torch.Tensor:
-    """The mean of ``undo(fn(view(x)))`` over the first ``views`` dihedral views of ``x``.
+    """The mean of ``undo(fn(view(inputs)))`` over the first ``views`` dihedral views.
+
+    Every entry of the input dict (the image and, for a masked family, its mask) goes through
+    the same view, so a mask stays on its pixels.
 
     Args:
-        fn: maps ``(N, C, h, w)`` to ``(N, C_out, h * s, w * s)`` for any ``h, w`` (a
-            transposed view has ``h`` and ``w`` swapped, so ``fn`` must accept both).
-        x: ``(N, C, H, W)`` input (any dtype ``fn`` takes; values unchanged by the views).
-        views: 1, 2, 4 or 8 (1 = just ``fn(x)``).
+        fn: maps a dict like ``inputs`` with entries ``(N, C_k, h, w)`` to ``(N, C_out, h * s,
+            w * s)`` for any ``h, w`` (a transposed view has ``h`` and ``w`` swapped, so ``fn``
+            must accept both).
+        inputs: ``{"image": (N, C, H, W)}``, plus e.g. ``"mask": (N, 1, H, W)`` (any dtype
+            ``fn`` takes; values unchanged by the views).
+        views: 1, 2, 4 or 8 (1 = just ``fn(inputs)``).
 
     Returns:
-        ``(N, C_out, H * s, W * s)`` float32: the average, same layout as ``fn(x)``.
+        ``(N, C_out, H * s, W * s)``: ``fn``'s result for 1 view, else the float32 average,
+        same layout as ``fn(inputs)``.
     """
     n = check_views(views)
     if n == 1:
-        return fn(x)
+        return fn(dict(inputs))
     acc: torch.Tensor | None = None
     for i in range(n):
         t, hf, vf = bool(i & 4), bool(i & 1), bool(i & 2)
-        y = _undo(fn(_apply(x, t, hf, vf)), t, hf, vf).float()
+        view = {k: _apply(v, t, hf, vf) for k, v in inputs.items()}
+        y = _undo(fn(view), t, hf, vf).float()
         acc = y.clone() if acc is None else acc.add_(y)
     assert acc is not None
     return acc.div_(n)

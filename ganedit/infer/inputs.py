@@ -38,9 +38,12 @@ def tensor_mask(mask: torch.Tensor) -> torch.Tensor:
     raise TypeError(f"a mask must be bool, float, uint8 or 16-bit, got {mask.dtype}")
 
 
-def model_input(editor: Editor, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-    """Check the arguments of ``editor.forward``; the image on the device, with the mask
-    (IMAGE_MASK) as one more channel (1.0 = fill)."""
+def model_input(
+    editor: Editor, x: torch.Tensor, mask: torch.Tensor | None
+) -> dict[str, torch.Tensor]:
+    """Check the arguments of ``editor.forward``; the family's inputs dict on the device:
+    ``{"image": (N, C_in, H, W) float32}``, plus (IMAGE_MASK) ``"mask": (N, 1, H, W)``
+    float32, 1.0 = fill."""
     if editor.family.kind == Kind.GENERATE:
         raise TypeError(f"{editor.family.name} generates images: use sample() or generate()")
     if x.ndim != 4:
@@ -54,7 +57,7 @@ def model_input(editor: Editor, x: torch.Tensor, mask: torch.Tensor | None) -> t
         )
     x = x.to(editor.device, torch.float32, non_blocking=True)
     if editor.family.kind is not Kind.IMAGE_MASK:
-        return x
+        return {"image": x}
     if mask is None:
         raise ValueError(
             f"{editor.family.name} needs a mask (True/1 = fill), or an image with alpha "
@@ -64,7 +67,7 @@ def model_input(editor: Editor, x: torch.Tensor, mask: torch.Tensor | None) -> t
     m = m[:, None] if m.ndim == 3 else m
     if m.shape[0] != x.shape[0] or m.shape[1] != 1 or m.shape[-2:] != x.shape[-2:]:
         raise ValueError(f"mask shape {tuple(mask.shape)} does not match image {tuple(x.shape)}")
-    return torch.cat([x, m.float()], 1)
+    return {"image": x, "mask": m.float()}
 
 
 def check_output_size(editor: Editor, height: int, width: int) -> None:

@@ -1,7 +1,7 @@
 """Bicubic resizing in horizontal strips, equal to ``F.interpolate`` on the whole image.
 
-The editor blends tiles into strips (:func:`ganedit.infer.tiling.tiled_strips`) and never
-holds a full-size float image, so the final resize (``outscale``) and the alpha channel's
+The editor blends tiles into strips (:func:`ganedit.infer.tiling.tiled`, ``strips=True``) and
+never holds a full-size float image, so the final resize (``outscale``) and the alpha channel's
 resize are done strip by strip too. Resizing is separable: the width is resized with
 ``F.interpolate`` on each strip (its rows untouched, which is exact), and the height with the
 rows of the same 1-D weight matrix PyTorch uses, computed here for just the rows a strip

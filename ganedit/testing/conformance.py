@@ -200,17 +200,13 @@ def check_tiled(c: _Ctx) -> None:
     tile = max(2 * overlap + m, -(-min(c.image_size) // m) * m)
     inputs = c.inputs(1, (3 * tile, 3 * tile - 2 * m), seed=1)
     whole = c.predict(g, inputs)
-    keys = list(inputs)
-    splits = [inputs[k].shape[1] for k in keys]
 
-    def fn(t: torch.Tensor) -> torch.Tensor:
-        parts = dict(zip(keys, torch.split(t, splits, dim=1), strict=True))
-        return c.family.predict(g, parts, c.config)
+    def fn(tiles: dict[str, torch.Tensor]) -> torch.Tensor:
+        return c.family.predict(g, tiles, c.config)
 
     with torch.no_grad():
-        packed = torch.cat([inputs[k] for k in keys], 1)
         tiled = tiled_forward(
-            fn, packed, scale=c.spec.scale, tile=tile, overlap=overlap, multiple=m
+            fn, inputs, scale=c.spec.scale, tile=tile, overlap=overlap, multiple=m
         )
     if tiled.shape != whole.shape:
         raise _Fail(f"tiled shape {tuple(tiled.shape)} != whole {tuple(whole.shape)}")

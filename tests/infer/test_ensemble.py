@@ -12,13 +12,14 @@ from ganedit.infer import load
 from ganedit.infer.ensemble import check_views, self_ensemble
 
 
-def _up2(x: torch.Tensor) -> torch.Tensor:
+def _up2(inputs: dict[str, torch.Tensor]) -> torch.Tensor:
     """Exactly equivariant under flips and transposes: nearest-neighbour x2."""
-    return F.interpolate(x, scale_factor=2, mode="nearest")
+    return F.interpolate(inputs["image"], scale_factor=2, mode="nearest")
 
 
-def _left_bias(x: torch.Tensor) -> torch.Tensor:
+def _left_bias(inputs: dict[str, torch.Tensor]) -> torch.Tensor:
     """Not equivariant: adds a ramp that grows to the right (columns 0..w-1)."""
+    x = inputs["image"]
     ramp = torch.arange(x.shape[-1], dtype=x.dtype).expand_as(x)
     return x + ramp
 
@@ -26,29 +27,30 @@ def _left_bias(x: torch.Tensor) -> torch.Tensor:
 @pytest.mark.parametrize("views", [1, 2, 4, 8])
 def test_equivariant_model_is_unchanged(views: int) -> None:
     x = torch.rand(2, 3, 5, 7)
-    assert torch.allclose(self_ensemble(_up2, x, views), _up2(x), atol=1e-6)
+    assert torch.allclose(self_ensemble(_up2, {"image": x}, views), _up2({"image": x}), atol=1e-6)
 
 
 def test_views_are_undone_and_averaged() -> None:
     x = torch.zeros(1, 1, 3, 4)
     # a horizontal flip turns the ramp 0..3 into 3..0: the 2-view mean is flat at 1.5
-    assert torch.allclose(self_ensemble(_left_bias, x, 2), torch.full_like(x, 1.5))
+    assert torch.allclose(self_ensemble(_left_bias, {"image": x}, 2), torch.full_like(x, 1.5))
     # 4 views: vertical flips do not touch a horizontal ramp, still flat 1.5
-    assert torch.allclose(self_ensemble(_left_bias, x, 4), torch.full_like(x, 1.5))
+    assert torch.allclose(self_ensemble(_left_bias, {"image": x}, 4), torch.full_like(x, 1.5))
     # 8 views: transposed views put the ramp along rows (0..2, mean 1), so the mean of
     # 4 x 1.5 (columns) and 4 x 1.0 (rows) is 1.25 everywhere
-    assert torch.allclose(self_ensemble(_left_bias, x, 8), torch.full_like(x, 1.25))
+    assert torch.allclose(self_ensemble(_left_bias, {"image": x}, 8), torch.full_like(x, 1.25))
 
 
 def test_every_view_is_a_distinct_dihedral_transform() -> None:
     seen: list[torch.Tensor] = []
 
-    def record(v: torch.Tensor) -> torch.Tensor:
-        seen.append(v.clone())
-        return v
+    def record(inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        assert torch.equal(inputs["mask"], inputs["image"] % 2)  # the mask moves with it
+        seen.append(inputs["image"].clone())
+        return inputs["image"]
 
     x = torch.arange(12.0).view(1, 1, 3, 4)
-    self_ensemble(record, x, 8)
+    self_ensemble(record, {"image": x, "mask": x % 2}, 8)
     assert len(seen) == 8
     keys = {tuple(v.flatten().tolist()) + tuple(v.shape) for v in seen}
     assert len(keys) == 8
@@ -67,7 +69,7 @@ def test_editor_self_ensemble_averages_and_is_validated() -> None:
     plain = load(TinyUp(), weights=False)
     ens = load(TinyUp(), weights=False, self_ensemble=8)
     assert ens.self_ensemble == 8 and "self_ensemble=8" in repr(ens)
-    manual = self_ensemble(plain._predict, x, 8)
+    manual = self_ensemble(plain._predict, {"image": x}, 8)
     out = ens(x)
     assert out.shape == plain(x).shape == (1, 3, 24, 32)
     assert torch.allclose(out, manual, atol=1e-6)

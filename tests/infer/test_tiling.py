@@ -1,9 +1,11 @@
-"""Tiled inference matches untiled inference and leaves no seams."""
+"""Tiled inference (ganedit/infer/tiling.py) matches untiled inference and leaves no seams;
+the inputs dict (image, mask) is cut into matching tiles."""
 
 from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ganedit.infer.tiling import (
@@ -11,6 +13,7 @@ from ganedit.infer.tiling import (
     legal_tile,
     pad_to_multiple,
     tile_starts,
+    tiled,
     tiled_forward,
 )
 
@@ -135,3 +138,74 @@ def test_black_grid_request_is_rounded_and_exact() -> None:
         ref = net(x)
         out = tiled_forward(net, x, scale=1, tile=16, overlap=8, multiple=16)
     assert (out - ref).abs().max().item() < 1e-4
+
+
+def _masked_net(scale: int) -> nn.Module:
+    """A masked family's shape: image (3) and mask (1) in, the image blended by the mask
+    (receptive radius 2 input pixels)."""
+    torch.manual_seed(1)
+    body = nn.Sequential(nn.Conv2d(4, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 3, 3, padding=1))
+
+    class Masked(nn.Module):
+        def forward(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+            x, m = inputs["image"], inputs["mask"]
+            y = x * (1 - m) + body(torch.cat([x, m], 1)) * m
+            return F.interpolate(y, scale_factor=scale, mode="nearest") if scale > 1 else y
+
+    return Masked().eval()
+
+
+@pytest.mark.parametrize("scale", [1, 2])
+def test_the_inputs_dict_is_cut_into_matching_tiles(scale: int) -> None:
+    """Image and mask go in as the family's dict, not as a stacked channel: every tile of the
+    mask lies on its tile of the image (the masked blend equals the untiled one)."""
+    net = _masked_net(scale)
+    g = torch.Generator().manual_seed(3)
+    x = torch.rand(2, 3, 45, 70, generator=g)
+    mask = (torch.rand(2, 1, 45, 70, generator=g) > 0.6).float()
+    seen: list[tuple[int, ...]] = []
+
+    def fn(tiles: dict[str, torch.Tensor]) -> torch.Tensor:
+        assert set(tiles) == {"image", "mask"}
+        assert tiles["mask"].shape[1] == 1 and tiles["image"].shape[1] == 3
+        assert tiles["mask"].shape[-2:] == tiles["image"].shape[-2:]
+        seen.append(tuple(tiles["image"].shape))
+        return net(tiles)
+
+    with torch.no_grad():
+        padded = {k: pad_to_multiple(v, 4)[0] for k, v in {"image": x, "mask": mask}.items()}
+        ref = net(padded)[..., : 45 * scale, : 70 * scale]
+        out = tiled_forward(fn, {"image": x, "mask": mask}, scale=scale, tile=16, overlap=8,
+                            multiple=4, tiles_per_batch=2)  # fmt: skip
+    assert len(seen) > 4 and out.shape == ref.shape
+    assert (out - ref).abs().max().item() < 1e-4
+    kept = (mask == 0).expand_as(x)
+    if scale == 1:  # the kept pixels are the input's, exactly where the mask says
+        assert torch.allclose(out[kept], x[kept], atol=1e-6)
+
+
+def test_inputs_of_other_sizes_or_without_an_image_are_refused() -> None:
+    x = torch.rand(1, 3, 40, 40)
+    with pytest.raises(ValueError, match="does not match image"):
+        list(tiled(lambda d: d["image"], {"image": x, "mask": torch.zeros(1, 1, 40, 39)},
+                   scale=1, tile=16, overlap=8))  # fmt: skip
+    with pytest.raises(ValueError, match="'image'"):
+        list(tiled(lambda d: d["x"], {"x": x}, scale=1, tile=16, overlap=8))
+
+
+def test_an_integer_image_is_cut_as_it_is() -> None:
+    """Integer pixels needing no padding are cut into integer tiles (no float copy of the
+    whole input); the result equals tiling the float image."""
+    img = torch.randint(0, 256, (1, 3, 48, 64), dtype=torch.uint8)
+    net = _net(2)
+    dtypes: set[torch.dtype] = set()
+
+    def fn(tiles: dict[str, torch.Tensor]) -> torch.Tensor:
+        dtypes.add(tiles["image"].dtype)
+        return net(tiles["image"].float() / 255)
+
+    with torch.no_grad():
+        got = tiled_forward(fn, {"image": img}, scale=2, tile=32, overlap=16, multiple=4)
+        want = net(img.float() / 255)
+    assert dtypes == {torch.uint8}
+    assert (got - want).abs().max().item() < 1e-4

@@ -12,7 +12,7 @@ from rel_helpers import images, manifest, run_tiny, save_tiny_weights
 
 from ganedit.infer import load
 from ganedit.infer.resize import StripResizer
-from ganedit.infer.tiling import tiled_strips
+from ganedit.infer.tiling import tiled
 from ganedit.testing import TinyUpscale
 
 
@@ -32,8 +32,8 @@ def test_strips_equal_the_untiled_result_within_one_level(dtype, channels, outsc
 
 def test_no_strip_is_taller_than_a_row_of_tiles() -> None:
     x = torch.rand(1, 3, 200, 60)
-    heights = [s.shape[2] for _, s in tiled_strips(lambda t: t.repeat_interleave(2, -1)
-               .repeat_interleave(2, -2), x, scale=2, tile=32, overlap=8)]  # fmt: skip
+    heights = [s.shape[2] for _, _, s in tiled(lambda d: d["image"].repeat_interleave(2, -1)
+               .repeat_interleave(2, -2), {"image": x}, scale=2, tile=32, overlap=8, strips=True)]  # fmt: skip
     assert sum(heights) == 400 and max(heights) <= 32 * 2
 
 
