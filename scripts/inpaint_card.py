@@ -50,7 +50,8 @@ def complete(card: dict[str, Any], run: Path, evaluation: Path | None, notes: li
         ".venv/bin/python scripts/train_inpaint.py --steps 6000 --minutes M  (resume: the same)"
     )
     training["export_command"] = (
-        f"ganedit export {training.get('checkpoint', run)} assets/weights/inpaint.safetensors "
+        f"ganedit export {_relative(str(training.get('checkpoint', run)))} "
+        "assets/weights/inpaint.safetensors "
         "--fp16 --force"
     )
     training["machine"] = (
