@@ -12,7 +12,7 @@ Runs, alternating, as whole processes (start-up included, as a user sees them):
 Each also runs on a single image; ``(t_n - t_1) / (n - 1)`` is the steady per-image time, so
 the fixed cost (start-up, Ray's session and actor) and the per-image cost separate. Outputs of
 the local and the ray run are compared byte for byte. Last, the driver's own work per record
-(the :class:`~ganedit.infer.records.RecordBook`: one record, event, progress, manifest rewrite
+(the :class:`~ganedit.infer.run.records.RecordBook`: one record, event, progress, manifest rewrite
 every 2 s) is timed on synthetic records, since the driver is the one serial part when many
 nodes feed it::
 
@@ -50,9 +50,9 @@ def run_cmd(src: Path, dst: Path, *extra: str) -> list[str]:
 def driver_cost(n: int, folder: Path) -> tuple[float, float]:
     """``(records per second through the driver's book, seconds of one manifest rewrite at
     n records)`` on synthetic records."""
-    from ganedit.infer.pipeline import RunEvents
-    from ganedit.infer.records import RecordBook
-    from ganedit.infer.report import RunReport
+    from ganedit.infer.run.pipeline import RunEvents
+    from ganedit.infer.run.records import RecordBook
+    from ganedit.infer.run.report import RunReport
     from ganedit.io import Manifest
 
     manifest = Manifest(folder / "ganedit-run.json", model="srgan")

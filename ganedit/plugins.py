@@ -285,8 +285,8 @@ def _executor_problem(
     """Why ``register(name, cls)`` is refused, or ``None``."""
     import dataclasses
 
-    from ganedit.infer.executors import BUILTIN, Executor
     from ganedit.infer.options import RunOptions
+    from ganedit.infer.run.executors import BUILTIN, Executor
 
     if not isinstance(name, str) or not _NAME_RE.match(name):
         return f"executor name {name!r} must match [a-z0-9-]+"
@@ -312,7 +312,7 @@ def _executor_problem(
 def executor_classes() -> dict[str, type]:
     """Executors added by ``ganedit_register_executors`` (name -> class), plugin by plugin.
 
-    A refused registration (bad name, not an :class:`~ganedit.infer.executors.Executor`, a
+    A refused registration (bad name, not an :class:`~ganedit.infer.run.executors.Executor`, a
     taken name, an option name already used by a run option or another executor) or a hook
     that raises is recorded as that plugin's error; ``GANEDIT_STRICT_PLUGINS=1`` raises. The
     result is computed once per load; importing an executor's heavy dependency is left to

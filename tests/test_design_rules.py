@@ -58,7 +58,7 @@ def test_import_rule_catches_private_reaches(tmp_path: Path) -> None:
         "from ganedit import ModelFamily, Kind, hookimpl, io, nn\n"
         "from ganedit.nn import gan_loss\n"
         "from ganedit.io import datasets\n"
-        "from ganedit.infer.runner import run_folder\n"
+        "from ganedit.infer.run.runner import run_folder\n"
         "from ganedit.plugins import get_family\n"
         "from ganedit import _LAZY\n"
         "import ganedit.io.decode\n"
@@ -69,7 +69,7 @@ def test_import_rule_catches_private_reaches(tmp_path: Path) -> None:
     found = [f.split(":", 1)[1] for f in plugin_imports_only_public(tmp_path)]
     assert found == [
         "5: ganedit.io.datasets is not in its __all__",
-        "6: ganedit.infer.runner is internal; import from ganedit.infer",
+        "6: ganedit.infer.run.runner is internal; import from ganedit.infer",
         "7: ganedit.plugins is not a public module",
         "8: ganedit._LAZY is not public",
         "9: ganedit.io.decode is internal; import from ganedit.io",
@@ -83,12 +83,12 @@ def test_import_rule_checks_a_single_module_plugin(tmp_path: Path) -> None:
     a path that does not exist is an error rather than a pass."""
     one = tmp_path / "one_module.py"
     one.write_text(
-        "import ganedit\nfrom ganedit.infer.runner import run_folder\nx = ganedit._LAZY\n"
+        "import ganedit\nfrom ganedit.infer.run.runner import run_folder\nx = ganedit._LAZY\n"
     )
     found = plugin_imports_only_public(one)
     assert [f.rsplit(":", 2)[0] for f in found] == [str(one)] * 2
     assert [f.split(":", 1)[1] for f in found] == [
-        "2: ganedit.infer.runner is internal; import from ganedit.infer",
+        "2: ganedit.infer.run.runner is internal; import from ganedit.infer",
         "3: ganedit._LAZY is not public",
     ]
     with pytest.raises(FileNotFoundError, match="no plugin file or folder"):

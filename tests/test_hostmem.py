@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 import ganedit
 from ganedit.cli import cli
-from ganedit.infer import runner
+from ganedit.infer.run import runner
 from ganedit.testing import TinyUpscale
 
 

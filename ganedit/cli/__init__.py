@@ -107,7 +107,7 @@ cli.add_command(serve_cmd)
 def main(argv: Sequence[str] | None = None) -> None:
     """Console entry point: exit 0 all done, 1 some failed / error, 2 usage error, 130 SIGINT,
     143 SIGTERM."""
-    from ganedit.infer.signals import exit_on_sigterm
+    from ganedit.infer.run.signals import exit_on_sigterm
 
     if threading.current_thread() is threading.main_thread():
         if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):

@@ -3,7 +3,7 @@
 Its options are generated: one per :class:`~ganedit.infer.options.RunOptions` field that
 applies to the model's kind (``--mask``/``--masks`` only for IMAGE_MASK models),
 ``--executor`` and one per option field of every registered executor (``--workers`` for
-``ray``...; :mod:`ganedit.infer.executors`), ``--json``, then one per field of the model's
+``ray``...; :mod:`ganedit.infer.run.executors`), ``--json``, then one per field of the model's
 Config. Every run option is handed to :func:`ganedit.run_folder` as it is; the options of the
 chosen executor that were given go to its ``executor_options`` (another executor's option is a
 usage error).
@@ -46,7 +46,7 @@ CLI_ONLY = ("paths", "json", "executor")
 
 def _executors() -> dict[str, Any]:
     """Every registered executor class by name (``local`` first)."""
-    from ganedit.infer.executors import executor_class, list_executors
+    from ganedit.infer.run.executors import executor_class, list_executors
 
     names = list_executors()
     return {n: executor_class(n) for n in ["local", *(n for n in names if n != "local")]}

@@ -129,7 +129,7 @@ def plugin_imports_only_public(plugin_dir: str | Path) -> list[str]:
     Allowed: ``import ganedit`` and its public names (``ganedit.__all__``), and the public
     sub-modules in :data:`ganedit.PUBLIC_MODULES` (top level only: ``ganedit.io`` yes,
     ``ganedit.io.decode`` no), and from those only the names in the module's ``__all__``.
-    Anything else (``ganedit.infer.runner``, ``ganedit.plugins``, underscore names) is a
+    Anything else (``ganedit.infer.run.runner``, ``ganedit.plugins``, underscore names) is a
     violation. Attribute access such as
     ``ganedit._LAZY`` is a violation too.
 

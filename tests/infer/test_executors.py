@@ -26,7 +26,7 @@ from ganedit.infer import (
     process_items,
     run_folder,
 )
-from ganedit.infer.executors import make_executor
+from ganedit.infer.run.executors import make_executor
 from ganedit.io import InputItem, Manifest, read_image, write_image
 from ganedit.plugins import executor_classes, get_plugin_manager, plugin_records
 
@@ -74,7 +74,7 @@ def test_merge_manifests_keeps_one_record_per_input(tmp_path: Path) -> None:
 
 
 def test_the_encode_pool_follows_jobs_and_the_cpu_affinity(tmp_path, monkeypatch) -> None:
-    from ganedit.infer import pipeline
+    from ganedit.infer.run import pipeline
 
     sizes: list[tuple[int, int]] = []
     real = pipeline.Pipeline.__init__

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from ganedit.infer import layouts
-from ganedit.infer.jobs import resize_nearest
+from ganedit.infer.run.jobs import resize_nearest
 
 
 def test_split_and_merge_alpha() -> None:

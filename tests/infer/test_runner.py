@@ -322,7 +322,7 @@ def test_a_new_run_option_is_one_field(tmp_path: Path, monkeypatch) -> None:
     """Adding a field to RunOptions makes it a `ganedit run` option, a run_folder keyword and
     a manifest parameter, with no other change."""
     import ganedit.cli.run as cli_run
-    import ganedit.infer.runner as runner
+    import ganedit.infer.run.runner as runner
     from ganedit.infer.options import RunOptions
 
     @dataclass

@@ -24,7 +24,7 @@ def test_two_ranks_process_each_file_once(tmp_path: Path, monkeypatch) -> None:
     # the two ranks run one after the other in this process: a launch is simulated (torchrun's
     # variable set, no process group joined); tests/test_torchrun_run.py runs real ranks
     monkeypatch.setenv("TORCHELASTIC_RUN_ID", "simulated")
-    monkeypatch.setattr("ganedit.infer.runner.join_group", lambda timeout: False)
+    monkeypatch.setattr("ganedit.infer.run.runner.join_group", lambda timeout: False)
     reports = {}
     for rank in (1, 0):  # rank 1 first, so rank 0 finds its finished part when merging
         monkeypatch.setenv("RANK", str(rank))
@@ -53,7 +53,7 @@ def test_under_torchrun_only_the_local_executor(tmp_path: Path, monkeypatch) -> 
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("RANK", "0")
     monkeypatch.setenv("TORCHELASTIC_RUN_ID", "simulated")
-    from ganedit.infer import executors
+    from ganedit.infer.run import executors
 
     other = type("Other", (executors.LocalExecutor,), {"name": "other"})
     monkeypatch.setitem(executors.BUILTIN, "other", other)

@@ -149,7 +149,7 @@ def test_pending_host_copies_keep_order_and_pixels(
     cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The GPU path's one-batch-behind copy queue, exercised on the CPU."""
-    from ganedit.infer import pipeline, transfer
+    from ganedit.infer.run import pipeline, transfer
 
     class SlowCopy(transfer.HostCopy):
         def ready(self) -> bool:  # as a copy still running on the device would answer
@@ -175,7 +175,7 @@ def test_pending_host_copies_keep_order_and_pixels(
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_host_copy_from_the_gpu_is_pinned_and_exact() -> None:
-    from ganedit.infer.transfer import HostCopy
+    from ganedit.infer.run.transfer import HostCopy
 
     x = torch.randint(0, 255, (2, 8, 8, 3), dtype=torch.uint8)
     copy = HostCopy(x.cuda())

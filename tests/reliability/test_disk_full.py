@@ -18,7 +18,7 @@ import pytest
 from rel_helpers import events, images, run_tiny, save_tiny_weights
 
 import ganedit.io.atomic as atomic
-from ganedit.infer.lock import LOCK_NAME, FolderLock, OutputLocked
+from ganedit.infer.run.lock import LOCK_NAME, FolderLock, OutputLocked
 
 
 @contextlib.contextmanager
@@ -107,7 +107,7 @@ def _disk_filling_after(monkeypatch, folder: Path, room: int) -> None:
             used[0] += 1
         return real(path, data)
 
-    for module in ("ganedit.infer.outputs", "ganedit.io.manifest"):
+    for module in ("ganedit.infer.run.outputs", "ganedit.io.manifest"):
         monkeypatch.setattr(f"{module}.atomic_write_bytes", write)
 
 

@@ -13,7 +13,7 @@ import time
 import pytest
 from rel_helpers import images, run_tiny, save_tiny_weights
 
-from ganedit.infer.lock import LOCK_NAME, FolderLock, OutputLocked
+from ganedit.infer.run.lock import LOCK_NAME, FolderLock, OutputLocked
 
 
 def _lock(folder, pid: int) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rel_helpers import images, run_tiny, save_tiny_weights
 
-from ganedit.infer.lock import LOCK_NAME
+from ganedit.infer.run.lock import LOCK_NAME
 from ganedit.io import MANIFEST_NAME, InputItem, plan_output
 from ganedit.io.atomic import TEMP_SUFFIX, temp_prefix
 from ganedit.io.walk import runner_owned

@@ -15,13 +15,13 @@ from typing import Any
 from ganedit.config import config_to_dict
 from ganedit.family import ModelFamily
 from ganedit.infer.editor import Editor
-from ganedit.infer.executors import LoadSpec
 from ganedit.infer.limits import env_number
 from ganedit.infer.options import RunOptions
-from ganedit.infer.outputs import Outputs
-from ganedit.infer.process import merge_manifests
-from ganedit.infer.records import RecordBook
-from ganedit.infer.resume import SkipCheck, input_stat
+from ganedit.infer.run.executors import LoadSpec
+from ganedit.infer.run.outputs import Outputs
+from ganedit.infer.run.process import merge_manifests
+from ganedit.infer.run.records import RecordBook
+from ganedit.infer.run.resume import SkipCheck, input_stat
 from ganedit.io import MANIFEST_NAME, Manifest
 
 __all__ = ["claim_outputs", "load_spec", "merge_parts", "skip_and_work"]

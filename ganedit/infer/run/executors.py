@@ -2,9 +2,9 @@
 
 The driver (:func:`ganedit.run_folder`) alone holds the output folder's lock, walks the
 inputs, checks their identity, decides what ``skip_existing`` skips, and keeps the manifest
-(:class:`~ganedit.infer.records.RecordBook`). It hands a :class:`WorkOrder` (the files to
+(:class:`~ganedit.infer.run.records.RecordBook`). It hands a :class:`WorkOrder` (the files to
 process, with their index) to an :class:`Executor`, whose :meth:`Executor.run` gets them
-processed somewhere by :func:`~ganedit.infer.process.process_items` and hands every record
+processed somewhere by :func:`~ganedit.infer.run.process.process_items` and hands every record
 back to the driver's sink, with its index, in the driver's process:
 
 * ``local`` (:class:`LocalExecutor`, the default): the pipeline in this process;
@@ -133,7 +133,7 @@ class WorkOrder:
 
 
 class ExecutorSink(Protocol):
-    """The driver's side an executor reports to (:class:`~ganedit.infer.records.RecordBook`)."""
+    """The driver's side an executor reports to (:class:`~ganedit.infer.run.records.RecordBook`)."""
 
     def record(self, index: int | None, rec: dict[str, Any]) -> None:
         """The final record of the work item ``index`` (a repeat is dropped)."""
@@ -191,7 +191,7 @@ class LocalExecutor(Executor):
     summary = "this process, decode/encode threads around the model (the default)"
 
     def run(self, order: WorkOrder, sink: ExecutorSink) -> None:
-        from ganedit.infer.process import ItemProcessor
+        from ganedit.infer.run.process import ItemProcessor
 
         processor = ItemProcessor(
             order.editor, order.options, order.output, all_items=order.items, protect=order.protect

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ganedit.infer.limits import output_limit_reason
-from ganedit.infer.resume import input_stat
+from ganedit.infer.run.resume import input_stat
 from ganedit.io import IMAGE_EXTENSIONS, ImageReadError, InputItem, probe_image
 from ganedit.io.decode import decode_file, read_bytes
 from ganedit.io.masks import mask_from_alpha, read_mask

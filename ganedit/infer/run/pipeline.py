@@ -1,22 +1,22 @@
 """The three stages of a folder run, as one object: :class:`Pipeline`.
 
 1. **decode** (a thread pool of ``jobs`` workers; OpenCV releases the GIL): read and decode
-   each file and its mask (:func:`ganedit.infer.jobs.decode`), a bounded number ahead;
-2. **device** (:class:`~ganedit.infer.model_stage.ModelStage`): consecutive images of one
+   each file and its mask (:func:`ganedit.infer.run.jobs.decode`), a bounded number ahead;
+2. **device** (:class:`~ganedit.infer.run.model_stage.ModelStage`): consecutive images of one
    size and layout are batched (as many as :meth:`Editor.plan` allows; one at a time when
    tiled), copied through pinned memory on CUDA, run by :meth:`Editor.edit_pixels` and
    quantised on the device; in the calling thread, or several batches at once when the
    measured thread layout says so (``threads``). On CUDA the result goes back to the host
    by a non-blocking copy into pinned memory that overlaps the next batch
-   (:mod:`ganedit.infer.transfer`);
+   (:mod:`ganedit.infer.run.transfer`);
 3. **encode + write** (a thread pool of ``jobs`` workers, by default the cores this process
    may run on, :func:`usable_cpus`): encode with OpenCV and write atomically
-   (:func:`ganedit.infer.outputs.encode_write`), a bounded number in flight.
+   (:func:`ganedit.infer.run.outputs.encode_write`), a bounded number in flight.
 
 Every file ends in exactly one record (done or failed, with its reason), handed to a
 :class:`RecordSink` with the file's position: the driver's
-:class:`~ganedit.infer.records.RecordBook` (manifest, events, progress bar) in a local run, a
-list in :func:`ganedit.infer.process.process_items`. ``fail_fast`` stops at the first failure.
+:class:`~ganedit.infer.run.records.RecordBook` (manifest, events, progress bar) in a local run, a
+list in :func:`ganedit.infer.run.process.process_items`. ``fail_fast`` stops at the first failure.
 The pipeline knows nothing of manifests, skipping or executors.
 """
 
@@ -35,14 +35,14 @@ import numpy as np
 import torch
 
 from ganedit.infer.editor import Editor
-from ganedit.infer.jobs import DecodeSettings, Job, MaskSource, decode
 from ganedit.infer.limits import max_output_pixels
-from ganedit.infer.model_stage import ModelStage
 from ganedit.infer.options import RunOptions
-from ganedit.infer.outputs import Outputs, encode_write
-from ganedit.infer.report import RunReport
+from ganedit.infer.run.jobs import DecodeSettings, Job, MaskSource, decode
+from ganedit.infer.run.model_stage import ModelStage
+from ganedit.infer.run.outputs import Outputs, encode_write
+from ganedit.infer.run.report import RunReport
+from ganedit.infer.run.transfer import COPIES_IN_FLIGHT, HostCopy
 from ganedit.infer.threads import ThreadChoice
-from ganedit.infer.transfer import COPIES_IN_FLIGHT, HostCopy
 from ganedit.io import ImageWriteError, InputItem, normalize_format
 from ganedit.io.metadata import metadata_note
 
@@ -302,7 +302,7 @@ class Pipeline:
         self.sink.choose({"threads": threads.describe()})
 
     def _after_model(self, tag: tuple[list[Job], Any], result: Callable[[], torch.Tensor]) -> None:
-        """Start a batch's copy to the host (:mod:`ganedit.infer.transfer`), or fail its files
+        """Start a batch's copy to the host (:mod:`ganedit.infer.run.transfer`), or fail its files
         with the model's error; hand the copies that are done to the encoders."""
         group, dtype = tag
         try:

@@ -1,13 +1,13 @@
 """The engine-agnostic seam of a folder run: items in, manifest records out.
 
 :func:`process_items` (and :class:`ItemProcessor`, which keeps the output paths between calls)
-runs the folder pipeline (:mod:`ganedit.infer.pipeline`: decode pool, batched model, encode
+runs the folder pipeline (:mod:`ganedit.infer.run.pipeline`: decode pool, batched model, encode
 pool, atomic writes) over a given list of input files with an already loaded editor, and
 returns one record per file. Every per-file problem (unreadable, not an image, no mask, too
 large, the model failed on it, the output cannot be written...) is a ``failed`` record with its
 reason; nothing is raised for a file. It knows nothing of locks, walks, manifests or
 skipping: those stay with the one driver of a run (:func:`ganedit.run_folder`), which hands
-the items to an executor (:mod:`ganedit.infer.executors`): local threads, torchrun ranks or
+the items to an executor (:mod:`ganedit.infer.run.executors`): local threads, torchrun ranks or
 Ray actors all call this.
 
 :func:`merge_manifests` joins manifests of one run written in parts (torchrun ranks, or a run
@@ -27,17 +27,17 @@ from typing import Any
 
 from ganedit.family import Kind
 from ganedit.infer.editor import Editor
-from ganedit.infer.jobs import MaskSource
 from ganedit.infer.options import RunOptions
-from ganedit.infer.outputs import Outputs
-from ganedit.infer.pipeline import Pipeline
+from ganedit.infer.run.jobs import MaskSource
+from ganedit.infer.run.outputs import Outputs
+from ganedit.infer.run.pipeline import Pipeline
 from ganedit.io import InputItem, Manifest
 
 __all__ = ["ItemProcessor", "merge_manifests", "process_items"]
 
 
 class _Collect:
-    """A :class:`~ganedit.infer.pipeline.RecordSink` keeping the records by position and
+    """A :class:`~ganedit.infer.run.pipeline.RecordSink` keeping the records by position and
     forwarding each to the caller's callbacks."""
 
     def __init__(

@@ -28,9 +28,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ganedit.infer.pipeline import RunEvents
-from ganedit.infer.report import RunReport
-from ganedit.infer.signals import StopFlag
+from ganedit.infer.run.pipeline import RunEvents
+from ganedit.infer.run.report import RunReport
+from ganedit.infer.run.signals import StopFlag
 from ganedit.io import InputItem, Manifest
 
 __all__ = ["MANIFEST_EVERY", "MANIFEST_SHARE", "RecordBook"]
@@ -50,7 +50,7 @@ class RecordBook:
         total: the number of records to expect (for the progress bar).
         progress: show a progress bar on stderr.
         fail_fast: stop at the first failed record.
-        stop: set by SIGINT/SIGTERM (:mod:`ganedit.infer.signals`).
+        stop: set by SIGINT/SIGTERM (:mod:`ganedit.infer.run.signals`).
     """
 
     def __init__(

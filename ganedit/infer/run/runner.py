@@ -3,10 +3,10 @@
 Validate the options (:class:`~ganedit.infer.options.RunOptions`), the executor and the paths,
 walk the inputs, resolve the editor (:func:`~ganedit.infer.loading.load`), then list what would
 be done (dry run) or lock the output folder, record what is missing or skipped, and hand the
-rest to the executor (:mod:`ganedit.infer.executors`: ``local`` runs the
-:class:`~ganedit.infer.pipeline.Pipeline` here, ``ray`` on Ray actors...), whose records come
-back to this process's :class:`~ganedit.infer.records.RecordBook` (manifest, events, progress);
-under torchrun merge the ranks' manifests (:func:`~ganedit.infer.process.merge_manifests`).
+rest to the executor (:mod:`ganedit.infer.run.executors`: ``local`` runs the
+:class:`~ganedit.infer.run.pipeline.Pipeline` here, ``ray`` on Ray actors...), whose records come
+back to this process's :class:`~ganedit.infer.run.records.RecordBook` (manifest, events, progress);
+under torchrun merge the ranks' manifests (:func:`~ganedit.infer.run.process.merge_manifests`).
 
 Rules:
 
@@ -22,21 +22,21 @@ Rules:
   error) instead.
 * IMAGE_MASK families take each image's mask from ``masks=DIR``, ``mask=FILE`` (resized,
   nearest, to an image of another size) or the image's transparent pixels
-  (:mod:`ganedit.infer.jobs`).
+  (:mod:`ganedit.infer.run.jobs`).
 * Tiles follow the family's tiling policy (:mod:`ganedit.infer.plan`): a tile the family
   cannot use exactly is rounded up, and a family that cannot be tiled runs whole; either is
   reported once as a warning.
 * ``skip_existing``: a file whose output exists is skipped while it is current: its input's
   size and modification time and the run's parameters are those the previous manifest
-  recorded (:mod:`ganedit.infer.resume`); otherwise it is redone and counted in
+  recorded (:mod:`ganedit.infer.run.resume`); otherwise it is redone and counted in
   ``report.redone``. Writes are atomic, so an existing output is a complete one; stale temp
   files (``.<name>.*.ganedit-tmp``) left by a killed run are removed at the start.
 * Paths are compared by identity (device and inode): an output folder that is an input folder
   (or the masks folder) by any path is refused, and an output path that is an input or mask
   file (a hard link too) is never written.
-* The output folder is locked while the run writes (:mod:`ganedit.infer.lock`); a second run
+* The output folder is locked while the run writes (:mod:`ganedit.infer.run.lock`); a second run
   into it is refused naming the first, a lock left by a killed run is taken over.
-* SIGINT and SIGTERM (:mod:`ganedit.infer.signals`): no new file is started, the files in
+* SIGINT and SIGTERM (:mod:`ganedit.infer.run.signals`): no new file is started, the files in
   flight are finished, the manifest is written and the end event sent, then
   :class:`RunInterrupted` (a ``KeyboardInterrupt`` carrying the report) is raised; the CLI
   exits 130 / 143.
@@ -75,20 +75,20 @@ from ganedit.config import config_to_dict
 from ganedit.engine.distributed import check_launcher, join_group
 from ganedit.family import Kind, ModelFamily
 from ganedit.hostmem import keep_freed_memory
-from ganedit.infer.driver import claim_outputs, load_spec, merge_parts, skip_and_work
 from ganedit.infer.editor import Editor
-from ganedit.infer.executors import Executor, WorkOrder, make_executor
-from ganedit.infer.jobs import MaskSource
 from ganedit.infer.limits import check_environment, env_number
 from ganedit.infer.loading import editor_option_names, load, resolve_family
-from ganedit.infer.lock import LOCK_NAME, FolderLock
 from ganedit.infer.options import RunOptions, option_fields
-from ganedit.infer.outputs import Outputs, sweep_temp_files
-from ganedit.infer.pipeline import RunEvents
-from ganedit.infer.records import RecordBook
-from ganedit.infer.report import RunReport
-from ganedit.infer.resume import SkipCheck, fingerprint
-from ganedit.infer.signals import RunInterrupted, graceful_stop
+from ganedit.infer.run.driver import claim_outputs, load_spec, merge_parts, skip_and_work
+from ganedit.infer.run.executors import Executor, WorkOrder, make_executor
+from ganedit.infer.run.jobs import MaskSource
+from ganedit.infer.run.lock import LOCK_NAME, FolderLock
+from ganedit.infer.run.outputs import Outputs, sweep_temp_files
+from ganedit.infer.run.pipeline import RunEvents
+from ganedit.infer.run.records import RecordBook
+from ganedit.infer.run.report import RunReport
+from ganedit.infer.run.resume import SkipCheck, fingerprint
+from ganedit.infer.run.signals import RunInterrupted, graceful_stop
 from ganedit.io import MANIFEST_NAME, Manifest, WalkResult, check_output_location, walk_inputs
 from ganedit.io import output_format_for as _output_format_for
 from ganedit.weights import card_provenance
@@ -340,7 +340,7 @@ def run_folder(
             "output", "action"}`` (dry run), ``{"event": "end", **report.to_dict()}``.
         executor: where the files are processed: ``"local"`` (this process), the name of an
             executor a plugin registered (``"ray"`` with the ``ganedit[ray]`` extra), or an
-            :class:`~ganedit.infer.executors.Executor` instance.
+            :class:`~ganedit.infer.run.executors.Executor` instance.
         executor_options: the named executor's options (its ``Options`` fields, e.g.
             ``{"workers": "2", "ray_address": "auto"}``).
         **options: every field of :class:`~ganedit.infer.options.RunOptions` (``weights``,

@@ -32,7 +32,7 @@ class RunInterrupted(KeyboardInterrupt):
 
     Attributes:
         signum: the signal (``signal.SIGINT`` or ``signal.SIGTERM``).
-        report: the :class:`~ganedit.infer.report.RunReport` of what was done.
+        report: the :class:`~ganedit.infer.run.report.RunReport` of what was done.
     """
 
     def __init__(self, signum: int, report: Any) -> None:
