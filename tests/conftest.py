@@ -33,7 +33,7 @@ HOME_ENV = ("GANEDIT_CACHE_DIR", "HOME", "XDG_CACHE_HOME")
 def _private_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The whole session (and every subprocess, which inherits the environment) keeps its
     caches in a temporary folder, never in the user's ``~/.cache``: ``GANEDIT_CACHE_DIR``
-    (the measurement cache, :func:`ganedit.formats.cache_path`), and ``HOME`` and
+    (the measurement cache, :func:`ganedit.measured.cache_path`), and ``HOME`` and
     ``XDG_CACHE_HOME`` for anything that still falls back to the home folder (a helper that
     drops ``GANEDIT_*`` variables, or a library's own cache). Yields the temporary home."""
     import os
@@ -131,3 +131,52 @@ def make_images(tmp_path: Path) -> Callable[..., list[Path]]:
         return out
 
     return make
+
+
+@pytest.fixture
+def formats_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty measurement cache (:mod:`ganedit.measured`) under ``tmp_path``, nothing
+    remembered in this process either; returns the cache file's path (not yet written)."""
+    from ganedit import measured
+
+    monkeypatch.setenv("GANEDIT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(measured, "_SEEN", {})
+    return tmp_path / "cache" / "measurements.json"
+
+
+@pytest.fixture
+def bf16_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pretend the CPU has bf16 instructions (the emulated kernels give the same numbers)."""
+    monkeypatch.setattr("ganedit.devices.cpu_half_precisions", lambda: ("bf16",))
+
+
+@pytest.fixture
+def fp32_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pretend the CPU has no half-precision instructions: ``auto`` precision is fp32 unmeasured."""
+    monkeypatch.setattr("ganedit.devices.cpu_half_precisions", lambda: ())
+
+
+@pytest.fixture
+def fake_timings(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], list[str]]:
+    """``ran = fake_timings("bf16")`` replaces the format measurement: every candidate's job
+    still runs once, in order, and is appended to ``ran``; the candidates of precision
+    ``"bf16"`` (``"bf16"``, ``"bf16/<memory format>"``) time 0.1 s, the others 0.3 s, and a
+    contiguous layout 0.01 s more than channels_last."""
+    from ganedit import measured
+
+    def install(fast: str) -> list[str]:
+        ran: list[str] = []
+
+        def measure(job, candidates, device, runs=2):
+            for c in candidates:
+                job(c)
+                ran.append(c)
+            return {
+                c: (0.1 if c.split("/")[0] == fast else 0.3) + 0.01 * ("contig" in c)
+                for c in candidates
+            }
+
+        monkeypatch.setattr(measured, "_measure", measure)
+        return ran
+
+    return install

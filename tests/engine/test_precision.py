@@ -11,31 +11,10 @@ import torch
 from engine_tiny_family import TinyConfig, TinyGAN, tiny_data
 from safetensors.torch import load_file
 
-from ganedit import formats
+from ganedit import measured
 from ganedit.engine import Engine, fit
 
-
-@pytest.fixture(autouse=True)
-def _bf16_cpu(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A CPU with bf16 instructions (the emulated kernels give the same numbers), an empty
-    measurement cache."""
-    monkeypatch.setattr("ganedit.devices.cpu_half_precisions", lambda: ("bf16",))
-    monkeypatch.setenv("GANEDIT_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(formats, "_SEEN", {})
-
-
-def _timer(monkeypatch: pytest.MonkeyPatch, fast: str) -> list[str]:
-    """Timings in which ``fast`` wins; every job still runs (training steps, then restore)."""
-    ran: list[str] = []
-
-    def measure(job, candidates, device, runs=2):
-        for c in candidates:
-            job(c)
-            ran.append(c)
-        return {c: 0.1 if c == fast else 0.2 for c in candidates}
-
-    monkeypatch.setattr(formats, "_measure", measure)
-    return ran
+pytestmark = pytest.mark.usefixtures("formats_cache", "bf16_cpu")
 
 
 def _fit(out, steps, precision="auto", resume=False):
@@ -55,8 +34,8 @@ def _same(a, b) -> bool:
     return x.keys() == y.keys() and all(torch.equal(x[k], y[k]) for k in x)
 
 
-def test_auto_measures_the_training_step_and_leaves_no_trace(tmp_path, monkeypatch) -> None:
-    ran = _timer(monkeypatch, "bf16")
+def test_auto_measures_the_training_step_and_leaves_no_trace(tmp_path, fake_timings) -> None:
+    ran = fake_timings("bf16")
     auto, engine = _fit(tmp_path / "auto", 5)
     assert sorted(ran) == ["bf16", "fp32"]
     assert engine.precision.name == "bf16" and engine.precision.source == "measured"
@@ -68,9 +47,9 @@ def test_auto_measures_the_training_step_and_leaves_no_trace(tmp_path, monkeypat
 
 
 def test_fp32_kept_when_faster_and_a_named_precision_measures_nothing(
-    tmp_path, monkeypatch
+    tmp_path, fake_timings
 ) -> None:
-    ran = _timer(monkeypatch, "fp32")
+    ran = fake_timings("fp32")
     _, engine = _fit(tmp_path / "a", 2)
     assert engine.precision.name == "fp32" and engine.strategy.name == "fp32"
     ran.clear()
@@ -78,12 +57,12 @@ def test_fp32_kept_when_faster_and_a_named_precision_measures_nothing(
     assert named.precision.source == "requested" and ran == []
 
 
-def test_resume_keeps_the_saved_precision_and_is_exact(tmp_path, monkeypatch) -> None:
-    _timer(monkeypatch, "bf16")
+def test_resume_keeps_the_saved_precision_and_is_exact(tmp_path, fake_timings) -> None:
+    fake_timings("bf16")
     full, _ = _fit(tmp_path / "full", 9)
     _fit(tmp_path / "part", 5)
-    formats._SEEN.clear()
-    ran = _timer(monkeypatch, "fp32")  # this machine would now choose fp32 ...
+    measured._SEEN.clear()
+    ran = fake_timings("fp32")  # this machine would now choose fp32 ...
     res, engine = _fit(tmp_path / "part", 9, resume=True)
     assert ran == []  # ... but a resumed run measures nothing: it keeps its checkpoint's bf16
     assert engine.precision.name == "bf16" and engine.precision.source == "resumed"

@@ -13,15 +13,8 @@ import torch
 from click.testing import CliRunner
 
 import ganedit
-from ganedit import formats
+from ganedit import measured
 from ganedit.testing import TinyInpaint, TinyUpscale
-
-
-@pytest.fixture
-def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("GANEDIT_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(formats, "_SEEN", {})
-    return tmp_path / "cache" / "measurements.json"
 
 
 def _layout(net: torch.nn.Module) -> set[bool]:
@@ -33,22 +26,24 @@ def _layout(net: torch.nn.Module) -> set[bool]:
     }
 
 
-def test_auto_measures_once_then_recalls_from_disk(cache: Path) -> None:
+def test_auto_measures_once_then_recalls_from_disk(formats_cache: Path, fp32_cpu: None) -> None:
     first = ganedit.load(TinyUpscale, weights=False, device="cpu")
     assert first.memory.source == "measured" and first.memory_format == "auto"
     assert set(first.memory.seconds) == {"channels_last", "contiguous"}
     assert first.memory.name == min(first.memory.seconds, key=first.memory.seconds.__getitem__)
-    doc = json.loads(cache.read_text())
+    doc = json.loads(formats_cache.read_text())
     (key,) = doc
     assert key.startswith("infer|tiny-upscale/") and "|fp32|cpu|" in key
-    formats._SEEN.clear()  # a new process: only the file remembers
+    measured._SEEN.clear()  # a new process: only the file remembers
     second = ganedit.load(TinyUpscale, weights=False, device="cpu")
     assert second.memory.source == "cached" and second.memory.name == first.memory.name
     assert "per probe" in second.memory.describe()
 
 
 @pytest.mark.parametrize("fmt", ["channels_last", "contiguous"])
-def test_requested_format_is_applied_and_pixels_agree(cache: Path, fmt: str) -> None:
+def test_requested_format_is_applied_and_pixels_agree(
+    formats_cache: Path, fp32_cpu: None, fmt: str
+) -> None:
     img = (np.random.default_rng(0).random((20, 28, 3)) * 255).astype(np.uint8)
     want = ganedit.load(TinyUpscale, weights=False, device="cpu", memory_format="contiguous")(img)
     ed = ganedit.load(TinyUpscale, weights=False, device="cpu", memory_format=fmt)
@@ -56,10 +51,10 @@ def test_requested_format_is_applied_and_pixels_agree(cache: Path, fmt: str) -> 
     assert _layout(ed.generator) == {fmt == "channels_last"}
     got = ed(img)
     assert got.shape == want.shape and np.abs(got.astype(int) - want.astype(int)).max() <= 1
-    assert not cache.exists()  # nothing measured, nothing written
+    assert not formats_cache.exists()  # nothing measured, nothing written
 
 
-def test_setting_the_option_on_a_loaded_editor_converts_it(cache: Path) -> None:
+def test_setting_the_option_on_a_loaded_editor_converts_it(formats_cache: Path) -> None:
     ed = ganedit.load(TinyUpscale, weights=False, device="cpu", memory_format="contiguous")
     ed.memory_format = "channels-last"  # the CLI spelling is accepted too
     assert ed.memory_format == "channels_last" and _layout(ed.generator) == {True}
@@ -74,7 +69,7 @@ def test_mask_family_probe_and_unwritable_cache(
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     monkeypatch.setenv("GANEDIT_CACHE_DIR", str(blocker / "sub"))
-    monkeypatch.setattr(formats, "_SEEN", {})
+    monkeypatch.setattr(measured, "_SEEN", {})
     ed = ganedit.load(TinyInpaint, weights=False, device="cpu")
     assert ed.memory.source == "measured"
     img = np.full((16, 16, 3), 90, np.uint8)
@@ -83,7 +78,7 @@ def test_mask_family_probe_and_unwritable_cache(
     assert ed(img, mask=mask).shape == (16, 16, 3)
 
 
-def test_run_option_reaches_cli_and_manifest(tmp_path: Path, cache: Path) -> None:
+def test_run_option_reaches_cli_and_manifest(tmp_path: Path, formats_cache: Path) -> None:
     from ganedit.cli import cli
 
     src = tmp_path / "in"
@@ -136,61 +131,42 @@ class _Fragile(TinyUpscale):
         return net(inputs["image"]).clamp(0, 1)
 
 
-@pytest.fixture
-def bf16_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Pretend the CPU has bf16 instructions (the emulated kernels give the same numbers)."""
-    monkeypatch.setattr("ganedit.devices.cpu_half_precisions", lambda: ("bf16",))
-
-
-def _fake_timer(monkeypatch: pytest.MonkeyPatch, fast: str) -> list[str]:
-    """Timings that make every ``fast``/* candidate win; each job still runs once."""
-    ran: list[str] = []
-
-    def measure(job, candidates, device, runs=2):
-        for c in candidates:
-            job(c)
-            ran.append(c)
-        return {c: (0.1 if c.startswith(fast) else 0.3) + 0.01 * ("contig" in c) for c in candidates}
-
-    monkeypatch.setattr(formats, "_measure", measure)
-    return ran
-
-
 def test_cpu_without_half_instructions_measures_formats_only(
-    cache: Path, monkeypatch: pytest.MonkeyPatch
+    formats_cache: Path, fp32_cpu: None, fake_timings
 ) -> None:
-    monkeypatch.setattr("ganedit.devices.cpu_half_precisions", lambda: ())
-    ran = _fake_timer(monkeypatch, "bf16")
+    ran = fake_timings("bf16")
     ed = ganedit.load(TinyUpscale, weights=False, device="cpu")
     assert ed.precision.name == "fp32" and ed.precision.source == "requested"
     assert sorted(ran) == ["fp32/channels_last", "fp32/contiguous"]
 
 
 def test_auto_takes_bf16_when_faster_and_within_the_guard(
-    cache: Path, bf16_cpu: None, monkeypatch: pytest.MonkeyPatch
+    formats_cache: Path, bf16_cpu: None, fake_timings
 ) -> None:
-    ran = _fake_timer(monkeypatch, "bf16")
+    ran = fake_timings("bf16")
     ed = ganedit.load(TinyUpscale, weights=False, device="cpu")
     assert set(ran) == {"fp32/contiguous", "fp32/channels_last", "bf16/contiguous",
                         "bf16/channels_last"}  # fmt: skip
     assert (ed.precision.name, ed.precision.source, ed.memory.name) == (
-        "bf16", "measured", "channels_last"
+        "bf16",
+        "measured",
+        "channels_last",
     )
     assert ed.precision.dtype == torch.bfloat16
     assert "within" in ed.precision.guard["bf16"] and "guard bf16" in ed.precision.describe()
     img = (np.random.default_rng(1).random((24, 20, 3)) * 255).astype(np.uint8)
     ref = ganedit.load(TinyUpscale, weights=False, device="cpu", precision="fp32")(img)
     assert np.abs(ed(img).astype(int) - ref.astype(int)).max() <= 2
-    formats._SEEN.clear()  # a new process recalls both answers from the file, measuring nothing
+    measured._SEEN.clear()  # a new process recalls both answers from the file, measuring nothing
     ran.clear()
     again = ganedit.load(TinyUpscale, weights=False, device="cpu")
     assert (again.precision.name, again.precision.source, ran) == ("bf16", "cached", [])
 
 
 def test_auto_keeps_fp32_when_it_is_faster(
-    cache: Path, bf16_cpu: None, monkeypatch: pytest.MonkeyPatch
+    formats_cache: Path, bf16_cpu: None, fake_timings
 ) -> None:
-    _fake_timer(monkeypatch, "fp32")
+    fake_timings("fp32")
     ed = ganedit.load(TinyUpscale, weights=False, device="cpu")
     assert (ed.precision.name, ed.precision.source) == ("fp32", "measured")
     assert set(ed.precision.seconds) == {"fp32/contiguous", "fp32/channels_last",
@@ -198,9 +174,9 @@ def test_auto_keeps_fp32_when_it_is_faster(
 
 
 def test_guard_refuses_bf16_that_changes_the_pixels_even_when_faster(
-    cache: Path, bf16_cpu: None, monkeypatch: pytest.MonkeyPatch
+    formats_cache: Path, bf16_cpu: None, fake_timings
 ) -> None:
-    ran = _fake_timer(monkeypatch, "bf16")
+    ran = fake_timings("bf16")
     ed = ganedit.load(_Fragile, weights=False, device="cpu")
     assert ed.precision.name == "fp32"
     assert "beyond" in ed.precision.guard["bf16"]
@@ -208,9 +184,9 @@ def test_guard_refuses_bf16_that_changes_the_pixels_even_when_faster(
 
 
 def test_named_precision_and_format_measure_nothing(
-    cache: Path, bf16_cpu: None, monkeypatch: pytest.MonkeyPatch
+    formats_cache: Path, bf16_cpu: None, fake_timings
 ) -> None:
-    ran = _fake_timer(monkeypatch, "fp32")
+    ran = fake_timings("fp32")
     ed = ganedit.load(
         TinyUpscale, weights=False, device="cpu", precision="bf16", memory_format="contiguous"
     )
@@ -222,20 +198,20 @@ def test_named_precision_and_format_measure_nothing(
 
 
 def test_generate_family_guard_compares_sample_statistics(
-    cache: Path, bf16_cpu: None, monkeypatch: pytest.MonkeyPatch
+    formats_cache: Path, bf16_cpu: None, fake_timings
 ) -> None:
     from ganedit.testing import TinyGenerate
 
-    _fake_timer(monkeypatch, "bf16")
+    fake_timings("bf16")
     ed = ganedit.load(TinyGenerate, weights=False, device="cpu")
     assert "samples' channel mean" in ed.precision.guard["bf16"]
     assert ed.precision.name == ("bf16" if "within" in ed.precision.guard["bf16"] else "fp32")
 
 
 def test_folder_run_records_the_precision_choice(
-    tmp_path: Path, cache: Path, bf16_cpu: None, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, formats_cache: Path, bf16_cpu: None, fake_timings
 ) -> None:
-    _fake_timer(monkeypatch, "bf16")
+    fake_timings("bf16")
     src = tmp_path / "in"
     src.mkdir()
     ganedit.write_image(src / "a.png", np.full((16, 12, 3), 100, np.uint8))
