@@ -180,3 +180,15 @@ def fake_timings(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], list[str]]:
         return ran
 
     return install
+
+
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """One intra-op torch thread for the test: on a busy 2-core machine two threads
+    spin-wait each other (LaMa's forward: 0.6 s with one, 10 s with two under a load of 15)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -17,15 +17,7 @@ import ganedit
 import ganedit.weights
 from ganedit.cli import cli
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread: on a busy 2-core machine two threads spin-wait each other
-    (LaMa's forward: 0.6 s with one, 10 s with two under a load of 15)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _save(state: dict, path: Path, legacy: bool) -> Path:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 import ganedit
 from ganedit.cli import cli
@@ -30,15 +30,7 @@ from spandrel.architectures.ESRGAN import ESRGAN  # noqa: E402
 from spandrel.architectures.LaMa import LaMa  # noqa: E402
 from spandrel.architectures.SwinIR import SwinIR  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread: on a busy 2-core machine two threads spin-wait each other
-    (LaMa's forward: 0.6 s with one, 10 s with two under a load of 15)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _image(path: Path, h: int, w: int, seed: int = 0) -> np.ndarray:
@@ -65,6 +57,11 @@ def _diff(a: np.ndarray, b: np.ndarray) -> int:
     return int(np.abs(a.astype(int) - b.astype(int)).max())
 
 
+def _cli(*args: object) -> Result:
+    """``ganedit ARGS`` in-process (paths as strings)."""
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
 def _random(net: torch.nn.Module, seed: int) -> dict:
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
@@ -78,18 +75,8 @@ def test_esrgan_import_and_folder_run_untiled_and_tiled(tmp_path: Path) -> None:
     torch.save({"params_ema": state}, tmp_path / "RealESRGAN_tiny.pth")
     img = _image(tmp_path / "in" / "a.png", 72, 88)
     weights = tmp_path / "esr.safetensors"
-    r = CliRunner().invoke(
-        cli,
-        [
-            "import",
-            str(tmp_path / "RealESRGAN_tiny.pth"),
-            str(weights),
-            "--to",
-            "spandrel",
-            "--license",
-            "BSD-3-Clause",
-        ],
-    )
+    r = _cli("import", tmp_path / "RealESRGAN_tiny.pth", weights, "--to", "spandrel",
+             "--license", "BSD-3-Clause")  # fmt: skip
     assert r.exit_code == 0, r.output
     card = json.loads(weights.with_suffix(".json").read_text())
     assert card["family"] == "spandrel" and card["architecture"] == "ESRGAN"
@@ -98,19 +85,7 @@ def test_esrgan_import_and_folder_run_untiled_and_tiled(tmp_path: Path) -> None:
     want = _descriptor_out(state, img)
     for tile in ("0", "48"):
         out = tmp_path / f"out{tile}"
-        r = CliRunner().invoke(
-            cli,
-            [
-                "run",
-                "spandrel",
-                str(tmp_path / "in"),
-                str(out),
-                "--weights",
-                str(weights),
-                "--tile",
-                tile,
-            ],
-        )
+        r = _cli("run", "spandrel", tmp_path / "in", out, "--weights", weights, "--tile", tile)
         assert r.exit_code == 0, r.output
         got = ganedit.read_image(out / "a.png")
         assert got.shape == (288, 352, 3) and _diff(got, want) <= 1, tile
@@ -181,36 +156,15 @@ def test_noncommercial_needs_the_flag_and_is_recorded(tmp_path: Path, monkeypatc
 
     monkeypatch.setattr(fam, "_registry", lambda: (spandrel.MAIN_REGISTRY, {"Compact"}))
     torch.save(_random(Compact(num_feat=4, num_conv=1, upscale=1), 0), tmp_path / "nc.pth")
-    r = CliRunner().invoke(
-        cli,
-        ["import", str(tmp_path / "nc.pth"), str(tmp_path / "nc.safetensors"), "--to", "spandrel"],
-    )
+    r = _cli("import", tmp_path / "nc.pth", tmp_path / "nc.safetensors", "--to", "spandrel")
     assert r.exit_code == 1 and "--allow-noncommercial" in r.output
     assert not (tmp_path / "nc.safetensors").exists()
-    r = CliRunner().invoke(
-        cli,
-        [
-            "import",
-            str(tmp_path / "nc.pth"),
-            str(tmp_path / "nc.safetensors"),
-            "--to",
-            "spandrel",
-            "--allow-noncommercial",
-        ],
-    )
+    r = _cli("import", tmp_path / "nc.pth", tmp_path / "nc.safetensors", "--to", "spandrel",
+             "--allow-noncommercial")  # fmt: skip
     assert r.exit_code == 0 and "NON-COMMERCIAL" in r.output
     _image(tmp_path / "in" / "a.png", 16, 16)
-    r = CliRunner().invoke(
-        cli,
-        [
-            "run",
-            "spandrel",
-            str(tmp_path / "in"),
-            str(tmp_path / "o"),
-            "--weights",
-            str(tmp_path / "nc.safetensors"),
-        ],
-    )
+    r = _cli("run", "spandrel", tmp_path / "in", tmp_path / "o", "--weights",
+             tmp_path / "nc.safetensors")  # fmt: skip
     assert r.exit_code == 0, r.output
     assert json.loads((tmp_path / "o" / "ganedit-run.json").read_text())["weights_card"][
         "non_commercial"
@@ -245,23 +199,11 @@ def test_without_spandrel_a_usage_error_names_the_extra(tmp_path: Path, monkeypa
     torch.save(_random(Compact(num_feat=4, num_conv=1, upscale=1), 0), tmp_path / "c.pth")
     import_checkpoint(tmp_path / "c.pth", tmp_path / "c.safetensors", to="spandrel")
     monkeypatch.setitem(sys.modules, "spandrel", None)
-    r = CliRunner().invoke(
-        cli,
-        ["import", str(tmp_path / "c.pth"), str(tmp_path / "d.safetensors"), "--to", "spandrel"],
-    )
+    r = _cli("import", tmp_path / "c.pth", tmp_path / "d.safetensors", "--to", "spandrel")
     assert r.exit_code == 2 and "ganedit[spandrel]" in r.output, r.output
     _image(tmp_path / "in" / "a.png", 8, 8)
-    r = CliRunner().invoke(
-        cli,
-        [
-            "run",
-            "spandrel",
-            str(tmp_path / "in"),
-            str(tmp_path / "o"),
-            "--weights",
-            str(tmp_path / "c.safetensors"),
-        ],
-    )
+    r = _cli("run", "spandrel", tmp_path / "in", tmp_path / "o", "--weights",
+             tmp_path / "c.safetensors")  # fmt: skip
     assert r.exit_code == 2 and "ganedit[spandrel]" in r.output, r.output
     assert "spandrel" in ganedit.list_models()
 
