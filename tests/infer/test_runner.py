@@ -21,6 +21,11 @@ def _img(h: int, w: int, c: int = 3, dtype=np.uint8, seed: int = 0) -> np.ndarra
     return rng.integers(0, peak + 1, size=(h, w, c)).astype(dtype)
 
 
+def _fresh(family, src: Path, out: Path, **options) -> RunReport:
+    """``run_folder`` of a new ``family`` instance with random weights, no progress bar."""
+    return run_folder(family(), src, out, weights=False, progress=False, **options)
+
+
 @pytest.fixture(scope="module")
 def up():
     return load(TinyUp(), weights=False)
@@ -167,10 +172,8 @@ def test_batch_equals_single(tmp_path: Path) -> None:
 def test_tiled_close_to_untiled(tmp_path: Path) -> None:
     src = tmp_path / "in"
     write_image(src / "big.png", _img(70, 90, seed=3))
-    whole = run_folder(TinyUp(), src, tmp_path / "whole", weights=False, tile=0, progress=False)
-    tiled = run_folder(
-        TinyUp(), src, tmp_path / "tiled", weights=False, tile=32, tile_overlap=16, progress=False
-    )
+    whole = _fresh(TinyUp, src, tmp_path / "whole", tile=0)
+    tiled = _fresh(TinyUp, src, tmp_path / "tiled", tile=32, tile_overlap=16)
     assert whole.exit_code == tiled.exit_code == 0
     a = read_image(tmp_path / "whole" / "big.png").astype(int)
     b = read_image(tmp_path / "tiled" / "big.png").astype(int)
@@ -186,14 +189,7 @@ def test_inpaint_with_shared_mask_resized_for_other_sizes(tmp_path: Path) -> Non
     m[2:5, 3:7] = 255
     write_image(tmp_path / "mask.png", m)
     with pytest.warns(RuntimeWarning, match="resized"):
-        report = run_folder(
-            TinyInpaint(),
-            src,
-            tmp_path / "out",
-            weights=False,
-            mask=tmp_path / "mask.png",
-            progress=False,
-        )
+        report = _fresh(TinyInpaint, src, tmp_path / "out", mask=tmp_path / "mask.png")
     assert sorted(p.name for p in report.done) == ["wrong_size.png", "x.png"]
     res = read_image(tmp_path / "out" / "x.png")
     keep = m[..., 0] == 0
@@ -222,9 +218,7 @@ def test_inpaint_with_masks_folder_then_alpha_then_failure(tmp_path: Path) -> No
     m = np.zeros((10, 12, 1), np.uint8)
     m[1:4, 2:6] = 255
     write_image(masks / "sub" / "x.bmp", m)  # any image extension
-    report = run_folder(
-        TinyInpaint(), src, tmp_path / "out", weights=False, masks=masks, progress=False
-    )
+    report = _fresh(TinyInpaint, src, tmp_path / "out", masks=masks)
     assert sorted(p.name for p in report.done) == ["alpha.png", "x.png"]
     assert "no mask" in dict((p.name, w) for p, w in report.failed)["no_mask.png"]
     res = read_image(tmp_path / "out" / "sub" / "x.png")
@@ -241,7 +235,7 @@ def test_inpaint_without_masks_uses_alpha_and_fails_the_others(tmp_path: Path) -
     rgba[..., 3] = 255
     rgba[2:4, 2:4, 3] = 0
     write_image(src / "holed.png", rgba)
-    report = run_folder(TinyInpaint(), src, tmp_path / "out", weights=False, progress=False)
+    report = _fresh(TinyInpaint, src, tmp_path / "out")
     assert [p.name for p in report.done] == ["holed.png"] and report.exit_code == 1
     why = dict((p.name, w) for p, w in report.failed)["opaque.png"]
     assert "no mask" in why and "alpha" in why
@@ -282,21 +276,12 @@ def test_tiling_notes_are_reported_once(tmp_path: Path) -> None:
         write_image(src / f"{i}.png", _img(48, 40, seed=i))
     events: list[dict] = []
     with pytest.warns(RuntimeWarning, match="rounded up"):
-        report = run_folder(
-            TinyUp(),
-            src,
-            tmp_path / "tiled",
-            weights=False,
-            multiple=16,
-            tile=16,
-            tile_overlap=8,
-            progress=False,
-            on_event=events.append,
-        )
+        report = _fresh(TinyUp, src, tmp_path / "tiled", multiple=16, tile=16, tile_overlap=8,
+                        on_event=events.append)  # fmt: skip
     assert report.exit_code == 0
     notes = [w for w in report.warnings if "rounded up" in w]
     assert len(notes) == 1 and sum(e["event"] == "warning" for e in events) == 1
-    whole = run_folder(TinyUp(), src, tmp_path / "whole", weights=False, multiple=16, tile=0)
+    whole = _fresh(TinyUp, src, tmp_path / "whole", multiple=16, tile=0)
     assert whole.exit_code == 0
     for i in range(3):
         a = read_image(tmp_path / "tiled" / f"{i}.png").astype(int)
@@ -305,7 +290,7 @@ def test_tiling_notes_are_reported_once(tmp_path: Path) -> None:
     assert params["tile"] == 16 and params["tiling"] == {"tile": 32, "overlap": 16}
 
     with pytest.warns(RuntimeWarning, match="cannot be tiled"):
-        norm = run_folder(TinyNorm(), src, tmp_path / "norm", weights=False, tile=16)
+        norm = _fresh(TinyNorm, src, tmp_path / "norm", tile=16)
     assert norm.exit_code == 0 and any("cannot be tiled" in w for w in norm.warnings)
 
 
@@ -338,9 +323,9 @@ def test_a_new_run_option_is_one_field(tmp_path: Path, monkeypatch) -> None:
     assert "--mask" in {o for p in cli_run._run_params(TinyInpaint) for o in p.opts}
     src = tmp_path / "in"
     write_image(src / "a.png", _img(8, 8))
-    report = run_folder(TinyKeep(), src, tmp_path / "out", weights=False, sharpen=0.5)
+    report = _fresh(TinyKeep, src, tmp_path / "out", sharpen=0.5)
     assert report.exit_code == 0
     params = json.loads((tmp_path / "out" / "ganedit-run.json").read_text())["parameters"]
     assert params["sharpen"] == 0.5
     with pytest.raises(ValueError, match="sharpen must be >= 0"):
-        run_folder(TinyKeep(), src, tmp_path / "o2", weights=False, sharpen=-1)
+        _fresh(TinyKeep, src, tmp_path / "o2", sharpen=-1)
