@@ -27,10 +27,10 @@ import click
 
 from ganedit import __version__
 from ganedit.cli.common import CONTEXT, ENV_EPILOG
-from ganedit.cli.common import ModelGroup as ModelGroup
 from ganedit.cli.evaluate import eval_cmd
 from ganedit.cli.export import export_cmd
 from ganedit.cli.import_cmd import import_cmd
+from ganedit.cli.model_commands import ModelGroup as ModelGroup
 from ganedit.cli.plot import plot_cmd
 from ganedit.cli.plugins_cmd import models_cmd, plugins_cmd
 from ganedit.cli.run import run_cmd

@@ -1,12 +1,13 @@
 """Shared pieces of the ``ganedit`` command line: option constants, the error mapping, the
 ``Config``-field options, the run options generated from
-:class:`~ganedit.infer.options.RunOptions`, the ``--tile`` type and the lazily built model
-groups."""
+:class:`~ganedit.infer.options.RunOptions`, the ``--tile`` type and the options every model
+command shares (``--weights``, ``--device``/``--precision``, ``--seed``, ``--self-ensemble``);
+the model groups themselves are :mod:`ganedit.cli.model_commands`."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -55,15 +56,19 @@ def _user_errors(*, value_is_usage: bool = False) -> Iterator[None]:
 
 # ------------------------------------------------------------------------------ param helpers
 def _config_options(
-    family_cls: type[ModelFamily], *, train: bool, reserved: set[str]
+    family_cls: type[ModelFamily], *, command: str, reserved: set[str]
 ) -> list[click.Option]:
-    """One option per ``Config`` field, defaulting to ``None`` (= keep the card's / Config's
-    value). Fields marked ``metadata={"train_only": True}`` appear only when ``train``."""
+    """One option per ``Config`` field of ``family_cls`` for the command ``command``
+    (``"train"``, ``"eval"``, ``"run"``, ``"sample"``...), defaulting to ``None`` (= keep the
+    card's / Config's value). A field marked ``metadata={"train_only": True}`` is an option of
+    ``train`` only, one marked ``{"eval_only": True}`` of ``eval`` only; fields named in
+    ``reserved`` (the command's own options) are left out."""
     fields = {f.name: f for f in config_fields(family_cls.Config)}
     opts: list[click.Option] = []
     for name, ctype, default, help_text, is_flag in iter_click_params(family_cls.Config):
         meta: dict[str, Any] = dict(fields[name].metadata)
-        if (meta.get("train_only") and not train) or name in reserved:
+        only = "train" if meta.get("train_only") else "eval" if meta.get("eval_only") else None
+        if (only and command != only) or name in reserved:
             continue
         flag = "--" + name.replace("_", "-")
         shown = ",".join(map(str, default)) if isinstance(default, (tuple, list)) else default
@@ -100,81 +105,6 @@ class _TileType(click.ParamType):
 
 
 TILE = _TileType()
-
-
-# ------------------------------------------------------------------------------ lazy groups
-def _safe_families() -> list[type[ModelFamily]]:
-    from ganedit.plugins import PluginError, list_families
-
-    try:
-        return list_families()
-    except PluginError as exc:  # strict mode: still let --help through
-        click.echo(f"warning: {exc}", err=True)
-        return []
-
-
-class ModelGroup(click.Group):
-    """A group whose sub-commands are model families, each built on first use.
-
-    Args:
-        factory: ``family_cls -> click.Command``.
-        accepts: which families the command applies to; others get a usage error saying why.
-        need: a phrase describing ``accepts`` for that error.
-    """
-
-    def __init__(
-        self,
-        *args: Any,
-        factory: Callable[[type[ModelFamily]], click.Command],
-        accepts: Callable[[type[ModelFamily]], bool],
-        need: str,
-        **kwargs: Any,
-    ) -> None:
-        kwargs.setdefault("context_settings", CONTEXT)
-        kwargs.setdefault("epilog", ENV_EPILOG)
-        kwargs.setdefault("subcommand_metavar", "MODEL [ARGS]...")
-        super().__init__(*args, **kwargs)
-        self.factory = factory
-        self.accepts = accepts
-        self.need = need
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return [f.name for f in _safe_families() if self.accepts(f)]
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        from ganedit.plugins import family_class
-
-        try:
-            cls = family_class(cmd_name)
-        except KeyError as exc:
-            if ctx.resilient_parsing:
-                return None
-            raise click.UsageError(str(exc), ctx) from None
-        if not self.accepts(cls):
-            if ctx.resilient_parsing:
-                return None
-            raise click.UsageError(
-                f"model {cls.name!r} ({cls.kind.value}) cannot be used here: {self.need}", ctx
-            )
-        return self.factory(cls)
-
-
-def model_command(
-    cls: type[ModelFamily],
-    callback: Callable[..., Any],
-    params: list[click.Parameter],
-    description: str,
-) -> click.Command:
-    """The sub-command ``MODEL`` of a model group: ``cls.summary`` then ``description`` as help."""
-    return click.Command(
-        cls.name,
-        callback=callback,
-        params=params,
-        context_settings=CONTEXT,
-        help=f"{cls.summary}\n\n{description}",
-        short_help=cls.summary,
-        epilog=ENV_EPILOG,
-    )
 
 
 # ------------------------------------------------------------- options from RunOptions fields
@@ -254,15 +184,9 @@ def weights_option() -> click.Option:
     )
 
 
-def load_editor(cls: type[ModelFamily], kw: dict[str, Any], **options: Any) -> Any:
-    """:func:`ganedit.load` of ``cls`` with the command's ``--weights``, ``--device`` and
-    ``--precision`` (``kw``) and the other ``options``."""
-    from ganedit.infer import load
-
-    return load(
-        cls.name, weights=kw["weights"], device=kw["device"], precision=kw["precision"],
-        **options,
-    )  # fmt: skip
+def seed_option(help: str = "Random seed.") -> click.Option:
+    """``--seed N`` (default 0)."""
+    return click.Option(["--seed"], type=int, default=0, show_default=True, help=help)
 
 
 def self_ensemble_option() -> click.Option:

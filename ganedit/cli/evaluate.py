@@ -9,16 +9,13 @@ from typing import Any
 import click
 
 from ganedit.cli.common import (
-    ModelGroup,
-    _config_options,
-    _split_options,
     _user_errors,
     device_options,
-    load_editor,
-    model_command,
+    seed_option,
     self_ensemble_option,
     weights_option,
 )
+from ganedit.cli.model_commands import load_editor, model_command, model_group
 from ganedit.cli.roles import roles_option
 from ganedit.family import Kind, ModelFamily
 
@@ -65,17 +62,14 @@ def _format_table(rows: list[dict], summary: dict) -> str:
 
 
 def _make_eval(cls: type[ModelFamily]) -> click.Command:
+    """Evaluate MODEL and print a table (or --json)."""
+
     def callback(**kw: Any) -> None:
         from ganedit.plugins import get_family
 
-        options = _split_options(kw, EVAL_COMMON)
         with _user_errors():
-            editor = load_editor(
-                cls,
-                kw,
-                self_ensemble=kw.get("self_ensemble", 1),  # GENERATE families have no option
-                **options,
-            )
+            # GENERATE families have no --self-ensemble
+            editor = load_editor(cls, kw, EVAL_COMMON, self_ensemble=kw.get("self_ensemble", 1))
             eval_options = {"n": kw["n"], "seed": kw["seed"], "sheets": kw["sheets"]}
             result = get_family(cls.name).evaluate(editor, kw["data"], eval_options)
         rows, summary = list(result.get("rows", [])), dict(result.get("summary", {}))
@@ -97,7 +91,7 @@ def _make_eval(cls: type[ModelFamily]) -> click.Command:
             default=None,
             help="Number of items to evaluate [default: the model's].",
         ),
-        click.Option(["--seed"], type=int, default=0, show_default=True, help="Random seed."),
+        seed_option(),
         click.Option(
             ["--sheets"],
             type=click.Path(file_okay=False, path_type=Path),
@@ -110,21 +104,16 @@ def _make_eval(cls: type[ModelFamily]) -> click.Command:
             ["--json", "json"], is_flag=True, help="Print {model, rows, summary} as JSON."
         ),
     ]
-    params += _config_options(cls, train=False, reserved=EVAL_COMMON)
     return model_command(
         cls,
         callback,
         params,
         f"Evaluate {cls.name}: one row per item, then a summary (means, gains, whole-set figures).",
+        reserved=EVAL_COMMON,
+        command="eval",
     )
 
 
-@click.command(
-    "eval",
-    cls=ModelGroup,
-    factory=_make_eval,
-    accepts=lambda c: c.is_evaluable(),
-    need="this model has no evaluation",
+eval_cmd = model_group(
+    "eval", _make_eval, lambda c: c.is_evaluable(), "this model has no evaluation"
 )
-def eval_cmd() -> None:
-    """Evaluate MODEL and print a table (or --json)."""

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ganedit.cli.common import _safe_families
+from ganedit.cli.model_commands import _safe_families
 
 
 @click.command("plugins")

@@ -29,14 +29,8 @@ from typing import Any
 
 import click
 
-from ganedit.cli.common import (
-    ModelGroup,
-    _config_options,
-    _split_options,
-    _user_errors,
-    model_command,
-    run_option_params,
-)
+from ganedit.cli.common import _split_options, _user_errors, run_option_params
+from ganedit.cli.model_commands import model_command, model_group
 from ganedit.family import Kind, ModelFamily
 from ganedit.infer.options import RunOptions, option_fields
 
@@ -116,9 +110,12 @@ def _run_params(cls: type[ModelFamily]) -> list[click.Parameter]:
             help="Machine-readable progress on stdout: one JSON event per line.",
         ),
     ]
-    reserved = {f.name for f in option_fields(RunOptions)} | set(CLI_ONLY) | _executor_names()
-    params += _config_options(cls, train=False, reserved=reserved)
     return params
+
+
+def _reserved() -> set[str]:
+    """The names of ``ganedit run``'s own options (a Config field so named is no option)."""
+    return {f.name for f in option_fields(RunOptions)} | set(CLI_ONLY) | _executor_names()
 
 
 def _check_run_paths(paths: Sequence[Path]) -> tuple[list[Path], Path]:
@@ -211,13 +208,17 @@ def json_stdout() -> Iterator[Any]:
 
 
 def _make_run(cls: type[ModelFamily]) -> click.Command:
+    """Process image folders with MODEL: ganedit run MODEL INPUT... OUTPUT.
+
+    `ganedit run MODEL --help` lists that model's options.
+    """
+
     def callback(**kw: Any) -> None:
         from ganedit.infer import RunInterrupted, run_folder
 
         inputs, output = _check_run_paths(kw["paths"])
         names = _run_names(cls)
-        reserved = {f.name for f in option_fields(RunOptions)} | set(CLI_ONLY)
-        options = _split_options(kw, reserved | _executor_names())
+        options = _split_options(kw, _reserved())
         run_options = {name: kw[name] for name in names}
         as_json = kw["json"]
         executor_options = _executor_options(kw)
@@ -251,18 +252,14 @@ def _make_run(cls: type[ModelFamily]) -> click.Command:
         _run_params(cls),
         "Process every image under INPUT... (files or folders, "
         "recursively) into the OUTPUT folder, mirroring sub-folders.",
+        reserved=_reserved(),
+        command="run",
     )
 
 
-@click.command(
+run_cmd = model_group(
     "run",
-    cls=ModelGroup,
-    factory=_make_run,
-    accepts=lambda c: c.kind in (Kind.IMAGE, Kind.IMAGE_MASK),
-    need="`run` takes image models; use `ganedit sample` for generators",
+    _make_run,
+    lambda c: c.kind in (Kind.IMAGE, Kind.IMAGE_MASK),
+    "`run` takes image models; use `ganedit sample` for generators",
 )
-def run_cmd() -> None:
-    """Process image folders with MODEL: ganedit run MODEL INPUT... OUTPUT.
-
-    `ganedit run MODEL --help` lists that model's options.
-    """

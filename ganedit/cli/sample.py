@@ -8,16 +8,8 @@ from typing import Any
 
 import click
 
-from ganedit.cli.common import (
-    ModelGroup,
-    _config_options,
-    _split_options,
-    _user_errors,
-    device_options,
-    load_editor,
-    model_command,
-    weights_option,
-)
+from ganedit.cli.common import _user_errors, device_options, seed_option, weights_option
+from ganedit.cli.model_commands import load_editor, model_command, model_group
 from ganedit.family import Kind, ModelFamily
 
 SAMPLE_COMMON = {"out", "n", "seed", "grid", "interpolate", "weights", "device", "precision"}
@@ -97,10 +89,11 @@ def _write_samples(editor: Any, out: Path, n: int, seed: int, grid: bool) -> Non
 
 
 def _make_sample(cls: type[ModelFamily]) -> click.Command:
+    """Draw images from a generator MODEL: ganedit sample MODEL OUT [-n 64]."""
+
     def callback(**kw: Any) -> None:
-        options = _split_options(kw, SAMPLE_COMMON)
         with _user_errors():
-            editor = load_editor(cls, kw, **options)
+            editor = load_editor(cls, kw, SAMPLE_COMMON)
             if kw["interpolate"]:
                 _write_walk(editor, kw["out"], kw["interpolate"], kw["seed"])
             else:
@@ -115,13 +108,7 @@ def _make_sample(cls: type[ModelFamily]) -> click.Command:
             show_default=True,
             help="Number of images.",
         ),
-        click.Option(
-            ["--seed"],
-            type=int,
-            default=0,
-            show_default=True,
-            help="Seed of the latents; same seed and weights give the same images.",
-        ),
+        seed_option("Seed of the latents; same seed and weights give the same images."),
         click.Option(
             ["--grid"],
             is_flag=True,
@@ -139,21 +126,19 @@ def _make_sample(cls: type[ModelFamily]) -> click.Command:
         weights_option(),
         *device_options(),
     ]
-    params += _config_options(cls, train=False, reserved=SAMPLE_COMMON)
     return model_command(
         cls,
         callback,
         params,
         f"Draw images from {cls.name} into the folder OUT (sample_000.png, ...).",
+        reserved=SAMPLE_COMMON,
+        command="sample",
     )
 
 
-@click.command(
+sample_cmd = model_group(
     "sample",
-    cls=ModelGroup,
-    factory=_make_sample,
-    accepts=lambda c: c.kind is Kind.GENERATE,
-    need="`sample` takes generator models; use `ganedit run` for image models",
+    _make_sample,
+    lambda c: c.kind is Kind.GENERATE,
+    "`sample` takes generator models; use `ganedit run` for image models",
 )
-def sample_cmd() -> None:
-    """Draw images from a generator MODEL: ganedit sample MODEL OUT [-n 64]."""

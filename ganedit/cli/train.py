@@ -8,15 +8,8 @@ from typing import Any
 
 import click
 
-from ganedit.cli.common import (
-    ModelGroup,
-    _config_options,
-    _split_options,
-    _user_errors,
-    device_options,
-    model_command,
-    option_from_field,
-)
+from ganedit.cli.common import _split_options, _user_errors, device_options, option_from_field
+from ganedit.cli.model_commands import model_command, model_group
 from ganedit.cli.roles import roles_option
 from ganedit.engine.options import TrainOptions
 from ganedit.family import ModelFamily
@@ -46,7 +39,9 @@ def _option_params(group: str | None) -> list[click.Parameter]:
 
 
 def _train_params(cls: type[ModelFamily]) -> list[click.Parameter]:
-    params: list[click.Parameter] = [
+    """The options every ``ganedit train MODEL`` has (the Config fields are added by
+    :func:`~ganedit.cli.model_commands.model_command`)."""
+    return [
         roles_option(cls, "--data", "Training data", required=True),
         roles_option(cls, "--val", "Validation data for the sample grids", required=False),
         click.Option(
@@ -70,8 +65,6 @@ def _train_params(cls: type[ModelFamily]) -> list[click.Parameter]:
         ),
         *_option_params("engine"),
     ]
-    params += _config_options(cls, train=True, reserved=TRAIN_COMMON)
-    return params
 
 
 def _fmt_override(key: str, value: Any) -> str:
@@ -81,6 +74,11 @@ def _fmt_override(key: str, value: Any) -> str:
 
 
 def _make_train(cls: type[ModelFamily]) -> click.Command:
+    """Train MODEL: ganedit train MODEL --data DIR --out RUN_DIR.
+
+    `ganedit train MODEL --help` lists that model's Config fields as options.
+    """
+
     def callback(**kw: Any) -> None:
         from ganedit.config import parse_override
         from ganedit.training import train
@@ -116,18 +114,11 @@ def _make_train(cls: type[ModelFamily]) -> click.Command:
         callback,
         _train_params(cls),
         f"Train {cls.name} on --data, writing checkpoints, logs and sample grids under --out.",
+        reserved=TRAIN_COMMON,
+        command="train",
     )
 
 
-@click.command(
-    "train",
-    cls=ModelGroup,
-    factory=_make_train,
-    accepts=lambda c: c.is_trainable(),
-    need="this model cannot be trained",
+train_cmd = model_group(
+    "train", _make_train, lambda c: c.is_trainable(), "this model cannot be trained"
 )
-def train_cmd() -> None:
-    """Train MODEL: ganedit train MODEL --data DIR --out RUN_DIR.
-
-    `ganedit train MODEL --help` lists that model's Config fields as options.
-    """
