@@ -13,16 +13,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from ganedit_srgan.degradations import (
-    add_noise,
-    bicubic_downscale,
-    bicubic_upscale,
-    degrade,
-    jpeg,
-    quantize,
-    random_blur,
-    soften,
-)
+from ganedit_srgan import degradations as deg
 from ganedit_srgan.evaluate import evaluate_sr, image_to_tensor, y_psnr_ssim
 from ganedit_srgan.family import SRGAN, SRGANConfig
 from ganedit_srgan.networks import SRGANDiscriminator, SRResNet
@@ -129,42 +120,46 @@ def test_default_weights_spec_follows_scale() -> None:
 # ----------------------------------------------------------------------------- degradations
 def test_bicubic_down_up_shapes_and_range() -> None:
     hr = torch.rand(2, 3, 32, 24)
-    lr = bicubic_downscale(hr, 4)
+    lr = deg.bicubic_downscale(hr, 4)
     assert lr.shape == (2, 3, 8, 6) and lr.min() >= 0 and lr.max() <= 1
-    up = bicubic_upscale(lr, 4)
+    up = deg.bicubic_upscale(lr, 4)
     assert up.shape == hr.shape and up.min() >= 0 and up.max() <= 1
     with pytest.raises(ValueError, match="multiple"):
-        bicubic_downscale(torch.rand(1, 3, 30, 32), 4)
+        deg.bicubic_downscale(torch.rand(1, 3, 30, 32), 4)
 
 
 def test_bicubic_downscale_of_constant_is_constant() -> None:
     hr = torch.full((1, 3, 16, 16), 0.25)
-    assert torch.allclose(bicubic_downscale(hr, 2), torch.full((1, 3, 8, 8), 0.25), atol=1e-6)
+    assert torch.allclose(deg.bicubic_downscale(hr, 2), torch.full((1, 3, 8, 8), 0.25), atol=1e-6)
 
 
 def test_optional_degradations_change_the_image_within_range() -> None:
     torch.manual_seed(0)
     x = torch.rand(4, 3, 32, 32)
-    for fn in (lambda t: random_blur(t, 2.0), lambda t: add_noise(t, 0.1), lambda t: jpeg(t, 30)):
+    for fn in (
+        lambda t: deg.random_blur(t, 2.0),
+        lambda t: deg.add_noise(t, 0.1),
+        lambda t: deg.jpeg(t, 30),
+    ):
         y = fn(x)
         assert y.shape == x.shape and y.min() >= 0 and y.max() <= 1
         assert (y - x).abs().mean() > 1e-3
-    assert random_blur(x, 0) is x and add_noise(x, 0) is x and jpeg(x, 0) is x
+    assert deg.random_blur(x, 0) is x and deg.add_noise(x, 0) is x and deg.jpeg(x, 0) is x
 
 
 def test_degrade_pipeline_shapes_and_8bit() -> None:
     hr = torch.rand(2, 3, 48, 48)
-    lr = degrade(hr, 4, blur_sigma=1.0, noise_sigma=0.02, jpeg_quality=50)
+    lr = deg.degrade(hr, 4, blur_sigma=1.0, noise_sigma=0.02, jpeg_quality=50)
     assert lr.shape == (2, 3, 12, 12)
-    assert torch.equal(lr, quantize(lr))
-    plain = degrade(hr, 2)
-    assert torch.allclose(plain, bicubic_downscale(hr, 2), atol=0.5 / 255 + 1e-6)
+    assert torch.equal(lr, deg.quantize(lr))
+    plain = deg.degrade(hr, 2)
+    assert torch.allclose(plain, deg.bicubic_downscale(hr, 2), atol=0.5 / 255 + 1e-6)
 
 
 def test_soften_blurs_about_prob_of_the_crops_and_leaves_the_rest() -> None:
     torch.manual_seed(0)
     x = torch.rand(400, 3, 16, 16)
-    y = soften(x, 0.3, 2.0)
+    y = deg.soften(x, 0.3, 2.0)
     assert y.shape == x.shape and y.min() >= 0 and y.max() <= 1
     changed = (y - x).flatten(1).abs().amax(1) > 0
     assert 0.2 < changed.float().mean() < 0.4
@@ -172,10 +167,10 @@ def test_soften_blurs_about_prob_of_the_crops_and_leaves_the_rest() -> None:
     tv = lambda t: (t[..., 1:, :] - t[..., :-1, :]).abs().flatten(1).mean(1)  # noqa: E731
     assert bool((tv(y[changed]) <= tv(x[changed]) + 1e-6).all())
     assert float(tv(y[changed]).mean()) < 0.7 * float(tv(x[changed]).mean())
-    assert soften(x, 0, 2.0) is x and soften(x, 0.5, 0) is x
-    assert bool(((soften(x, 1.0, 2.0) - x).flatten(1).abs().amax(1) > 0).all())
+    assert deg.soften(x, 0, 2.0) is x and deg.soften(x, 0.5, 0) is x
+    assert bool(((deg.soften(x, 1.0, 2.0) - x).flatten(1).abs().amax(1) > 0).all())
     with pytest.raises(ValueError, match="prob"):
-        soften(x, 1.5, 2.0)
+        deg.soften(x, 1.5, 2.0)
     with pytest.raises(ganedit.ConfigError, match="soften_prob"):
         SRGAN().dataset({"data": [SAMPLES]}, tiny(soften_prob=1.5))
 
@@ -195,11 +190,11 @@ def test_training_step_with_soften_uses_the_blurred_crop_as_target() -> None:
     step = ganedit.Step(nets, opts, cfg, engine, {})
     loss = float(fam.training_step(step, {"image": hr})["pixel"])
     torch.manual_seed(1)  # soften draws the same picks and sigmas again
-    target = soften(hr, 1.0, 3.0)
+    target = deg.soften(hr, 1.0, 3.0)
     with torch.no_grad():  # lr=0: the step left the generator as it was
-        sr = nets["generator"](degrade(target, 4))
+        sr = nets["generator"](deg.degrade(target, 4))
     assert loss == pytest.approx(float(F.l1_loss(sr, target)), rel=1e-4)
-    sharp = float(F.l1_loss(nets["generator"](degrade(hr, 4)), hr).detach())
+    sharp = float(F.l1_loss(nets["generator"](deg.degrade(hr, 4)), hr).detach())
     assert loss < 0.8 * sharp
 
 
