@@ -139,18 +139,41 @@ class TinyGenerate(ModelFamily[TinyGenerateConfig]):
         return {"data": [folder]}
 
 
-# -------------------------------------------------------------------------------- upscale
+# -------------------------------------------------------------------------- one generator
 @dataclass
-class TinyUpscaleConfig:
-    scale: Literal[1, 2, 4] = field(default=2, metadata=_help("Upscaling factor."))
+class _OneGeneratorConfig:
+    """The fields every family with one generator has."""
+
     width: int = field(default=8, metadata=_help("Hidden channels."))
     lr: float = field(default=1e-3, metadata=_help("Adam learning rate.", True))
     batch_size: int = field(default=2, metadata=_help("Crops per step.", True))
+    ema_decay: float = field(default=0.0, metadata=_help("Generator EMA (0 = off).", True))
+
+
+class _OneGenerator(ModelFamily[Any]):
+    """One network, ``"generator"`` (made by :meth:`build_generator`), under Adam (optimiser
+    ``"g"``); example data: four colour-blob photos twice the training crop."""
+
+    def build(self, config: Any) -> dict[str, nn.Module]:
+        return {"generator": self.build_generator("generator", config)}
+
+    def optimizers(self, nets: Mapping[str, nn.Module], config: Any) -> dict[str, Any]:
+        return {"g": adam(nets["generator"].parameters(), config.lr)}
+
+    def example_data(self, folder: Path, config: Any) -> dict[str, list[Path]]:
+        write_blobs(folder, 4, 2 * config.crop)
+        return {"data": [folder]}
+
+
+# -------------------------------------------------------------------------------- upscale
+@dataclass
+class TinyUpscaleConfig(_OneGeneratorConfig):
+    scale: Literal[1, 2, 4] = field(default=2, metadata=_help("Upscaling factor."))
     crop: int = field(default=16, metadata=_help("HR crop side.", True))
     ema_decay: float = field(default=0.9, metadata=_help("Generator EMA (0 = off).", True))
 
 
-class TinyUpscale(ModelFamily[TinyUpscaleConfig]):
+class TinyUpscale(_OneGenerator):
     """IMAGE x2: conv-ReLU-conv-PixelShuffle; receptive radius 2 input px (exact tiling)."""
 
     name = "tiny-upscale"
@@ -161,16 +184,14 @@ class TinyUpscale(ModelFamily[TinyUpscaleConfig]):
     def io(self, config: TinyUpscaleConfig) -> IOSpec:
         return IOSpec(3, 3, scale=int(config.scale), tiling=Tiling.supported(radius=2))
 
-    def build(self, config: TinyUpscaleConfig) -> dict[str, nn.Module]:
+    def build_generator(self, name: str, config: TinyUpscaleConfig) -> nn.Module:
         s, w = int(config.scale), config.width
-        return {
-            "generator": nn.Sequential(
-                nn.Conv2d(3, w, 3, padding=1),
-                nn.ReLU(),
-                nn.Conv2d(w, 3 * s * s, 3, padding=1),
-                nn.PixelShuffle(s),
-            )
-        }
+        return nn.Sequential(
+            nn.Conv2d(3, w, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(w, 3 * s * s, 3, padding=1),
+            nn.PixelShuffle(s),
+        )
 
     def predict(
         self, net: nn.Module, inputs: Mapping[str, torch.Tensor], config: Any
@@ -179,9 +200,6 @@ class TinyUpscale(ModelFamily[TinyUpscaleConfig]):
         x = inputs["image"]
         base = F.interpolate(x, scale_factor=int(config.scale), mode="nearest")
         return (base + 0.1 * torch.tanh(net(x * 2 - 1))).clamp(0, 1)
-
-    def optimizers(self, nets: Mapping[str, nn.Module], config: Any) -> dict[str, Any]:
-        return {"g": adam(nets["generator"].parameters(), config.lr)}
 
     def dataset(self, data: Mapping[str, Sequence[Path]], config: Any) -> Any:
         return gdata.image_folder(
@@ -205,22 +223,14 @@ class TinyUpscale(ModelFamily[TinyUpscaleConfig]):
         hr = batch["image"][:4]
         return {"image": self._low(hr, config), "target": hr}
 
-    def example_data(self, folder: Path, config: Any) -> dict[str, list[Path]]:
-        write_blobs(folder, 4, 2 * config.crop)
-        return {"data": [folder]}
-
 
 # -------------------------------------------------------------------------------- inpaint
 @dataclass
-class TinyInpaintConfig:
-    width: int = field(default=8, metadata=_help("Hidden channels."))
-    lr: float = field(default=1e-3, metadata=_help("Adam learning rate.", True))
-    batch_size: int = field(default=2, metadata=_help("Crops per step.", True))
+class TinyInpaintConfig(_OneGeneratorConfig):
     crop: int = field(default=16, metadata=_help("Training crop side.", True))
-    ema_decay: float = field(default=0.0, metadata=_help("Generator EMA (0 = off).", True))
 
 
-class TinyInpaint(ModelFamily[TinyInpaintConfig]):
+class TinyInpaint(_OneGenerator):
     """IMAGE_MASK: three 3x3 convs on (masked image, mask), composited with the input."""
 
     name = "tiny-inpaint"
@@ -232,17 +242,15 @@ class TinyInpaint(ModelFamily[TinyInpaintConfig]):
     def io(self, config: TinyInpaintConfig) -> IOSpec:
         return IOSpec(3, 3, size_multiple=4, tiling=Tiling.supported(radius=3))
 
-    def build(self, config: TinyInpaintConfig) -> dict[str, nn.Module]:
+    def build_generator(self, name: str, config: TinyInpaintConfig) -> nn.Module:
         w = config.width
-        return {
-            "generator": nn.Sequential(
-                nn.Conv2d(4, w, 3, padding=1),
-                nn.ReLU(),
-                nn.Conv2d(w, w, 3, padding=1),
-                nn.ReLU(),
-                nn.Conv2d(w, 3, 3, padding=1),
-            )
-        }
+        return nn.Sequential(
+            nn.Conv2d(4, w, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(w, w, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(w, 3, 3, padding=1),
+        )
 
     def predict(
         self, net: nn.Module, inputs: Mapping[str, torch.Tensor], config: Any
@@ -253,9 +261,6 @@ class TinyInpaint(ModelFamily[TinyInpaintConfig]):
         known = x * (1 - m)
         fill = torch.sigmoid(net(torch.cat([known * 2 - 1, m], 1)))
         return known + fill * m
-
-    def optimizers(self, nets: Mapping[str, nn.Module], config: Any) -> dict[str, Any]:
-        return {"g": adam(nets["generator"].parameters(), config.lr)}
 
     def dataset(self, data: Mapping[str, Sequence[Path]], config: Any) -> Any:
         if "image" in data:
@@ -271,21 +276,14 @@ class TinyInpaint(ModelFamily[TinyInpaintConfig]):
         _update(step, "g", loss)
         return {"hole_l1": loss.detach()}
 
-    def example_data(self, folder: Path, config: Any) -> dict[str, list[Path]]:
-        write_blobs(folder, 4, 2 * config.crop)
-        return {"data": [folder]}
-
 
 # ------------------------------------------------------------------------------- colorize
 @dataclass
-class TinyColorizeConfig:
-    width: int = field(default=8, metadata=_help("Hidden channels."))
-    lr: float = field(default=1e-3, metadata=_help("Adam learning rate.", True))
+class TinyColorizeConfig(_OneGeneratorConfig):
     batch_size: int = field(default=2, metadata=_help("Pairs per step.", True))
-    ema_decay: float = field(default=0.0, metadata=_help("Generator EMA (0 = off).", True))
 
 
-class TinyColorize(ModelFamily[TinyColorizeConfig]):
+class TinyColorize(_OneGenerator):
     """IMAGE 1 -> 3, paired: a stride-2 encoder, nearest upsampling and a 3x3 head (size
     multiple 2, receptive radius 5: exact tiling). Trains from ``--data a=GRAY --data b=RGB``
     (pairs matched by name) or from one folder of ``A|B`` side-by-side images."""
@@ -299,27 +297,22 @@ class TinyColorize(ModelFamily[TinyColorizeConfig]):
     def io(self, config: TinyColorizeConfig) -> IOSpec:
         return IOSpec(1, 3, size_multiple=2, tiling=Tiling.supported(radius=5))
 
-    def build(self, config: TinyColorizeConfig) -> dict[str, nn.Module]:
+    def build_generator(self, name: str, config: TinyColorizeConfig) -> nn.Module:
         w = config.width
-        return {
-            "generator": nn.Sequential(
-                nn.Conv2d(1, w, 3, stride=2, padding=1),
-                nn.ReLU(),
-                nn.Conv2d(w, w, 3, padding=1),
-                nn.ReLU(),
-                nn.Upsample(scale_factor=2, mode="nearest"),
-                nn.Conv2d(w, 3, 3, padding=1),
-            )
-        }
+        return nn.Sequential(
+            nn.Conv2d(1, w, 3, stride=2, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(w, w, 3, padding=1),
+            nn.ReLU(),
+            nn.Upsample(scale_factor=2, mode="nearest"),
+            nn.Conv2d(w, 3, 3, padding=1),
+        )
 
     def predict(
         self, net: nn.Module, inputs: Mapping[str, torch.Tensor], config: Any
     ) -> torch.Tensor:
         """``{"image": (N, 1, H, W)}`` gray in [0, 1] -> ``(N, 3, H, W)`` RGB in [0, 1]."""
         return torch.sigmoid(net(inputs["image"] * 2 - 1))
-
-    def optimizers(self, nets: Mapping[str, nn.Module], config: Any) -> dict[str, Any]:
-        return {"g": adam(nets["generator"].parameters(), config.lr)}
 
     def dataset(self, data: Mapping[str, Sequence[Path]], config: Any) -> Any:
         if "a" in data or "b" in data:
