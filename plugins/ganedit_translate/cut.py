@@ -21,8 +21,7 @@ image), so the family is ``Tiling.UNTILED``. ``README.md`` lists the departures.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import torch
@@ -30,76 +29,54 @@ import torch.nn.functional as F
 from torch import nn
 
 import ganedit
-from ganedit import data as gdata
-from ganedit.nn import PatchDiscriminator, ResnetGenerator, adam, frozen, gan_loss, init_weights
+from ganedit.nn import ResnetGenerator, gan_loss, init_weights
+from ganedit_translate.common import TrainingOptions, train_option, update
+from ganedit_translate.unpaired import (
+    CRITIC_OF,
+    GENERATORS,
+    UnpairedFamily,
+    UnpairedNets,
+    critic_update,
+    generator_pass,
+)
 
-__all__ = ["CUT", "CUTConfig", "CutGenerator", "PatchMLP", "patch_nce"]
-
-GENERATORS = ("a2b", "b2a")
-_CRITIC = {"a2b": "d_b", "b2a": "d_a"}  # a2b's outputs are judged against domain b
-
-
-def _opt(text: str, train: bool = False) -> dict[str, Any]:
-    return {"help": text, "train_only": True} if train else {"help": text}
+__all__ = ["CUT", "CUTConfig", "CUTOptions", "CutGenerator", "PatchMLP", "patch_nce"]
 
 
 @dataclass
-class CUTConfig:
-    """CUT hyper-parameters; the defaults are the paper's (256 px RGB, ResNet-9, CUT mode)."""
+class CUTOptions(UnpairedNets):
+    """CUT's own options, after the shared network ones."""
 
-    direction: Literal["a2b", "b2a"] = field(
-        default="a2b", metadata=_opt("Generator to run: a2b (A -> B) or b2a (B -> A).")
+    mode: Literal["cut", "fastcut"] = train_option(
+        "cut", "cut (identity NCE, nce_weight 1) or fastcut (none; 10, flips)."
     )
-    channels: Literal[1, 3] = field(default=3, metadata=_opt("Image channels (1 gray, 3 RGB)."))
-    width: int = field(default=64, metadata=_opt("Channels of the generators' first layer."))
-    blocks: int = field(default=9, metadata=_opt("Residual blocks per generator."))
-    mode: Literal["cut", "fastcut"] = field(
-        default="cut",
-        metadata=_opt("cut (identity NCE, nce_weight 1) or fastcut (none; 10, flips).", True),
+    nce_weight: float | None = train_option(
+        None, "PatchNCE weight lambda_NCE; default 1 (cut), 10 (fastcut)."
     )
-    nce_weight: float | None = field(
-        default=None,
-        metadata=_opt("PatchNCE weight lambda_NCE; default 1 (cut), 10 (fastcut).", True),
+    nce_idt: bool | None = train_option(None, "Identity NCE on G(y) vs y; default on for cut only.")
+    flip_equivariance: bool | None = train_option(
+        None, "Flip half the inputs, NCE on the flipped back output; default fastcut."
     )
-    nce_idt: bool | None = field(
-        default=None, metadata=_opt("Identity NCE on G(y) vs y; default on for cut only.", True)
+    nce_layers: tuple[int, ...] = train_option(
+        (0, 4, 7, 10, 14),
+        "Generator layers (indices into its Sequential) whose outputs PatchNCE compares: "
+        "the padded input, the two stride-2 convs, residual blocks 1 and 5.",
     )
-    flip_equivariance: bool | None = field(
-        default=None,
-        metadata=_opt(
-            "Flip half the inputs, NCE on the flipped back output; default fastcut.", True
-        ),
+    num_patches: int = train_option(256, "Sampled places per layer.")
+    head_width: int = train_option(256, "MLP projection head width.")
+    tau: float = train_option(0.07, "PatchNCE temperature.")
+    gan_weight: float = train_option(1.0, "Adversarial loss weight.")
+    ndf: int = train_option(64, "Discriminator width.")
+    d_layers: int = train_option(3, "Discriminator stride-2 layers (3 = 70x70 patches).")
+    gan_loss: Literal["lsgan", "bce", "hinge"] = train_option(
+        "lsgan", "Adversarial loss (the paper: lsgan)."
     )
-    nce_layers: tuple[int, ...] = field(
-        default=(0, 4, 7, 10, 14),
-        metadata=_opt(
-            "Generator layers (indices into its Sequential) whose outputs PatchNCE compares: "
-            "the padded input, the two stride-2 convs, residual blocks 1 and 5.",
-            True,
-        ),
-    )
-    num_patches: int = field(default=256, metadata=_opt("Sampled places per layer.", True))
-    head_width: int = field(default=256, metadata=_opt("MLP projection head width.", True))
-    tau: float = field(default=0.07, metadata=_opt("PatchNCE temperature.", True))
-    gan_weight: float = field(default=1.0, metadata=_opt("Adversarial loss weight.", True))
-    ndf: int = field(default=64, metadata=_opt("Discriminator width.", True))
-    d_layers: int = field(
-        default=3, metadata=_opt("Discriminator stride-2 layers (3 = 70x70 patches).", True)
-    )
-    gan_loss: Literal["lsgan", "bce", "hinge"] = field(
-        default="lsgan", metadata=_opt("Adversarial loss (the paper: lsgan).", True)
-    )
-    lr: float = field(default=2e-4, metadata=_opt("Adam learning rate of all nets.", True))
-    betas: tuple[float, float] = field(default=(0.5, 0.999), metadata=_opt("Adam betas.", True))
-    batch_size: int = field(default=1, metadata=_opt("Images per domain and step.", True))
-    load_size: int = field(
-        default=286, metadata=_opt("Jitter: resize images to this side first.", True)
-    )
-    crop_size: int = field(
-        default=256, metadata=_opt("Jitter: then a random crop of this side.", True)
-    )
-    flip: bool = field(default=True, metadata=_opt("Random horizontal mirror.", True))
-    ema_decay: float = field(default=0.0, metadata=_opt("Generator EMA (0 = off).", True))
+
+
+@dataclass
+class CUTConfig(TrainingOptions, CUTOptions):
+    """CUT hyper-parameters; the defaults are the paper's (256 px RGB, ResNet-9, CUT mode):
+    the options of :class:`CUTOptions`, then the shared training ones."""
 
 
 def resolved(config: CUTConfig) -> tuple[float, bool, bool]:
@@ -210,67 +187,31 @@ def _place_ids(feats: Sequence[torch.Tensor], count: int) -> list[torch.Tensor]:
 
 
 # --------------------------------------------------------------------------------- family
-class CUT(ganedit.ModelFamily[CUTConfig]):
+class CUT(UnpairedFamily[CUTConfig]):
     """CUT and FastCUT (Park, Efros, Zhang & Zhu 2020, arXiv:2007.15651)."""
 
     name = "cut"
-    kind = ganedit.Kind.IMAGE
     Config = CUTConfig
     summary = (
         "CUT / FastCUT (Park et al. 2020): unpaired translation that keeps the input's content "
         "(PatchNCE); --direction a2b|b2a; no bundled weights yet (train your own)."
     )
-    generators = GENERATORS
-    data_roles = ("data", "a", "b")
-
-    def io(self, config: CUTConfig) -> ganedit.IOSpec:
-        """``channels`` -> ``channels``, size multiple 4; UNTILED (instance norm)."""
-        ch = int(config.channels)
-        return ganedit.IOSpec(ch, ch, size_multiple=4, tiling=ganedit.Tiling.UNTILED)
-
-    def generator_for(self, config: CUTConfig) -> str:
-        """``config.direction``."""
-        if config.direction not in GENERATORS:
-            raise ValueError(f"cut: direction must be a2b or b2a, got {config.direction!r}")
-        return str(config.direction)
 
     def build_generator(self, name: str, config: CUTConfig) -> nn.Module:
         """One :class:`CutGenerator` (both directions have the same shape)."""
-        if name not in GENERATORS:
-            raise KeyError(f"cut has generators a2b and b2a, not {name!r}")
+        self.check_generator(name)
         return init_weights(
             CutGenerator(int(config.channels), int(config.width), int(config.blocks))
         )
 
     def build(self, config: CUTConfig) -> dict[str, nn.Module]:
-        """``a2b``, ``b2a``; critics ``d_a``, ``d_b``; MLP heads ``f_a2b``, ``f_b2a``."""
+        """``a2b``, ``b2a``; MLP heads ``f_a2b``, ``f_b2a``; critics ``d_a``, ``d_b``."""
         nets: dict[str, nn.Module] = {g: self.build_generator(g, config) for g in GENERATORS}
         layers = tuple(int(i) for i in config.nce_layers)
         for g in GENERATORS:
             chans = nets[g].feature_channels(layers)  # type: ignore[operator]
             nets[f"f_{g}"] = init_weights(PatchMLP(chans, int(config.head_width)))
-        for d in ("d_a", "d_b"):
-            net = PatchDiscriminator(
-                int(config.channels), int(config.ndf), int(config.d_layers), norm="instance"
-            )
-            nets[d] = init_weights(net)
-        return nets
-
-    def predict(
-        self, net: nn.Module, inputs: Mapping[str, torch.Tensor], config: CUTConfig
-    ) -> torch.Tensor:
-        """Translate a batch.
-
-        Args:
-            net: the ``a2b`` or ``b2a`` generator.
-            inputs: ``{"image": (N, channels, H, W)}`` float32 in ``[0, 1]``, H and W
-                multiples of 4.
-            config: the Config.
-
-        Returns:
-            ``(N, channels, H, W)`` float in ``[0, 1]``.
-        """
-        return (net(inputs["image"] * 2 - 1) + 1) / 2
+        return {**nets, **self.build_critics(config)}
 
     def default_weights(self, config: CUTConfig) -> None:
         """None: no bundled weights yet (the CPU-trained sneaker <-> boot run reached the
@@ -278,41 +219,9 @@ class CUT(ganedit.ModelFamily[CUTConfig]):
         return None
 
     # ------------------------------------------------------------------------------ training
-    def optimizers(
-        self, nets: Mapping[str, nn.Module], config: CUTConfig
-    ) -> dict[str, torch.optim.Optimizer]:
-        """Adam ``"g"`` over both generators and both MLP heads, ``"d"`` over both critics."""
-        betas = (float(config.betas[0]), float(config.betas[1]))
-        gens = [p for g in GENERATORS for k in (g, f"f_{g}") for p in nets[k].parameters()]
-        critics = [p for d in ("d_a", "d_b") for p in nets[d].parameters()]
-        return {
-            "g": adam(gens, float(config.lr), betas),
-            "d": adam(critics, float(config.lr), betas),
-        }
-
-    def dataset(self, data: Mapping[str, Sequence[Path]], config: CUTConfig) -> Any:
-        """Unpaired ``batch["a"]`` and ``batch["b"]`` (as ``cyclegan``): ``--data a=DIR
-        --data b=DIR`` or one ``--data DIR`` holding ``trainA/`` and ``trainB/``.
-
-        Raises:
-            DatasetError: a missing or empty domain (named), a crop that is not a multiple of 4.
-        """
-        from ganedit_translate.cyclegan import _check_domain, _domains
-
-        roles = _domains(data, family="cut")
-        load, crop = int(config.load_size), int(config.crop_size)
-        if crop % 4 or load < crop:
-            raise gdata.DatasetError(
-                f"cut: crop_size {crop} must be a multiple of 4 and <= load_size {load}"
-            )
-        for name, paths in roles.items():
-            _check_domain(name, paths, family="cut")
-        return gdata.unpaired(
-            roles["a"],
-            roles["b"],
-            channels=int(config.channels),
-            augment=gdata.JointAugment(flip=bool(config.flip), jitter=(load, crop)),
-        )
+    def generator_nets(self, generator: str) -> tuple[str, ...]:
+        """The generator and its MLP head ``f_<generator>``."""
+        return (generator, f"f_{generator}")
 
     def _nce(
         self,
@@ -343,7 +252,7 @@ class CUT(ganedit.ModelFamily[CUTConfig]):
         """One direction's generator loss, its adversarial and NCE parts, and the detached
         fakes for the critic. ``src``/``tgt``: ``(N, C, S, S)`` in ``[-1, 1]``."""
         cfg, n = step.config, step.nets
-        g, head, critic = n[g_name], n[f"f_{g_name}"], n[_CRITIC[g_name]]
+        g, head, critic = n[g_name], n[f"f_{g_name}"], n[CRITIC_OF[g_name]]
         weight, idt, flip_eq = resolved(cfg)
         flipped = flip_eq and bool(torch.rand(()) < 0.5)
         real = torch.cat([src, tgt]) if idt else src
@@ -380,58 +289,14 @@ class CUT(ganedit.ModelFamily[CUTConfig]):
         Returns:
             ``{"g_adv", "nce", "d"}`` detached scalars (sums over the two directions).
         """
-        n, cfg, engine = step.nets, step.config, step.engine
-        a, b, kind = batch["a"] * 2 - 1, batch["b"] * 2 - 1, str(cfg.gan_loss)
-        with engine.autocast(), frozen(n["d_a"], n["d_b"]):
+        a, b = batch["a"] * 2 - 1, batch["b"] * 2 - 1
+        with generator_pass(step):
             loss_ab, adv_ab, nce_ab, fake_b = self._direction(step, "a2b", a, b)
             loss_ba, adv_ba, nce_ba, fake_a = self._direction(step, "b2a", b, a)
-        step.opts["g"].zero_grad(set_to_none=True)
-        engine.backward(loss_ab + loss_ba)
-        engine.step(step.opts["g"])
-        with engine.autocast():
-            loss_d = 0.5 * (
-                gan_loss(kind, n["d_b"](b), True) + gan_loss(kind, n["d_b"](fake_b), False)
-            ) + 0.5 * (gan_loss(kind, n["d_a"](a), True) + gan_loss(kind, n["d_a"](fake_a), False))
-        step.opts["d"].zero_grad(set_to_none=True)
-        engine.backward(loss_d)
-        engine.step(step.opts["d"])
+        update(step, "g", loss_ab + loss_ba)
+        loss_d = critic_update(step, {"a": a, "b": b}, {"a": fake_a, "b": fake_b})
         return {
             "g_adv": (adv_ab + adv_ba).detach(),
             "nce": (nce_ab + nce_ba).detach(),
-            "d": loss_d.detach(),
+            "d": loss_d,
         }
-
-    def validation_inputs(
-        self, batch: Mapping[str, torch.Tensor], config: CUTConfig
-    ) -> dict[str, torch.Tensor]:
-        """The first 4 images of each domain."""
-        return {"image": batch["a"][:4], "b": batch["b"][:4]}
-
-    def sample_columns(
-        self, nets: Mapping[str, nn.Module], inputs: Mapping[str, torch.Tensor], config: Any
-    ) -> list[torch.Tensor]:
-        """``a | a2b(a) | b | b2a(b)``, each ``(N, C, H, W)`` in ``[0, 1]``."""
-        a, b = inputs["image"], inputs["b"]
-        fake_b = self.predict(nets["a2b"], {"image": a}, config)
-        fake_a = self.predict(nets["b2a"], {"image": b}, config)
-        return [a, fake_b, b, fake_a]
-
-    # ---------------------------------------------------------------------------- evaluation
-    def evaluate(
-        self, editor: Any, data: Mapping[str, Sequence[Path]], options: Mapping[str, Any]
-    ) -> dict:
-        """Per direction: target-class share, content score, cycle PSNR (informative: CUT
-        has no cycle loss) and Fréchet distance (see :mod:`ganedit_translate.evaluate`);
-        default data: ``testA/`` and ``testB/`` of ``data/fashion-cycle``."""
-        from ganedit_translate.cyclegan import _domains
-        from ganedit_translate.evaluate import DEFAULT_CYCLE_DATA, evaluate_cyclegan
-
-        given = {k: v for k, v in data.items() if v} or {"data": [DEFAULT_CYCLE_DATA]}
-        return evaluate_cyclegan(editor, _domains(given, test=True, family="cut"), options)
-
-    def example_data(self, folder: Path, config: CUTConfig) -> dict[str, list[Path]]:
-        """Domain A: 3 dark discs; domain B: 5 bright squares; ``load_size`` px (as cyclegan)."""
-        from ganedit_translate.cyclegan import CycleGAN, CycleGANConfig
-
-        cyc = CycleGANConfig(channels=config.channels, load_size=config.load_size)
-        return CycleGAN().example_data(folder, cyc)
