@@ -21,7 +21,7 @@ Departures from the paper kept in the code (see ``README.md``):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,54 +32,52 @@ from torch import nn
 import ganedit
 from ganedit import data as gdata
 from ganedit.nn import PatchDiscriminator, UNetGenerator, adam, frozen, gan_loss, init_weights
+from ganedit_translate.common import (
+    TrainingOptions,
+    TranslationFamily,
+    option,
+    train_option,
+    update,
+)
 
-__all__ = ["Pix2Pix", "Pix2PixConfig", "to_channels"]
-
-
-def _opt(text: str, train: bool = False) -> dict[str, Any]:
-    return {"help": text, "train_only": True} if train else {"help": text}
+__all__ = ["Pix2Pix", "Pix2PixConfig", "Pix2PixOptions", "to_channels"]
 
 
 @dataclass
-class Pix2PixConfig:
-    """pix2pix hyper-parameters; the defaults are the paper's (256 px RGB, U-Net-256)."""
+class Pix2PixOptions:
+    """pix2pix's own options: the U-Net, the data layout, the critic and the losses."""
 
-    in_channels: Literal[1, 3] = field(default=3, metadata=_opt("Input channels (1 gray, 3 RGB)."))
-    out_channels: Literal[1, 3] = field(default=3, metadata=_opt("Output channels."))
-    depth: int = field(default=8, metadata=_opt("U-Net levels; images pad to 2**depth."))
-    width: int = field(default=64, metadata=_opt("Channels of the U-Net's first layer (ngf)."))
-    norm: Literal["batch", "instance", "none"] = field(
-        default="batch", metadata=_opt("Normalisation in the U-Net and the discriminator.")
+    in_channels: Literal[1, 3] = option(3, "Input channels (1 gray, 3 RGB).")
+    out_channels: Literal[1, 3] = option(3, "Output channels.")
+    depth: int = option(8, "U-Net levels; images pad to 2**depth.")
+    width: int = option(64, "Channels of the U-Net's first layer (ngf).")
+    norm: Literal["batch", "instance", "none"] = option(
+        "batch", "Normalisation in the U-Net and the discriminator."
     )
-    dropout: bool = field(default=True, metadata=_opt("Dropout(0.5) in the inner decoder."))
-    test_dropout: bool = field(
-        default=False, metadata=_opt("Keep dropout on at inference (the paper's noise).")
+    dropout: bool = option(True, "Dropout(0.5) in the inner decoder.")
+    test_dropout: bool = option(False, "Keep dropout on at inference (the paper's noise).")
+    direction: Literal["AtoB", "BtoA"] = train_option(
+        "AtoB", "A|B side-by-side data: which half is the input."
     )
-    direction: Literal["AtoB", "BtoA"] = field(
-        default="AtoB", metadata=_opt("A|B side-by-side data: which half is the input.", True)
+    ndf: int = train_option(64, "Discriminator width.")
+    d_layers: int = train_option(3, "Discriminator stride-2 layers (3 = 70x70 patches).")
+    gan_loss: Literal["bce", "lsgan", "hinge"] = train_option(
+        "bce", "Adversarial loss (the paper: bce, vanilla GAN)."
     )
-    ndf: int = field(default=64, metadata=_opt("Discriminator width.", True))
-    d_layers: int = field(
-        default=3, metadata=_opt("Discriminator stride-2 layers (3 = 70x70 patches).", True)
-    )
-    gan_loss: Literal["bce", "lsgan", "hinge"] = field(
-        default="bce", metadata=_opt("Adversarial loss (the paper: bce, vanilla GAN).", True)
-    )
-    gan_weight: float = field(
-        default=1.0, metadata=_opt("Weight of the adversarial loss; 0 = L1-only U-Net.", True)
-    )
-    l1_weight: float = field(default=100.0, metadata=_opt("Weight of the L1 loss.", True))
-    lr: float = field(default=2e-4, metadata=_opt("Adam learning rate of both nets.", True))
-    betas: tuple[float, float] = field(default=(0.5, 0.999), metadata=_opt("Adam betas.", True))
-    batch_size: int = field(default=1, metadata=_opt("Pairs per step.", True))
-    load_size: int = field(
-        default=286, metadata=_opt("Jitter: resize pairs to this side first.", True)
-    )
-    crop_size: int = field(
-        default=256, metadata=_opt("Jitter: then a random crop of this side.", True)
-    )
-    flip: bool = field(default=True, metadata=_opt("Random horizontal mirror of pairs.", True))
-    ema_decay: float = field(default=0.0, metadata=_opt("Generator EMA (0 = off).", True))
+    gan_weight: float = train_option(1.0, "Weight of the adversarial loss; 0 = L1-only U-Net.")
+    l1_weight: float = train_option(100.0, "Weight of the L1 loss.")
+
+
+@dataclass
+class Pix2PixConfig(TrainingOptions, Pix2PixOptions):
+    """pix2pix hyper-parameters; the defaults are the paper's (256 px RGB, U-Net-256): the
+    options of :class:`Pix2PixOptions`, then the shared training ones, four of them worded
+    for pairs here (a redefined field keeps its place)."""
+
+    lr: float = train_option(2e-4, "Adam learning rate of both nets.")
+    batch_size: int = train_option(1, "Pairs per step.")
+    load_size: int = train_option(286, "Jitter: resize pairs to this side first.")
+    flip: bool = train_option(True, "Random horizontal mirror of pairs.")
 
 
 def to_channels(x: torch.Tensor, channels: int) -> torch.Tensor:
@@ -93,17 +91,15 @@ def to_channels(x: torch.Tensor, channels: int) -> torch.Tensor:
     return x.expand(-1, channels, -1, -1)
 
 
-class Pix2Pix(ganedit.ModelFamily[Pix2PixConfig]):
+class Pix2Pix(TranslationFamily[Pix2PixConfig]):
     """pix2pix (Isola, Zhu, Zhou & Efros 2017, arXiv:1611.07004)."""
 
     name = "pix2pix"
-    kind = ganedit.Kind.IMAGE
     Config = Pix2PixConfig
     summary = (
         "pix2pix (Isola et al. 2017): paired translation; bundled weights turn edge maps "
         "(ganedit edges) into Fashion-MNIST items."
     )
-    data_roles = ("data", "a", "b")
 
     # ----------------------------------------------------------------- networks and inference
     def io(self, config: Pix2PixConfig) -> ganedit.IOSpec:
@@ -160,7 +156,7 @@ class Pix2Pix(ganedit.ModelFamily[Pix2PixConfig]):
             for m in net.modules():
                 if isinstance(m, nn.Dropout):
                     m.train()
-        return (net(inputs["image"] * 2 - 1) + 1) / 2
+        return super().predict(net, inputs, config)
 
     def default_weights(self, config: Pix2PixConfig) -> str:
         """Edges -> Fashion-MNIST items, 64x64 gray (fp16 safetensors + card)."""
@@ -257,16 +253,12 @@ class Pix2Pix(ganedit.ModelFamily[Pix2PixConfig]):
                 loss_d = 0.5 * (
                     gan_loss(kind, critic(y), True) + gan_loss(kind, critic(fake.detach()), False)
                 )
-            step.opts["d"].zero_grad(set_to_none=True)
-            engine.backward(loss_d)
-            engine.step(step.opts["d"])
+            update(step, "d", loss_d)
         with engine.autocast(), frozen(d):  # no weight grads for d in the generator's update
             adv = gan_loss(kind, critic(fake), True, False) if adversarial else loss_d
             l1 = (fake.float() - y).abs().mean()
             loss_g = float(cfg.gan_weight) * adv + float(cfg.l1_weight) * l1
-        step.opts["g"].zero_grad(set_to_none=True)
-        engine.backward(loss_g)  # the graph was built with d frozen: no grads land on d
-        engine.step(step.opts["g"])
+        update(step, "g", loss_g)  # the graph was built with d frozen: no grads land on d
         return {"d": loss_d.detach(), "g_adv": adv.detach(), "l1": l1.detach()}
 
     def validation_inputs(
