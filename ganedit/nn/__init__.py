@@ -1,7 +1,7 @@
 """Shared network pieces for model families: GAN losses, penalties, a PatchGAN discriminator
 (and its receptive field), the pix2pix U-Net and CycleGAN ResNet generators, the CycleGAN image
-history pool, weight init, an Adam helper and :func:`frozen` (no weight gradients for a
-critic during the generator's update).
+history pool, weight init, the conv -> norm -> activation block (:func:`conv_norm_act`), an
+Adam helper and :func:`frozen` (no weight gradients for a critic during the generator's update).
 
 Example (a discriminator step)::
 
@@ -24,7 +24,7 @@ Example (a CycleGAN-style generator and a pool kept in the checkpointed state di
 from ganedit.nn.discriminators import PatchDiscriminator, receptive_field
 from ganedit.nn.freeze import frozen
 from ganedit.nn.generators import ResnetGenerator, UNetGenerator
-from ganedit.nn.layers import init_weights, norm_layer, spectral_norm_if
+from ganedit.nn.layers import conv_norm_act, init_weights, norm_layer, spectral_norm_if
 from ganedit.nn.losses import LOSS_KINDS, gan_loss, gradient_penalty, r1_penalty
 from ganedit.nn.optim import adam
 from ganedit.nn.pool import ImagePool, empty_pool, pool_query
@@ -36,6 +36,7 @@ __all__ = [
     "ResnetGenerator",
     "UNetGenerator",
     "adam",
+    "conv_norm_act",
     "empty_pool",
     "frozen",
     "gan_loss",

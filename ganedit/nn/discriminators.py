@@ -5,13 +5,19 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ganedit.nn.layers import norm_layer, spectral_norm_if
+from ganedit.nn.layers import conv_norm_act, spectral_norm_if
 
 __all__ = ["PatchDiscriminator", "receptive_field"]
 
 
 def _conv_stack(layers: int) -> list[tuple[int, int]]:
-    """``(kernel, stride)`` of every convolution of ``PatchDiscriminator(layers=layers)``."""
+    """``(kernel, stride)`` of every convolution of ``PatchDiscriminator(layers=layers)``.
+
+    Raises:
+        ValueError: ``layers < 1``.
+    """
+    if layers < 1:
+        raise ValueError(f"PatchDiscriminator needs layers >= 1, got {layers}")
     first = [(4, 2)]
     middle = [(4, 2 if n < layers else 1) for n in range(1, layers + 1)]
     return first + middle + [(4, 1)]
@@ -29,8 +35,6 @@ def receptive_field(layers: int = 3) -> int:
     Returns:
         The patch side: 70 for ``layers=3`` (pix2pix default), 34 for 2, 16 for 1.
     """
-    if layers < 1:
-        raise ValueError(f"PatchDiscriminator needs layers >= 1, got {layers}")
     side = 1
     for kernel, stride in reversed(_conv_stack(layers)):
         side = (side - 1) * stride + kernel
@@ -69,26 +73,19 @@ class PatchDiscriminator(nn.Module):
         spectral: bool = False,
     ) -> None:
         super().__init__()
-        if layers < 1:
-            raise ValueError(f"PatchDiscriminator needs layers >= 1, got {layers}")
-        use_bias = norm != "batch"
-        k, p = 4, 1
+        (k, stride), *middle, last = _conv_stack(layers)  # the table receptive_field reads
+        p, use_bias = 1, norm != "batch"
         mods: list[nn.Module] = [
-            spectral_norm_if(spectral, nn.Conv2d(in_channels, base, k, 2, p)),
+            spectral_norm_if(spectral, nn.Conv2d(in_channels, base, k, stride, p)),
             nn.LeakyReLU(0.2, True),
         ]
         mult = 1
-        for n in range(1, layers + 1):
+        for n, (k, stride) in enumerate(middle, start=1):
             prev, mult = mult, min(2**n, 8)
-            stride = 2 if n < layers else 1
-            mods += [
-                spectral_norm_if(
-                    spectral, nn.Conv2d(base * prev, base * mult, k, stride, p, bias=use_bias)
-                ),
-                norm_layer(norm, base * mult),
-                nn.LeakyReLU(0.2, True),
-            ]
-        mods.append(spectral_norm_if(spectral, nn.Conv2d(base * mult, 1, k, 1, p)))
+            conv = nn.Conv2d(base * prev, base * mult, k, stride, p, bias=use_bias)
+            mods += conv_norm_act(spectral_norm_if(spectral, conv), norm, nn.LeakyReLU(0.2, True))
+        k, stride = last
+        mods.append(spectral_norm_if(spectral, nn.Conv2d(base * mult, 1, k, stride, p)))
         self.model = nn.Sequential(*mods)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

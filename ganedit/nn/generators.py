@@ -25,7 +25,7 @@ from typing import Literal, cast
 import torch
 from torch import nn
 
-from ganedit.nn.layers import norm_layer
+from ganedit.nn.layers import conv_norm_act, norm_layer
 
 __all__ = ["ResnetGenerator", "UNetGenerator"]
 
@@ -33,13 +33,53 @@ _PADDINGS = ("reflect", "replicate", "zeros")
 _PaddingMode = Literal["reflect", "replicate", "zeros"]
 
 
-def _check_input(x: torch.Tensor, name: str, channels: int, multiple: int) -> None:
-    """Raise ``ValueError`` unless ``x`` is ``(N, channels, H, W)`` with H, W multiples."""
-    if x.dim() != 4 or x.shape[1] != channels:
-        raise ValueError(f"{name} expects (N, {channels}, H, W) input, got {tuple(x.shape)}")
-    h, w = int(x.shape[2]), int(x.shape[3])
-    if h % multiple or w % multiple:
-        raise ValueError(f"{name} needs H and W to be multiples of {multiple}, got size {h}x{w}")
+class _ImageGenerator(nn.Module):
+    """What the generators here share: the shape contract and a forward that checks it.
+
+    Subclasses build ``self.model`` after ``super().__init__(...)``.
+
+    Attributes:
+        in_channels: channels of the input image.
+        out_channels: channels of the output image.
+        size_multiple: input H and W must be multiples of it.
+
+    Input: ``(N, in_channels, H, W)`` float32, any range the caller chooses (typically
+    ``[-1, 1]``), H and W multiples of ``size_multiple``.
+    Output: ``(N, out_channels, H, W)`` float32 in ``[-1, 1]``.
+    """
+
+    model: nn.Module
+
+    def __init__(self, label: str, in_channels: int, out_channels: int, size_multiple: int) -> None:
+        super().__init__()
+        self._label = label  # names the network in error messages
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.size_multiple = size_multiple
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Translate a batch of images.
+
+        Args:
+            x: ``(N, in_channels, H, W)`` float32, any range (typically ``[-1, 1]``), H and W
+                multiples of ``size_multiple``.
+
+        Returns:
+            ``(N, out_channels, H, W)`` float32 in ``[-1, 1]``.
+
+        Raises:
+            ValueError: the shape is not ``(N, in_channels, H, W)`` or H or W is not a
+                multiple of ``size_multiple`` (the message names the size).
+        """
+        name, c, multiple = self._label, self.in_channels, self.size_multiple
+        if x.dim() != 4 or x.shape[1] != c:
+            raise ValueError(f"{name} expects (N, {c}, H, W) input, got {tuple(x.shape)}")
+        h, w = int(x.shape[2]), int(x.shape[3])
+        if h % multiple or w % multiple:
+            raise ValueError(
+                f"{name} needs H and W to be multiples of {multiple}, got size {h}x{w}"
+            )
+        return self.model(x)
 
 
 class _UNetLevel(nn.Module):
@@ -64,7 +104,7 @@ class _UNetLevel(nn.Module):
         return y if self.outermost else torch.cat([x, y], dim=1)
 
 
-class UNetGenerator(nn.Module):
+class UNetGenerator(_ImageGenerator):
     """The pix2pix U-Net generator (Isola et al. 2017); ``depth=8`` is "U-Net-256".
 
     Encoder ``C64-C128-C256-C512-C512-C512-C512-C512`` (level ``i`` has
@@ -90,12 +130,8 @@ class UNetGenerator(nn.Module):
         norm: ``"batch"`` (paper), ``"instance"`` or ``"none"``.
         dropout: use Dropout(0.5) in the inner decoder blocks (the paper's only noise source).
 
-    Attributes:
-        size_multiple: ``2 ** depth``; input H and W must be multiples of it.
-
-    Input: ``(N, in_channels, H, W)`` float32, any range the caller chooses (typically
-    ``[-1, 1]``), H and W multiples of ``size_multiple``.
-    Output: ``(N, out_channels, H, W)`` float32 in ``[-1, 1]``.
+    ``(N, in_channels, H, W)`` float32 -> ``(N, out_channels, H, W)`` float32 in ``[-1, 1]``,
+    H and W multiples of ``size_multiple = 2 ** depth`` (see :meth:`forward`).
     """
 
     def __init__(
@@ -107,14 +143,11 @@ class UNetGenerator(nn.Module):
         norm: str = "batch",
         dropout: bool = True,
     ) -> None:
-        super().__init__()
         if depth < 1:
             raise ValueError(f"UNetGenerator needs depth >= 1, got {depth}")
         norm_layer(norm, 1)  # validates the name early
-        self.in_channels = in_channels
-        self.out_channels = out_channels
+        super().__init__(f"UNetGenerator(depth={depth})", in_channels, out_channels, 2**depth)
         self.depth = depth
-        self.size_multiple = 2**depth
         widths = [base * min(2**i, 8) for i in range(depth)]
         level: nn.Module | None = None
         for i in reversed(range(depth)):
@@ -145,23 +178,6 @@ class UNetGenerator(nn.Module):
         if use_dropout:
             up.append(nn.Dropout(0.5))
         return _UNetLevel(nn.Sequential(*down), inner, nn.Sequential(*up), outermost)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Translate a batch of images.
-
-        Args:
-            x: ``(N, in_channels, H, W)`` float32, any range (typically ``[-1, 1]``), H and W
-                multiples of ``size_multiple``.
-
-        Returns:
-            ``(N, out_channels, H, W)`` float32 in ``[-1, 1]``.
-
-        Raises:
-            ValueError: the shape is not ``(N, in_channels, H, W)`` or H or W is not a
-                multiple of ``size_multiple`` (the message names the size).
-        """
-        _check_input(x, f"UNetGenerator(depth={self.depth})", self.in_channels, self.size_multiple)
-        return self.model(x)
 
 
 class _ResnetBlock(nn.Module):
@@ -198,7 +214,7 @@ def _padded_conv(c_in: int, c_out: int, k: int, padding: str, bias: bool) -> lis
     return [pad, nn.Conv2d(c_in, c_out, k, bias=bias)]
 
 
-class ResnetGenerator(nn.Module):
+class ResnetGenerator(_ImageGenerator):
     """The CycleGAN generator (Zhu et al. 2017, after Johnson et al. 2016).
 
     Layout ``c7s1-64, d128, d256, R256 x blocks, u128, u64, c7s1-out`` for the defaults:
@@ -229,12 +245,8 @@ class ResnetGenerator(nn.Module):
         dropout: Dropout(0.5) inside the residual blocks (off in the paper); active in
             ``train()`` mode only.
 
-    Attributes:
-        size_multiple: ``2 ** downsamplings``; input H and W must be multiples of it.
-
-    Input: ``(N, in_channels, H, W)`` float32, any range the caller chooses (typically
-    ``[-1, 1]``), H and W multiples of ``size_multiple``.
-    Output: ``(N, out_channels, H, W)`` float32 in ``[-1, 1]``.
+    ``(N, in_channels, H, W)`` float32 -> ``(N, out_channels, H, W)`` float32 in ``[-1, 1]``,
+    H and W multiples of ``size_multiple = 2 ** downsamplings`` (see :meth:`forward`).
     """
 
     def __init__(
@@ -249,52 +261,28 @@ class ResnetGenerator(nn.Module):
         dropout: bool = False,
         down_padding: str | None = None,
     ) -> None:
-        super().__init__()
         for pad in (padding, down_padding or padding):
             if pad not in _PADDINGS:
                 raise ValueError(f"unknown padding {pad!r}; use {', '.join(_PADDINGS)}")
         if blocks < 0 or downsamplings < 0:
             raise ValueError(f"need blocks, downsamplings >= 0, got {blocks}, {downsamplings}")
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.size_multiple = 2**downsamplings
+        super().__init__("ResnetGenerator", in_channels, out_channels, 2**downsamplings)
         bias = norm != "batch"
         mode = cast(_PaddingMode, down_padding or padding)
         layers = _padded_conv(in_channels, base, 7, padding, bias)
         layers += [norm_layer(norm, base), nn.ReLU()]
         for i in range(downsamplings):
             c = base * 2**i
-            layers += [
-                nn.Conv2d(c, 2 * c, 3, 2, 1, bias=bias, padding_mode=mode),
-                norm_layer(norm, 2 * c),
-                nn.ReLU(),
-            ]
+            layers += conv_norm_act(
+                nn.Conv2d(c, 2 * c, 3, 2, 1, bias=bias, padding_mode=mode), norm
+            )
         width = base * 2**downsamplings
         layers += [_ResnetBlock(width, norm, padding, dropout) for _ in range(blocks)]
         for i in reversed(range(downsamplings)):
             c = base * 2**i
-            layers += [
-                nn.ConvTranspose2d(2 * c, c, 3, 2, 1, output_padding=1, bias=bias),
-                norm_layer(norm, c),
-                nn.ReLU(),
-            ]
+            layers += conv_norm_act(
+                nn.ConvTranspose2d(2 * c, c, 3, 2, 1, output_padding=1, bias=bias), norm
+            )
         layers += _padded_conv(base, out_channels, 7, padding, True)
         layers.append(nn.Tanh())
         self.model = nn.Sequential(*layers)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Translate a batch of images.
-
-        Args:
-            x: ``(N, in_channels, H, W)`` float32, any range (typically ``[-1, 1]``), H and W
-                multiples of ``size_multiple``.
-
-        Returns:
-            ``(N, out_channels, H, W)`` float32 in ``[-1, 1]``.
-
-        Raises:
-            ValueError: the shape is not ``(N, in_channels, H, W)`` or H or W is not a
-                multiple of ``size_multiple``.
-        """
-        _check_input(x, "ResnetGenerator", self.in_channels, self.size_multiple)
-        return self.model(x)

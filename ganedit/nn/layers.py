@@ -1,16 +1,20 @@
-"""Small layer helpers shared by model families: spectral norm switch, weight init, norm layers."""
+"""Small layer helpers shared by model families: spectral norm switch, weight init, norm layers
+and the conv -> norm -> activation block most GAN networks are built of."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar, cast
 
 import torch
 from torch import nn
 
-__all__ = ["init_weights", "norm_layer", "spectral_norm_if"]
+__all__ = ["conv_norm_act", "init_weights", "norm_layer", "spectral_norm_if"]
+
+_M = TypeVar("_M", bound=nn.Module)
 
 
-def spectral_norm_if(flag: bool, module: nn.Module) -> nn.Module:
+def spectral_norm_if(flag: bool, module: _M) -> _M:
     """``module`` wrapped in spectral normalisation (Miyato et al. 2018) when ``flag`` is true.
 
     Uses :func:`torch.nn.utils.parametrizations.spectral_norm` (a parametrisation, so
@@ -18,7 +22,7 @@ def spectral_norm_if(flag: bool, module: nn.Module) -> nn.Module:
     """
     if not flag:
         return module
-    return nn.utils.parametrizations.spectral_norm(module)
+    return cast(_M, nn.utils.parametrizations.spectral_norm(module))  # ``module`` itself
 
 
 def norm_layer(kind: str, channels: int) -> nn.Module:
@@ -31,6 +35,29 @@ def norm_layer(kind: str, channels: int) -> nn.Module:
     if kind == "none":
         return nn.Identity()
     raise ValueError(f"unknown norm {kind!r}; use batch, instance or none")
+
+
+def conv_norm_act(
+    conv: nn.Conv2d | nn.ConvTranspose2d, norm: str, act: nn.Module | None = None
+) -> list[nn.Module]:
+    """``[conv, norm_layer(norm, conv.out_channels), act]``: the usual GAN building block.
+
+    A list, to splice into an ``nn.Sequential`` (``layers += conv_norm_act(...)``): the
+    state-dict keys are then the Sequential's own indices, three per block (``"none"`` keeps
+    an :class:`~torch.nn.Identity` in the norm's place).
+
+    Args:
+        conv: the convolution (spectrally normalised or not), e.g. a stride-2 ``nn.Conv2d``.
+        norm: ``"batch"``, ``"instance"`` or ``"none"`` (:func:`norm_layer`).
+        act: the activation; ``None``: ``nn.ReLU()``.
+
+    Example::
+
+        layers = conv_norm_act(nn.Conv2d(64, 128, 3, 2, 1, bias=False), "batch")
+        layers += conv_norm_act(nn.Conv2d(128, 256, 4, 2, 1), "instance", nn.LeakyReLU(0.2))
+        net = nn.Sequential(*layers)  # (N, 64, H, W) -> (N, 256, H / 4, W / 4)
+    """
+    return [conv, norm_layer(norm, conv.out_channels), nn.ReLU() if act is None else act]
 
 
 def init_weights(module: nn.Module, kind: str = "normal", gain: float = 0.02) -> nn.Module:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ganedit.nn import PatchDiscriminator, norm_layer
+from ganedit.nn import PatchDiscriminator, conv_norm_act, norm_layer
 
 __all__ = [
     "FFC",
@@ -69,11 +69,8 @@ class SpectralTransform(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, norm: str = "batch") -> None:
         super().__init__()
         mid = max(1, out_channels // 2)
-        self.reduce = nn.Sequential(
-            nn.Conv2d(in_channels, mid, 1, bias=norm == "none"),
-            norm_layer(norm, mid),
-            nn.ReLU(inplace=True),
-        )
+        reduce = nn.Conv2d(in_channels, mid, 1, bias=norm == "none")
+        self.reduce = nn.Sequential(*conv_norm_act(reduce, norm, nn.ReLU(inplace=True)))
         self.fu = FourierUnit(mid, mid, norm)
         self.expand = nn.Conv2d(mid, out_channels, 1, bias=False)
 
@@ -187,28 +184,19 @@ class FFCGenerator(nn.Module):
         super().__init__()
         widths = [min(width * 2**i, 8 * width) for i in range(downsamplings + 1)]
         bias = norm == "none"
-        enc: list[nn.Module] = [
-            nn.Conv2d(4, width, 7, padding=3, padding_mode="reflect", bias=bias),
-            norm_layer(norm, width),
-            nn.ReLU(inplace=True),
-        ]
+        stem = nn.Conv2d(4, width, 7, padding=3, padding_mode="reflect", bias=bias)
+        enc = conv_norm_act(stem, norm, nn.ReLU(inplace=True))
         for i in range(downsamplings):
-            enc += [
-                nn.Conv2d(widths[i], widths[i + 1], 3, 2, 1, bias=bias),
-                norm_layer(norm, widths[i + 1]),
-                nn.ReLU(inplace=True),
-            ]
+            down = nn.Conv2d(widths[i], widths[i + 1], 3, 2, 1, bias=bias)
+            enc += conv_norm_act(down, norm, nn.ReLU(inplace=True))
         self.encoder = nn.Sequential(*enc)
         deep = widths[-1]
         self.split = int(round(deep * ratio))
         self.blocks = nn.Sequential(*[FFCResBlock(deep, ratio, norm, gate) for _ in range(blocks)])
         dec: list[nn.Module] = []
         for i in reversed(range(downsamplings)):
-            dec += [
-                nn.ConvTranspose2d(widths[i + 1], widths[i], 3, 2, 1, output_padding=1, bias=bias),
-                norm_layer(norm, widths[i]),
-                nn.ReLU(inplace=True),
-            ]
+            up = nn.ConvTranspose2d(widths[i + 1], widths[i], 3, 2, 1, output_padding=1, bias=bias)
+            dec += conv_norm_act(up, norm, nn.ReLU(inplace=True))
         head = nn.Conv2d(width, 3, 7, padding=3, padding_mode="reflect")
         dec += [head, nn.Identity() if residual else nn.Sigmoid()]
         self.decoder = nn.Sequential(*dec)

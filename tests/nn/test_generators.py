@@ -105,6 +105,27 @@ def test_resnet_shapes_and_range(c_in, c_out):
         g(torch.zeros(1, c_in, 18, 16))
 
 
+def test_resnet_state_dict_keys_are_stable():
+    # bundled and imported weights are loaded strictly by these names
+    g = ResnetGenerator(3, 3, base=4, blocks=1, downsamplings=1, norm="batch")
+    keys = [k for k in g.state_dict() if not k.endswith(("running_mean", "running_var"))]
+    assert keys == [
+        "model.1.weight",  # reflection pad, c7s1 conv
+        *["model.2.weight", "model.2.bias", "model.2.num_batches_tracked"],
+        "model.4.weight",  # d8
+        *["model.5.weight", "model.5.bias", "model.5.num_batches_tracked"],
+        "model.7.body.1.weight",
+        *["model.7.body.2.weight", "model.7.body.2.bias", "model.7.body.2.num_batches_tracked"],
+        "model.7.body.5.weight",
+        *["model.7.body.6.weight", "model.7.body.6.bias", "model.7.body.6.num_batches_tracked"],
+        "model.8.weight",  # u4
+        *["model.9.weight", "model.9.bias", "model.9.num_batches_tracked"],
+        *["model.12.weight", "model.12.bias"],  # final c7s1 (after its pad), tanh
+    ]
+    with pytest.raises(ValueError, match=r"ResnetGenerator expects \(N, 3, H, W\)"):
+        g(torch.zeros(1, 1, 8, 8))
+
+
 def _zero_padded_convs(g: nn.Module) -> list[nn.Module]:
     return [
         m

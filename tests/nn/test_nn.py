@@ -5,6 +5,7 @@ from torch import nn
 from ganedit.nn import (
     PatchDiscriminator,
     adam,
+    conv_norm_act,
     gan_loss,
     gradient_penalty,
     init_weights,
@@ -73,6 +74,30 @@ def test_patch_discriminator_shapes(layers, norm, spectral):
     assert out.shape[-1] == 64 // 2**layers - 2
     has_sn = any("parametrizations" in n for n, _ in d.named_parameters())
     assert has_sn == spectral
+
+
+def test_conv_norm_act_is_conv_norm_then_activation():
+    conv = nn.Conv2d(2, 5, 3, 2, 1)
+    block = conv_norm_act(conv, "batch")
+    assert block[0] is conv and [type(m) for m in block] == [nn.Conv2d, nn.BatchNorm2d, nn.ReLU]
+    assert block[1].num_features == 5
+    up = conv_norm_act(nn.ConvTranspose2d(5, 3, 3), "none", nn.LeakyReLU(0.2))
+    assert [type(m) for m in up] == [nn.ConvTranspose2d, nn.Identity, nn.LeakyReLU]
+    with pytest.raises(ValueError, match="unknown norm"):
+        conv_norm_act(conv, "group")
+
+
+def test_patch_discriminator_state_dict_keys_are_stable():
+    # bundled weights are loaded strictly by these names: conv, LeakyReLU, then
+    # (conv, norm, LeakyReLU) per middle layer, then the last conv
+    keys = list(PatchDiscriminator(3, base=4, layers=2).state_dict())
+    bn = ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"]
+    expected = ["model.0.weight", "model.0.bias", "model.2.weight"]
+    expected += [f"model.3.{k}" for k in bn] + ["model.5.weight"]
+    expected += [f"model.6.{k}" for k in bn] + ["model.8.weight", "model.8.bias"]
+    assert keys == expected
+    with pytest.raises(ValueError, match="layers >= 1"):
+        PatchDiscriminator(layers=0)
 
 
 def test_patch_discriminator_receptive_field_is_70():
