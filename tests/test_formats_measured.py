@@ -1,4 +1,4 @@
-"""Settings by measurement (:func:`ganedit.formats.measured_choice`) on a fake clock, so the
+"""Settings by measurement (:func:`ganedit.measured.measured_choice`) on a fake clock, so the
 test never races a busy machine's wall clock: the warm-up round does not count, candidates
 alternate, the fastest wins, and the answer is remembered on disk and recalled unmeasured."""
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ganedit import formats
+from ganedit import measured
 
 
 class _Clock:
@@ -26,9 +26,9 @@ class _Clock:
 @pytest.fixture
 def clock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> _Clock:
     monkeypatch.setenv("GANEDIT_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(formats, "_SEEN", {})
+    monkeypatch.setattr(measured, "_SEEN", {})
     fake = _Clock()
-    monkeypatch.setattr(formats, "_clock", fake)
+    monkeypatch.setattr(measured, "_clock", fake)
     return fake
 
 
@@ -42,15 +42,15 @@ def test_the_fastest_wins_after_a_warm_up_round_and_is_recalled(clock: _Clock) -
         clock.now += 10.0 if first_round else cost[name]  # a slow warm-up, then the costs
 
     cpu = torch.device("cpu")
-    best, source, seconds = formats.measured_choice("test|job", ["slow", "fast"], job, cpu)
+    best, source, seconds = measured.measured_choice("test|job", ["slow", "fast"], job, cpu)
     assert (best, source) == ("fast", "measured")
     assert seconds == pytest.approx(cost)
-    assert calls == ["slow", "fast"] * (formats.RUNS + 1)  # alternating, warm-up first
-    doc = json.loads(formats.cache_path().read_text(encoding="utf-8"))
+    assert calls == ["slow", "fast"] * (measured.RUNS + 1)  # alternating, warm-up first
+    doc = json.loads(measured.cache_path().read_text(encoding="utf-8"))
     (key,) = doc
     assert key.startswith("test|job|") and doc[key]["name"] == "fast"
 
-    formats._SEEN.clear()
+    measured._SEEN.clear()
     calls.clear()
-    again = formats.measured_choice("test|job", ["slow", "fast"], job, cpu)
+    again = measured.measured_choice("test|job", ["slow", "fast"], job, cpu)
     assert again[:2] == ("fast", "cached") and calls == []

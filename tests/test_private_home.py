@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ganedit import formats
+from ganedit import measured
 from ganedit.io import write_image
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,7 +35,7 @@ def _module(path: Path) -> object:
 
 def test_the_session_hides_the_real_home(_private_home: Path, real_home: Path) -> None:
     assert Path.home() == _private_home != real_home
-    cache = formats.cache_path()
+    cache = measured.cache_path()
     assert not cache.is_relative_to(real_home), cache
     assert Path(os.environ["XDG_CACHE_HOME"]).is_relative_to(_private_home)
 
@@ -46,7 +46,7 @@ def test_without_the_variable_the_cache_follows_home(
     """The fallback the fixture guards against: no GANEDIT_CACHE_DIR means ``$HOME/.cache``."""
     monkeypatch.delenv("GANEDIT_CACHE_DIR")
     monkeypatch.setenv("HOME", str(tmp_path))
-    assert formats.cache_path() == tmp_path / ".cache" / "ganedit" / "measurements.json"
+    assert measured.cache_path() == tmp_path / ".cache" / "ganedit" / "measurements.json"
 
 
 def test_subprocess_helpers_keep_the_session_cache(
@@ -78,5 +78,5 @@ def test_a_cli_run_writes_nothing_under_home(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "out" / "a.png").is_file()
     assert _files(home) == []
-    remembered = json.loads(formats.cache_path().read_text(encoding="utf-8"))
+    remembered = json.loads(measured.cache_path().read_text(encoding="utf-8"))
     assert any("|srgan/" in key for key in remembered), list(remembered)

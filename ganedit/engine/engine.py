@@ -21,9 +21,9 @@ from ganedit.devices import PrecisionChoice, precision_candidates, resolve_devic
 from ganedit.engine.checkpoint import load_state, save_state
 from ganedit.engine.distributed import init_distributed
 from ganedit.engine.ema import EMA
-from ganedit.engine.formats import apply_format, choose_training_format
+from ganedit.engine.memory_format import apply_format, choose_training_format
 from ganedit.engine.precision import precision_for
-from ganedit.formats import FormatChoice
+from ganedit.measured import FormatChoice
 
 __all__ = ["Engine"]
 

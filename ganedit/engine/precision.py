@@ -18,7 +18,7 @@ import torch
 
 from ganedit.devices import PrecisionChoice, autocast_for
 from ganedit.family import Step
-from ganedit.formats import measured_choice, net_digest
+from ganedit.measured import measured_choice, net_digest
 
 __all__ = ["Precision", "choose_training_precision", "precision_for"]
 
@@ -128,7 +128,7 @@ def choose_training_precision(run: Any, steps: int = 2) -> PrecisionChoice:
     with instructions for them: :func:`ganedit.devices.precision_candidates`); each runs
     ``steps`` of ``run.family.training_step`` on one batch (after a warm-up round), and the
     state is restored after each, so the run starts exactly as it would have. The answer is
-    remembered per machine (:func:`ganedit.formats.measured_choice`).
+    remembered per machine (:func:`ganedit.measured.measured_choice`).
 
     Args:
         run: the fit's run, after set-up: ``engine``, ``family``, ``config``, ``nets``,

@@ -3,7 +3,7 @@
 :func:`choose_model_settings` times the generator on one probe in every candidate pair of
 precision (fp32, plus bf16/fp16 where :func:`ganedit.devices.precision_candidates` offers
 them: a capable GPU's choice, or a CPU with instructions for them) and memory format (NCHW,
-channels_last), through :func:`ganedit.formats.measured_choice`: one warm-up round, then two
+channels_last), through :func:`ganedit.measured.measured_choice`: one warm-up round, then two
 timed rounds with the candidates alternating, remembered per machine in
 ``~/.cache/ganedit/measurements.json`` so a second run measures nothing. An option fixes
 either: ``memory_format="channels_last"``, ``precision="bf16"``.
@@ -36,7 +36,8 @@ import torch.nn.functional as F
 
 from ganedit.devices import PrecisionChoice, autocast_for
 from ganedit.family import Kind, ModelFamily
-from ganedit.formats import (
+from ganedit.infer.options import check_memory_format
+from ganedit.measured import (
     FORMATS,
     FormatChoice,
     measured_choice,
@@ -44,7 +45,6 @@ from ganedit.formats import (
     recalled,
     to_format,
 )
-from ganedit.infer.options import check_memory_format
 
 __all__ = [
     "GUARD_MAX_LEVELS",
@@ -188,7 +188,7 @@ def choose_model_settings(
             ``"contiguous"``.
 
     Returns:
-        The :class:`~ganedit.formats.FormatChoice` now applied to ``net`` and the
+        The :class:`~ganedit.measured.FormatChoice` now applied to ``net`` and the
         :class:`~ganedit.devices.PrecisionChoice` to run it with.
     """
     requested = check_memory_format(memory_format)

@@ -84,7 +84,7 @@ class Editor:
             it (``memory_format`` ``"auto"`` measures, or recalls, the faster layout).
         precisions: the precision candidates ``memory_format``'s measurement chose
             :attr:`precision` from (:func:`ganedit.devices.precision_candidates`).
-        memory: the :class:`~ganedit.formats.FormatChoice` the generator runs in.
+        memory: the :class:`~ganedit.measured.FormatChoice` the generator runs in.
         tiling: the :class:`~ganedit.infer.plan.TilePlan` the tile settings became.
     """
 

@@ -12,15 +12,15 @@ from engine_tiny_family import TinyConfig, TinyGAN, fit_tiny, tiny_data
 from safetensors.torch import load_file
 from torch import nn
 
-from ganedit import formats
+from ganedit import measured
 from ganedit.engine import Engine
-from ganedit.engine.formats import choose_training_format
+from ganedit.engine.memory_format import choose_training_format
 
 
 @pytest.fixture(autouse=True)
 def _fresh(tmp_path, monkeypatch):
     monkeypatch.setenv("GANEDIT_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(formats, "_SEEN", {})
+    monkeypatch.setattr(measured, "_SEEN", {})
 
 
 def _cl(t: torch.Tensor) -> bool:
@@ -55,12 +55,12 @@ def test_probe_leaves_no_trace() -> None:
         _Fam(), TinyConfig(), {"generator": g}, ["generator"], {"latent": z},
         torch.device("cpu"), "fp32", contextlib.nullcontext,
     )  # fmt: skip
-    assert choice.source == "measured" and set(choice.seconds) == set(formats.FORMATS)
+    assert choice.source == "measured" and set(choice.seconds) == set(measured.FORMATS)
     assert all(torch.equal(a, b) for a, b in zip(before, g.buffers(), strict=True))
     assert torch.equal(rng, torch.get_rng_state())
     assert all(p.grad is None for p in g.parameters())
     assert not any(_cl(p) for p in g.parameters())  # left contiguous: the caller applies it
-    doc = json.loads(formats.cache_path().read_text())
+    doc = json.loads(measured.cache_path().read_text())
     assert any(k.startswith("train|tiny-gan|") for k in doc)
 
 
@@ -96,8 +96,8 @@ def test_fixed_channels_last_reaches_nets_ema_and_batches(tmp_path) -> None:
         callbacks=[layouts],
     )  # fmt: skip
     assert layouts.seen == [(True, True)] * 3
-    assert _card_format(res) == formats.FormatChoice("channels_last", "requested").describe()
-    assert not formats.cache_path().exists()  # a fixed format measures nothing
+    assert _card_format(res) == measured.FormatChoice("channels_last", "requested").describe()
+    assert not measured.cache_path().exists()  # a fixed format measures nothing
     engine = Engine(device="cpu", memory_format="channels-last", ema_decay=0.9)
     assert engine.channels_last and engine.memory.source == "requested"
     engine.setup({"generator": _BNGen()})
@@ -111,32 +111,32 @@ def test_fixed_channels_last_reaches_nets_ema_and_batches(tmp_path) -> None:
         Engine(device="cpu", memory_format="nhwc")
 
 
-@pytest.mark.parametrize("faster", formats.FORMATS)
+@pytest.mark.parametrize("faster", measured.FORMATS)
 def test_auto_trains_in_the_measured_faster_format_and_remembers(
     tmp_path, monkeypatch, faster: str
 ) -> None:
     """The measurement is injected (no race with the wall clock): ``auto`` trains in the format
     it says is faster, records it in the cache and the card, and a second run recalls it."""
-    seconds = {name: 1.0 if name == faster else 2.0 for name in formats.FORMATS}
-    monkeypatch.setattr(formats, "_measure", lambda *args, **kw: dict(seconds))
+    seconds = {name: 1.0 if name == faster else 2.0 for name in measured.FORMATS}
+    monkeypatch.setattr(measured, "_measure", lambda *args, **kw: dict(seconds))
     layouts = _Layouts()
     res = fit_tiny(tmp_path / "run", 2, callbacks=[layouts])
     cl = faster == "channels_last"
     assert layouts.seen == [(cl, cl)] * 2
-    (entry,) = [v for k, v in json.loads(formats.cache_path().read_text()).items()
+    (entry,) = [v for k, v in json.loads(measured.cache_path().read_text()).items()
                 if k.startswith("train|tiny-gan|")]  # fmt: skip
     assert entry == {"name": faster, "seconds": seconds}
-    assert _card_format(res) == formats.FormatChoice(faster, "measured", seconds).describe()
+    assert _card_format(res) == measured.FormatChoice(faster, "measured", seconds).describe()
 
     def no_measuring(*args, **kw):
         raise AssertionError("measured again")
 
-    monkeypatch.setattr(formats, "_measure", no_measuring)
-    monkeypatch.setattr(formats, "_SEEN", {})
+    monkeypatch.setattr(measured, "_measure", no_measuring)
+    monkeypatch.setattr(measured, "_SEEN", {})
     again = _Layouts()
     res = fit_tiny(tmp_path / "again", 1, callbacks=[again])
     assert again.seen == [(cl, cl)]
-    assert _card_format(res) == formats.FormatChoice(faster, "cached", seconds).describe()
+    assert _card_format(res) == measured.FormatChoice(faster, "cached", seconds).describe()
 
 
 def test_resume_is_bitwise_exact_in_channels_last(tmp_path) -> None:

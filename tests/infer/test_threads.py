@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import ganedit
-from ganedit import formats
+from ganedit import measured
 from ganedit.infer import threads as th
 from ganedit.infer.options import check_threads
 from ganedit.testing import TinyInpaint, TinyUpscale
@@ -22,7 +22,7 @@ from ganedit.testing import TinyInpaint, TinyUpscale
 @pytest.fixture
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("GANEDIT_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(formats, "_SEEN", {})
+    monkeypatch.setattr(measured, "_SEEN", {})
     return tmp_path / "cache" / "measurements.json"
 
 

@@ -1,7 +1,7 @@
 """The memory format a training run uses: forward and backward of the generators, measured.
 
 :func:`choose_training_format` times each generator's forward and backward on the run's own
-sample-grid inputs in NCHW and in channels_last (:func:`ganedit.formats.measured_format`,
+sample-grid inputs in NCHW and in channels_last (:func:`ganedit.measured.measured_format`,
 remembered per machine) and returns the faster. The probe leaves no trace: batch-norm running
 statistics are put back, gradients dropped, and the random state restored, so a run (or a
 resumed one) trains exactly the same whether the choice was measured or recalled.
@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from ganedit.family import ModelFamily
-from ganedit.formats import FormatChoice, measured_format, net_digest, to_format
+from ganedit.measured import FormatChoice, measured_format, net_digest, to_format
 
 __all__ = ["apply_format", "choose_training_format"]
 
@@ -50,7 +50,7 @@ def choose_training_format(
         autocast: a callable returning the engine's autocast context.
 
     Returns:
-        The faster :class:`~ganedit.formats.FormatChoice` (``nets`` are left contiguous; the
+        The faster :class:`~ganedit.measured.FormatChoice` (``nets`` are left contiguous; the
         caller applies the choice).
     """
 

@@ -1,7 +1,12 @@
 """Settings by measurement: time a job in each candidate setting, keep the fastest.
 
-:func:`measured_choice` is the general form (the inference thread layout uses it:
-:mod:`ganedit.infer.threads`); :func:`measured_format` compares the two memory formats.
+:func:`measured_choice` is the general form (inference's format and precision,
+:mod:`ganedit.infer.autotune`; training's precision, :mod:`ganedit.engine.precision`);
+:func:`measured_format` compares the two memory formats (:class:`FormatChoice`).
+
+"Format" has one meaning per module name in ganedit: here and in
+:mod:`ganedit.engine.memory_format` it is a tensor's *memory format* (contiguous NCHW or
+channels_last NHWC); image *file* formats (PNG, JPEG, ...) belong to :mod:`ganedit.io`.
 
 channels_last (NHWC) is faster for most convnets on CUDA, and on this project's 2-core CPU it
 measured 2-3x faster for the SRResNet generator, but not for every network (an instance-norm
@@ -12,8 +17,9 @@ naming what is measured. The answer is remembered in the process and in a small 
 the machine, torch and the thread count (:func:`machine_key`), so a second run on the same
 machine measures nothing. An unwritable cache is ignored (measured once per process then).
 
-Memory formats are used by inference (:mod:`ganedit.infer.autotune`: one forward pass on a small probe, jointly with the precision) and by
-training (:meth:`ganedit.engine.Engine.choose_memory_format`: forward and backward on a batch).
+Memory formats are used by inference (:mod:`ganedit.infer.autotune`: one forward pass on a
+small probe, jointly with the precision) and by training
+(:func:`ganedit.engine.memory_format.choose_training_format`: forward and backward on a batch).
 """
 
 from __future__ import annotations
