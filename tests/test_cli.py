@@ -607,3 +607,46 @@ def test_train_unknown_lr_schedule_is_a_usage_error(plugin_path, make_images, tm
     result = train_tiny_sr(tmp_path, tmp_path / "r", "--lr-schedule", "exponential")
     assert result.exit_code == 2
     assert "exponential" in result.output and "cosine" in result.output
+
+
+# ------------------------------------------------------------------------- export and its EMA
+def test_ema_warning_rule() -> None:
+    from ganedit.cli.export import ema_warning
+
+    text = ema_warning(200, 0.999)  # 0.999**200 = 82% of the EMA is still the initial weights
+    assert text is not None
+    assert "decay 0.999" in text and "only 200 steps" in text and "82%" in text
+    assert "2302 steps" in text and "--no-ema" in text and "--ema-decay (at most 0.988" in text
+    assert ema_warning(2400, 0.999) is None  # 9% left
+    assert ema_warning(22, 0.9) is None and ema_warning(21, 0.9) is not None
+    assert ema_warning(5, 0.0) is None and ema_warning(5, None) is None
+
+
+@pytest.mark.parametrize(
+    ("decay", "more", "warned"),
+    [(0.9, [], True), (0.9, ["--no-ema"], False), (0.3, [], False)],
+    ids=["short-ema", "no-ema", "settled-ema"],
+)
+def test_export_warns_when_the_ema_is_mostly_initial_weights(
+    tmp_path: Path, decay: float, more: list[str], warned: bool
+) -> None:
+    """Three steps: an EMA of decay 0.9 still holds 73% of the initial weights, one of 0.3
+    holds 3%."""
+    from ganedit.engine import Engine, fit
+    from ganedit.testing import TinyUpscale
+
+    config = TinyUpscale.Config(ema_decay=decay)
+    data = TinyUpscale().example_data(tmp_path / "data", config)
+    engine = Engine(device="cpu", precision="fp32", seed=0)
+    fit(TinyUpscale(), config, data, tmp_path / "run", engine, steps=3, progress=False,
+        sample_every=0, checkpoint_every=3)  # fmt: skip
+    result = CliRunner().invoke(
+        cli, ["export", str(tmp_path / "run"), str(tmp_path / "w.safetensors"), *more]
+    )
+    assert result.exit_code == 0, result.output
+    assert "weights:" in result.stdout and "warning" not in result.stdout
+    if warned:
+        assert "EMA (decay 0.9) has seen only 3 steps, so 73%" in result.stderr
+        assert "--no-ema" in result.stderr and "--ema-decay" in result.stderr
+    else:
+        assert result.stderr == ""
