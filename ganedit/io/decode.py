@@ -54,7 +54,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ganedit.io.errors import ImageReadError
+from ganedit.io.errors import ImageReadError, os_error_reason
 from ganedit.io.fallback import dib_as_bmp, pillow_decode, pillow_first, undecodable_reason
 from ganedit.io.metadata import ImageMetadata, read_metadata
 from ganedit.io.probe import ImageInfo, probe_image, sniff_format
@@ -399,18 +399,19 @@ def _frame_count(data: bytes, fmt: str) -> int:
         return 1
 
 
+_READ_REASONS: dict[type[OSError], str] = {
+    FileNotFoundError: "no such file",
+    IsADirectoryError: "it is a folder, not a file",
+    PermissionError: "permission denied (the file is not readable)",
+}
+
+
 def read_bytes(p: Path) -> bytes:
     """The bytes of file ``p``; :class:`ImageReadError` saying why it cannot be read."""
     try:
         return p.read_bytes()
-    except FileNotFoundError:
-        raise ImageReadError(p, "no such file") from None
-    except IsADirectoryError:
-        raise ImageReadError(p, "it is a folder, not a file") from None
-    except PermissionError:
-        raise ImageReadError(p, "permission denied (the file is not readable)") from None
     except OSError as exc:
-        raise ImageReadError(p, f"the file could not be read ({exc.strerror or exc})") from None
+        raise ImageReadError(p, os_error_reason(exc, _READ_REASONS, "read")) from None
 
 
 def read_image(path: str | os.PathLike[str], *, max_pixels: int | None = None) -> np.ndarray:

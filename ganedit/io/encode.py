@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from ganedit.io.atomic import atomic_path
-from ganedit.io.errors import ImageWriteError
+from ganedit.io.errors import ImageWriteError, os_error_reason
 
 __all__ = [
     "DEFAULT_JPEG_QUALITY",
@@ -164,6 +164,12 @@ def encode_image(img: np.ndarray, fmt: str, *, quality: int | None = None) -> by
     return buf.tobytes()
 
 
+_WRITE_REASONS: dict[type[OSError], str] = {
+    IsADirectoryError: "a folder of that name is in the way",
+    PermissionError: "permission denied (the folder is not writable)",
+}
+
+
 def write_image(
     path: str | os.PathLike[str], img: np.ndarray, *, quality: int | None = None
 ) -> Path:
@@ -198,12 +204,8 @@ def write_image(
     try:
         with atomic_path(p) as tmp:
             tmp.write_bytes(data)
-    except IsADirectoryError:
-        raise ImageWriteError(p, "a folder of that name is in the way") from None
-    except PermissionError:
-        raise ImageWriteError(p, "permission denied (the folder is not writable)") from None
     except OSError as exc:
-        raise ImageWriteError(p, f"the file could not be written ({exc.strerror or exc})") from None
+        raise ImageWriteError(p, os_error_reason(exc, _WRITE_REASONS, "written")) from None
     return p
 
 

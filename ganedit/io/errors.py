@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["ImageReadError", "ImageWriteError"]
+__all__ = ["ImageReadError", "ImageWriteError", "os_error_reason"]
 
 
 class ImageReadError(ValueError):
@@ -39,3 +40,21 @@ class ImageWriteError(ValueError):
 
     def __reduce__(self):
         return (type(self), (self.path, self.reason))
+
+
+def os_error_reason(exc: OSError, known: Mapping[type[OSError], str], failed: str) -> str:
+    """The plain-words reason for a failed file operation (no file name).
+
+    Args:
+        exc: what the operation raised.
+        known: reasons for particular kinds of error, looked up in order (the first kind
+            ``exc`` is an instance of wins), e.g. ``{PermissionError: "permission denied"}``.
+        failed: how to end "the file could not be ..." for any other error, e.g. ``"read"``.
+
+    Returns:
+        The reason, e.g. ``"the file could not be read (No space left on device)"``.
+    """
+    for kind, reason in known.items():
+        if isinstance(exc, kind):
+            return reason
+    return f"the file could not be {failed} ({exc.strerror or exc})"

@@ -17,6 +17,7 @@ from ganedit.io import (
     write_image,
 )
 from ganedit.io.atomic import TEMP_SUFFIX
+from ganedit.io.errors import os_error_reason
 
 
 def _leftovers(folder):
@@ -112,7 +113,7 @@ def test_atomic_write_leaves_no_temp_file_on_error(tmp_path):
     blocker.mkdir()  # the rename onto a folder fails after the temp file was written
     with pytest.raises(ImageWriteError, match="taken.png") as info:
         write_image(blocker, smooth_image(8, 8, 3))
-    assert "folder" in info.value.reason
+    assert info.value.reason == "a folder of that name is in the way"
     assert not _leftovers(tmp_path)
     assert blocker.is_dir()
 
@@ -122,8 +123,19 @@ def test_unwritable_folder(tmp_path):
     afile.write_text("x")
     with pytest.raises(ImageWriteError, match="not-a-folder") as info:
         write_image(afile / "out.png", smooth_image(4, 4, 3))
-    assert info.value.reason
+    assert info.value.reason.startswith("the file could not be written (")  # ENOTDIR
     assert not _leftovers(tmp_path)
+
+
+def test_os_error_reason_first_matching_kind_else_strerror():
+    known = {FileNotFoundError: "gone", OSError: "any"}
+    assert os_error_reason(FileNotFoundError(2, "No such file"), known, "read") == "gone"
+    assert os_error_reason(PermissionError(13, "Denied"), known, "read") == "any"
+    disk_full = OSError(28, "No space left on device")
+    assert os_error_reason(disk_full, {}, "written") == (
+        "the file could not be written (No space left on device)"
+    )
+    assert os_error_reason(OSError("odd"), {}, "read") == "the file could not be read (odd)"
 
 
 def test_write_error_names_file_for_unfit_image(tmp_path):
