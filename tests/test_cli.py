@@ -468,6 +468,33 @@ def test_eval_end_to_end(plugin_path, make_images, tmp_path) -> None:
     assert data["summary"]["psnr"] > 0
 
 
+def test_eval_without_data_needs_data_unless_the_model_has_its_own(
+    plugin_path, make_images, monkeypatch, tmp_path
+) -> None:
+    """A family whose evaluate has no data of its own (it asks ganedit.data.role for role
+    "data") makes ``ganedit eval`` without --data a usage error naming --data; the help
+    promises a default only for models that have one."""
+    from ganedit.data import role
+    from ganedit.plugins import family_class
+
+    def evaluate(self, editor, data, options):
+        return {"rows": [{"image": p.name} for p in role(data, "data")], "summary": {}}
+
+    monkeypatch.setattr(family_class("tiny-sr"), "evaluate", evaluate)
+    weights = _save_tiny("tiny-sr", tmp_path / "w" / "tiny.safetensors", channels=4)
+    args = ["eval", "tiny-sr", "--weights", str(weights), "--device", "cpu"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert "tiny-sr has no evaluation data of its own: --data is required" in result.output
+    assert "training data" not in result.output
+    make_images("data", n=1, size=(8, 8))
+    assert invoke(*args, "--data", str(tmp_path / "data")).exit_code == 0
+    helped = " ".join(invoke("eval", "tiny-sr", "--help").output.split())
+    assert "[default: the model's own, for models that have one; required for the others]" in (
+        helped
+    )
+
+
 def test_train_and_plot_end_to_end(plugin_path, make_images, tmp_path) -> None:
     make_images("data", n=4, size=(16, 16))
     run_dir = tmp_path / "run"

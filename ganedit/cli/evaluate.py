@@ -16,7 +16,7 @@ from ganedit.cli.common import (
     weights_option,
 )
 from ganedit.cli.model_commands import load_editor, model_command, model_group
-from ganedit.cli.roles import roles_option
+from ganedit.cli.roles import roles_help, roles_option
 from ganedit.family import Kind, ModelFamily
 
 EVAL_COMMON = {
@@ -61,6 +61,23 @@ def _format_table(rows: list[dict], summary: dict) -> str:
     return "\n".join(lines)
 
 
+def _evaluate(family: ModelFamily, editor: Any, data: dict, options: dict[str, Any]) -> dict:
+    """``family.evaluate``; without ``--data`` a family that has no evaluation data of its own
+    (its evaluate raises :class:`~ganedit.data.DatasetError`) is a usage error saying that
+    ``--data`` is required."""
+    from ganedit.data import DatasetError
+
+    try:
+        return family.evaluate(editor, data, options)
+    except DatasetError as exc:
+        if data:
+            raise
+        raise click.UsageError(
+            f"{family.name} has no evaluation data of its own: --data is required. "
+            + roles_help(type(family), "--data")
+        ) from exc
+
+
 def _make_eval(cls: type[ModelFamily]) -> click.Command:
     """Evaluate MODEL and print a table (or --json)."""
 
@@ -71,7 +88,7 @@ def _make_eval(cls: type[ModelFamily]) -> click.Command:
             # GENERATE families have no --self-ensemble
             editor = load_editor(cls, kw, EVAL_COMMON, self_ensemble=kw.get("self_ensemble", 1))
             eval_options = {"n": kw["n"], "seed": kw["seed"], "sheets": kw["sheets"]}
-            result = get_family(cls.name).evaluate(editor, kw["data"], eval_options)
+            result = _evaluate(get_family(cls.name), editor, kw["data"], eval_options)
         rows, summary = list(result.get("rows", [])), dict(result.get("summary", {}))
         if kw["json"]:
             click.echo(
@@ -82,7 +99,11 @@ def _make_eval(cls: type[ModelFamily]) -> click.Command:
 
     params: list[click.Parameter] = [
         roles_option(
-            cls, "--data", "Evaluation data [default: the model's own choice]", required=False
+            cls,
+            "--data",
+            "Evaluation data [default: the model's own, for models that have one; "
+            "required for the others]",
+            required=False,
         ),
         weights_option(),
         click.Option(
