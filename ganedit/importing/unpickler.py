@@ -123,6 +123,7 @@ class RestrictedUnpickler(pickle._Unpickler):  # type: ignore[name-defined]
 
     dispatch: ClassVar[dict[int, Callable[..., None]]] = {}
     stack: list[Any]  # the base class's, for the type checker
+    proto: int  # the base class's: the pickle protocol, set by load() and the PROTO opcode
     pop_mark: Callable[[], list[Any]]
 
     def __init__(

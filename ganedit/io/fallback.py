@@ -160,12 +160,12 @@ def _to_array(im, info: ImageInfo, name: str) -> np.ndarray:  # noqa: ANN001
         return np.asarray(im, dtype=np.float32)[:, :, None]
     if mode in ("RGB", "RGBA") and not (mode == "RGB" and transparent):
         return np.asarray(im)
-    alpha = (
+    has_alpha = (
         transparent
         or mode in ("LA", "La", "PA", "RGBa", "RGBA")
         or (mode == "P" and im.palette is not None and im.palette.mode == "RGBA")
     )
-    return np.asarray(im.convert("RGBA" if alpha else "RGB"))
+    return np.asarray(im.convert("RGBA" if has_alpha else "RGB"))
 
 
 def pillow_decode(
