@@ -7,8 +7,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from ganedit.config import ConfigError, config_from_dict, config_to_dict
 from ganedit.importing.archive import Limits
 from ganedit.importing.reader import SourceState, read_checkpoint
@@ -91,12 +89,7 @@ def import_checkpoint(
             ``allow_noncommercial``, or tensors that do not fit.
         ConfigError: no importer for ``to``, or a setting that is not a Config field.
     """
-    paths = [Path(sources)] if isinstance(sources, (str, os.PathLike)) else list(map(Path, sources))
-    if not paths:
-        raise ConfigError("ganedit import needs at least one source file")
-    out = Path(out)
-    if out.suffix != ".safetensors":
-        raise ConfigError(f"{out}: the output must be a .safetensors file")
+    paths, out = _check_paths(sources, out)
     texts = {str(k): str(v) for k, v in (settings or {}).items()}
     mapper = None if to == RAW_TARGET else importer_for(to)
     states: list[SourceState] = [read_checkpoint(p, lenient=lenient, limits=limits) for p in paths]
@@ -104,8 +97,7 @@ def import_checkpoint(
         if len(states) != 1 or texts:
             raise ConfigError("--to tensors takes one source and no --set")
         mapped = Mapped({}, {}, f"{len(states[0].tensors)} tensors")
-        flat: dict[str, torch.Tensor] = states[0].tensors
-        family_name, config_dict = None, {}
+        family_name, config_dict, flat = None, {}, states[0].tensors
     else:
         mapped = mapper(states, texts)
         family_name = mapped.family or to
@@ -116,6 +108,33 @@ def import_checkpoint(
             )
         config_dict = config_to_dict(_verify(family_name, mapped, texts))
         flat = pack_generators(mapped.generators)
+    card = _card(family_name, config_dict, mapped, states, license)
+    return save_weights(out, flat, card)
+
+
+def _check_paths(
+    sources: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    out: str | os.PathLike[str],
+) -> tuple[list[Path], Path]:
+    """``(source paths, output path)``; ``ConfigError`` for no source or a non-safetensors
+    output."""
+    paths = [Path(sources)] if isinstance(sources, (str, os.PathLike)) else list(map(Path, sources))
+    if not paths:
+        raise ConfigError("ganedit import needs at least one source file")
+    out = Path(out)
+    if out.suffix != ".safetensors":
+        raise ConfigError(f"{out}: the output must be a .safetensors file")
+    return paths, out
+
+
+def _card(
+    family_name: str | None,
+    config_dict: dict[str, Any],
+    mapped: Mapped,
+    states: Sequence[SourceState],
+    license: str | None,
+) -> dict[str, Any]:
+    """The imported weights' card (see :func:`import_checkpoint`'s Returns)."""
     card: dict[str, Any] = {
         "family": family_name,
         "config": config_dict,
@@ -129,4 +148,4 @@ def import_checkpoint(
     dropped = sorted({d for s in states for d in s.dropped})
     if dropped:
         card["dropped"] = dropped[:50]
-    return save_weights(out, flat, card)
+    return card

@@ -1,12 +1,14 @@
 """The driver's own steps of a folder run, whatever the executor: how remote workers load
 the editor (:func:`load_spec`), what ``skip_existing`` leaves to do (:func:`skip_and_work`),
 output paths claimed before the work leaves this process (:func:`claim_outputs`), and under
-torchrun rank 0's merge of the ranks' manifests (:func:`merge_parts`)."""
+torchrun rank 0's merge of the ranks' manifests (:func:`merge_parts`); a dry run's plan
+(:func:`dry_run`)."""
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -19,12 +21,13 @@ from ganedit.infer.limits import env_number
 from ganedit.infer.options import RunOptions
 from ganedit.infer.run.executors import LoadSpec
 from ganedit.infer.run.outputs import Outputs
+from ganedit.infer.run.pipeline import RunEvents
 from ganedit.infer.run.process import merge_manifests
 from ganedit.infer.run.records import RecordBook
 from ganedit.infer.run.resume import SkipCheck, input_stat
 from ganedit.io import MANIFEST_NAME, Manifest
 
-__all__ = ["claim_outputs", "load_spec", "merge_parts", "skip_and_work"]
+__all__ = ["claim_outputs", "dry_run", "load_spec", "merge_parts", "skip_and_work"]
 
 Model = str | ModelFamily | type[ModelFamily] | Editor
 
@@ -134,3 +137,42 @@ def merge_parts(out_dir: Path, world: int, own: Manifest) -> Path | None:
     except (OSError, ValueError) as exc:
         warnings.warn(f"the merged manifest could not be written: {exc}", RuntimeWarning, 3)
         return None
+
+
+def dry_run(
+    events: RunEvents,
+    items: list,
+    missing: list,
+    skip: SkipCheck | None,
+    outputs: Outputs,
+    progress: bool,
+) -> None:
+    """List what would be done: ``report.planned`` / ``skipped`` / ``redone``, events,
+    stdout lines (``skip`` decides for existing outputs; ``None``: no skipping)."""
+    report = events.report
+    for entry in missing:
+        p, why = entry if isinstance(entry, tuple) else (entry, "input not found")
+        report.failed.append((p, why))
+        events.emit({"event": "file", "status": "failed", "input": os.fspath(p), "error": why})
+    for it in items:
+        found = outputs.existing(it) if skip is not None else None
+        existing = found if found is not None and skip and skip.is_current(it, found) else None
+        target = existing or outputs.primary(it)
+        if existing:
+            report.skipped.append(it.path)
+        else:
+            report.planned.append((it.path, target))
+            if found is not None:
+                report.redone.append(it.path)
+        action = "skip" if existing else "process"
+        events.emit(
+            {
+                "event": "plan",
+                "input": os.fspath(it.path),
+                "output": os.fspath(target),
+                "action": action,
+            }
+        )
+        if progress:
+            line = f"{'skip' if existing else 'run '}  {it.path} -> {target}"
+            print(line.encode("utf-8", "backslashreplace").decode("utf-8"), file=sys.stdout)

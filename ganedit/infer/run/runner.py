@@ -62,8 +62,8 @@ Rules:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
-import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -79,7 +79,13 @@ from ganedit.infer.editor import Editor
 from ganedit.infer.limits import check_environment, env_number
 from ganedit.infer.loading import editor_option_names, load, resolve_family
 from ganedit.infer.options import RunOptions, option_fields
-from ganedit.infer.run.driver import claim_outputs, load_spec, merge_parts, skip_and_work
+from ganedit.infer.run.driver import (
+    claim_outputs,
+    dry_run,
+    load_spec,
+    merge_parts,
+    skip_and_work,
+)
 from ganedit.infer.run.executors import Executor, WorkOrder, make_executor
 from ganedit.infer.run.jobs import MaskSource
 from ganedit.infer.run.lock import LOCK_NAME, FolderLock
@@ -241,45 +247,6 @@ def _start(events: RunEvents, editor: Editor, walk: WalkResult, n: int, dry: boo
         events.warn(note)
 
 
-def _dry_run(
-    events: RunEvents,
-    items: list,
-    missing: list,
-    skip: SkipCheck | None,
-    outputs: Outputs,
-    progress: bool,
-) -> None:
-    """List what would be done: ``report.planned`` / ``skipped`` / ``redone``, events,
-    stdout lines (``skip`` decides for existing outputs; ``None``: no skipping)."""
-    report = events.report
-    for entry in missing:
-        p, why = entry if isinstance(entry, tuple) else (entry, "input not found")
-        report.failed.append((p, why))
-        events.emit({"event": "file", "status": "failed", "input": os.fspath(p), "error": why})
-    for it in items:
-        found = outputs.existing(it) if skip is not None else None
-        existing = found if found is not None and skip and skip.is_current(it, found) else None
-        target = existing or outputs.primary(it)
-        if existing:
-            report.skipped.append(it.path)
-        else:
-            report.planned.append((it.path, target))
-            if found is not None:
-                report.redone.append(it.path)
-        action = "skip" if existing else "process"
-        events.emit(
-            {
-                "event": "plan",
-                "input": os.fspath(it.path),
-                "output": os.fspath(target),
-                "action": action,
-            }
-        )
-        if progress:
-            line = f"{'skip' if existing else 'run '}  {it.path} -> {target}"
-            print(line.encode("utf-8", "backslashreplace").decode("utf-8"), file=sys.stdout)
-
-
 def _manifest(
     editor: Editor,
     out_dir: Path,
@@ -366,6 +333,60 @@ def run_folder(
             (``.report``, ``.exit_code`` 130 / 143).
     """
     t_start = time.monotonic()
+    run = _prepare(model, inputs, output, options, executor, executor_options, on_event)
+    if run.order.options.dry_run:
+        _plan(run, progress)
+    else:
+        with _process_group(run.world):
+            _start(run.events, run.order.editor, run.walk, len(run.items), False)
+            _process(run, progress)
+    report = run.events.report
+    report.seconds = time.monotonic() - t_start
+    run.events.emit({"event": "end", **report.to_dict()})
+    if report.interrupted is not None:
+        raise RunInterrupted(report.interrupted, report)
+    return report
+
+
+@dataclasses.dataclass
+class _FolderRun:
+    """One :func:`run_folder` call, set up and not started (what :func:`_prepare` returns).
+
+    Attributes:
+        runner: the executor.
+        order: the work order handed to it (editor, load spec, options, output folder, all
+            inputs; its ``work`` is filled once skipping is decided).
+        where: ``(input paths, output folder, the Config fields given)``.
+        outputs: the output paths of every input (all ranks'), mask files protected.
+        items: this rank's share of the inputs.
+        missing: inputs not found or refused (rank 0 reports them; others: empty).
+        walk: the walk of the inputs.
+        events: the run's events; ``events.report`` the report being filled.
+        world: the torchrun world size (1 without torchrun).
+    """
+
+    runner: Executor
+    order: WorkOrder
+    where: tuple[list[Path], Path, dict[str, Any]]
+    outputs: Outputs
+    items: list
+    missing: list
+    walk: WalkResult
+    events: RunEvents
+    world: int
+
+
+def _prepare(
+    model: Model,
+    inputs: Any,
+    output: Any,
+    options: dict[str, Any],
+    executor: str | Executor,
+    executor_options: Mapping[str, Any] | None,
+    on_event: Callable[[dict[str, Any]], None] | None,
+) -> _FolderRun:
+    """Check the options, executor, paths and environment, walk the inputs and load the
+    editor: everything :func:`run_folder` raises ``ValueError`` for is raised here."""
     check_environment()
     family = model.family if isinstance(model, Editor) else resolve_family(model)
     opts, config, given = RunOptions.parse(options, family.Config)
@@ -384,24 +405,21 @@ def run_folder(
     missing: list = [*walk.missing, *walk.refused] if rank == 0 else []
     protect = _mask_files(masks, out_dir)
     outputs = Outputs(out_dir, opts.format, walk.items, protect)
-    where = (paths, out_dir, config)
     spec = load_spec(model, editor, opts, given, config)
     order = WorkOrder(editor, spec, opts, out_dir, walk.items, [], protect)
-    if opts.dry_run:
-        _start(events, editor, walk, len(items), True)
-        params = _parameters(editor, opts, paths, out_dir, config)
-        key = fingerprint(editor.family.name, editor.weights_sha256, params)
-        skip = SkipCheck(out_dir, key) if opts.skip_existing else None
-        _dry_run(events, items, missing, skip, outputs, progress)
-    else:
-        with _process_group(world):
-            _start(events, editor, walk, len(items), False)
-            _process(runner, order, where, outputs, (items, missing), walk, events, progress)
-    report.seconds = time.monotonic() - t_start
-    events.emit({"event": "end", **report.to_dict()})
-    if report.interrupted is not None:
-        raise RunInterrupted(report.interrupted, report)
-    return report
+    where = (paths, out_dir, config)
+    return _FolderRun(runner, order, where, outputs, items, missing, walk, events, world)
+
+
+def _plan(run: _FolderRun, progress: bool) -> None:
+    """A dry run: the ``start`` event, then what would be done (:func:`~ganedit.infer.run.driver.dry_run`)."""
+    editor, opts = run.order.editor, run.order.options
+    paths, out_dir, config = run.where
+    _start(run.events, editor, run.walk, len(run.items), True)
+    params = _parameters(editor, opts, paths, out_dir, config)
+    key = fingerprint(editor.family.name, editor.weights_sha256, params)
+    skip = SkipCheck(out_dir, key) if opts.skip_existing else None
+    dry_run(run.events, run.items, run.missing, skip, run.outputs, progress)
 
 
 @contextlib.contextmanager
@@ -418,20 +436,12 @@ def _process_group(world: int) -> Iterator[None]:
             torch.distributed.destroy_process_group()
 
 
-def _process(
-    runner: Executor,
-    order: WorkOrder,
-    where: tuple[list[Path], Path, dict[str, Any]],
-    outputs: Outputs,
-    work: tuple[list, list],
-    walk: WalkResult,
-    events: RunEvents,
-    progress: bool,
-) -> None:
+def _process(run: _FolderRun, progress: bool) -> None:
     """Lock the output folder, hand this rank's share to the executor, fill the report."""
-    paths, out_dir, config = where
+    paths, out_dir, config = run.where
+    runner, order, outputs, events = run.runner, run.order, run.outputs, run.events
     editor, opts = order.editor, order.options
-    items, missing = work
+    items, missing = run.items, run.missing
     rank, world = _dist()
     report = events.report
     params = _parameters(editor, opts, paths, out_dir, config)
@@ -443,7 +453,7 @@ def _process(
     out_dir.mkdir(parents=True, exist_ok=True)
     lock_name = LOCK_NAME if rank == 0 else f".ganedit-run.rank{rank}.lock"
     with FolderLock(out_dir, lock_name), graceful_stop() as stop:
-        manifest = _manifest(editor, out_dir, params, outputs, items, len(walk.non_images))
+        manifest = _manifest(editor, out_dir, params, outputs, items, len(run.walk.non_images))
         manifest.run["fingerprint"] = key
         book = RecordBook(
             manifest,
