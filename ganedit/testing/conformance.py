@@ -123,6 +123,12 @@ def check_spec(c: _Ctx) -> None:
     missing = [f.name for f in dataclasses.fields(cls.Config) if not dict(f.metadata).get("help")]
     if missing:
         raise _Fail(f"Config fields without metadata help text: {', '.join(missing)}")
+    both = [
+        f.name for f in dataclasses.fields(cls.Config)
+        if dict(f.metadata).get("train_only") and dict(f.metadata).get("eval_only")
+    ]  # fmt: skip
+    if both:
+        raise _Fail(f"Config fields both train_only and eval_only: {', '.join(both)}")
     if not cls.summary:
         raise _Fail("summary (one line for `ganedit models`) is empty")
     spec = c.spec

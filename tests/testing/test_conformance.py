@@ -3,7 +3,7 @@ mistake is caught by its check and reported as ``<family>: <check>: <why>``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 import torch
@@ -104,6 +104,45 @@ def test_every_failure_is_reported_not_only_the_first() -> None:
         == "bad: spec: Config fields without metadata help text: scale, width"
     )
     assert info.value.failures[1].startswith("bad: predict: generator: output range")
+
+
+@dataclass
+class _Marked:
+    """A Config with a field of every command marker (``eval_sigma`` is ``ganedit eval``'s)."""
+
+    width: int = field(default=8, metadata={"help": "Hidden channels."})
+    lr: float = field(default=1e-3, metadata={"help": "Rate.", "train_only": True})
+    eval_sigma: float = field(default=0.1, metadata={"help": "Noise.", "eval_only": True})
+
+
+def test_eval_only_fields_are_options_of_ganedit_eval_alone() -> None:
+    """``train_only`` fields are options of ``ganedit train`` only, ``eval_only`` ones of
+    ``ganedit eval`` only (never of ``run``/``sample``, so not in the run's --help)."""
+    from ganedit.cli.common import _config_options
+
+    marked = _bad(Config=_Marked)
+    shown = {
+        command: [o.name for o in _config_options(marked, command=command, reserved=set())]
+        for command in ("run", "sample", "train", "eval")
+    }
+    assert shown == {
+        "run": ["width"],
+        "sample": ["width"],
+        "train": ["width", "lr"],
+        "eval": ["width", "eval_sigma"],
+    }
+
+
+def test_a_field_marked_for_two_commands_is_caught() -> None:
+    @dataclass
+    class Both:
+        scale: int = field(default=2, metadata={"help": "x", "train_only": True, "eval_only": True})
+        width: int = field(default=8, metadata={"help": "Hidden channels."})
+
+    with pytest.raises(
+        ConformanceError, match="bad: spec: Config fields both train_only and eval_only: scale"
+    ):
+        check_family(_bad(Config=Both), Both(), only=["spec"])
 
 
 def test_conformance_tests_helper_parametrizes_every_check() -> None:
