@@ -78,6 +78,23 @@ def _file_table(
     return Table(kinds, loaders, [str(next(iter(f.values()))) for f in found])
 
 
+def _folder_table(paths: Paths, field: str, channels: int, load: Size | None) -> Table:
+    """Every image under ``paths`` (walked recursively) as the one image field ``field``."""
+    found = [{field: path} for path, _ in find_images(paths)]
+    return _file_table(found, {field: "image"}, channels, load)
+
+
+def _partner_table(
+    a: Paths, b: Paths, kinds: dict[str, Kind], channels: int, load: Size | None
+) -> Table:
+    """Files of ``a`` and ``b`` matched by relative path and name (suffix ignored), as the two
+    fields of ``kinds`` in order (:func:`~ganedit.data.files.match_partners` names any file
+    without a partner)."""
+    first, second = kinds
+    found = [{first: pa, second: pb} for pa, pb in match_partners(a, b)]
+    return _file_table(found, kinds, channels, load)
+
+
 def image_folder(
     paths: Paths, *, channels: int = 3, load_size: Size | None = None, **options: Unpack[Options]
 ) -> TrainData:
@@ -96,8 +113,7 @@ def image_folder(
         idx = find_idx(p) if p.is_dir() else ((p, None) if "idx" in p.name else None)
         if idx is not None:
             return idx_images(idx[0], idx[1], channels=channels, load_size=load_size, **options)
-    found = [{"image": path} for path, _ in find_images(plist)]
-    table = _file_table(found, {"image": "image"}, channels, load_size)
+    table = _folder_table(plist, "image", channels, load_size)
     return TrainData([table], channels=channels, **options)
 
 
@@ -203,9 +219,7 @@ def paired_folders(
         DatasetError: a side is missing or empty (names the folder); a file without a partner
             (names it and the folder searched); an unreadable file (names it).
     """
-    pairs = match_partners(a, b)
-    found = [{"input": pa, "target": pb} for pa, pb in pairs]
-    table = _file_table(found, {"input": "image", "target": "image"}, channels, load_size)
+    table = _partner_table(a, b, {"input": "image", "target": "image"}, channels, load_size)
     return TrainData([table], channels=channels, **options)
 
 
@@ -249,9 +263,11 @@ def unpaired(
     every image of both domains is seen at least once per epoch. The domains are cropped and
     augmented independently (separate random draws).
     """
-    ta = _file_table([{"a": p} for p, _ in find_images(a)], {"a": "image"}, channels, load_size)
-    tb = _file_table([{"b": p} for p, _ in find_images(b)], {"b": "image"}, channels, load_size)
-    return TrainData([ta, tb], channels=channels, **options)
+    tables = [
+        _folder_table(a, "a", channels, load_size),
+        _folder_table(b, "b", channels, load_size),
+    ]
+    return TrainData(tables, channels=channels, **options)
 
 
 def image_mask(
@@ -274,7 +290,5 @@ def image_mask(
     Raises:
         DatasetError: as :func:`paired_folders`.
     """
-    pairs = match_partners(images, masks)
-    found = [{"image": pi, "mask": pm} for pi, pm in pairs]
-    table = _file_table(found, {"image": "image", "mask": "mask"}, channels, load_size)
+    table = _partner_table(images, masks, {"image": "image", "mask": "mask"}, channels, load_size)
     return TrainData([table], channels=channels, **options)
