@@ -1,4 +1,4 @@
-"""The two worked examples of docs/plugins.md, run exactly as printed.
+"""The three worked examples of docs/plugins.md, run exactly as printed.
 
 Every fenced block that follows an ``<!-- example: NAME -->`` comment belongs to example NAME:
 its python blocks, joined in order, are the plugin module, and its toml block is the
@@ -19,6 +19,7 @@ import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pytest
@@ -137,13 +138,24 @@ def installed_and_listed(inst: Installed, family: str, kind: str) -> None:
     assert plugin_imports_only_public(inst.site) == []
 
 
+def conforming(install, name: str, kind: str, **tiny: Any) -> tuple[type, Any]:
+    """Install example ``name``, pass the conformance kit with the tiny Config ``tiny`` and
+    show up in ``ganedit plugins`` / ``models``: ``(the family class, the tiny config)``."""
+    inst = install(name)
+    (family,) = [
+        v for v in vars(inst.module()).values()
+        if isinstance(v, type) and issubclass(v, ganedit.ModelFamily) and v.name == name
+    ]  # fmt: skip
+    config = family.Config(**tiny)
+    check_family(family, config)
+    installed_and_listed(inst, name, kind)
+    return family, config
+
+
 def test_colorize_example(install, tmp_path: Path) -> None:
-    inst = install("colorize")
-    mod = inst.module()
-    Colorize, ColorizeConfig = mod.Colorize, mod.ColorizeConfig
-    tiny = ColorizeConfig(width=4, depth=1, crop=16, batch_size=2, d_layers=1)
-    check_family(Colorize, tiny)
-    installed_and_listed(inst, "colorize", "image")
+    Colorize, tiny = conforming(
+        install, "colorize", "image", width=4, depth=1, crop=16, batch_size=2, d_layers=1
+    )
 
     # ganedit train colorize --data a=GRAY --data b=COLOUR, then ganedit export --fp16
     pairs = Colorize().example_data(tmp_path / "pairs", tiny)
@@ -206,12 +218,9 @@ def test_colorize_example(install, tmp_path: Path) -> None:
 
 
 def test_cycle_example(install, tmp_path: Path) -> None:
-    inst = install("cycle")
-    mod = inst.module()
-    Cycle, CycleConfig = mod.Cycle, mod.CycleConfig
-    tiny = CycleConfig(width=4, blocks=1, crop=16, pool_size=2, d_layers=1)
-    check_family(Cycle, tiny)
-    installed_and_listed(inst, "cycle", "image")
+    Cycle, tiny = conforming(
+        install, "cycle", "image", width=4, blocks=1, crop=16, pool_size=2, d_layers=1
+    )
 
     # ganedit.train by name with data roles; the sample grid has the six custom columns
     data = Cycle().example_data(tmp_path / "domains", tiny)
@@ -257,6 +266,44 @@ def test_cycle_example(install, tmp_path: Path) -> None:
     )  # fmt: skip
     assert "cannot be tiled" in printed
     assert shape_of(out / "sub" / "deep.png") == (20, 16, 1)
+
+
+def test_denoise_example(install, tmp_path: Path) -> None:
+    """Clean photos only, the noise made up in training; an eval-only field; eval needs
+    --data; a 3-step run's EMA (decay 0.999) is exported with a warning."""
+    Denoise, tiny = conforming(install, "denoise", "image", width=4, depth=3, crop=16, batch_size=2)
+    assert "--eval-sigma" in ganedit_cli("eval", "denoise", "--help")
+    for command in ("run", "train"):
+        assert "--eval-sigma" not in ganedit_cli(command, "denoise", "--help")
+
+    # ganedit train denoise --data CLEAN: one folder of clean photos is all the data
+    (clean,) = Denoise().example_data(tmp_path / "clean", tiny)["data"]
+    run = tmp_path / "run"
+    ganedit_cli(
+        "train", "denoise", "--data", clean, "--out", run, "--steps", 3, "--width", 4,
+        "--depth", 3, "--crop", 16, "--batch-size", 2, "--device", "cpu", "--sample-every", 0,
+    )  # fmt: skip
+    weights = tmp_path / "denoise.safetensors"
+    exported = CliRunner().invoke(cli, ["export", str(run), str(weights)])
+    assert exported.exit_code == 0 and weights.is_file(), exported.output
+    assert "EMA (decay 0.999) has seen only 3 steps" in exported.stderr
+
+    # ganedit eval denoise: --data is required; with it a row per photo and the mean gain
+    eval_args = ["eval", "denoise", "--weights", weights, "--device", "cpu"]
+    no_data = CliRunner().invoke(cli, [str(a) for a in eval_args])
+    assert no_data.exit_code == 2 and "--data is required" in no_data.output
+    printed = ganedit_cli(*eval_args, "--data", clean, "--eval-sigma", 0.2, "--json")
+    table = json.loads(printed.strip().splitlines()[-1])
+    assert len(table["rows"]) == 4 and set(table["summary"]) == {"psnr_gain"}
+    assert all(r["psnr_noisy"] < 20 for r in table["rows"])  # sigma 0.2: about 14 dB
+
+    # ganedit run denoise IN OUT, tiled: layouts kept (gray stays gray, alpha kept)
+    inputs = tmp_path / "in"
+    write_inputs(inputs)
+    out = tmp_path / "out"
+    ganedit_cli("run", "denoise", inputs, out, "--weights", weights, "--tile", 8, "--device", "cpu")
+    assert shape_of(out / "gray.png") == (17, 23, 1)
+    assert shape_of(out / "rgba.png") == (16, 24, 4)
 
 
 EXAMPLE = re.compile(r"Example[^\n]*::\n\s*\n((?:[ \t]+\S[^\n]*\n|[ \t]*\n)+)")
