@@ -86,7 +86,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--cold", action="store_true", help="clear the memory-format cache first")
     args = ap.parse_args()
-    weights = resolve_resource("ganedit_assets:weights/srgan-x4.safetensors")
+    weights = resolve_resource("ganedit_srgan:weights/srgan-x4.safetensors")
     with tempfile.TemporaryDirectory(prefix="ganedit-proc-") as tmp:
         t = Path(tmp)
         make_inputs(t / "in", args.n, args.size)

@@ -49,7 +49,7 @@ def make_inputs(folder: Path, n: int, size: int) -> None:
         (ROOT / "data" / "photos" / "train").glob("*.png")
     )
     if not sources:
-        sources = sorted((ROOT / "assets" / "samples").glob("*.png"))
+        sources = sorted((ROOT / "plugins" / "ganedit_srgan" / "samples").glob("*.png"))
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     for i in range(n):
@@ -88,7 +88,7 @@ def main() -> None:
 
     weights = args.weights
     if weights is None:
-        spec = f"ganedit_assets:weights/srgan-x{args.scale}.safetensors"
+        spec = f"ganedit_srgan:weights/srgan-x{args.scale}.safetensors"
         weights = str(resolve_resource(spec))
         if not Path(weights).is_file():
             raise SystemExit(f"{weights} not found; pass --weights")

@@ -326,9 +326,10 @@ def _same_channels(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torc
 
 
 # ------------------------------------------------- the project's Fashion-MNIST classifiers
-#: Shipped classifier weights (``scripts/train_fashion_classifier.py``; cards hold accuracy).
-CLASSIFIER_WEIGHTS = "ganedit_assets:weights/fashion-classifier.safetensors"
-CLASSIFIER_64_WEIGHTS = "ganedit_assets:weights/fashion-classifier-64.safetensors"
+#: Shipped classifier weights (``scripts/train_fashion_classifier.py``; cards hold accuracy):
+#: core package data (``ganedit/metric_weights``), as several plugins' metrics share them.
+CLASSIFIER_WEIGHTS = "ganedit:metric_weights/fashion-classifier.safetensors"
+CLASSIFIER_64_WEIGHTS = "ganedit:metric_weights/fashion-classifier-64.safetensors"
 CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
            "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")  # fmt: skip
 

@@ -10,7 +10,8 @@ weights (e.g. the L1-only U-Net) on the same data and stores their summary besid
 
 Usage (from the repository root)::
 
-    python scripts/card_translation_weights.py assets/weights/pix2pix-fashion-edges.safetensors \
+    python scripts/card_translation_weights.py \
+        plugins/ganedit_translate/weights/pix2pix-fashion-edges.safetensors \
         --test data=data/fashion-edges/test \
         --run "ganedit train pix2pix ...|0-5000|1860" --compare l1_only=runs/l1.safetensors
 """

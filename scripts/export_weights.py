@@ -4,7 +4,8 @@ metrics.
 Usage (from the repository root)::
 
     .venv/bin/python scripts/export_weights.py RUN_DIR/srgan.safetensors \
-        assets/weights/srgan-x4.safetensors --eval data/photos/val [--test data/sr-test] \
+        plugins/ganedit_srgan/weights/srgan-x4.safetensors \
+        --eval data/photos/val [--test data/sr-test] \
         [--note "text"] [--command "extra command that produced the run"]
 
 The engine's card (config, exact training command, data, step, seed, EMA) is kept; this adds

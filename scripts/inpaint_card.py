@@ -51,7 +51,7 @@ def complete(card: dict[str, Any], run: Path, evaluation: Path | None, notes: li
     )
     training["export_command"] = (
         f"ganedit export {_relative(str(training.get('checkpoint', run)))} "
-        "assets/weights/inpaint.safetensors "
+        "plugins/ganedit_inpaint/weights/inpaint.safetensors "
         "--fp16 --force"
     )
     training["machine"] = (

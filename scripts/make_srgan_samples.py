@@ -1,8 +1,9 @@
-"""Cut the srgan quick-start samples (assets/samples/) from the project photos.
+"""Cut the srgan quick-start samples (plugins/ganedit_srgan/samples/) from the project photos.
 
 Run from the repository root after scripts/fetch_data.py:
     .venv/bin/python scripts/make_srgan_samples.py
-Crop boxes are fixed so the samples are reproducible; see assets/CREDITS.md for the credits.
+Crop boxes are fixed so the samples are reproducible; see plugins/ganedit_srgan/CREDITS.md for
+the credits.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 from ganedit.io import read_image, write_image
 
 PHOTOS = Path("data/photos")
-OUT = Path("assets/samples")
+OUT = Path("plugins/ganedit_srgan/samples")
 # name -> (source photo, x, y), 256x256 crops
 CROPS = {
     "wine.png": ("val/lomiri-Wine_by_Jakkub_Mede.png", 560, 380),

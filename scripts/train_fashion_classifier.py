@@ -8,9 +8,9 @@ faster on the CPU for these convnets). Writes fp16 safetensors plus a JSON card 
 accuracy on the 10k test set::
 
     .venv/bin/python scripts/train_fashion_classifier.py \
-        --data data/fashion-mnist --out assets/weights/fashion-classifier.safetensors
+        --data data/fashion-mnist --out ganedit/metric_weights/fashion-classifier.safetensors
     .venv/bin/python scripts/train_fashion_classifier.py --size 64 --seed 1 \
-        --data data/fashion-mnist --out assets/weights/fashion-classifier-64.safetensors
+        --data data/fashion-mnist --out ganedit/metric_weights/fashion-classifier-64.safetensors
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=Path("data/fashion-mnist"))
     ap.add_argument(
-        "--out", type=Path, default=Path("assets/weights/fashion-classifier.safetensors")
+        "--out", type=Path, default=Path("ganedit/metric_weights/fashion-classifier.safetensors")
     )
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--batch-size", type=int, default=128)

@@ -49,6 +49,7 @@ from ganedit import data as datasets
 from ganedit.metrics import (
     CLASSES,
     CLASSIFIER_64_WEIGHTS,
+    CLASSIFIER_WEIGHTS,
     FashionClassifier,
     features_and_predictions,
     frechet_distance,
@@ -258,9 +259,7 @@ def evaluate_generator(editor: Any, data: Sequence[Path | str], options: Mapping
     n = int(options.get("n") or 10000)
     seed = int(options.get("seed") or 0)
     nn_n = int(options.get("nn_n") or 2000)
-    net, _card = load_classifier(
-        options.get("classifier") or "ganedit_assets:weights/fashion-classifier.safetensors"
-    )
+    net, _card = load_classifier(options.get("classifier") or CLASSIFIER_WEIGHTS)
     train, _ = load_fashion_split(root, "train")
     test, test_labels = load_fashion_split(root, "t10k")
     real_shares = class_shares(test_labels)

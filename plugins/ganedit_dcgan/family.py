@@ -169,7 +169,7 @@ class DCGAN(ganedit.ModelFamily):
 
     def default_weights(self, config: DCGANConfig) -> str:
         """Fashion-MNIST 32x32 gray weights (fp16 safetensors + card) bundled in assets/."""
-        return "ganedit_assets:weights/dcgan-fashion.safetensors"
+        return "ganedit_dcgan:weights/dcgan-fashion.safetensors"
 
     # ------------------------------------------------------------------------------- training
     def optimizers(

@@ -285,7 +285,7 @@ class Inpaint(ganedit.ModelFamily[InpaintConfig]):
 
     def default_weights(self, config: InpaintConfig) -> str:
         """Photos, LaMa-style mixed masks, the smooth pre-fill; fp16 + card (see the README)."""
-        return "ganedit_assets:weights/inpaint.safetensors"
+        return "ganedit_inpaint:weights/inpaint.safetensors"
 
     # ------------------------------------------------------------------------------- training
     def optimizers(

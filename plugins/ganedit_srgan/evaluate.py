@@ -66,7 +66,7 @@ def _collect(data: Sequence[Path], n: int | None) -> list[tuple[Path, str]]:
     if not data:
         from ganedit.weights import resolve_resource
 
-        data = [resolve_resource("ganedit_assets:samples")]
+        data = [resolve_resource("ganedit_srgan:samples")]
     walk = walk_inputs([Path(d) for d in data])
     if walk.missing:
         raise ValueError(f"{walk.missing[0]}: evaluation data not found")

@@ -314,8 +314,8 @@ class SRGAN(ganedit.ModelFamily):
         return net(inputs["image"]).clamp(0, 1)
 
     def default_weights(self, config: Any) -> str | None:
-        """``ganedit_assets:weights/srgan-x4.safetensors`` (or ``-x2``) by ``config.scale``."""
-        return f"ganedit_assets:weights/srgan-x{int(getattr(config, 'scale', 4))}.safetensors"
+        """``ganedit_srgan:weights/srgan-x4.safetensors`` (or ``-x2``) by ``config.scale``."""
+        return f"ganedit_srgan:weights/srgan-x{int(getattr(config, 'scale', 4))}.safetensors"
 
     # ------------------------------------------------------------------------------- training
     def optimizers(

@@ -103,7 +103,7 @@ class CycleGAN(UnpairedFamily[CycleGANConfig]):
 
     def default_weights(self, config: CycleGANConfig) -> str:
         """Fashion-MNIST sneaker (A) <-> ankle boot (B), 64x64 gray (fp16 + card)."""
-        return "ganedit_assets:weights/cyclegan-fashion-sneaker-boot.safetensors"
+        return "ganedit_translate:weights/cyclegan-fashion-sneaker-boot.safetensors"
 
     # ------------------------------------------------------------------------------- training
     def training_state(self, config: CycleGANConfig) -> dict[str, torch.Tensor]:

@@ -160,7 +160,7 @@ class Pix2Pix(TranslationFamily[Pix2PixConfig]):
 
     def default_weights(self, config: Pix2PixConfig) -> str:
         """Edges -> Fashion-MNIST items, 64x64 gray (fp16 safetensors + card)."""
-        return "ganedit_assets:weights/pix2pix-fashion-edges.safetensors"
+        return "ganedit_translate:weights/pix2pix-fashion-edges.safetensors"
 
     # ------------------------------------------------------------------------------- training
     def optimizers(

@@ -48,10 +48,18 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_wheel_holds_plugins_entry_points_and_assets(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "ganedit/py.typed" in names
-    assert "ganedit_assets/samples/wine.png" in names
-    shipped = {n for n in names if n.startswith("ganedit_assets/weights/")}
-    on_disk = {f"ganedit_assets/weights/{p.name}" for p in (ROOT / "assets/weights").iterdir()}
-    assert on_disk and on_disk <= shipped
+    assert "ganedit_srgan/samples/wine.png" in names
+    # every bundled weights file and card, each in its own package's data (plugins/ganedit_<x>
+    # installs as ganedit_<x>; the core's metric classifiers under ganedit/metric_weights)
+    on_disk = {
+        p.relative_to(ROOT).as_posix().removeprefix("plugins/")
+        for p in [*ROOT.glob("plugins/*/weights/*"), *ROOT.glob("ganedit/metric_weights/*")]
+    }
+    assert {n for n in on_disk if n.endswith(".safetensors")} >= {
+        "ganedit_srgan/weights/srgan-x4.safetensors",
+        "ganedit/metric_weights/fashion-classifier.safetensors",
+    }
+    assert on_disk <= names, sorted(on_disk - names)
     for plugin in ("ganedit_srgan", "ganedit_dcgan"):
         assert f"{plugin}/__init__.py" in names
     (ep,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]

@@ -251,7 +251,7 @@ def _agrees_with_card(acc: float, card_acc: float, n: int) -> bool:
 
 def test_classifier_accuracy_matches_card(fashion_test_split: Path) -> None:
     if not resolve_resource(CLASSIFIER_WEIGHTS).is_file():
-        pytest.fail("assets/weights/fashion-classifier.safetensors is missing")
+        pytest.fail("ganedit/metric_weights/fashion-classifier.safetensors is missing")
     net, card = load_classifier()
     x, y = load_fashion_split(fashion_test_split, "t10k")
     _, pred = features_and_predictions(net, x[:500])
@@ -267,7 +267,7 @@ def test_classifier_64_accuracy_matches_card(fashion_test_split: Path) -> None:
     import cv2
 
     if not resolve_resource(CLASSIFIER_64_WEIGHTS).is_file():
-        pytest.fail("assets/weights/fashion-classifier-64.safetensors is missing")
+        pytest.fail("ganedit/metric_weights/fashion-classifier-64.safetensors is missing")
     net, card = load_classifier(CLASSIFIER_64_WEIGHTS)
     assert net.size == 64 and card["config"]["size"] == 64
     x, y = load_fashion_split(fashion_test_split, "t10k")

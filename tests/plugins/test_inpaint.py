@@ -190,7 +190,7 @@ def test_bundled_weights_load_and_keep_every_pixel_outside_the_hole() -> None:
     figures, the fill differs from the input only inside the hole, and it is no worse there
     than the input's mean colour (a filled, not a blanked, hole)."""
     assert (
-        Inpaint().default_weights(InpaintConfig()) == "ganedit_assets:weights/inpaint.safetensors"
+        Inpaint().default_weights(InpaintConfig()) == "ganedit_inpaint:weights/inpaint.safetensors"
     )
     ed = ganedit.load("inpaint", device="cpu")
     assert ed.card["dtype"] == "float16" and ed.config.prefill == "smooth"

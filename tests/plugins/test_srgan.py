@@ -1,5 +1,6 @@
 """Tests of the srgan plugin (CPU, tiny networks; the default-weights tests use the bundled
-x4 model on small crops)."""
+x4 model on the bundled sample crops, both package data of ganedit_srgan: no skip when they are
+missing, a failure)."""
 
 from __future__ import annotations
 
@@ -22,18 +23,13 @@ import ganedit
 from ganedit.weights import resolve_resource
 
 ROOT = Path(__file__).resolve().parents[2]
-SAMPLES = ROOT / "assets" / "samples"
+SAMPLES = resolve_resource("ganedit_srgan:samples")  # wine.png, dragonfly.png, bridge-alpha.png
 
 
 def tiny(**kw: object) -> SRGANConfig:
     base = dict(blocks=1, channels=8, crop_size=16, batch_size=2, d_channels=4)
     base.update(kw)
     return SRGANConfig(**base)  # type: ignore[arg-type]
-
-
-def default_weights_exist(scale: int = 4) -> bool:
-    path = resolve_resource(SRGAN().default_weights(SRGANConfig(scale=scale)))
-    return path.is_file()
 
 
 # ------------------------------------------------------------------------------ conformance
@@ -113,7 +109,7 @@ def test_core_outscale_with_tiling() -> None:
 
 
 def test_default_weights_spec_follows_scale() -> None:
-    assert SRGAN().default_weights(SRGANConfig()) == "ganedit_assets:weights/srgan-x4.safetensors"
+    assert SRGAN().default_weights(SRGANConfig()) == "ganedit_srgan:weights/srgan-x4.safetensors"
     assert SRGAN().default_weights(SRGANConfig(scale=2)).endswith("srgan-x2.safetensors")
 
 
@@ -238,12 +234,6 @@ def test_image_to_tensor_layouts() -> None:
 
 
 # -------------------------------------------------------------------------- default weights
-needs_weights = pytest.mark.skipif(
-    not default_weights_exist(4), reason="assets/weights/srgan-x4.safetensors not trained yet"
-)
-
-
-@needs_weights
 def test_default_x4_weights_beat_bicubic_on_a_held_out_crop() -> None:
     ed = ganedit.load("srgan", device="cpu")
     assert ed.scale == 4 and ed.card.get("family") == "srgan"
@@ -253,7 +243,6 @@ def test_default_x4_weights_beat_bicubic_on_a_held_out_crop() -> None:
     assert row["ssim"] > row["ssim_bicubic"], row
 
 
-@needs_weights
 def test_eval_cli_self_ensemble_on_a_held_out_crop() -> None:
     """``ganedit eval srgan --self-ensemble 8`` runs the 8-view average: a different result
     from the plain model's, and still well above bicubic (the figure is in the README)."""
@@ -273,7 +262,6 @@ def test_eval_cli_self_ensemble_on_a_held_out_crop() -> None:
     assert "--self-ensemble" not in CliRunner().invoke(cli, ["eval", "dcgan", "--help"]).output
 
 
-@needs_weights
 def test_default_weights_numpy_roundtrip_keeps_alpha() -> None:
     ed = ganedit.load("srgan", device="cpu")
     img = ganedit.read_image(SAMPLES / "bridge-alpha.png")[:40, :48]
@@ -282,7 +270,6 @@ def test_default_weights_numpy_roundtrip_keeps_alpha() -> None:
     assert abs(int(out[0, 0, 3]) - int(img[0, 0, 3])) <= 2
 
 
-@pytest.mark.skipif(not default_weights_exist(2), reason="srgan-x2 weights not trained yet")
 def test_default_x2_weights_load() -> None:
     ed = ganedit.load("srgan", device="cpu", scale=2)
     assert ed.scale == 2
@@ -290,7 +277,6 @@ def test_default_x2_weights_load() -> None:
     assert out.shape == (16, 20, 3)
 
 
-@needs_weights
 def test_cli_run_on_samples_upscales_x4_and_keeps_alpha(tmp_path: Path) -> None:
     out = tmp_path / "out"
     proc = subprocess.run(
