@@ -21,9 +21,9 @@ optimiser state come back: the run continues exactly). ``--minutes`` stops the r
     .venv/bin/python scripts/train_inpaint.py --export-only --bundle          # the bundle
 
 Each segment (steps, wall and CPU seconds, threads) is appended to ``RUN/segments.jsonl``
-for the card. The bundled ``assets/weights/inpaint.safetensors`` (+ ``inpaint.json``, which
-``ganedit.load("inpaint")`` and ``ganedit run inpaint`` use when no weights are given) is
-written only with ``--bundle``.
+for the card. The bundled ``plugins/ganedit_inpaint/weights/inpaint.safetensors`` (+
+``inpaint.json``, which ``ganedit.load("inpaint")`` and ``ganedit run inpaint`` use when no
+weights are given) is written only with ``--bundle``.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN = ROOT / "runs" / "inpaint-paints-2"
-OUT = ROOT / "assets" / "weights" / "inpaint.safetensors"
+OUT = ROOT / "plugins" / "ganedit_inpaint" / "weights" / "inpaint.safetensors"
 
 RECIPE = {
     "width": 16, "blocks": 6, "downsamplings": 3, "norm": "none", "gate": True,
