@@ -130,8 +130,9 @@ def plugin_imports_only_public(plugin_dir: str | Path) -> list[str]:
     sub-modules in :data:`ganedit.PUBLIC_MODULES` (top level only: ``ganedit.io`` yes,
     ``ganedit.io.decode`` no), and from those only the names in the module's ``__all__``.
     Anything else (``ganedit.infer.run.runner``, ``ganedit.plugins``, underscore names) is a
-    violation. Attribute access such as
-    ``ganedit._LAZY`` is a violation too.
+    violation. Attribute access through an imported name is checked the same way:
+    ``ganedit._LAZY``, ``ganedit.infer.tiling`` (after ``import ganedit`` or
+    ``import ganedit.infer``) and ``gi.tiling`` (after ``import ganedit.infer as gi``).
 
     Returns:
         ``"path:line: what"`` entries; empty when the rule holds.
@@ -145,28 +146,53 @@ def plugin_imports_only_public(plugin_dir: str | Path) -> list[str]:
     found = []
     for path in [root] if root.is_file() else sorted(root.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        aliases: set[str] = set()
-        for node in ast.walk(tree):
-            problems: list[str] = []
-            if isinstance(node, ast.Import):
-                for a in node.names:
-                    if a.name == "ganedit":
-                        aliases.add(a.asname or "ganedit")
-                    else:
-                        problems += _is_public(a.name, [])
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                problems += _is_public(node.module, [a.name for a in node.names])
-            for p in problems:
-                found.append(f"{path}:{getattr(node, 'lineno', 0)}: {p}")
-        for node in ast.walk(tree):
-            if (
-                isinstance(node, ast.Attribute)
-                and isinstance(node.value, ast.Name)
-                and node.value.id in aliases
-            ):
-                for p in _is_public("ganedit", [node.attr]):
-                    found.append(f"{path}:{node.lineno}: {p}")
+        found += [f"{path}:{line}: {p}" for line, p in _module_import_problems(tree)]
     return found
+
+
+def _module_import_problems(tree: ast.AST) -> list[tuple[int, str]]:
+    """``(line, problem)`` for the imports of one module and the attributes read through the
+    ganedit modules they bind (``name -> module``)."""
+    found: list[tuple[int, str]] = []
+    bound: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                found += [(node.lineno, p) for p in _is_public(a.name, [])]
+                if a.name == "ganedit" or a.name.startswith("ganedit."):
+                    bound[a.asname or "ganedit"] = a.name if a.asname else "ganedit"
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [a.name for a in node.names]
+            found += [(node.lineno, p) for p in _is_public(node.module, names)]
+            for a in node.names:
+                if node.module == "ganedit" and f"ganedit.{a.name}" in PUBLIC_MODULES:
+                    bound[a.asname or a.name] = f"ganedit.{a.name}"
+    inner = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and id(node) not in inner:
+            found += [(node.lineno, p) for p in _attribute_problems(node, bound)]
+    return found
+
+
+def _attribute_problems(node: ast.Attribute, bound: dict[str, str]) -> list[str]:
+    """Problems with ``name.a.b...`` where ``name`` is bound to a ganedit module: each step
+    into a public sub-module is followed, the first other attribute must be public."""
+    chain: list[str] = []
+    base: ast.expr = node
+    while isinstance(base, ast.Attribute):
+        chain.insert(0, base.attr)
+        base = base.value
+    if not (isinstance(base, ast.Name) and base.id in bound):
+        return []
+    module = bound[base.id]
+    for attr in chain:
+        if f"{module}.{attr}" in PUBLIC_MODULES:
+            module = f"{module}.{attr}"
+            continue
+        if module == "ganedit":
+            return _is_public("ganedit", [attr])
+        return _is_public(module, [attr])
+    return []
 
 
 def hooks_documented() -> list[str]:
