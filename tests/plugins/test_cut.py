@@ -8,29 +8,18 @@ from pathlib import Path
 import pytest
 import torch
 from ganedit_translate.cut import CUT, CUTConfig, CutGenerator, PatchMLP, patch_nce, resolved
+from translate_kit import TINY_UNPAIRED, tiny_config
 
 import ganedit
 from ganedit.config import update_config
 from ganedit.data import DatasetError
 from ganedit.testing import check_family
 
-TINY = {
-    "channels": 1,
-    "width": 4,
-    "blocks": 1,
-    "ndf": 4,
-    "d_layers": 1,
-    "batch_size": 2,
-    "load_size": 20,
-    "crop_size": 16,
-    "num_patches": 16,
-    "head_width": 8,
-    "nce_layers": (0, 4, 7, 10),
-}
+TINY = {**TINY_UNPAIRED, "num_patches": 16, "head_width": 8, "nce_layers": (0, 4, 7, 10)}
 
 
 def tiny(**kw) -> CUTConfig:
-    return update_config(CUTConfig(), {**TINY, **kw})
+    return tiny_config(CUTConfig, TINY, **kw)
 
 
 def test_conformance() -> None:

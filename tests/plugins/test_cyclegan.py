@@ -12,6 +12,7 @@ import torch
 from ganedit_translate.cyclegan import CycleGAN, CycleGANConfig
 from ganedit_translate.evaluate import evaluate_cyclegan
 from imagefiles import random_image, write_test_image
+from translate_kit import TINY_UNPAIRED, check_odd_sizes, tiny_config
 
 import ganedit
 from ganedit.config import update_config
@@ -23,21 +24,11 @@ from ganedit.weights import load_weights
 ROOT = Path(__file__).resolve().parents[2]
 WEIGHTS = ROOT / "assets" / "weights" / "cyclegan-fashion-sneaker-boot.safetensors"
 
-TINY = {
-    "channels": 1,
-    "width": 4,
-    "blocks": 1,
-    "ndf": 4,
-    "d_layers": 1,
-    "batch_size": 2,
-    "load_size": 20,
-    "crop_size": 16,
-    "pool_size": 3,
-}
+TINY = {**TINY_UNPAIRED, "pool_size": 3}
 
 
 def tiny(**kw) -> CycleGANConfig:
-    return update_config(CycleGANConfig(), {**TINY, **kw})
+    return tiny_config(CycleGANConfig, TINY, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -171,22 +162,7 @@ def test_direction_loads_only_one_generator(
 
 
 def test_run_folder_layouts_odd_sizes(trained: tuple[Path, Path], tmp_path: Path) -> None:
-    _, weights = trained
-    src = tmp_path / "in"
-    write_test_image(src / "gray.png", random_image(37, 29, 1))
-    write_test_image(src / "rgba.png", random_image(22, 18, 4))
-    write_test_image(src / "deep.png", random_image(25, 23, 3, dtype=np.uint16))
-    report = ganedit.run_folder(
-        "cyclegan", [src], tmp_path / "out", weights=weights, direction="b2a", progress=False
-    )
-    assert not report.failed and len(report.done) == 3
-    for name, shape, dtype in (
-        ("gray", (37, 29, 1), np.uint8),
-        ("rgba", (22, 18, 4), np.uint8),
-        ("deep", (25, 23, 3), np.uint16),
-    ):
-        out = ganedit.read_image(tmp_path / "out" / f"{name}.png")
-        assert out.shape == shape and out.dtype == dtype, name
+    check_odd_sizes("cyclegan", tmp_path, weights=trained[1], direction="b2a")
 
 
 def test_evaluate_on_tiny_data(trained: tuple[Path, Path], tmp_path: Path) -> None:

@@ -16,10 +16,10 @@ from ganedit_translate.edges import edge_map, write_edge_maps
 from ganedit_translate.evaluate import evaluate_pix2pix, structure_kept
 from ganedit_translate.pix2pix import Pix2Pix, Pix2PixConfig
 from imagefiles import random_image, write_test_image
+from translate_kit import TINY_TRAINING, check_odd_sizes, tiny_config
 
 import ganedit
 from ganedit.cli import cli
-from ganedit.config import update_config
 from ganedit.data import DatasetError
 from ganedit.testing import check_family, plugin_imports_only_public
 
@@ -27,21 +27,11 @@ ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = ROOT / "plugins" / "ganedit_translate"
 WEIGHTS = ROOT / "assets" / "weights" / "pix2pix-fashion-edges.safetensors"
 
-TINY = {
-    "in_channels": 1,
-    "out_channels": 1,
-    "depth": 2,
-    "width": 4,
-    "ndf": 4,
-    "d_layers": 1,
-    "batch_size": 2,
-    "load_size": 20,
-    "crop_size": 16,
-}
+TINY = {"in_channels": 1, "out_channels": 1, "depth": 2, "width": 4, **TINY_TRAINING}
 
 
 def tiny(**kw) -> Pix2PixConfig:
-    return update_config(Pix2PixConfig(), {**TINY, **kw})
+    return tiny_config(Pix2PixConfig, TINY, **kw)
 
 
 # ----------------------------------------------------------------------------- the family
@@ -128,24 +118,8 @@ def test_side_by_side_direction(tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------------- inference
 def test_run_folder_layouts_odd_sizes(tmp_path: Path) -> None:
-    """Gray, RGB, RGBA and 16-bit files of odd sizes: padded to 2**depth, cropped back."""
-    src = tmp_path / "in"
-    write_test_image(src / "gray.png", random_image(37, 29, 1))
-    write_test_image(src / "rgb.png", random_image(21, 40, 3))
-    write_test_image(src / "rgba.png", random_image(18, 18, 4))
-    write_test_image(src / "deep.png", random_image(25, 23, 3, dtype=np.uint16))
-    report = ganedit.run_folder(
-        Pix2Pix, [src], tmp_path / "out", weights=False, progress=False, **TINY
-    )
-    assert not report.failed and len(report.done) == 4
-    for name, shape, dtype in (
-        ("gray", (37, 29, 1), np.uint8),
-        ("rgb", (21, 40, 3), np.uint8),
-        ("rgba", (18, 18, 4), np.uint8),
-        ("deep", (25, 23, 3), np.uint16),
-    ):
-        out = ganedit.read_image(tmp_path / "out" / f"{name}.png")
-        assert out.shape == shape and out.dtype == dtype, name
+    """Untrained tiny weights, padded to 2**depth and cropped back."""
+    check_odd_sizes(Pix2Pix, tmp_path, weights=False, **TINY)
 
 
 # ------------------------------------------------------------------------------ edges
