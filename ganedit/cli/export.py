@@ -41,12 +41,13 @@ def ema_warning(steps: int, decay: float | None, limit: float = EMA_INIT_SHARE) 
 
 def _card_ema_warning(weights: Path) -> str | None:
     """:func:`ema_warning` for an exported file, from its card (the step it was exported
-    at, the generators taken from an EMA and the Config's ``ema_decay``)."""
+    at, the generators taken from an EMA and the Config's ``ema_decay``, else the decay the
+    card's ``training`` section records, where it does)."""
     card = json.loads(weights.with_suffix(".json").read_text(encoding="utf-8"))
     training = card.get("training") or {}
     if not any(dict(training.get("ema") or {}).values()):
         return None
-    decay = (card.get("config") or {}).get("ema_decay")
+    decay = (card.get("config") or {}).get("ema_decay") or training.get("ema_decay")
     return ema_warning(int(training.get("step", -1)), decay)
 
 
