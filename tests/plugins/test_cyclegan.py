@@ -12,7 +12,7 @@ import torch
 from ganedit_translate.cyclegan import CycleGAN, CycleGANConfig
 from ganedit_translate.evaluate import evaluate_cyclegan
 from imagefiles import random_image, write_test_image
-from translate_kit import TINY_UNPAIRED, check_odd_sizes, tiny_config
+from translate_kit import TINY_UNPAIRED, WEIGHTS_DIR, check_odd_sizes, tiny_config
 
 import ganedit
 from ganedit.config import update_config
@@ -21,8 +21,7 @@ from ganedit.engine import export_weights
 from ganedit.testing import check_family
 from ganedit.weights import load_weights
 
-ROOT = Path(__file__).resolve().parents[2]
-WEIGHTS = ROOT / "assets" / "weights" / "cyclegan-fashion-sneaker-boot.safetensors"
+WEIGHTS = WEIGHTS_DIR / "cyclegan-fashion-sneaker-boot.safetensors"
 
 TINY = {**TINY_UNPAIRED, "pool_size": 3}
 

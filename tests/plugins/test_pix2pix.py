@@ -16,7 +16,7 @@ from ganedit_translate.edges import edge_map, write_edge_maps
 from ganedit_translate.evaluate import evaluate_pix2pix, structure_kept
 from ganedit_translate.pix2pix import Pix2Pix, Pix2PixConfig
 from imagefiles import random_image, write_test_image
-from translate_kit import TINY_TRAINING, check_odd_sizes, tiny_config
+from translate_kit import TINY_TRAINING, WEIGHTS_DIR, check_odd_sizes, tiny_config
 
 import ganedit
 from ganedit.cli import cli
@@ -25,7 +25,7 @@ from ganedit.testing import check_family, plugin_imports_only_public
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = ROOT / "plugins" / "ganedit_translate"
-WEIGHTS = ROOT / "assets" / "weights" / "pix2pix-fashion-edges.safetensors"
+WEIGHTS = WEIGHTS_DIR / "pix2pix-fashion-edges.safetensors"
 
 TINY = {"in_channels": 1, "out_channels": 1, "depth": 2, "width": 4, **TINY_TRAINING}
 

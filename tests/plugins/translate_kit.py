@@ -6,12 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import ganedit_translate
 import numpy as np
 from imagefiles import random_image, write_test_image
 
 import ganedit
 from ganedit.config import update_config
 
+#: the bundled weights (package data of the plugin)
+WEIGHTS_DIR = Path(ganedit_translate.__file__).resolve().parent / "weights"
 #: the critic, batch and jitter settings of every tiny translation config
 TINY_TRAINING = {"ndf": 4, "d_layers": 1, "batch_size": 2, "load_size": 20, "crop_size": 16}
 #: cyclegan and cut: gray, 4 channels wide, one residual block
