@@ -193,7 +193,9 @@ class TrainingEngine(Protocol):
 
     Attributes:
         device: where the networks and the batches live.
-        should_stop: set it to end training after this step (with a checkpoint).
+        should_stop: set it to end training after this step (with a checkpoint); a field of
+            the current run's state (:class:`ganedit.engine.run_state.RunState`), which
+            :func:`ganedit.engine.fit` starts afresh for every run.
     """
 
     device: torch.device

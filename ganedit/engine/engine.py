@@ -23,6 +23,7 @@ from ganedit.engine.distributed import init_distributed
 from ganedit.engine.ema import EMA
 from ganedit.engine.memory_format import apply_format, choose_training_format
 from ganedit.engine.precision import precision_for
+from ganedit.engine.run_state import RunField, RunState
 from ganedit.measured import FormatChoice
 
 __all__ = ["Engine"]
@@ -73,11 +74,31 @@ class Engine:
             :func:`~ganedit.engine.fit` calls), ``"channels_last"`` or ``"contiguous"``.
 
     Attributes:
-        device, precision (:class:`ganedit.devices.PrecisionChoice`), rank, world_size,
-        is_main, step_index, should_stop (set it to end training after this step), data (the
-        :class:`ganedit.data.TrainData`), ema (generator name -> :class:`EMA`), lr_schedule.
+        device, rank, world_size, is_main, and the configuration above.
+        run: the current run's :class:`~ganedit.engine.run_state.RunState` (a fresh one per
+            :func:`~ganedit.engine.fit`: :meth:`start_run`). Its fields are also the engine's
+            attributes (:class:`~ganedit.engine.run_state.RunField`): precision
+            (:class:`ganedit.devices.PrecisionChoice`), step_index, should_stop (set it to end
+            training after this step), data (the :class:`ganedit.data.TrainData`), ema
+            (generator name -> :class:`EMA`), lr_schedule, memory, nets_raw...
         A family's config is never read from the engine: :class:`ganedit.Step` carries it.
     """
+
+    # the current run's fields (engine.run.<name>), under their long-standing names
+    precision = RunField()
+    strategy = RunField()
+    memory = RunField()
+    step_index = RunField()
+    should_stop = RunField()
+    stop_reason = RunField()
+    ema = RunField()
+    nets_raw = RunField()
+    data = RunField()
+    batch_size = RunField()
+    out_dir = RunField()
+    lr_schedule = RunField()
+    run_callbacks = RunField()
+    family_state = RunField()
 
     def __init__(
         self,
@@ -98,31 +119,26 @@ class Engine:
         self.rank, self.world_size, self.local_rank = info.rank, info.world, info.local_rank
         self.precision_request = (precision or "auto").lower()
         self.precision_candidates = precision_candidates(precision, dev)
-        self.precision = self.precision_candidates[0]
-        self.strategy = precision_for(self.precision, dev)
         self.compile = compile
         self.seed = int(seed)
         self.callbacks = list(callbacks)
         self.deterministic = deterministic
         self.ema_decay = ema_decay
-        self.ema: dict[str, EMA] = {}
-        self.step_index = 0
-        self.should_stop = False
-        self.stop_reason = ""
-        self.data: Any = None
-        self.out_dir: Path | None = None
-        self.batch_size: int | None = None
-        self.nets_raw: dict[str, nn.Module] = {}
-        self._step_ok: torch.Tensor | None = None
-        self.lr_schedule: Any = None  # the LRSchedule fit() runs (set by fit)
-        self.run_callbacks: list[Any] = []  # a fit's own callbacks (plugins'), cleared after it
-        self.family_state: dict[str, torch.Tensor] = {}  # ModelFamily.training_state, per fit
-        self._loss_ok: list[torch.Tensor] = []
-        fixed = check_memory_format(memory_format)
-        self.memory_format = fixed
-        self.memory = FormatChoice("contiguous" if fixed == "auto" else fixed, "requested")
+        self.memory_format = check_memory_format(memory_format)
+        self.run = self.start_run()
         self._configure_backends()
         self.seed_everything()
+
+    def start_run(self) -> RunState:
+        """A fresh :class:`~ganedit.engine.run_state.RunState`, now :attr:`run`: step 0, no
+        stop, no networks, EMAs or data, the first precision candidate and the requested
+        memory format (contiguous while ``"auto"`` is unmeasured). :func:`~ganedit.engine.fit`
+        calls it first, so every run on this engine starts alike."""
+        precision = self.precision_candidates[0]
+        fixed = self.memory_format
+        memory = FormatChoice("contiguous" if fixed == "auto" else fixed, "requested")
+        self.run = RunState(precision, precision_for(precision, self.device), memory)
+        return self.run
 
     # ---------------------------------------------------------------------------- properties
     @property
@@ -239,7 +255,7 @@ class Engine:
 
     def backward(self, loss: torch.Tensor) -> None:
         """Backpropagate a scalar loss (scaled under fp16); remembers whether it was finite."""
-        self._loss_ok.append(torch.isfinite(loss.detach()).all())
+        self.run.loss_ok.append(torch.isfinite(loss.detach()).all())
         self.strategy.backward(loss)
 
     def step(self, optimizer: torch.optim.Optimizer) -> torch.Tensor:
@@ -257,8 +273,8 @@ class Engine:
             A 0-dim bool tensor on the device: True when the weights were updated (reading
             it waits for the device).
         """
-        flags = self._loss_ok
-        self._loss_ok = []
+        flags = self.run.loss_ok
+        self.run.loss_ok = []
         ok = torch.stack(flags).all() if flags else torch.ones((), dtype=torch.bool)
         ok = ok.to(self.device)
         if self.precision.name == "fp16":
@@ -285,18 +301,19 @@ class Engine:
         return ok
 
     def _mark(self, ok: torch.Tensor) -> None:
-        self._step_ok = ok if self._step_ok is None else self._step_ok & ok
+        run = self.run
+        run.step_ok = ok if run.step_ok is None else run.step_ok & ok
 
     def begin_step(self) -> None:
         """Start a training step: no optimiser step has been judged yet (called by fit)."""
-        self._step_ok = None
+        self.run.step_ok = None
 
     def step_ok(self) -> torch.Tensor:
         """A 0-dim bool tensor on the device: every optimiser step of the current training
         step was finite (True when none was taken). Does not wait for the device."""
-        if self._step_ok is None:
+        if self.run.step_ok is None:
             return torch.ones((), dtype=torch.bool, device=self.device)
-        return self._step_ok
+        return self.run.step_ok
 
     @property
     def bad_step(self) -> bool:

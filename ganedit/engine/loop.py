@@ -378,11 +378,11 @@ def _paths_by_role(data: Any, given: Any) -> dict[str, list[str]]:
 def _run_engine(
     engine: Engine, family: ModelFamily, config: Any, out: Path, ema: float | None
 ) -> Engine:
-    """``engine`` set up for one run into ``out``: stop flags cleared, the EMA decay
-    (``ema``, else ``config.ema_decay``) and the Config's batch size; ``out`` made (rank 0)."""
+    """``engine`` set up for one run into ``out``: a fresh run state (:meth:`Engine.start_run`),
+    the EMA decay (``ema``, else ``config.ema_decay``) and the Config's batch size; ``out``
+    made (rank 0)."""
+    engine.start_run()
     engine.out_dir = out
-    engine.should_stop = False
-    engine.stop_reason = ""
     decay = ema if ema is not None else getattr(config, "ema_decay", None)
     engine.ema_decay = float(decay) if decay else None
     batch_size = int(getattr(config, "batch_size", 0) or 0)
