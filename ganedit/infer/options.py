@@ -147,6 +147,12 @@ def check_threads(value: object) -> str:
     return f"{workers}x{threads}"
 
 
+def _option(default: Any, help: str, **meta: Any) -> Any:
+    """A :class:`RunOptions` field: ``default``, its ``help`` text and the other metadata keys
+    of the module docstring (``stage``, ``choices``, ``check``...) as keywords."""
+    return field(default=default, metadata={"help": help, **meta})
+
+
 @dataclass
 class RunOptions:
     """Every option of a folder run (``ganedit run``, :func:`ganedit.run_folder`).
@@ -156,171 +162,132 @@ class RunOptions:
     what the field metadata means.
     """
 
-    weights: str | os.PathLike[str] | bool | None = field(
-        default=None,
-        metadata={
-            "help": "Weights file (.safetensors with its .json card); default: the model's "
-            "bundled weights.",
-            "stage": "load",
-            "path": "file",
-        },
+    weights: str | os.PathLike[str] | bool | None = _option(
+        None,
+        "Weights file (.safetensors with its .json card); default: the model's bundled weights.",
+        stage="load",
+        path="file",
     )
-    device: str = field(default="auto", metadata={"help": DEVICE_HELP, "stage": "load"})
-    precision: str = field(
-        default="auto",
-        metadata={
-            "help": PRECISION_HELP,
-            "stage": "load",
-            "choices": PRECISION_CHOICES,
-            "check": lambda v: str(v).strip().lower(),
-        },
+    device: str = _option("auto", DEVICE_HELP, stage="load")
+    precision: str = _option(
+        "auto",
+        PRECISION_HELP,
+        stage="load",
+        choices=PRECISION_CHOICES,
+        check=lambda v: str(v).strip().lower(),
     )
-    batch_size: int | None = field(
-        default=None,
-        metadata={
-            "help": "Images (or tiles) per forward pass [default: chosen from the image size "
-            "and the device memory].",
-            "stage": "editor",
-            "min": 1,
-            "check": _check_batch,
-        },
+    batch_size: int | None = _option(
+        None,
+        "Images (or tiles) per forward pass [default: chosen from the image size "
+        "and the device memory].",
+        stage="editor",
+        min=1,
+        check=_check_batch,
     )
-    tile: int | None = field(
-        default=None,
-        metadata={
-            "help": "Tile size in input pixels for large images: an integer, 0 = never tile, "
-            "or auto (tile only when the image does not fit). Rounded up to what the model "
-            "needs (a note says so); models that cannot be tiled run whole.",
-            "stage": "editor",
-            "tile": True,
-            "check": check_tile,
-        },
+    tile: int | None = _option(
+        None,
+        "Tile size in input pixels for large images: an integer, 0 = never tile, "
+        "or auto (tile only when the image does not fit). Rounded up to what the model "
+        "needs (a note says so); models that cannot be tiled run whole.",
+        stage="editor",
+        tile=True,
+        check=check_tile,
     )
-    tile_overlap: int = field(
-        default=32,
-        metadata={
-            "help": "Overlap between tiles in input pixels, blended smoothly; raised to the "
-            "model's minimum when smaller.",
-            "stage": "editor",
-            "min": 0,
-        },
+    tile_overlap: int = _option(
+        32,
+        "Overlap between tiles in input pixels, blended smoothly; raised to the "
+        "model's minimum when smaller.",
+        stage="editor",
+        min=0,
     )
-    outscale: float | None = field(
-        default=None,
-        metadata={
-            "help": "Final size relative to the input, e.g. 3.5 with an x4 model: the output "
-            "is resized (antialiased bicubic) after the model [default: the model's scale].",
-            "stage": "editor",
-            "min": 0,
-            "min_open": True,
-            "check": check_outscale,
-        },
+    outscale: float | None = _option(
+        None,
+        "Final size relative to the input, e.g. 3.5 with an x4 model: the output "
+        "is resized (antialiased bicubic) after the model [default: the model's scale].",
+        stage="editor",
+        min=0,
+        min_open=True,
+        check=check_outscale,
     )
-    self_ensemble: int = field(
-        default=1,
-        metadata={
-            "help": "Average the model over N flipped/transposed views of each input (EDSR's "
-            "self-ensemble): a little more quality for N times the compute; 1 = off.",
-            "stage": "editor",
-            "choices": SELF_ENSEMBLE_VIEWS,
-            "check": _check_views_or_default,
-        },
+    self_ensemble: int = _option(
+        1,
+        "Average the model over N flipped/transposed views of each input (EDSR's "
+        "self-ensemble): a little more quality for N times the compute; 1 = off.",
+        stage="editor",
+        choices=SELF_ENSEMBLE_VIEWS,
+        check=_check_views_or_default,
     )
-    memory_format: str = field(
-        default="auto",
-        metadata={
-            "help": "Memory layout of the model's tensors: auto (time both on a small probe "
-            "once per machine and keep the faster; remembered in ~/.cache/ganedit), "
-            "channels_last or contiguous.",
-            "stage": "editor",
-            "choices": MEMORY_FORMATS,
-            "check": check_memory_format,
-        },
+    memory_format: str = _option(
+        "auto",
+        "Memory layout of the model's tensors: auto (time both on a small probe "
+        "once per machine and keep the faster; remembered in ~/.cache/ganedit), "
+        "channels_last or contiguous.",
+        stage="editor",
+        choices=MEMORY_FORMATS,
+        check=check_memory_format,
     )
-    threads: str = field(
-        default="auto",
-        metadata={
-            "help": "How the model uses the CPU cores: auto (one image at a time on every "
-            "core), T (one image at a time, T threads) or WxT (W images at once, T threads "
-            "each). GPU runs use one worker.",
-            "check": check_threads,
-        },
+    threads: str = _option(
+        "auto",
+        "How the model uses the CPU cores: auto (one image at a time on every "
+        "core), T (one image at a time, T threads) or WxT (W images at once, T threads "
+        "each). GPU runs use one worker.",
+        check=check_threads,
     )
-    heap_reuse: bool = field(
-        default=False,
-        metadata={
-            "help": "CPU runs keep freed heap memory for the next image (glibc mallopt: a x4 "
-            "super-resolution forward measured 0.81 s -> 0.58 s on the project's CPU); it changes the "
-            "whole process for good, so library callers ask for it; `ganedit run` turns it on "
-            "(--no-heap-reuse turns it off).",
-            "cli_default": True,
-        },
+    heap_reuse: bool = _option(
+        False,
+        "CPU runs keep freed heap memory for the next image (glibc mallopt: a x4 "
+        "super-resolution forward measured 0.81 s -> 0.58 s on the project's CPU); it changes the "
+        "whole process for good, so library callers ask for it; `ganedit run` turns it on "
+        "(--no-heap-reuse turns it off).",
+        cli_default=True,
     )
-    skip_existing: bool = field(
-        default=False,
-        metadata={"help": "Skip inputs whose output already exists (resume an interrupted run)."},
+    skip_existing: bool = _option(
+        False, "Skip inputs whose output already exists (resume an interrupted run)."
     )
-    fail_fast: bool = field(
-        default=False, metadata={"help": "Stop at the first failed image instead of going on."}
+    fail_fast: bool = _option(False, "Stop at the first failed image instead of going on.")
+    accept_damaged: bool = _option(
+        False,
+        "Process a damaged file whose missing part the decoder had to fill in (a "
+        "JPEG cut short) instead of failing it; its record says so.",
     )
-    accept_damaged: bool = field(
-        default=False,
-        metadata={
-            "help": "Process a damaged file whose missing part the decoder had to fill in (a "
-            "JPEG cut short) instead of failing it; its record says so."
-        },
+    strip_metadata: bool = _option(
+        False,
+        "Do not carry the input's colour profile (ICC) and EXIF to the output "
+        "(they are kept by default where the format can hold them: PNG, JPEG, WebP).",
     )
-    strip_metadata: bool = field(
-        default=False,
-        metadata={
-            "help": "Do not carry the input's colour profile (ICC) and EXIF to the output "
-            "(they are kept by default where the format can hold them: PNG, JPEG, WebP)."
-        },
+    jobs: int | None = _option(
+        None, "Decode/encode worker threads [default: the CPU count].", min=1
     )
-    jobs: int | None = field(
-        default=None,
-        metadata={"help": "Decode/encode worker threads [default: the CPU count].", "min": 1},
+    dry_run: bool = _option(
+        False,
+        "Print what would be written, without running the model.",
+        manifest=False,
     )
-    dry_run: bool = field(
-        default=False,
-        metadata={
-            "help": "Print what would be written, without running the model.",
-            "manifest": False,
-        },
+    format: str | None = _option(
+        None,
+        "Output format [default: the input's, when it can hold the result].",
+        cli_choices=FORMAT_CHOICES,
     )
-    format: str | None = field(
-        default=None,
-        metadata={
-            "help": "Output format [default: the input's, when it can hold the result].",
-            "cli_choices": FORMAT_CHOICES,
-        },
+    quality: int | None = _option(
+        None,
+        "JPEG/WebP quality 1-100 [default: the encoder's].",
+        min=1,
+        max=100,
     )
-    quality: int | None = field(
-        default=None,
-        metadata={
-            "help": "JPEG/WebP quality 1-100 [default: the encoder's].",
-            "min": 1,
-            "max": 100,
-        },
+    mask: str | os.PathLike[str] | None = _option(
+        None,
+        "One mask image used for every input (bright = fill; resized, nearest, "
+        "to an image of another size). Without --mask/--masks an image's transparent "
+        "pixels are filled.",
+        kinds=("image_mask",),
+        path="file",
     )
-    mask: str | os.PathLike[str] | None = field(
-        default=None,
-        metadata={
-            "help": "One mask image used for every input (bright = fill; resized, nearest, "
-            "to an image of another size). Without --mask/--masks an image's transparent "
-            "pixels are filled.",
-            "kinds": ("image_mask",),
-            "path": "file",
-        },
-    )
-    masks: str | os.PathLike[str] | None = field(
-        default=None,
-        metadata={
-            "help": "Folder of masks matched to the inputs by relative path (same name; any "
-            "image extension; bright = fill).",
-            "kinds": ("image_mask",),
-            "path": "dir",
-        },
+    masks: str | os.PathLike[str] | None = _option(
+        None,
+        "Folder of masks matched to the inputs by relative path (same name; any "
+        "image extension; bright = fill).",
+        kinds=("image_mask",),
+        path="dir",
     )
 
     def __post_init__(self) -> None:
