@@ -31,14 +31,7 @@ from torch import nn
 import ganedit
 from ganedit.nn import ResnetGenerator, gan_loss, init_weights
 from ganedit_translate.common import TrainingOptions, train_option, update
-from ganedit_translate.unpaired import (
-    CRITIC_OF,
-    GENERATORS,
-    UnpairedFamily,
-    UnpairedNets,
-    critic_update,
-    generator_pass,
-)
+from ganedit_translate.unpaired import CRITIC_OF, UnpairedCritics, UnpairedFamily, UnpairedNets
 
 __all__ = ["CUT", "CUTConfig", "CUTOptions", "CutGenerator", "PatchMLP", "patch_nce"]
 
@@ -66,17 +59,13 @@ class CUTOptions(UnpairedNets):
     head_width: int = train_option(256, "MLP projection head width.")
     tau: float = train_option(0.07, "PatchNCE temperature.")
     gan_weight: float = train_option(1.0, "Adversarial loss weight.")
-    ndf: int = train_option(64, "Discriminator width.")
-    d_layers: int = train_option(3, "Discriminator stride-2 layers (3 = 70x70 patches).")
-    gan_loss: Literal["lsgan", "bce", "hinge"] = train_option(
-        "lsgan", "Adversarial loss (the paper: lsgan)."
-    )
 
 
 @dataclass
-class CUTConfig(TrainingOptions, CUTOptions):
-    """CUT hyper-parameters; the defaults are the paper's (256 px RGB, ResNet-9, CUT mode):
-    the options of :class:`CUTOptions`, then the shared training ones."""
+class CUTConfig(TrainingOptions, UnpairedCritics, CUTOptions):
+    """CUT hyper-parameters; the defaults are the paper's (256 px RGB, ResNet-9, CUT mode).
+    The fields, in ``--help`` order: :class:`CUTOptions`, the critics', the shared training
+    ones (dataclass fields follow the bases from last to first)."""
 
 
 def resolved(config: CUTConfig) -> tuple[float, bool, bool]:
@@ -206,9 +195,9 @@ class CUT(UnpairedFamily[CUTConfig]):
 
     def build(self, config: CUTConfig) -> dict[str, nn.Module]:
         """``a2b``, ``b2a``; MLP heads ``f_a2b``, ``f_b2a``; critics ``d_a``, ``d_b``."""
-        nets: dict[str, nn.Module] = {g: self.build_generator(g, config) for g in GENERATORS}
+        nets: dict[str, nn.Module] = {g: self.build_generator(g, config) for g in self.generators}
         layers = tuple(int(i) for i in config.nce_layers)
-        for g in GENERATORS:
+        for g in self.generators:
             chans = nets[g].feature_channels(layers)  # type: ignore[operator]
             nets[f"f_{g}"] = init_weights(PatchMLP(chans, int(config.head_width)))
         return {**nets, **self.build_critics(config)}
@@ -290,11 +279,11 @@ class CUT(UnpairedFamily[CUTConfig]):
             ``{"g_adv", "nce", "d"}`` detached scalars (sums over the two directions).
         """
         a, b = batch["a"] * 2 - 1, batch["b"] * 2 - 1
-        with generator_pass(step):
+        with self.generator_pass(step):
             loss_ab, adv_ab, nce_ab, fake_b = self._direction(step, "a2b", a, b)
             loss_ba, adv_ba, nce_ba, fake_a = self._direction(step, "b2a", b, a)
         update(step, "g", loss_ab + loss_ba)
-        loss_d = critic_update(step, {"a": a, "b": b}, {"a": fake_a, "b": fake_b})
+        loss_d = self.critic_update(step, {"a": a, "b": b}, {"a": fake_a, "b": fake_b})
         return {
             "g_adv": (adv_ab + adv_ba).detach(),
             "nce": (nce_ab + nce_ba).detach(),

@@ -29,31 +29,26 @@ from torch import nn
 import ganedit
 from ganedit.nn import ImagePool, ResnetGenerator, gan_loss, init_weights
 from ganedit_translate.common import TrainingOptions, option, train_option, update
-from ganedit_translate.unpaired import (
-    GENERATORS,
-    UnpairedFamily,
-    UnpairedNets,
-    critic_update,
-    generator_pass,
-)
+from ganedit_translate.unpaired import UnpairedCritics, UnpairedFamily, UnpairedNets
 
-__all__ = ["CycleGAN", "CycleGANConfig", "CycleGANOptions"]
+__all__ = ["CycleGAN", "CycleGANConfig", "CycleGANLosses", "CycleGANNets"]
 
 
 @dataclass
-class CycleGANOptions(UnpairedNets):
-    """CycleGAN's own options, after the shared network ones."""
+class CycleGANNets(UnpairedNets):
+    """The shared network options, then the padding of the generators' downsampling."""
 
     down_padding: Literal["reflect", "zeros"] = option(
         "reflect",
         "Padding of the generators' two stride-2 convs; zeros = the reference code "
         "(set by ganedit import for its models).",
     )
-    ndf: int = train_option(64, "Discriminator width.")
-    d_layers: int = train_option(3, "Discriminator stride-2 layers (3 = 70x70 patches).")
-    gan_loss: Literal["lsgan", "bce", "hinge"] = train_option(
-        "lsgan", "Adversarial loss (the paper: lsgan)."
-    )
+
+
+@dataclass
+class CycleGANLosses:
+    """CycleGAN's loss weights and its critics' history pool."""
+
     cycle_weight: float = train_option(10.0, "Cycle-consistency weight per direction.")
     identity: float = train_option(0.5, "Identity-loss weight, times cycle_weight; 0 = off.")
     content_weight: float = train_option(
@@ -66,9 +61,10 @@ class CycleGANOptions(UnpairedNets):
 
 
 @dataclass
-class CycleGANConfig(TrainingOptions, CycleGANOptions):
-    """CycleGAN hyper-parameters; the defaults are the paper's (256 px RGB, ResNet-9): the
-    options of :class:`CycleGANOptions`, then the shared training ones."""
+class CycleGANConfig(TrainingOptions, CycleGANLosses, UnpairedCritics, CycleGANNets):
+    """CycleGAN hyper-parameters; the defaults are the paper's (256 px RGB, ResNet-9). The
+    fields, in ``--help`` order: :class:`CycleGANNets`, the critics', :class:`CycleGANLosses`,
+    the shared training ones (dataclass fields follow the bases from last to first)."""
 
 
 class CycleGAN(UnpairedFamily[CycleGANConfig]):
@@ -98,7 +94,7 @@ class CycleGAN(UnpairedFamily[CycleGANConfig]):
 
     def build(self, config: CycleGANConfig) -> dict[str, nn.Module]:
         """``a2b``, ``b2a`` and the discriminators ``d_a`` (judges A), ``d_b`` (judges B)."""
-        nets = {g: self.build_generator(g, config) for g in GENERATORS}
+        nets = {g: self.build_generator(g, config) for g in self.generators}
         return {**nets, **self.build_critics(config)}
 
     def default_weights(self, config: CycleGANConfig) -> str:
@@ -131,7 +127,7 @@ class CycleGAN(UnpairedFamily[CycleGANConfig]):
         def gen(name: str, x: torch.Tensor) -> torch.Tensor:
             return self.predict(n[name], {"image": x}, cfg)
 
-        with generator_pass(step):
+        with self.generator_pass(step):
             fake_b, fake_a = gen("a2b", a), gen("b2a", b)
             cycle = (gen("b2a", fake_b) - a).abs().mean() + (gen("a2b", fake_a) - b).abs().mean()
             idt = torch.zeros((), device=a.device)
@@ -153,7 +149,7 @@ class CycleGAN(UnpairedFamily[CycleGANConfig]):
         old_b = pool.query(step.state, "pool_b", fake_b.detach().float())
         old_a = pool.query(step.state, "pool_a", fake_a.detach().float())
         real = {"a": a * 2 - 1, "b": b * 2 - 1}
-        loss_d = critic_update(step, real, {"a": old_a * 2 - 1, "b": old_b * 2 - 1})
+        loss_d = self.critic_update(step, real, {"a": old_a * 2 - 1, "b": old_b * 2 - 1})
         return {
             "g_adv": adv.detach(),
             "cycle": cycle.detach(),

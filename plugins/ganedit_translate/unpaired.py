@@ -26,18 +26,17 @@ import ganedit
 from ganedit import data as gdata
 from ganedit.io import walk_inputs
 from ganedit.nn import PatchDiscriminator, adam, frozen, gan_loss, init_weights
-from ganedit_translate.common import TranslationFamily, option, update
+from ganedit_translate.common import TranslationFamily, option, train_option, update
 
 __all__ = [
     "CRITICS",
     "CRITIC_OF",
     "GENERATORS",
+    "UnpairedCritics",
     "UnpairedFamily",
     "UnpairedNets",
     "check_domain",
-    "critic_update",
     "domains",
-    "generator_pass",
 ]
 
 C = TypeVar("C")
@@ -59,10 +58,21 @@ class UnpairedNets:
     blocks: int = option(9, "Residual blocks per generator.")
 
 
+@dataclass
+class UnpairedCritics:
+    """The critics' options of an unpaired Config (both critics alike)."""
+
+    ndf: int = train_option(64, "Discriminator width.")
+    d_layers: int = train_option(3, "Discriminator stride-2 layers (3 = 70x70 patches).")
+    gan_loss: Literal["lsgan", "bce", "hinge"] = train_option(
+        "lsgan", "Adversarial loss (the paper: lsgan)."
+    )
+
+
 class UnpairedFamily(TranslationFamily[C]):
     """Base of ``cyclegan`` and ``cut``: everything but the networks' construction and the
-    generators' losses. The Config has the fields of :class:`UnpairedNets`, ``ndf``,
-    ``d_layers``, ``gan_loss`` and those of :class:`~ganedit_translate.common.TrainingOptions`.
+    generators' losses. The Config has the fields of :class:`UnpairedNets`,
+    :class:`UnpairedCritics` and :class:`~ganedit_translate.common.TrainingOptions`.
     """
 
     generators = GENERATORS
@@ -139,6 +149,43 @@ class UnpairedFamily(TranslationFamily[C]):
             augment=gdata.JointAugment(flip=bool(config.flip), jitter=(load, crop)),
         )
 
+    # ---------------------------------------------------------------------------- training
+    @contextlib.contextmanager
+    def generator_pass(self, step: ganedit.Step) -> Iterator[None]:
+        """The generators' forward passes: the engine's autocast, both critics frozen (their
+        weights get no gradients from the generators' loss)."""
+        with step.engine.autocast(), frozen(*(step.nets[d] for d in CRITICS)):
+            yield
+
+    def critic_update(
+        self,
+        step: ganedit.Step,
+        real: Mapping[str, torch.Tensor],
+        fake: Mapping[str, torch.Tensor],
+    ) -> torch.Tensor:
+        """One update of both critics (optimiser ``"d"``) with the Config's ``gan_loss``:
+        ``d_b`` on real and fake B, ``d_a`` on real and fake A, half the sum of each critic's
+        two terms.
+
+        Args:
+            step: nets ``d_a``, ``d_b``; optimiser ``d``.
+            real, fake: ``{"a", "b"}``: ``(N, C, S, S)`` in ``[-1, 1]`` (fakes detached).
+
+        Returns:
+            The critics' loss, a detached scalar.
+        """
+        n, kind = step.nets, str(step.config.gan_loss)
+        with step.engine.autocast():
+            loss = 0.5 * (
+                gan_loss(kind, n["d_b"](real["b"]), True)
+                + gan_loss(kind, n["d_b"](fake["b"]), False)
+            ) + 0.5 * (
+                gan_loss(kind, n["d_a"](real["a"]), True)
+                + gan_loss(kind, n["d_a"](fake["a"]), False)
+            )
+        update(step, "d", loss)
+        return loss.detach()
+
     def validation_inputs(
         self, batch: Mapping[str, torch.Tensor], config: Any
     ) -> dict[str, torch.Tensor]:
@@ -189,39 +236,6 @@ class UnpairedFamily(TranslationFamily[C]):
                 img = shape.astype(np.uint8) * (120 if role == "a" else 240)
                 ganedit.write_image(folder / role / f"{i}.png", np.repeat(img[..., None], ch, -1))
         return {"a": [folder / "a"], "b": [folder / "b"]}
-
-
-# ------------------------------------------------------------------------------- training
-@contextlib.contextmanager
-def generator_pass(step: ganedit.Step) -> Iterator[None]:
-    """The generators' forward passes: the engine's autocast, both critics frozen (their
-    weights get no gradients from the generators' loss)."""
-    with step.engine.autocast(), frozen(*(step.nets[d] for d in CRITICS)):
-        yield
-
-
-def critic_update(
-    step: ganedit.Step, real: Mapping[str, torch.Tensor], fake: Mapping[str, torch.Tensor]
-) -> torch.Tensor:
-    """One update of both critics (optimiser ``"d"``) with the Config's ``gan_loss``: ``d_b``
-    on real and fake B, ``d_a`` on real and fake A, half the sum of each critic's two terms.
-
-    Args:
-        step: nets ``d_a``, ``d_b``; optimiser ``d``.
-        real, fake: ``{"a", "b"}``: ``(N, C, S, S)`` in ``[-1, 1]`` (fakes detached).
-
-    Returns:
-        The critics' loss, a detached scalar.
-    """
-    n, kind = step.nets, str(step.config.gan_loss)
-    with step.engine.autocast():
-        loss = 0.5 * (
-            gan_loss(kind, n["d_b"](real["b"]), True) + gan_loss(kind, n["d_b"](fake["b"]), False)
-        ) + 0.5 * (
-            gan_loss(kind, n["d_a"](real["a"]), True) + gan_loss(kind, n["d_a"](fake["a"]), False)
-        )
-    update(step, "d", loss)
-    return loss.detach()
 
 
 # ----------------------------------------------------------------------------------- data
