@@ -12,19 +12,20 @@ from ganedit.engine import shard
 
 HERE = Path(__file__).parent
 REPO = HERE.parent.parent
+KIT = HERE.parent  # tests/: tiny_kit.py
 
 SCRIPT = """
 import os, sys
-sys.path.insert(0, {here!r})
+sys.path.insert(0, {kit!r})
 import torch
 from safetensors.torch import save_file
-from engine_tiny_family import TinyConfig, TinyGAN, tiny_data
+from tiny_kit import GANConfig, TinyGAN, tiny_data
 from ganedit.engine import Engine, fit
 
 engine = Engine(device="cpu", seed=1)
 assert engine.world_size == 2 and torch.distributed.get_backend() == "gloo"
 data = tiny_data(16)
-res = fit(TinyGAN(), TinyConfig(), data, sys.argv[1], engine, steps=4, checkpoint_every=2,
+res = fit(TinyGAN(), GANConfig(), data, sys.argv[1], engine, steps=4, checkpoint_every=2,
           sample_every=2, log_every=1, progress=False)
 seen = data.order.epoch(0)[0]
 gen = engine.nets_raw["generator"].state_dict()
@@ -37,7 +38,7 @@ with open(os.path.join(sys.argv[2], f"rank{{engine.rank}}.txt"), "w") as fh:
 @pytest.mark.slow
 def test_two_gloo_ranks_end_identical_and_write_once(tmp_path):
     script = tmp_path / "ddp.py"
-    script.write_text(SCRIPT.format(here=str(HERE)))
+    script.write_text(SCRIPT.format(kit=str(KIT)))
     out, side = tmp_path / "run", tmp_path / "side"
     side.mkdir()
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}

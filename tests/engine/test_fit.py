@@ -4,8 +4,8 @@ import json
 import numpy as np
 import pytest
 import torch
-from engine_tiny_family import TinyConfig, TinyGAN, TinyImage, tiny_data
 from safetensors.torch import load_file
+from tiny_kit import GANConfig, TinyGAN, TinyImage, tiny_data
 
 from ganedit.engine import Engine, TrainingDiverged, fit, plot_run
 from ganedit.engine.checkpoint import list_checkpoints
@@ -22,7 +22,7 @@ def _fit(family, cfg, out, steps, **kw):
 def test_fit_writes_run_folder(tmp_path):
     res = _fit(
         TinyGAN(),
-        TinyConfig(ema_decay=0.9),
+        GANConfig(ema_decay=0.9),
         tmp_path,
         7,
         checkpoint_every=2,
@@ -59,7 +59,7 @@ def test_fit_writes_run_folder(tmp_path):
 
 def test_fixed_samples_do_not_change_between_grids(tmp_path):
     """Samples come from fixed noise: with lr=0 every grid is identical."""
-    _fit(TinyGAN(), TinyConfig(lr=0.0), tmp_path, 4, sample_every=2, checkpoint_every=0)
+    _fit(TinyGAN(), GANConfig(lr=0.0), tmp_path, 4, sample_every=2, checkpoint_every=0)
     a = read_image(tmp_path / "samples" / "step-00000002.png")
     b = read_image(tmp_path / "samples" / "step-00000004.png")
     assert np.array_equal(a, b)
@@ -68,7 +68,7 @@ def test_fixed_samples_do_not_change_between_grids(tmp_path):
 def test_image_family_grid_and_training_reduces_loss(tmp_path):
     res = _fit(
         TinyImage(),
-        TinyConfig(lr=2e-2),
+        GANConfig(lr=2e-2),
         tmp_path,
         30,
         log_every=1,
@@ -102,7 +102,7 @@ def test_callbacks_get_only_named_arguments(tmp_path):
             seen.append(("end", sorted(kw)))
 
     engine = Engine(device="cpu", callbacks=[Cb()])
-    res = _fit(TinyGAN(), TinyConfig(), tmp_path, 10, engine=engine, checkpoint_every=0)
+    res = _fit(TinyGAN(), GANConfig(), tmp_path, 10, engine=engine, checkpoint_every=0)
     assert res.interrupted and res.step == 3
     assert seen[0] == ("start", 0, tmp_path)
     assert [s for s in seen if s[0] == "step"] == [("step", 1), ("step", 2), ("step", 3)]
@@ -113,7 +113,7 @@ def test_callbacks_get_only_named_arguments(tmp_path):
 def test_d_steps_draw_fresh_batches(tmp_path):
     data = tiny_data()
     _fit(
-        TinyGAN(), TinyConfig(d_steps=3), tmp_path, 2, data=data, checkpoint_every=0, sample_every=0
+        TinyGAN(), GANConfig(d_steps=3), tmp_path, 2, data=data, checkpoint_every=0, sample_every=0
     )
     assert data.state_dict()["index"] == 2 * 3 * 4 % 16 and data.state_dict()["epoch"] == 1
 
@@ -122,7 +122,7 @@ def test_nan_steps_are_skipped_then_roll_back(tmp_path):
     with pytest.raises(TrainingDiverged, match=r"3 steps in a row.*rolled back to .*step-00000003"):
         _fit(
             TinyGAN(),
-            TinyConfig(nan_from=5),
+            GANConfig(nan_from=5),
             tmp_path,
             20,
             checkpoint_every=3,
@@ -153,7 +153,7 @@ def test_single_nan_step_is_skipped_without_touching_weights(tmp_path):
                 return out
             return super().training_step(step, batch)
 
-    res = _fit(OneNan(), TinyConfig(), tmp_path, 5, checkpoint_every=0, sample_every=0, log_every=1)
+    res = _fit(OneNan(), GANConfig(), tmp_path, 5, checkpoint_every=0, sample_every=0, log_every=1)
     rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert [r["skipped"] for r in rows] == [0, 0, 1, 0, 0]
     assert res.step == 5
@@ -176,7 +176,7 @@ def test_compile_option_trains_like_eager(tmp_path):
 
     def weights(compile):
         engine = Engine(device="cpu", compile=compile, seed=1, deterministic=True)
-        res = _fit(TinyGAN(), TinyConfig(), tmp_path / str(compile), 3, engine=engine,
+        res = _fit(TinyGAN(), GANConfig(), tmp_path / str(compile), 3, engine=engine,
                    checkpoint_every=0, sample_every=0)  # fmt: skip
         assert res.step == 3 and all(np.isfinite(v) for v in res.metrics.values())
         return load_weights(res.weights)[0]

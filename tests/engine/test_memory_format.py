@@ -8,7 +8,7 @@ import json
 
 import pytest
 import torch
-from engine_tiny_family import TinyConfig, TinyGAN, fit_tiny, tiny_data
+from tiny_kit import GANConfig, TinyGAN, fit_tiny, tiny_data
 from safetensors.torch import load_file
 from torch import nn
 
@@ -52,7 +52,7 @@ def test_probe_leaves_no_trace() -> None:
     z = torch.randn(6, 8, 1, 1)
     rng = torch.get_rng_state()
     choice = choose_training_format(
-        _Fam(), TinyConfig(), {"generator": g}, ["generator"], {"latent": z},
+        _Fam(), GANConfig(), {"generator": g}, ["generator"], {"latent": z},
         torch.device("cpu"), "fp32", contextlib.nullcontext,
     )  # fmt: skip
     assert choice.source == "measured" and set(choice.seconds) == set(measured.FORMATS)
@@ -92,7 +92,7 @@ def _card_format(res) -> str:
 def test_fixed_channels_last_reaches_nets_ema_and_batches(tmp_path) -> None:
     layouts = _Layouts()
     res = fit_tiny(
-        tmp_path / "run", 3, config=TinyConfig(ema_decay=0.5), memory_format="channels_last",
+        tmp_path / "run", 3, config=GANConfig(ema_decay=0.5), memory_format="channels_last",
         callbacks=[layouts],
     )  # fmt: skip
     assert layouts.seen == [(True, True)] * 3
@@ -102,7 +102,7 @@ def test_fixed_channels_last_reaches_nets_ema_and_batches(tmp_path) -> None:
     assert engine.channels_last and engine.memory.source == "requested"
     engine.setup({"generator": _BNGen()})
     engine.data = tiny_data(4).setup("cpu")
-    engine.choose_memory_format(_Fam(), TinyConfig(), {"latent": torch.randn(2, 8, 1, 1)})
+    engine.choose_memory_format(_Fam(), GANConfig(), {"latent": torch.randn(2, 8, 1, 1)})
     convs = [p for p in engine.nets_raw["generator"].parameters() if p.dim() == 4]
     assert convs and all(_cl(p) for p in convs)
     assert all(_cl(p) for p in engine.ema["generator"].module.parameters() if p.dim() == 4)
@@ -140,7 +140,7 @@ def test_auto_trains_in_the_measured_faster_format_and_remembers(
 
 
 def test_resume_is_bitwise_exact_in_channels_last(tmp_path) -> None:
-    cfg = TinyConfig(ema_decay=0.8)
+    cfg = GANConfig(ema_decay=0.8)
     full = fit_tiny(tmp_path / "full", 9, config=cfg, memory_format="channels_last")
     fit_tiny(tmp_path / "part", 5, config=cfg, memory_format="channels_last")
     res = fit_tiny(tmp_path / "part", 9, config=cfg, memory_format="channels_last", resume=True)

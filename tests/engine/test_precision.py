@@ -8,8 +8,8 @@ import json
 
 import pytest
 import torch
-from engine_tiny_family import TinyConfig, TinyGAN, tiny_data
 from safetensors.torch import load_file
+from tiny_kit import GANConfig, TinyGAN, tiny_data
 
 from ganedit import measured
 from ganedit.engine import Engine, fit
@@ -21,7 +21,7 @@ def _fit(out, steps, precision="auto", resume=False):
     engine = Engine(
         device="cpu", deterministic=True, seed=3, precision=precision, memory_format="contiguous"
     )
-    cfg = TinyConfig(ema_decay=0.8)
+    cfg = GANConfig(ema_decay=0.8)
     res = fit(
         TinyGAN(), cfg, tiny_data(10), out, engine, steps=steps, checkpoint_every=4,
         sample_every=0, log_every=1, progress=False, resume=resume,

@@ -9,18 +9,19 @@ from pathlib import Path
 
 import pytest
 import torch
-from engine_tiny_family import TinyConfig, fit_tiny
 from safetensors.torch import load_file, save_file
+from tiny_kit import GANConfig, fit_tiny
 
 from ganedit.engine import CheckpointError, load_state, save_state
 from ganedit.engine.checkpoint import list_checkpoints
 
 HERE = Path(__file__).parent
 REPO = HERE.parent.parent
+KIT = HERE.parent  # tests/: tiny_kit.py
 
 
 def _run(out, steps, resume=False):
-    return fit_tiny(out, steps, config=TinyConfig(ema_decay=0.8), resume=resume)
+    return fit_tiny(out, steps, config=GANConfig(ema_decay=0.8), resume=resume)
 
 
 def test_resume_is_bitwise_exact(tmp_path):
@@ -127,8 +128,8 @@ def test_altered_checkpoint_is_refused(tmp_path):
 
 SCRIPT = """
 import sys, time
-sys.path.insert(0, {here!r})
-from engine_tiny_family import TinyConfig, TinyGAN, fit_tiny, tiny_data
+sys.path.insert(0, {kit!r})
+from tiny_kit import GANConfig, TinyGAN, fit_tiny, tiny_data
 from ganedit.engine import Engine, fit
 
 class Slow(TinyGAN):
@@ -136,7 +137,7 @@ class Slow(TinyGAN):
         time.sleep(0.05)
         return super().training_step(step, batch)
 
-res = fit(Slow(), TinyConfig(), tiny_data(), sys.argv[1], Engine(device="cpu"), steps=int(sys.argv[2]),
+res = fit(Slow(), GANConfig(), tiny_data(), sys.argv[1], Engine(device="cpu"), steps=int(sys.argv[2]),
           resume=True, checkpoint_every=1000, sample_every=0, log_every=1, progress=False)
 print("RESULT", res.step, res.interrupted, flush=True)
 """
@@ -144,7 +145,7 @@ print("RESULT", res.step, res.interrupted, flush=True)
 
 def test_sigterm_finishes_step_saves_and_exits(tmp_path):
     script = tmp_path / "train.py"
-    script.write_text(SCRIPT.format(here=str(HERE)))
+    script.write_text(SCRIPT.format(kit=str(KIT)))
     out = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(

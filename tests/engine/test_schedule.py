@@ -5,8 +5,8 @@ import math
 
 import pytest
 import torch
-from engine_tiny_family import TinyConfig, TinyGAN, fit_tiny, tiny_data
 from safetensors.torch import load_file
+from tiny_kit import GANConfig, TinyGAN, fit_tiny, tiny_data
 
 from ganedit.engine import Engine, fit
 from ganedit.engine.schedule import LRSchedule, apply_lr, base_lrs
@@ -69,7 +69,7 @@ def _run(out, steps, schedule, resume=False, lr=2e-3, stop_at=None):
     return fit_tiny(
         out,
         steps,
-        config=TinyConfig(lr=lr),
+        config=GANConfig(lr=lr),
         callbacks=[_StopAt(stop_at)] if stop_at else [],
         resume=resume,
         lr_schedule=schedule,
@@ -105,7 +105,7 @@ def test_a_zero_rate_step_leaves_the_weights_alone(tmp_path) -> None:
     engine = Engine(device="cpu", deterministic=True, seed=3, callbacks=[Snap()])
     fit(
         TinyGAN(),
-        TinyConfig(),
+        GANConfig(),
         tiny_data(10),
         tmp_path / "run",
         engine,

@@ -9,7 +9,7 @@ import inspect
 
 import click
 import pytest
-from engine_tiny_family import TinyConfig, TinyGAN, tiny_data
+from tiny_kit import GANConfig, TinyGAN, tiny_data
 
 from ganedit.cli.common import device_options
 from ganedit.cli.train import TRAIN_INPUTS, _make_train
@@ -69,11 +69,11 @@ def test_fit_reads_its_options_from_the_dataclass(tmp_path) -> None:
     option is refused by fit as an unknown keyword."""
     opts = TrainOptions(steps=2, checkpoint_every=1, keep_last=1, sample_every=0, log_every=1,
                         progress=False)  # fmt: skip
-    res = fit(TinyGAN(), TinyConfig(), tiny_data(8), tmp_path / "a", Engine(device="cpu"),
+    res = fit(TinyGAN(), GANConfig(), tiny_data(8), tmp_path / "a", Engine(device="cpu"),
               options=opts)  # fmt: skip
     assert res.step == 2 and len(list((tmp_path / "a" / "checkpoints").glob("*.json"))) == 1
     with pytest.raises(TypeError, match="unexpected keyword argument 'batch_size'"):
-        fit(TinyGAN(), TinyConfig(), tiny_data(8), tmp_path / "b", steps=1, batch_size=2)
+        fit(TinyGAN(), GANConfig(), tiny_data(8), tmp_path / "b", steps=1, batch_size=2)
 
 
 def test_the_engine_has_every_verb_of_the_protocol() -> None:

@@ -9,9 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from tiny_families import (
+from tiny_kit import (
     TinyColorize,
-    TinyConfig,
     TinyGen,
     TinyGray,
     TinyInpaint,
@@ -20,6 +19,7 @@ from tiny_families import (
     TinyTwo,
     TinyUp,
     TwoConfig,
+    UpConfig,
 )
 
 from ganedit.config import ConfigError
@@ -27,6 +27,10 @@ from ganedit.infer import Editor, load
 from ganedit.infer.plan import BYTES_PER_OUTPUT_PIXEL, CPU_MEMORY_BUDGET, UntiledMemoryError
 from ganedit.infer.tiling import pad_to_multiple
 from ganedit.weights import WeightsError, pack_generators, save_weights
+
+# auto precision is fp32 on a CPU without half-precision instructions: the exactness checks
+# below compare fp32 runs
+pytestmark = pytest.mark.usefixtures("fp32_cpu")
 
 
 def _rand(shape, dtype=np.uint8, seed=0):
@@ -62,7 +66,7 @@ def test_no_bundled_weights_is_a_clear_error() -> None:
 def test_weights_round_trip_fp16_card_config_and_override(tmp_path: Path) -> None:
     fam = TinyUp()
     torch.manual_seed(3)
-    gen = fam.build(TinyConfig(scale=2, channels=4))["generator"]
+    gen = fam.build(UpConfig(scale=2, channels=4))["generator"]
     card = {"family": "tiny-up", "config": {"scale": 2, "channels": 4, "delay": 0.0}}
     path = save_weights(tmp_path / "w.safetensors", gen.state_dict(), card, dtype=torch.float16)
     ed = load(fam, weights=path)
@@ -105,7 +109,7 @@ def test_config_field_selects_the_generator_from_a_packed_file(tmp_path: Path) -
 
 def test_unprefixed_single_generator_weights_still_load(tmp_path: Path) -> None:
     fam = TinyKeep()
-    net = fam.build(TinyConfig())["generator"]
+    net = fam.build(UpConfig())["generator"]
     with torch.no_grad():
         net.weight.fill_(0.01)
     card = {"family": "tiny-keep", "config": {}}

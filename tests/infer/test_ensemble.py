@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from tiny_families import TinyGen, TinyInpaint, TinyUp
+from tiny_kit import TinyGen, TinyInpaint, TinyUp
 
 from ganedit.infer import load
 from ganedit.infer.ensemble import check_views, self_ensemble

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from tiny_families import TinyKeep, TinyUp
+from tiny_kit import TinyKeep, TinyUp
 
 import ganedit
 from ganedit.infer import (

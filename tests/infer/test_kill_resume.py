@@ -11,17 +11,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tiny_families import TinyUp
+from tiny_kit import TinyUp
 
 from ganedit.infer import run_folder
 from ganedit.io import Manifest, read_image, write_image
 
-HERE = Path(__file__).parent
+KIT = Path(__file__).parents[1]  # tests/: tiny_kit.py
 
 SCRIPT = """
 import sys
-sys.path.insert(0, {here!r})
-from tiny_families import TinyUp
+sys.path.insert(0, {kit!r})
+from tiny_kit import TinyUp
 from ganedit.infer import run_folder
 r = run_folder(TinyUp(), {src!r}, {out!r}, weights=False, delay={delay}, batch_size=1, jobs=1,
                progress=False, skip_existing={skip})
@@ -30,7 +30,7 @@ sys.exit(r.exit_code)
 
 
 def _run(src: Path, out: Path, *, delay: float, skip: bool) -> subprocess.Popen:
-    code = SCRIPT.format(here=str(HERE), src=str(src), out=str(out), delay=delay, skip=skip)
+    code = SCRIPT.format(kit=str(KIT), src=str(src), out=str(out), delay=delay, skip=skip)
     return subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 import pytest
-from tiny_families import TinyConfig, TinyInpaint, TinyUp
+from tiny_kit import TinyInpaint, TinyUp, UpConfig
 
 from ganedit.cli.common import run_option_params
 from ganedit.config import ConfigError
@@ -63,12 +63,12 @@ def test_values_are_normalised() -> None:
 
 def test_parse_splits_run_options_and_config_fields() -> None:
     opts, config, given = RunOptions.parse(
-        {"tile": 64, "scale": 4, "skip-existing": True}, TinyConfig
+        {"tile": 64, "scale": 4, "skip-existing": True}, UpConfig
     )
     assert opts.tile == 64 and opts.skip_existing and config == {"scale": 4}
     assert given == {"tile", "skip_existing"}
     with pytest.raises(ConfigError, match="unknown option 'tyle'") as info:
-        RunOptions.parse({"tyle": 64}, TinyConfig)
+        RunOptions.parse({"tyle": 64}, UpConfig)
     assert "tile_overlap" in str(info.value) and "channels" in str(info.value)
 
 
@@ -122,5 +122,5 @@ def test_a_subclass_field_becomes_an_option_and_a_parameter() -> None:
     assert More(denoise=5).parameters()["denoise"] == 5
     with pytest.raises(ValueError, match="denoise must be >= 0 and <= 9"):
         More(denoise=10)
-    opts, _config, given = More.parse({"denoise": 3}, TinyConfig)
+    opts, _config, given = More.parse({"denoise": 3}, UpConfig)
     assert opts.denoise == 3 and given == {"denoise"}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tiny_families import TinyInpaint, TinyKeep, TinyNorm, TinyUp
+from tiny_kit import TinyInpaint, TinyKeep, TinyNorm, TinyUp
 
 from ganedit.config import ConfigError
 from ganedit.infer import RunReport, load, run_folder

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from tiny_families import TinyKeep
+from tiny_kit import TinyKeep
 
 from ganedit.infer import load, run_folder
 from ganedit.io import Manifest, write_image

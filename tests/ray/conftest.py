@@ -1,8 +1,9 @@
 """One local Ray instance per test module (``ray.init`` costs 4-15 s here), its processes
 confined to the module's temp folder: ``HOME`` (Ray writes ``~/.ray``), ``RAY_TMPDIR``, the
 memory monitor off (``RAY_memory_monitor_refresh_ms=0``: it kills workers when other
-processes fill the machine), two CPUs, and the ``ray-probe`` fixture plugin importable by
-the driver, the actors and subprocess drivers (``PYTHONPATH``)."""
+processes fill the machine), two CPUs, and the ``ray-probe`` fixture plugin and the test kit
+it builds on (``tests/tiny_kit.py``) importable by the driver, the actors and subprocess
+drivers (``PYTHONPATH``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ray_helpers import FIXTURES, PLUGINS, import_ray
+from ray_helpers import FIXTURES, KIT, PLUGINS, import_ray
 
 from ganedit.plugins import reset_plugins
 
@@ -29,7 +30,7 @@ def ray_cluster(
         "RAY_TMPDIR": str(root / "t"),
         "RAY_memory_monitor_refresh_ms": "0",
         "PYTHONPATH": os.pathsep.join(
-            [str(FIXTURES), str(PLUGINS), *filter(None, [os.environ.get("PYTHONPATH")])]
+            [str(FIXTURES), str(PLUGINS), str(KIT), *filter(None, [os.environ.get("PYTHONPATH")])]
         ),
     }
     saved = {k: os.environ.get(k) for k in env}

@@ -9,6 +9,7 @@ import pytest
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PLUGINS = Path(__file__).parents[1] / "fixtures" / "plugins"
+KIT = Path(__file__).parents[1]  # tests/: tiny_kit.py, which ray-probe builds on
 
 
 def import_ray():

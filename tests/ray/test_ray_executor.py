@@ -83,7 +83,8 @@ def runs(ray_cluster, tmp_path_factory):
         weights = save_probe_weights(root / "w" / "probe.safetensors")
         src = root / "in"
         _inputs(src)
-        common = {"weights": weights, "progress": False, "format": "png"}
+        # a named precision: the driver and the actors run alike on any CPU (bf16 or not)
+        common = {"weights": weights, "progress": False, "format": "png", "precision": "fp32"}
         local = run_folder("ray-probe", src, root / "local", **common)
         ray = run_folder(
             "ray-probe", src, root / "ray", executor="ray",
@@ -121,7 +122,8 @@ def test_bad_files_fail_with_their_reasons(runs) -> None:
 
 def test_skip_existing_skips_all_then_redoes_a_touched_input(runs, probe_plugin) -> None:
     src, out = runs["src"], runs["root"] / "ray"
-    opts = {"weights": runs["weights"], "progress": False, "skip_existing": True, "format": "png"}
+    opts = {"weights": runs["weights"], "progress": False, "skip_existing": True, "format": "png",
+            "precision": "fp32"}  # fmt: skip
     again = run_folder("ray-probe", src, out, executor="ray", **opts)
     assert not again.done and len(again.skipped) + len(again.failed) == 10
     assert {"empty.png", "cut.png"} <= {p.name for p, _ in again.failed}
@@ -136,10 +138,12 @@ def test_skip_existing_skips_all_then_redoes_a_touched_input(runs, probe_plugin)
 
 
 def _cli(address: str, weights: Path, *args: str) -> list[str]:
+    """``ganedit run ray-probe`` on the cluster, precision and memory format named: the driver
+    measures nothing, so it never calls the probe (whose crash hook counts calls)."""
     return [
         sys.executable, "-m", "ganedit", "run", "ray-probe", "--weights", str(weights),
         "--executor", "ray", "--ray-address", address, "--threads", "1",
-        "--memory-format", "contiguous", *args,
+        "--memory-format", "contiguous", "--precision", "fp32", *args,
     ]  # fmt: skip
 
 
@@ -168,7 +172,9 @@ def test_actor_killed_mid_run_every_input_once_and_json_stdout(
     recs = _records(out)
     assert len(recs) == 8 and {r["status"] for r in recs.values()} == {"done"}
     assert not list(out.rglob("*.ganedit-tmp"))
-    ref = run_folder("ray-probe", src, tmp_path / "ref", weights=weights, progress=False)
+    ref = run_folder(
+        "ray-probe", src, tmp_path / "ref", weights=weights, progress=False, precision="fp32"
+    )
     assert ref.exit_code == 0
     a, b = _files(out), _files(tmp_path / "ref")
     assert a.keys() == b.keys() and all(a[k] == b[k] for k in a)  # complete, same pixels
@@ -214,7 +220,8 @@ def test_sigint_stops_cleanly_with_130_and_a_rerun_completes(
     assert 1 <= len(_records(out)) < 8  # each recorded input once
     again = run_folder(
         "ray-probe", src, out, weights=weights, delay=0.5, threads="1",
-        memory_format="contiguous", skip_existing=True, progress=False, executor="ray",
+        memory_format="contiguous", precision="fp32", skip_existing=True, progress=False,
+        executor="ray",
     )  # fmt: skip
     assert again.exit_code == 0 and len(again.done) + len(again.skipped) == 8
     assert len(_records(out)) == 8 and not list(out.rglob("*.ganedit-tmp"))
