@@ -8,19 +8,17 @@ import json
 
 import pytest
 import torch
-from tiny_kit import GANConfig, TinyGAN, fit_tiny, tiny_data
 from safetensors.torch import load_file
+from tiny_kit import GANConfig, TinyGAN, fit_tiny, tiny_data
 from torch import nn
 
 from ganedit import measured
 from ganedit.engine import Engine
 from ganedit.engine.memory_format import choose_training_format
 
-
-@pytest.fixture(autouse=True)
-def _fresh(tmp_path, monkeypatch):
-    monkeypatch.setenv("GANEDIT_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(measured, "_SEEN", {})
+# an empty measurement cache; fp32 training without a precision probe (on a bf16 CPU ``auto``
+# precision would measure too, and write the cache these tests watch)
+pytestmark = pytest.mark.usefixtures("formats_cache", "fp32_cpu")
 
 
 def _cl(t: torch.Tensor) -> bool:
@@ -74,15 +72,18 @@ def _strides_cl(t: torch.Tensor) -> bool:
 class _Layouts:
     """A training callback: per logged step, whether every 4-d weight of the generator had
     channels_last strides, and whether the data hands out channels_last batches (the tiny
-    family's gray batches look alike in both layouts)."""
+    family's gray batches look alike in both layouts); ``choice``: the engine's
+    :class:`~ganedit.measured.FormatChoice`."""
 
     def __init__(self) -> None:
         self.seen: list[tuple[bool, bool]] = []
+        self.choice: measured.FormatChoice | None = None
 
     def on_log(self, engine: Engine, step: int) -> None:
         convs = [p for p in engine.nets_raw["generator"].parameters() if p.dim() == 4]
         assert convs
         self.seen.append((all(_strides_cl(p) for p in convs), engine.data.channels_last))
+        self.choice = engine.memory
 
 
 def _card_format(res) -> str:
@@ -96,7 +97,8 @@ def test_fixed_channels_last_reaches_nets_ema_and_batches(tmp_path) -> None:
         callbacks=[layouts],
     )  # fmt: skip
     assert layouts.seen == [(True, True)] * 3
-    assert _card_format(res) == measured.FormatChoice("channels_last", "requested").describe()
+    assert layouts.choice == measured.FormatChoice("channels_last", "requested", {})
+    assert _card_format(res) == layouts.choice.describe()  # the card records that choice
     assert not measured.cache_path().exists()  # a fixed format measures nothing
     engine = Engine(device="cpu", memory_format="channels-last", ema_decay=0.9)
     assert engine.channels_last and engine.memory.source == "requested"
@@ -126,7 +128,8 @@ def test_auto_trains_in_the_measured_faster_format_and_remembers(
     (entry,) = [v for k, v in json.loads(measured.cache_path().read_text()).items()
                 if k.startswith("train|tiny-gan|")]  # fmt: skip
     assert entry == {"name": faster, "seconds": seconds}
-    assert _card_format(res) == measured.FormatChoice(faster, "measured", seconds).describe()
+    assert layouts.choice == measured.FormatChoice(faster, "measured", seconds)
+    assert _card_format(res) == layouts.choice.describe()
 
     def no_measuring(*args, **kw):
         raise AssertionError("measured again")
@@ -136,7 +139,8 @@ def test_auto_trains_in_the_measured_faster_format_and_remembers(
     again = _Layouts()
     res = fit_tiny(tmp_path / "again", 1, callbacks=[again])
     assert again.seen == [(cl, cl)]
-    assert _card_format(res) == measured.FormatChoice(faster, "cached", seconds).describe()
+    assert again.choice == measured.FormatChoice(faster, "cached", seconds)
+    assert _card_format(res) == again.choice.describe()
 
 
 def test_resume_is_bitwise_exact_in_channels_last(tmp_path) -> None:

@@ -105,7 +105,10 @@ def test_fail_fast_stops(tmp_path: Path, up) -> None:
         write_image(src / f"{i}.png", _img(8, 8, seed=i))
     report = run_folder(up, src, tmp_path / "out", progress=False, fail_fast=True, jobs=1)
     assert report.exit_code == 1 and report.stopped_early
-    assert len(report.done) < 5
+    # inputs go in sorted order, one at a time: the first, 0_bad.png, fails and stops the run
+    # before any other file is written
+    assert [p.name for p, _ in report.failed] == ["0_bad.png"] and report.done == []
+    assert not list((tmp_path / "out").glob("*.png"))
 
 
 def test_skip_existing_and_temp_sweep(tree: Path, tmp_path: Path, up) -> None:

@@ -1,6 +1,6 @@
 """Issue 13, item 5: ``ganedit train --out`` into a folder that holds a run, without
 ``--resume``, is refused (exit 2, nothing changed); ``--overwrite`` starts afresh without
-mixing the two runs."""
+mixing the two runs; ``--resume`` then continues that run from its last step."""
 
 from __future__ import annotations
 
@@ -40,11 +40,16 @@ def test_training_into_a_finished_run_is_refused_then_overwritten(plugin_path, t
     assert (run / "other.safetensors").read_bytes() == b"not ours"
     checkpoints = sorted(p.name for p in (run / "checkpoints").glob("step-*.json"))
     assert checkpoints == ["step-00000001.json"]  # the old run's step 2 is gone
-    steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
-    assert max(steps) == 1
+    fresh_metrics = (run / "metrics.jsonl").read_text()
+    assert [json.loads(line)["step"] for line in fresh_metrics.splitlines()] == [1]
 
-    resumed = _train(data, run, "--resume")
+    resumed = _train(data, run, "--resume")  # --steps 2: from the fresh run's step 1 to 2
     assert resumed.exit_code == 0, resumed.output
+    checkpoints = sorted(p.name for p in (run / "checkpoints").glob("step-*.json"))
+    assert checkpoints == ["step-00000001.json", "step-00000002.json"]
+    metrics = (run / "metrics.jsonl").read_text()
+    assert metrics.startswith(fresh_metrics)  # step 1 kept as it was, not trained again
+    assert [json.loads(line)["step"] for line in metrics.splitlines()] == [1, 2]
 
 
 def test_a_run_folder_inside_the_data_is_refused(plugin_path, tmp_path) -> None:
