@@ -41,8 +41,12 @@ __all__ = ["Inpaint", "InpaintConfig"]
 Norm = Literal["batch", "instance", "none"]
 
 
-def _opt(text: str, train: bool = False) -> dict[str, Any]:
-    return {"help": text, "train_only": True} if train else {"help": text}
+def _opt(default: Any, text: str, train: bool = False) -> Any:
+    """A Config field: ``default`` with the help ``text``; ``train``: shown by ``ganedit
+    train`` only."""
+    return field(
+        default=default, metadata={"help": text, "train_only": True} if train else {"help": text}
+    )
 
 
 @dataclass
@@ -51,155 +55,106 @@ class InpaintConfig:
     downsamplings, nine FFC blocks, 75 % global channels, batch norm); the loss weights are
     LaMa's where the loss exists offline (README.md lists the changes)."""
 
-    width: int = field(default=64, metadata=_opt("Channels of the generator stem (LaMa: 64)."))
-    downsamplings: int = field(
-        default=3, metadata=_opt("Stride-2 levels of the generator (LaMa: 3).")
+    width: int = _opt(64, "Channels of the generator stem (LaMa: 64).")
+    downsamplings: int = _opt(3, "Stride-2 levels of the generator (LaMa: 3).")
+    blocks: int = _opt(9, "FFC residual blocks (LaMa: 9; big-lama: 18).")
+    ratio: float = _opt(0.75, "Global (Fourier) share of the FFC channels (LaMa: 0.75).")
+    norm: Norm = _opt("batch", "Norm layers (LaMa: batch).")
+    prefill: Literal["zeros", "smooth"] = _opt(
+        "zeros",
+        "What the generator sees in the hole: zeros (LaMa), or a smooth fill (multigrid "
+        "pull-push + Laplace sweeps) that the generator then corrects (a residual).",
     )
-    blocks: int = field(default=9, metadata=_opt("FFC residual blocks (LaMa: 9; big-lama: 18)."))
-    ratio: float = field(
-        default=0.75, metadata=_opt("Global (Fourier) share of the FFC channels (LaMa: 0.75).")
+    smooth_iters: int = _opt(
+        256,
+        "prefill=smooth: Laplace (Jacobi) sweeps per pyramid level (256: chosen on the "
+        "training photos, see README.md).",
     )
-    norm: Norm = field(default="batch", metadata=_opt("Norm layers (LaMa: batch)."))
-    prefill: Literal["zeros", "smooth"] = field(
-        default="zeros",
-        metadata=_opt(
-            "What the generator sees in the hole: zeros (LaMa), or a smooth fill (multigrid "
-            "pull-push + Laplace sweeps) that the generator then corrects (a residual)."
-        ),
+    gate: bool = _opt(
+        False,
+        "ReZero gates (0 at initialisation) on every FFC block (the bundled weights; "
+        "use with norm=none), and with output_gate and prefill=smooth on the correction.",
     )
-    smooth_iters: int = field(
-        default=256,
-        metadata=_opt(
-            "prefill=smooth: Laplace (Jacobi) sweeps per pyramid level (256: chosen on the "
-            "training photos, see README.md)."
-        ),
+    strength: float = _opt(
+        1.0,
+        "prefill=smooth: multiply the network's correction by this at inference (1 = as "
+        "trained, 0 = the pre-fill alone).",
     )
-    gate: bool = field(
-        default=False,
-        metadata=_opt(
-            "ReZero gates (0 at initialisation) on every FFC block (the bundled weights; "
-            "use with norm=none), and with output_gate and prefill=smooth on the correction."
-        ),
+    output_gate: bool = _opt(
+        True,
+        "gate=True, prefill=smooth: multiply the correction by a learned scalar that "
+        "starts at 0; False: the head starts at head_scale x its kaiming init instead "
+        "(the bundled weights: a scalar gate is pinned at 0 by the L1 terms).",
     )
-    strength: float = field(
-        default=1.0,
-        metadata=_opt(
-            "prefill=smooth: multiply the network's correction by this at inference (1 = as "
-            "trained, 0 = the pre-fill alone)."
-        ),
+    head_scale: float = _opt(
+        0.0,
+        "prefill=smooth: the residual head's initial weights, as a multiple of their "
+        "kaiming init; 0 = all zero (the correction starts at exactly 0, but the layers "
+        "before the head then get no gradient at first).",
     )
-    output_gate: bool = field(
-        default=True,
-        metadata=_opt(
-            "gate=True, prefill=smooth: multiply the correction by a learned scalar that "
-            "starts at 0; False: the head starts at head_scale x its kaiming init instead "
-            "(the bundled weights: a scalar gate is pinned at 0 by the L1 terms)."
-        ),
+    dilate: int = _opt(0, "Grow the hole by this many pixels before filling (0 = off).")
+    feather: int = _opt(
+        0,
+        "Blend the fill into this many pixels around the hole (0 = hard edge); pixels "
+        "farther away stay unchanged.",
     )
-    head_scale: float = field(
-        default=0.0,
-        metadata=_opt(
-            "prefill=smooth: the residual head's initial weights, as a multiple of their "
-            "kaiming init; 0 = all zero (the correction starts at exactly 0, but the layers "
-            "before the head then get no gradient at first)."
-        ),
+    max_side: int = _opt(
+        2048,
+        "Images longer than this are filled crop by crop around each hole, not whole "
+        "(0 = always whole).",
     )
-    dilate: int = field(
-        default=0, metadata=_opt("Grow the hole by this many pixels before filling (0 = off).")
+    crop_margin: int = _opt(128, "Context kept around each hole in crop-by-crop filling.")
+    eval_masks: str = _opt(
+        "thin,medium,thick", "ganedit eval: mask kinds (comma-separated) or a folder of mask files."
     )
-    feather: int = field(
-        default=0,
-        metadata=_opt(
-            "Blend the fill into this many pixels around the hole (0 = hard edge); pixels "
-            "farther away stay unchanged."
-        ),
-    )
-    max_side: int = field(
-        default=2048,
-        metadata=_opt(
-            "Images longer than this are filled crop by crop around each hole, not whole "
-            "(0 = always whole)."
-        ),
-    )
-    crop_margin: int = field(
-        default=128, metadata=_opt("Context kept around each hole in crop-by-crop filling.")
-    )
-    eval_masks: str = field(
-        default="thin,medium,thick",
-        metadata=_opt("ganedit eval: mask kinds (comma-separated) or a folder of mask files."),
-    )
-    eval_size: int = field(
-        default=512, metadata=_opt("ganedit eval: longer image side (images are downscaled).")
-    )
-    eval_sheets: str = field(
-        default="inpaint-eval-sheets",
-        metadata=_opt(
-            "ganedit eval: folder for the sample sheets (<kind>.png: before | mask | model | "
-            "TELEA); '' = none."
-        ),
+    eval_size: int = _opt(512, "ganedit eval: longer image side (images are downscaled).")
+    eval_sheets: str = _opt(
+        "inpaint-eval-sheets",
+        "ganedit eval: folder for the sample sheets (<kind>.png: before | mask | model | "
+        "TELEA); '' = none.",
     )
     # ------------------------------------------------------------------ training only
-    batch_size: int = field(default=8, metadata=_opt("Crops per step.", True))
-    lr: float = field(default=1e-3, metadata=_opt("Generator Adam rate (LaMa: 1e-3).", True))
-    d_lr: float = field(default=1e-4, metadata=_opt("Discriminator Adam rate (LaMa: 1e-4).", True))
-    crop_size: int = field(default=256, metadata=_opt("Training crop side (LaMa: 256).", True))
-    load_size: int = field(
-        default=0,
-        metadata=_opt("Resize photos once so the shorter side is this (0 = as is).", True),
+    batch_size: int = _opt(8, "Crops per step.", True)
+    lr: float = _opt(1e-3, "Generator Adam rate (LaMa: 1e-3).", True)
+    d_lr: float = _opt(1e-4, "Discriminator Adam rate (LaMa: 1e-4).", True)
+    crop_size: int = _opt(256, "Training crop side (LaMa: 256).", True)
+    load_size: int = _opt(0, "Resize photos once so the shorter side is this (0 = as is).", True)
+    mask_kind: Literal["mixed", "thin", "medium", "thick", "box"] = _opt(
+        "mixed", "Generated training masks (LaMa: mixed).", True
     )
-    mask_kind: Literal["mixed", "thin", "medium", "thick", "box"] = field(
-        default="mixed", metadata=_opt("Generated training masks (LaMa: mixed).", True)
+    l1_known_weight: float = _opt(
+        10.0, "L1 on the known pixels of the raw output (LaMa: 10).", True
     )
-    l1_known_weight: float = field(
-        default=10.0, metadata=_opt("L1 on the known pixels of the raw output (LaMa: 10).", True)
+    l1_hole_weight: float = _opt(
+        0.0, "Per-pixel L1 in the hole (LaMa: 0; it regresses to a blur).", True
     )
-    l1_hole_weight: float = field(
-        default=0.0,
-        metadata=_opt("Per-pixel L1 in the hole (LaMa: 0; it regresses to a blur).", True),
+    lowpass_weight: float = _opt(
+        10.0, "L1 of lowpass_factor-cell means in the hole (predictable part).", True
     )
-    lowpass_weight: float = field(
-        default=10.0,
-        metadata=_opt("L1 of lowpass_factor-cell means in the hole (predictable part).", True),
+    lowpass_factor: int = _opt(8, "Cell side of the low-pass L1 in pixels.", True)
+    texture_weight: float = _opt(
+        10.0,
+        "Local gradient-energy loss at 3 scales, the offline stand-in for LaMa's "
+        "perceptual loss (README.md).",
+        True,
     )
-    lowpass_factor: int = field(
-        default=8, metadata=_opt("Cell side of the low-pass L1 in pixels.", True)
+    fft_weight: float = _opt(
+        0.0, "FFT amplitude loss (an earlier stand-in for LaMa's perceptual).", True
     )
-    texture_weight: float = field(
-        default=10.0,
-        metadata=_opt(
-            "Local gradient-energy loss at 3 scales, the offline stand-in for LaMa's "
-            "perceptual loss (README.md).",
-            True,
-        ),
+    adv_weight: float = _opt(10.0, "Non-saturating adversarial loss (LaMa: 10).", True)
+    fm_weight: float = _opt(100.0, "Discriminator feature matching (LaMa: 100).", True)
+    r1_gamma: float = _opt(0.001, "R1 penalty weight (LaMa: 0.001).", True)
+    r1_every: int = _opt(16, "Apply R1 every this many steps, scaled up (lazy R1).", True)
+    d_width: int = _opt(64, "Discriminator first-layer width.", True)
+    d_layers: int = _opt(3, "Discriminator stride-2 layers.", True)
+    ema_decay: float = _opt(0.999, "Generator EMA (0 = off).", True)
+    monitor_data: str = _opt(
+        "",
+        "A folder of photos for the training monitor: fixed crops and masks on which the "
+        "EMA generator is compared with its pre-fill every monitor_every steps ('' = off).",
+        True,
     )
-    fft_weight: float = field(
-        default=0.0,
-        metadata=_opt("FFT amplitude loss (an earlier stand-in for LaMa's perceptual).", True),
-    )
-    adv_weight: float = field(
-        default=10.0, metadata=_opt("Non-saturating adversarial loss (LaMa: 10).", True)
-    )
-    fm_weight: float = field(
-        default=100.0, metadata=_opt("Discriminator feature matching (LaMa: 100).", True)
-    )
-    r1_gamma: float = field(default=0.001, metadata=_opt("R1 penalty weight (LaMa: 0.001).", True))
-    r1_every: int = field(
-        default=16, metadata=_opt("Apply R1 every this many steps, scaled up (lazy R1).", True)
-    )
-    d_width: int = field(default=64, metadata=_opt("Discriminator first-layer width.", True))
-    d_layers: int = field(default=3, metadata=_opt("Discriminator stride-2 layers.", True))
-    ema_decay: float = field(default=0.999, metadata=_opt("Generator EMA (0 = off).", True))
-    monitor_data: str = field(
-        default="",
-        metadata=_opt(
-            "A folder of photos for the training monitor: fixed crops and masks on which the "
-            "EMA generator is compared with its pre-fill every monitor_every steps ('' = off).",
-            True,
-        ),
-    )
-    monitor_every: int = field(
-        default=100, metadata=_opt("Steps between two monitor rows in metrics.jsonl.", True)
-    )
+    monitor_every: int = _opt(100, "Steps between two monitor rows in metrics.jsonl.", True)
 
 
 class Inpaint(ganedit.ModelFamily[InpaintConfig]):
