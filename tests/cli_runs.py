@@ -1,4 +1,6 @@
-"""Shared helpers of the reliability tests (issue 13): tiny weights, images, CLI runs."""
+"""Helpers of the tests that run the CLI on the ``tiny-sr`` fixture plugin (issue 13's
+reliability tests, kept next to the code each one tests): tiny weights, images, in-process CLI
+runs and their JSON events and manifest, and ``python -m ganedit`` child processes."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from click.testing import CliRunner, Result
 from ganedit.cli import cli
 from ganedit.io import write_image
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 
 
 def save_tiny_weights(path: Path, **config: Any) -> Path:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from rel_helpers import images, run_cli, run_tiny
+from cli_runs import images, run_cli, run_tiny
 
 from ganedit.infer import load
 from ganedit.testing import TinyUpscale

@@ -53,7 +53,7 @@ def test_subprocess_helpers_keep_the_session_cache(
     subprocess_env: Callable[..., dict[str, str]],
 ) -> None:
     want = os.environ["GANEDIT_CACHE_DIR"]
-    rel = _module(ROOT / "tests" / "reliability" / "rel_helpers.py")
+    rel = _module(ROOT / "tests" / "cli_runs.py")
     assert subprocess_env()["GANEDIT_CACHE_DIR"] == want
     assert rel.subprocess_env()["GANEDIT_CACHE_DIR"] == want  # type: ignore[attr-defined]
 
@@ -61,13 +61,13 @@ def test_subprocess_helpers_keep_the_session_cache(
 @pytest.mark.slow
 def test_a_cli_run_writes_nothing_under_home(tmp_path: Path) -> None:
     """``ganedit run`` measures the memory format and remembers it: in the session's cache,
-    not under the (fake) home of a child started the way the reliability helpers start one
+    not under the (fake) home of a child started the way tests/cli_runs.py starts one
     (every other ``GANEDIT_*`` variable dropped)."""
     home = tmp_path / "home"
     home.mkdir()
     src = tmp_path / "in"
     write_image(src / "a.png", np.full((12, 12, 3), 100, np.uint8))
-    rel = _module(ROOT / "tests" / "reliability" / "rel_helpers.py")
+    rel = _module(ROOT / "tests" / "cli_runs.py")
     env = rel.subprocess_env(HOME=str(home))  # type: ignore[attr-defined]
     env.pop("XDG_CACHE_HOME", None)
     proc = subprocess.run(

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from rel_helpers import images, run_tiny, save_tiny_weights
+from cli_runs import images, run_tiny, save_tiny_weights
 
 from ganedit.infer import load, run_folder
 from ganedit.infer.editor import NonFiniteOutputError

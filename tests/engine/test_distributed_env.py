@@ -8,7 +8,7 @@ import socket
 import time
 
 import pytest
-from rel_helpers import images, run_tiny, save_tiny_weights
+from cli_runs import images, run_tiny, save_tiny_weights
 
 from ganedit.engine.distributed import DistributedEnvError, check_launcher, join_group
 
@@ -58,7 +58,7 @@ def test_a_group_whose_ranks_never_come_is_refused_quickly(monkeypatch) -> None:
 
 
 def test_training_with_an_inherited_world_size_is_refused(plugin_path, tmp_path) -> None:
-    from rel_helpers import run_cli
+    from cli_runs import run_cli
 
     images(tmp_path / "data", n=2, size=(16, 16))
     env = {"WORLD_SIZE": "2", "RANK": "1", "TORCHELASTIC_RUN_ID": None, "MASTER_ADDR": None,

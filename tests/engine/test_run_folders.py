@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from rel_helpers import images, run_cli
+from cli_runs import images, run_cli
 
 pytestmark = pytest.mark.slow
 

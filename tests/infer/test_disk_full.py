@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rel_helpers import events, images, run_tiny, save_tiny_weights
+from cli_runs import events, images, run_tiny, save_tiny_weights
 
 import ganedit.io.atomic as atomic
 from ganedit.infer.run.lock import LOCK_NAME, FolderLock, OutputLocked

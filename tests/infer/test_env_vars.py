@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import pytest
-from rel_helpers import images, run_tiny, save_tiny_weights
+from cli_runs import images, run_tiny, save_tiny_weights
 
 from ganedit.infer import run_folder
 from ganedit.infer.limits import EnvVarError

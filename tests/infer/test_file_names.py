@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from rel_helpers import events, images, manifest, run_tiny, save_tiny_weights
+from cli_runs import events, images, manifest, run_tiny, save_tiny_weights
 
 from ganedit.io import write_image
 

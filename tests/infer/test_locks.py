@@ -11,7 +11,7 @@ import sys
 import time
 
 import pytest
-from rel_helpers import images, run_tiny, save_tiny_weights
+from cli_runs import images, run_tiny, save_tiny_weights
 
 from ganedit.infer.run.lock import LOCK_NAME, FolderLock, OutputLocked
 

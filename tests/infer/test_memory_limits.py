@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from rel_helpers import images, manifest, run_tiny, save_tiny_weights
+from cli_runs import images, manifest, run_tiny, save_tiny_weights
 
 from ganedit.infer import load
 from ganedit.infer.resize import StripResizer

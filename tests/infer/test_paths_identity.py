@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from rel_helpers import images, run_tiny, save_tiny_weights
+from cli_runs import images, run_tiny, save_tiny_weights
 
 from ganedit.io import check_output_location, walk_inputs
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from rel_helpers import images, run_tiny, save_tiny_weights
+from cli_runs import images, run_tiny, save_tiny_weights
 
 from ganedit.infer.run.lock import LOCK_NAME
 from ganedit.io import MANIFEST_NAME, InputItem, plan_output

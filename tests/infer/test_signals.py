@@ -8,7 +8,7 @@ import json
 import signal
 
 import pytest
-from rel_helpers import ganedit_process, images, save_tiny_weights
+from cli_runs import ganedit_process, images, save_tiny_weights
 
 pytestmark = pytest.mark.slow
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
-from rel_helpers import events, images, manifest, run_tiny, save_tiny_weights
+from cli_runs import events, images, manifest, run_tiny, save_tiny_weights
 
 from ganedit.io import write_image
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from rel_helpers import events, manifest, run_tiny, save_tiny_weights
+from cli_runs import events, manifest, run_tiny, save_tiny_weights
 
 from ganedit.io import ImageReadError, decode_image
 from ganedit.io.decode import decode_file

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_runs import manifest, run_tiny, save_tiny_weights
 from PIL import Image
-from rel_helpers import manifest, run_tiny, save_tiny_weights
 
 ICC = b"\x00\x00\x01\x00fake-icc-profile-for-tests" + bytes(range(200))
 

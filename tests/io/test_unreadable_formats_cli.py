@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import io
 
+from cli_runs import manifest, run_tiny, save_tiny_weights
 from PIL import Image
-from rel_helpers import manifest, run_tiny, save_tiny_weights
 
 SVG = b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"/>'
 HEIC = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64
