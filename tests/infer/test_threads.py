@@ -13,17 +13,9 @@ import pytest
 import torch
 
 import ganedit
-from ganedit import measured
 from ganedit.infer import threads as th
 from ganedit.infer.options import check_threads
 from ganedit.testing import TinyInpaint, TinyUpscale
-
-
-@pytest.fixture
-def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("GANEDIT_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(measured, "_SEEN", {})
-    return tmp_path / "cache" / "measurements.json"
 
 
 @pytest.mark.parametrize(
@@ -42,18 +34,19 @@ def test_threads_option_refuses_bad_values(bad: str) -> None:
 
 
 def test_auto_is_one_worker_on_every_core_and_a_request_is_kept(
-    cache: Path, monkeypatch: pytest.MonkeyPatch
+    formats_cache: Path, fp32_cpu: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """(A CPU without half instructions: no precision probe, so nothing is measured.)"""
     ed = ganedit.load(TinyUpscale, weights=False, device="cpu", memory_format="contiguous")
     got = th.choose_threads(ed, "2x3")
     assert (got.workers, got.threads, got.source) == (2, 3, "requested")
     monkeypatch.setattr(th, "cores", lambda: 3)
     assert th.choose_threads(ed).describe() == "1x3 (default)"
-    assert not cache.exists()  # nothing measured
+    assert not formats_cache.exists()  # nothing measured
 
 
 def test_auto_run_records_the_default_layout(
-    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    formats_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(th, "cores", lambda: 2)
     src = tmp_path / "in"
@@ -80,7 +73,7 @@ def _read_all(folder: Path) -> dict[str, np.ndarray]:
 
 
 def test_pooled_run_writes_the_one_worker_pixels_and_fails_bad_files(
-    cache: Path, tmp_path: Path
+    formats_cache: Path, tmp_path: Path
 ) -> None:
     src = tmp_path / "in"
     _photos(src, 7)
@@ -102,7 +95,7 @@ def test_pooled_run_writes_the_one_worker_pixels_and_fails_bad_files(
 
 
 def test_pooled_run_runs_tiled_images_alone_on_every_thread(
-    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    formats_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     src = tmp_path / "in"
     _photos(src, 3, (80, 72))
@@ -129,7 +122,7 @@ def test_pooled_run_runs_tiled_images_alone_on_every_thread(
     assert all(np.abs(a[k].astype(int) - b[k].astype(int)).max() <= 1 for k in a)
 
 
-def test_mask_family_runs_pooled(cache: Path, tmp_path: Path) -> None:
+def test_mask_family_runs_pooled(formats_cache: Path, tmp_path: Path) -> None:
     src = tmp_path / "in"
     src.mkdir()
     rgba = np.full((16, 16, 4), 120, np.uint8)
@@ -146,7 +139,7 @@ def test_mask_family_runs_pooled(cache: Path, tmp_path: Path) -> None:
 
 
 def test_pending_host_copies_keep_order_and_pixels(
-    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    formats_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The GPU path's one-batch-behind copy queue, exercised on the CPU."""
     from ganedit.infer.run import pipeline, transfer
