@@ -130,10 +130,7 @@ def test_every_bad_input_is_reported_and_every_good_file_written(
         assert rec["status"] == "failed"
         assert words in rec["error"].lower(), (rel, rec["error"])
     assert records[missing.name]["status"] == "failed"
-    assert (
-        "not found" in records[missing.name]["error"].lower()
-        or "no such" in records[missing.name]["error"].lower()
-    )
+    assert records[missing.name]["error"] == "input not found"
     assert sum(r["status"] == "done" for r in records.values()) == len(good)
 
 
