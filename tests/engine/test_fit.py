@@ -19,7 +19,8 @@ def _fit(family, cfg, out, steps, **kw):
     return fit(family, cfg, kw.pop("data", None) or tiny_data(), out, engine, steps=steps, **kw)
 
 
-def test_fit_writes_run_folder(tmp_path):
+def test_fit_writes_run_folder(tmp_path, fp32_cpu):
+    """(A CPU without half instructions: auto precision is fp32, as the card check expects.)"""
     res = _fit(
         TinyGAN(),
         GANConfig(ema_decay=0.9),
