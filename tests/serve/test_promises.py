@@ -203,6 +203,7 @@ def test_writes_only_through_the_runner(served: Server, tmp_path: Path) -> None:
     assert after == before  # inputs never overwritten
 
 
+@pytest.mark.usefixtures("fp32_cpu")  # both editors fp32: on a bf16 CPU each measures its own
 def test_two_concurrent_edits_get_their_own_results(served: Server, tmp_path: Path) -> None:
     inputs = [_png(tmp_path / f"{i}.png", i, size=(16 + 4 * i, 20)) for i in range(4)]
     editor = ganedit.load(TinyUpscale(), weights=False)
