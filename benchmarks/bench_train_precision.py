@@ -72,6 +72,7 @@ def main() -> None:
                                        args.steps, args.batch_size, prec)  # fmt: skip
                 row.append(f"{prec}: {rate:.2f} img/s [{how}]")
             rows.append((name, " | ".join(row)))
+            print(f"{name:10s} {rows[-1][1]}", flush=True)
     print(machine())
     print(f"training throughput, batch {args.batch_size}, {args.steps} steps, example data")
     for name, text in rows:
