@@ -3,9 +3,11 @@
 The recipe (issue 21, "inpainting that paints") is sized for a small CPU (2 cores): a
 16-channel (128 at the FFC blocks), 6-block FFC generator without norm layers, with ReZero
 gates on every block, whose correction to the smooth pre-fill (64 sweeps, in training and in
-inference) starts small (head at 0.03 x kaiming) behind a 200-step warm-up; 128 px crops of
+inference) starts small (head at 0.03 x kaiming) behind a 200-step warm-up, and a decoder of
+nearest x2 + convolution levels (``runs/inpaint-paints-3``'s transposed convolutions painted a
+checkerboard that the texture loss rewarded); 128 px crops of
 ``data/inpaint-train`` (every offline photo source, two scales); LaMa's mask mix; in the
-hole no per-pixel loss, only the low-pass L1 (30, 8 px cells), the texture-energy loss (300,
+hole no per-pixel loss, only the low-pass L1 (30, 8 px cells), the texture-energy loss (1000,
 the offline perceptual stand-in), the adversarial loss (10) and discriminator feature
 matching (10; LaMa's 100 and a scalar output gate closed the correction again in a first
 run, ``runs/inpaint-paints``: see the plugin README), LaMa's R1 (0.001) and rates (G 1e-3,
@@ -38,16 +40,16 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-RUN = ROOT / "runs" / "inpaint-paints-2"
+RUN = ROOT / "runs" / "inpaint-paints-4"
 OUT = ROOT / "plugins" / "ganedit_inpaint" / "weights" / "inpaint.safetensors"
 
 RECIPE = {
     "width": 16, "blocks": 6, "downsamplings": 3, "norm": "none", "gate": True,
-    "output_gate": False, "head_scale": 0.03,
+    "output_gate": False, "head_scale": 0.03, "upsample": "resize",
     "prefill": "smooth", "smooth_iters": 64, "crop_size": 128, "load_size": 0,
     "batch_size": 4, "d_width": 32, "d_layers": 2, "l1_known_weight": 0.0,
     "l1_hole_weight": 0.0, "lowpass_weight": 30.0, "lowpass_factor": 8,
-    "texture_weight": 300.0, "fft_weight": 0.0, "adv_weight": 10.0, "fm_weight": 10.0,
+    "texture_weight": 1000.0, "fft_weight": 0.0, "adv_weight": 10.0, "fm_weight": 10.0,
     "ema_decay": 0.995, "lr": 1e-3, "d_lr": 1e-4, "r1_gamma": 0.001,
     "monitor_data": str(ROOT / "data/photos/val"), "monitor_every": 50,
 }  # fmt: skip

@@ -76,11 +76,38 @@ def composite(
         feather: ring width in pixels.
 
     Returns:
-        ``(N, C, H, W)`` float32 in [0, 1]; equal to ``x`` exactly where the weight is 0.
+        ``(N, C, H, W)`` float32 in [0, 1]; equal to ``x`` exactly where the weight is 0. An
+        image whose known pixels are all gray gets a gray fill (:func:`gray_where_gray`).
     """
     w = feather_weight(mask, feather)
-    blend = x + w * (fill.float().clamp(0, 1) - x)
+    fill = gray_where_gray(x, fill.float().clamp(0, 1), mask)
+    blend = x + w * (fill - x)
     return torch.where(w > 0, blend, x)
+
+
+def gray_where_gray(
+    x: torch.Tensor, fill: torch.Tensor, mask: torch.Tensor, tol: float = 1 / 255
+) -> torch.Tensor:
+    """The fill with its channels averaged in every image whose known pixels are gray (all
+    channels within ``tol`` of each other): the network paints in colour, and a colour fleck
+    in a gray photo is a defect any eye sees.
+
+    Args:
+        x: ``(N, 3, H, W)`` float in [0, 1], the input (other channel counts pass through).
+        fill: ``(N, 3, H, W)`` float in [0, 1].
+        mask: ``(N, 1, H, W)`` float in {0, 1}, 1 = hole.
+        tol: largest channel spread of a gray pixel (1/255: one 8-bit level).
+
+    Returns:
+        ``(N, 3, H, W)``, ``fill``'s dtype: ``fill`` where the image has colour.
+    """
+    if x.shape[1] != 3:
+        return fill
+    spread = (x.amax(1, keepdim=True) - x.amin(1, keepdim=True)) * (mask < 0.5)
+    gray = spread.flatten(1).amax(1) <= tol
+    if not bool(gray.any()):
+        return fill
+    return torch.where(gray.view(-1, 1, 1, 1), fill.mean(1, keepdim=True).expand_as(fill), fill)
 
 
 def hole_boxes(mask: torch.Tensor, margin: int) -> list[tuple[int, int, int, int]]:

@@ -92,6 +92,11 @@ class InpaintConfig:
         "kaiming init; 0 = all zero (the correction starts at exactly 0, but the layers "
         "before the head then get no gradient at first).",
     )
+    upsample: Literal["transposed", "resize"] = _opt(
+        "transposed",
+        "Decoder levels: transposed convolutions (LaMa) or nearest x2 + convolution (no "
+        "checkerboard).",
+    )
     dilate: int = _opt(0, "Grow the hole by this many pixels before filling (0 = off).")
     feather: int = _opt(
         0,
@@ -186,6 +191,7 @@ class Inpaint(ganedit.ModelFamily[InpaintConfig]):
             residual=config.prefill == "smooth",
             gate=bool(config.gate),
             output_gate=bool(config.output_gate),
+            upsample=str(config.upsample),
         )
         init_weights(g, "kaiming")
         if not g.residual or g.out_gate is not None:

@@ -163,6 +163,10 @@ class FFCGenerator(nn.Module):
             Adam step, while every layer before it gets gradient from the first step on.
         output_gate: with ``gate`` and ``residual``, create ``out_gate`` (False: only the
             block gates).
+        upsample: ``"transposed"`` (LaMa: a 3x3 stride-2 transposed convolution per level)
+            or ``"resize"`` (nearest x2, then a 3x3 convolution; Odena et al. 2016: the
+            transposed kernel overlaps unevenly and paints a checkerboard, which a texture
+            loss rewards).
 
     Input: ``(N, 4, H, W)`` float: the image with its hole blanked (LaMa: ``image * (1 -
     mask)``) or pre-filled, in [0, 1], and the mask (1 = fill). Output: ``(N, 3, H, W)``
@@ -180,6 +184,7 @@ class FFCGenerator(nn.Module):
         residual: bool = False,
         gate: bool = False,
         output_gate: bool = True,
+        upsample: str = "transposed",
     ) -> None:
         super().__init__()
         widths = [min(width * 2**i, 8 * width) for i in range(downsamplings + 1)]
@@ -195,8 +200,7 @@ class FFCGenerator(nn.Module):
         self.blocks = nn.Sequential(*[FFCResBlock(deep, ratio, norm, gate) for _ in range(blocks)])
         dec: list[nn.Module] = []
         for i in reversed(range(downsamplings)):
-            up = nn.ConvTranspose2d(widths[i + 1], widths[i], 3, 2, 1, output_padding=1, bias=bias)
-            dec += conv_norm_act(up, norm, nn.ReLU(inplace=True))
+            dec += _up(widths[i + 1], widths[i], upsample, norm)
         head = nn.Conv2d(width, 3, 7, padding=3, padding_mode="reflect")
         dec += [head, nn.Identity() if residual else nn.Sigmoid()]
         self.decoder = nn.Sequential(*dec)
@@ -221,6 +225,22 @@ class FFCGenerator(nn.Module):
         xl, xg = self.blocks((h[:, :c], h[:, c:]))
         y = self.decoder(torch.cat([xl, xg], 1))
         return y if self.out_gate is None else y * self.out_gate.to(y.dtype)
+
+
+def _up(c_in: int, c_out: int, upsample: str, norm: str) -> list[nn.Module]:
+    """One x2 decoder level: ``(N, c_in, h, w)`` -> ``(N, c_out, 2h, 2w)`` (see ``upsample``
+    in :class:`FFCGenerator`)."""
+    bias = norm == "none"
+    if upsample == "transposed":
+        up = nn.ConvTranspose2d(c_in, c_out, 3, 2, 1, output_padding=1, bias=bias)
+        return conv_norm_act(up, norm, nn.ReLU(inplace=True))
+    if upsample != "resize":
+        raise ValueError(f"upsample must be 'transposed' or 'resize', not {upsample!r}")
+    conv = nn.Conv2d(c_in, c_out, 3, padding=1, padding_mode="reflect", bias=bias)
+    return [
+        nn.Upsample(scale_factor=2, mode="nearest"),
+        *conv_norm_act(conv, norm, nn.ReLU(inplace=True)),
+    ]
 
 
 class MaskDiscriminator(nn.Module):

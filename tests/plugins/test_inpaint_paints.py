@@ -181,3 +181,42 @@ def test_strength_scales_the_correction() -> None:
     assert torch.equal(none, base.clamp(0, 1)) and float((full - base).abs().max()) > 0.01
     inside = (full > 0) & (full < 1)  # not clamped
     assert torch.allclose((half - base)[inside], 0.5 * (full - base)[inside], atol=1e-6)
+
+
+def test_a_gray_photo_gets_a_gray_fill_and_a_colour_photo_keeps_its_colours() -> None:
+    gray = torch.rand(1, 1, 16, 16).expand(1, 3, 16, 16)
+    colour = torch.rand(1, 3, 16, 16)
+    x, fill = torch.cat([gray, colour]), torch.rand(2, 3, 16, 16)
+    m = torch.zeros(2, 1, 16, 16)
+    m[..., 4:12, 4:12] = 1
+    x_in = x.clone()
+    x_in[:, 0:1][m.bool()] = 0.9  # the hole's own pixels (colour or not) do not count
+    out = compose.composite(x_in, fill, m)
+    hole = m[0, 0].bool()
+    assert torch.allclose(out[0, 0][hole], out[0, 1][hole]) and torch.equal(
+        out[0][:, ~hole], x[0][:, ~hole]
+    )
+    assert torch.allclose(out[0, 0][hole], fill[0].mean(0)[hole])
+    assert torch.equal(out[1][:, hole], fill[1][:, hole])  # colour: the fill as painted
+    one_level = gray.clone()
+    one_level[:, 2, 0, 0] += 2 / 255  # one pixel two levels off gray: a colour image
+    got = compose.gray_where_gray(one_level, fill[:1], m[:1])
+    assert torch.equal(got, fill[:1])
+
+
+@pytest.mark.parametrize("upsample", ["transposed", "resize"])
+def test_both_decoders_give_the_shape_and_learn(upsample: str) -> None:
+    cfg = gated(output_gate=False, head_scale=1.0, upsample=upsample)
+    torch.manual_seed(0)
+    g = Inpaint().build_generator("generator", cfg)
+    kinds = {type(m).__name__ for m in g.decoder}
+    assert ("ConvTranspose2d" in kinds) == (upsample == "transposed")
+    assert ("Upsample" in kinds) == (upsample == "resize")
+    x, m = torch.rand(2, 3, 16, 16), torch.zeros(2, 1, 16, 16)
+    m[..., 4:12, 4:12] = 1
+    raw, base = fill_and_base(g, x, m, cfg)
+    assert raw.shape == (2, 3, 16, 16) and float((raw - base).detach().abs().max()) > 0
+    masked_l1(raw, 1 - x, m).backward()
+    assert all(p.grad is not None for p in g.decoder.parameters())
+    with pytest.raises(ValueError, match="upsample"):
+        Inpaint().build_generator("generator", gated(upsample="bilinear"))
