@@ -97,6 +97,7 @@ class CutGenerator(nn.Module):
         if not layers:
             return self.body(x)
         stages = self.body.model
+        assert isinstance(stages, nn.Sequential)
         if max(layers) >= len(stages) or min(layers) < 0:
             raise ValueError(f"nce_layers must lie in 0..{len(stages) - 1}, got {list(layers)}")
         feats, want = [], set(layers)
