@@ -6,14 +6,16 @@ One place converts them to and from dicts (weights cards, resolved configs), TOM
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import functools
 import json
 import sys
 import types
 import typing
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 __all__ = [
     "SUPPORTED_FIELD_TYPES",
@@ -23,6 +25,7 @@ __all__ = [
     "config_from_dict",
     "config_to_dict",
     "load_config_file",
+    "option",
     "parse_override",
     "update_config",
 ]
@@ -30,6 +33,53 @@ __all__ = [
 
 class ConfigError(ValueError):
     """A config key or value the family's Config does not accept."""
+
+
+T = TypeVar("T")
+
+
+def option(
+    default: T, help: str, *, train_only: bool = False, eval_only: bool = False, **meta: Any
+) -> T:
+    """One Config field: its ``default`` and its ``--help`` text, said once.
+
+    ``width: int = option(64, "Channels of the first layer.")`` is
+    ``field(default=64, metadata={"help": "Channels of the first layer."})``.
+
+    Args:
+        default: the field's default. A ``list``, ``dict`` or ``set`` becomes a
+            ``default_factory`` (each Config gets its own copy); tuples and scalars are used as
+            they are.
+        help: the help text shown by ``--help`` (``metadata["help"]``).
+        train_only: a training setting: an option of ``ganedit train`` only
+            (``metadata["train_only"] = True``).
+        eval_only: a setting of the family's ``evaluate``: an option of ``ganedit eval`` only
+            (``metadata["eval_only"] = True``).
+        **meta: further metadata keys, kept as given after these.
+
+    Returns:
+        A :func:`dataclasses.field` (typed as ``default``'s type, so it can be assigned in a
+        ``@dataclass`` body).
+
+    Raises:
+        ValueError: ``train_only`` and ``eval_only`` both given (a field belongs to one
+            command at most).
+    """
+    if train_only and eval_only:
+        raise ValueError(
+            f"option {help!r}: train_only and eval_only exclude each other (train_only: "
+            "an option of `ganedit train` only; eval_only: of `ganedit eval` only)"
+        )
+    metadata: dict[str, Any] = {"help": help}
+    if train_only:
+        metadata["train_only"] = True
+    if eval_only:
+        metadata["eval_only"] = True
+    metadata.update(meta)
+    if isinstance(default, (list, dict, set)):
+        factory = functools.partial(copy.deepcopy, default)
+        return dataclasses.field(default_factory=factory, metadata=metadata)  # type: ignore[return-value]
+    return dataclasses.field(default=default, metadata=metadata)
 
 
 MEMORY_FORMATS = ("auto", "channels_last", "contiguous")

@@ -15,17 +15,18 @@ The shapes a family can take (see :mod:`ganedit.testing.families` for a tiny one
 
 Example (a complete, trainable gray -> colour family)::
 
-    from dataclasses import dataclass, field
+    from dataclasses import dataclass
     import torch
     from torch import nn
     import ganedit
+    from ganedit.config import option
     from ganedit.nn import adam
 
     @dataclass
     class ColorizeConfig:
-        width: int = field(default=16, metadata={"help": "Hidden channels."})
-        lr: float = field(default=2e-4, metadata={"help": "Adam rate.", "train_only": True})
-        batch_size: int = field(default=8, metadata={"help": "Batch.", "train_only": True})
+        width: int = option(16, "Hidden channels.")
+        lr: float = option(2e-4, "Adam rate.", train_only=True)
+        batch_size: int = option(8, "Batch.", train_only=True)
 
     class Colorize(ganedit.ModelFamily):
         name = "colorize"

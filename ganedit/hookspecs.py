@@ -27,19 +27,20 @@ suggested); and a module that implements no hook at all (usually a missing
 ``GANEDIT_STRICT_PLUGINS=1`` raises at the first problem instead. ``GANEDIT_LOAD_PLUGINS``
 and ``GANEDIT_DISABLE_PLUGINS`` choose which plugins load, and ``GANEDIT_TRACE_PLUGINS=1``
 traces the loading. The family contract itself is :class:`ganedit.ModelFamily`.
-docs/plugins.md has two complete plugins, which the test suite runs.
+docs/plugins.md has three complete plugins, which the test suite runs.
 
 Example (a complete plugin module, ``ganedit_sharpen.py``)::
 
-    from dataclasses import dataclass, field
+    from dataclasses import dataclass
 
     import ganedit
+    from ganedit.config import option
     from torch import nn
 
 
     @dataclass
     class SharpenConfig:
-        amount: float = field(default=0.5, metadata={"help": "Unsharp-mask strength."})
+        amount: float = option(0.5, "Unsharp-mask strength.")
 
 
     class Sharpen(ganedit.ModelFamily[SharpenConfig]):
@@ -250,15 +251,16 @@ def ganedit_register_executors(register: Callable[[str, type], None]) -> None:
 
     Example (an executor that processes the files in reverse order, in this process)::
 
-        from dataclasses import dataclass, field
+        from dataclasses import dataclass
 
         import ganedit
+        from ganedit.config import option
         from ganedit.infer import Executor, ExecutorOptions, process_items
 
 
         @dataclass
         class BackwardsOptions(ExecutorOptions):
-            chunk: int = field(default=8, metadata={"help": "Files per call.", "min": 1})
+            chunk: int = option(8, "Files per call.", min=1)
 
 
         class Backwards(Executor):

@@ -39,11 +39,11 @@ import re
 import types
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ganedit.config import MEMORY_FORMATS, check_memory_format  # shared with training
+from ganedit.config import MEMORY_FORMATS, check_memory_format, option  # shared with training
 
 __all__ = [
     "FORMAT_CHOICES",
@@ -147,12 +147,6 @@ def check_threads(value: object) -> str:
     return f"{workers}x{threads}"
 
 
-def _option(default: Any, help: str, **meta: Any) -> Any:
-    """A :class:`RunOptions` field: ``default``, its ``help`` text and the other metadata keys
-    of the module docstring (``stage``, ``choices``, ``check``...) as keywords."""
-    return field(default=default, metadata={"help": help, **meta})
-
-
 @dataclass
 class RunOptions:
     """Every option of a folder run (``ganedit run``, :func:`ganedit.run_folder`).
@@ -162,21 +156,21 @@ class RunOptions:
     what the field metadata means.
     """
 
-    weights: str | os.PathLike[str] | bool | None = _option(
+    weights: str | os.PathLike[str] | bool | None = option(
         None,
         "Weights file (.safetensors with its .json card); default: the model's bundled weights.",
         stage="load",
         path="file",
     )
-    device: str = _option("auto", DEVICE_HELP, stage="load")
-    precision: str = _option(
+    device: str = option("auto", DEVICE_HELP, stage="load")
+    precision: str = option(
         "auto",
         PRECISION_HELP,
         stage="load",
         choices=PRECISION_CHOICES,
         check=lambda v: str(v).strip().lower(),
     )
-    batch_size: int | None = _option(
+    batch_size: int | None = option(
         None,
         "Images (or tiles) per forward pass [default: chosen from the image size "
         "and the device memory].",
@@ -184,7 +178,7 @@ class RunOptions:
         min=1,
         check=_check_batch,
     )
-    tile: int | None = _option(
+    tile: int | None = option(
         None,
         "Tile size in input pixels for large images: an integer, 0 = never tile, "
         "or auto (tile only when the image does not fit). Rounded up to what the model "
@@ -193,14 +187,14 @@ class RunOptions:
         tile=True,
         check=check_tile,
     )
-    tile_overlap: int = _option(
+    tile_overlap: int = option(
         32,
         "Overlap between tiles in input pixels, blended smoothly; raised to the "
         "model's minimum when smaller.",
         stage="editor",
         min=0,
     )
-    outscale: float | None = _option(
+    outscale: float | None = option(
         None,
         "Final size relative to the input, e.g. 3.5 with an x4 model: the output "
         "is resized (antialiased bicubic) after the model [default: the model's scale].",
@@ -209,7 +203,7 @@ class RunOptions:
         min_open=True,
         check=check_outscale,
     )
-    self_ensemble: int = _option(
+    self_ensemble: int = option(
         1,
         "Average the model over N flipped/transposed views of each input (EDSR's "
         "self-ensemble): a little more quality for N times the compute; 1 = off.",
@@ -217,7 +211,7 @@ class RunOptions:
         choices=SELF_ENSEMBLE_VIEWS,
         check=_check_views_or_default,
     )
-    memory_format: str = _option(
+    memory_format: str = option(
         "auto",
         "Memory layout of the model's tensors: auto (time both on a small probe "
         "once per machine and keep the faster; remembered in ~/.cache/ganedit), "
@@ -226,14 +220,14 @@ class RunOptions:
         choices=MEMORY_FORMATS,
         check=check_memory_format,
     )
-    threads: str = _option(
+    threads: str = option(
         "auto",
         "How the model uses the CPU cores: auto (one image at a time on every "
         "core), T (one image at a time, T threads) or WxT (W images at once, T threads "
         "each). GPU runs use one worker.",
         check=check_threads,
     )
-    heap_reuse: bool = _option(
+    heap_reuse: bool = option(
         False,
         "CPU runs keep freed heap memory for the next image (glibc mallopt: a x4 "
         "super-resolution forward measured 0.81 s -> 0.58 s on the project's CPU); it changes the "
@@ -241,40 +235,38 @@ class RunOptions:
         "(--no-heap-reuse turns it off).",
         cli_default=True,
     )
-    skip_existing: bool = _option(
+    skip_existing: bool = option(
         False, "Skip inputs whose output already exists (resume an interrupted run)."
     )
-    fail_fast: bool = _option(False, "Stop at the first failed image instead of going on.")
-    accept_damaged: bool = _option(
+    fail_fast: bool = option(False, "Stop at the first failed image instead of going on.")
+    accept_damaged: bool = option(
         False,
         "Process a damaged file whose missing part the decoder had to fill in (a "
         "JPEG cut short) instead of failing it; its record says so.",
     )
-    strip_metadata: bool = _option(
+    strip_metadata: bool = option(
         False,
         "Do not carry the input's colour profile (ICC) and EXIF to the output "
         "(they are kept by default where the format can hold them: PNG, JPEG, WebP).",
     )
-    jobs: int | None = _option(
-        None, "Decode/encode worker threads [default: the CPU count].", min=1
-    )
-    dry_run: bool = _option(
+    jobs: int | None = option(None, "Decode/encode worker threads [default: the CPU count].", min=1)
+    dry_run: bool = option(
         False,
         "Print what would be written, without running the model.",
         manifest=False,
     )
-    format: str | None = _option(
+    format: str | None = option(
         None,
         "Output format [default: the input's, when it can hold the result].",
         cli_choices=FORMAT_CHOICES,
     )
-    quality: int | None = _option(
+    quality: int | None = option(
         None,
         "JPEG/WebP quality 1-100 [default: the encoder's].",
         min=1,
         max=100,
     )
-    mask: str | os.PathLike[str] | None = _option(
+    mask: str | os.PathLike[str] | None = option(
         None,
         "One mask image used for every input (bright = fill; resized, nearest, "
         "to an image of another size). Without --mask/--masks an image's transparent "
@@ -282,7 +274,7 @@ class RunOptions:
         kinds=("image_mask",),
         path="file",
     )
-    masks: str | os.PathLike[str] | None = _option(
+    masks: str | os.PathLike[str] | None = option(
         None,
         "Folder of masks matched to the inputs by relative path (same name; any "
         "image extension; bright = fill).",

@@ -20,7 +20,7 @@ family                        kind         shape
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,16 +30,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganedit import data as gdata
+from ganedit.config import option
 from ganedit.family import IOSpec, Kind, ModelFamily, Step, Tiling
 from ganedit.io import read_image, write_image
 from ganedit.nn import ImagePool, PatchDiscriminator, adam, gan_loss
 from ganedit.testing import _FAMILY_NAMES
 
 __all__ = list(_FAMILY_NAMES)  # declared once, in the package (which loads this module lazily)
-
-
-def _help(text: str, train: bool = False) -> dict[str, Any]:
-    return {"help": text, "train_only": True} if train else {"help": text}
 
 
 def write_blobs(
@@ -70,11 +67,11 @@ def _update(step: Step, opt_key: str, loss: Any) -> None:
 # ------------------------------------------------------------------------------- generate
 @dataclass
 class TinyGenerateConfig:
-    z_dim: int = field(default=8, metadata=_help("Latent size."))
-    width: int = field(default=8, metadata=_help("Hidden channels."))
-    lr: float = field(default=2e-3, metadata=_help("Adam learning rate.", True))
-    batch_size: int = field(default=4, metadata=_help("Images per step.", True))
-    ema_decay: float = field(default=0.0, metadata=_help("Generator EMA (0 = off).", True))
+    z_dim: int = option(8, "Latent size.")
+    width: int = option(8, "Hidden channels.")
+    lr: float = option(2e-3, "Adam learning rate.", train_only=True)
+    batch_size: int = option(4, "Images per step.", train_only=True)
+    ema_decay: float = option(0.0, "Generator EMA (0 = off).", train_only=True)
 
 
 class TinyGenerate(ModelFamily[TinyGenerateConfig]):
@@ -144,10 +141,10 @@ class TinyGenerate(ModelFamily[TinyGenerateConfig]):
 class _OneGeneratorConfig:
     """The fields every family with one generator has."""
 
-    width: int = field(default=8, metadata=_help("Hidden channels."))
-    lr: float = field(default=1e-3, metadata=_help("Adam learning rate.", True))
-    batch_size: int = field(default=2, metadata=_help("Crops per step.", True))
-    ema_decay: float = field(default=0.0, metadata=_help("Generator EMA (0 = off).", True))
+    width: int = option(8, "Hidden channels.")
+    lr: float = option(1e-3, "Adam learning rate.", train_only=True)
+    batch_size: int = option(2, "Crops per step.", train_only=True)
+    ema_decay: float = option(0.0, "Generator EMA (0 = off).", train_only=True)
 
 
 class _OneGenerator(ModelFamily[Any]):
@@ -168,9 +165,9 @@ class _OneGenerator(ModelFamily[Any]):
 # -------------------------------------------------------------------------------- upscale
 @dataclass
 class TinyUpscaleConfig(_OneGeneratorConfig):
-    scale: Literal[1, 2, 4] = field(default=2, metadata=_help("Upscaling factor."))
-    crop: int = field(default=16, metadata=_help("HR crop side.", True))
-    ema_decay: float = field(default=0.9, metadata=_help("Generator EMA (0 = off).", True))
+    scale: Literal[1, 2, 4] = option(2, "Upscaling factor.")
+    crop: int = option(16, "HR crop side.", train_only=True)
+    ema_decay: float = option(0.9, "Generator EMA (0 = off).", train_only=True)
 
 
 class TinyUpscale(_OneGenerator):
@@ -227,7 +224,7 @@ class TinyUpscale(_OneGenerator):
 # -------------------------------------------------------------------------------- inpaint
 @dataclass
 class TinyInpaintConfig(_OneGeneratorConfig):
-    crop: int = field(default=16, metadata=_help("Training crop side.", True))
+    crop: int = option(16, "Training crop side.", train_only=True)
 
 
 class TinyInpaint(_OneGenerator):
@@ -280,7 +277,7 @@ class TinyInpaint(_OneGenerator):
 # ------------------------------------------------------------------------------- colorize
 @dataclass
 class TinyColorizeConfig(_OneGeneratorConfig):
-    batch_size: int = field(default=2, metadata=_help("Pairs per step.", True))
+    batch_size: int = option(2, "Pairs per step.", train_only=True)
 
 
 class TinyColorize(_OneGenerator):
@@ -350,14 +347,14 @@ class TinyColorize(_OneGenerator):
 # ---------------------------------------------------------------------------------- cycle
 @dataclass
 class TinyCycleConfig:
-    direction: Literal["a2b", "b2a"] = field(default="a2b", metadata=_help("Generator to run."))
-    width: int = field(default=8, metadata=_help("Hidden channels."))
-    lr: float = field(default=1e-3, metadata=_help("Adam learning rate.", True))
-    batch_size: int = field(default=2, metadata=_help("Images per domain and step.", True))
-    crop: int = field(default=16, metadata=_help("Training crop side.", True))
-    pool_size: int = field(default=4, metadata=_help("Fakes kept per discriminator.", True))
-    cycle_weight: float = field(default=10.0, metadata=_help("Cycle-consistency weight.", True))
-    ema_decay: float = field(default=0.0, metadata=_help("Generator EMA (0 = off).", True))
+    direction: Literal["a2b", "b2a"] = option("a2b", "Generator to run.")
+    width: int = option(8, "Hidden channels.")
+    lr: float = option(1e-3, "Adam learning rate.", train_only=True)
+    batch_size: int = option(2, "Images per domain and step.", train_only=True)
+    crop: int = option(16, "Training crop side.", train_only=True)
+    pool_size: int = option(4, "Fakes kept per discriminator.", train_only=True)
+    cycle_weight: float = option(10.0, "Cycle-consistency weight.", train_only=True)
+    ema_decay: float = option(0.0, "Generator EMA (0 = off).", train_only=True)
 
 
 class TinyCycle(ModelFamily[TinyCycleConfig]):

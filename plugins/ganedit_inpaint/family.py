@@ -13,7 +13,7 @@ are filled crop by crop around each hole (with ``crop_margin`` of context), as I
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,6 +22,7 @@ from torch import nn
 
 import ganedit
 from ganedit import data as gdata
+from ganedit.config import option
 from ganedit.nn import adam, frozen, init_weights, r1_penalty
 from ganedit_inpaint import compose
 from ganedit_inpaint.losses import (
@@ -41,125 +42,123 @@ __all__ = ["Inpaint", "InpaintConfig"]
 Norm = Literal["batch", "instance", "none"]
 
 
-def _opt(default: Any, text: str, train: bool = False) -> Any:
-    """A Config field: ``default`` with the help ``text``; ``train``: shown by ``ganedit
-    train`` only."""
-    return field(
-        default=default, metadata={"help": text, "train_only": True} if train else {"help": text}
-    )
-
-
 @dataclass
 class InpaintConfig:
     """LaMa options. Architecture defaults are LaMa's (``lama-fourier``: width 64, three
     downsamplings, nine FFC blocks, 75 % global channels, batch norm); the loss weights are
     LaMa's where the loss exists offline (README.md lists the changes)."""
 
-    width: int = _opt(64, "Channels of the generator stem (LaMa: 64).")
-    downsamplings: int = _opt(3, "Stride-2 levels of the generator (LaMa: 3).")
-    blocks: int = _opt(9, "FFC residual blocks (LaMa: 9; big-lama: 18).")
-    ratio: float = _opt(0.75, "Global (Fourier) share of the FFC channels (LaMa: 0.75).")
-    norm: Norm = _opt("batch", "Norm layers (LaMa: batch).")
-    prefill: Literal["zeros", "smooth"] = _opt(
+    width: int = option(64, "Channels of the generator stem (LaMa: 64).")
+    downsamplings: int = option(3, "Stride-2 levels of the generator (LaMa: 3).")
+    blocks: int = option(9, "FFC residual blocks (LaMa: 9; big-lama: 18).")
+    ratio: float = option(0.75, "Global (Fourier) share of the FFC channels (LaMa: 0.75).")
+    norm: Norm = option("batch", "Norm layers (LaMa: batch).")
+    prefill: Literal["zeros", "smooth"] = option(
         "zeros",
         "What the generator sees in the hole: zeros (LaMa), or a smooth fill (multigrid "
         "pull-push + Laplace sweeps) that the generator then corrects (a residual).",
     )
-    smooth_iters: int = _opt(
+    smooth_iters: int = option(
         256,
         "prefill=smooth: Laplace (Jacobi) sweeps per pyramid level (256: chosen on the "
         "training photos, see README.md).",
     )
-    gate: bool = _opt(
+    gate: bool = option(
         False,
         "ReZero gates (0 at initialisation) on every FFC block (the bundled weights; "
         "use with norm=none), and with output_gate and prefill=smooth on the correction.",
     )
-    strength: float = _opt(
+    strength: float = option(
         1.0,
         "prefill=smooth: multiply the network's correction by this at inference (1 = as "
         "trained, 0 = the pre-fill alone).",
     )
-    output_gate: bool = _opt(
+    output_gate: bool = option(
         True,
         "gate=True, prefill=smooth: multiply the correction by a learned scalar that "
         "starts at 0; False: the head starts at head_scale x its kaiming init instead "
         "(the bundled weights: a scalar gate is pinned at 0 by the L1 terms).",
     )
-    head_scale: float = _opt(
+    head_scale: float = option(
         0.0,
         "prefill=smooth: the residual head's initial weights, as a multiple of their "
         "kaiming init; 0 = all zero (the correction starts at exactly 0, but the layers "
         "before the head then get no gradient at first).",
     )
-    upsample: Literal["transposed", "resize"] = _opt(
+    upsample: Literal["transposed", "resize"] = option(
         "transposed",
         "Decoder levels: transposed convolutions (LaMa) or nearest x2 + convolution (no "
         "checkerboard).",
     )
-    dilate: int = _opt(0, "Grow the hole by this many pixels before filling (0 = off).")
-    feather: int = _opt(
+    dilate: int = option(0, "Grow the hole by this many pixels before filling (0 = off).")
+    feather: int = option(
         0,
         "Blend the fill into this many pixels around the hole (0 = hard edge); pixels "
         "farther away stay unchanged.",
     )
-    max_side: int = _opt(
+    max_side: int = option(
         2048,
         "Images longer than this are filled crop by crop around each hole, not whole "
         "(0 = always whole).",
     )
-    crop_margin: int = _opt(128, "Context kept around each hole in crop-by-crop filling.")
-    eval_masks: str = _opt(
+    crop_margin: int = option(128, "Context kept around each hole in crop-by-crop filling.")
+    eval_masks: str = option(
         "thin,medium,thick", "ganedit eval: mask kinds (comma-separated) or a folder of mask files."
     )
-    eval_size: int = _opt(512, "ganedit eval: longer image side (images are downscaled).")
-    eval_sheets: str = _opt(
+    eval_size: int = option(512, "ganedit eval: longer image side (images are downscaled).")
+    eval_sheets: str = option(
         "inpaint-eval-sheets",
         "ganedit eval: folder for the sample sheets (<kind>.png: before | mask | model | "
         "TELEA); '' = none.",
     )
     # ------------------------------------------------------------------ training only
-    batch_size: int = _opt(8, "Crops per step.", True)
-    lr: float = _opt(1e-3, "Generator Adam rate (LaMa: 1e-3).", True)
-    d_lr: float = _opt(1e-4, "Discriminator Adam rate (LaMa: 1e-4).", True)
-    crop_size: int = _opt(256, "Training crop side (LaMa: 256).", True)
-    load_size: int = _opt(0, "Resize photos once so the shorter side is this (0 = as is).", True)
-    mask_kind: Literal["mixed", "thin", "medium", "thick", "box"] = _opt(
-        "mixed", "Generated training masks (LaMa: mixed).", True
+    batch_size: int = option(8, "Crops per step.", train_only=True)
+    lr: float = option(1e-3, "Generator Adam rate (LaMa: 1e-3).", train_only=True)
+    d_lr: float = option(1e-4, "Discriminator Adam rate (LaMa: 1e-4).", train_only=True)
+    crop_size: int = option(256, "Training crop side (LaMa: 256).", train_only=True)
+    load_size: int = option(
+        0, "Resize photos once so the shorter side is this (0 = as is).", train_only=True
     )
-    l1_known_weight: float = _opt(
-        10.0, "L1 on the known pixels of the raw output (LaMa: 10).", True
+    mask_kind: Literal["mixed", "thin", "medium", "thick", "box"] = option(
+        "mixed", "Generated training masks (LaMa: mixed).", train_only=True
     )
-    l1_hole_weight: float = _opt(
-        0.0, "Per-pixel L1 in the hole (LaMa: 0; it regresses to a blur).", True
+    l1_known_weight: float = option(
+        10.0, "L1 on the known pixels of the raw output (LaMa: 10).", train_only=True
     )
-    lowpass_weight: float = _opt(
-        10.0, "L1 of lowpass_factor-cell means in the hole (predictable part).", True
+    l1_hole_weight: float = option(
+        0.0, "Per-pixel L1 in the hole (LaMa: 0; it regresses to a blur).", train_only=True
     )
-    lowpass_factor: int = _opt(8, "Cell side of the low-pass L1 in pixels.", True)
-    texture_weight: float = _opt(
+    lowpass_weight: float = option(
+        10.0, "L1 of lowpass_factor-cell means in the hole (predictable part).", train_only=True
+    )
+    lowpass_factor: int = option(8, "Cell side of the low-pass L1 in pixels.", train_only=True)
+    texture_weight: float = option(
         10.0,
         "Local gradient-energy loss at 3 scales, the offline stand-in for LaMa's "
         "perceptual loss (README.md).",
-        True,
+        train_only=True,
     )
-    fft_weight: float = _opt(
-        0.0, "FFT amplitude loss (an earlier stand-in for LaMa's perceptual).", True
+    fft_weight: float = option(
+        0.0, "FFT amplitude loss (an earlier stand-in for LaMa's perceptual).", train_only=True
     )
-    adv_weight: float = _opt(10.0, "Non-saturating adversarial loss (LaMa: 10).", True)
-    fm_weight: float = _opt(100.0, "Discriminator feature matching (LaMa: 100).", True)
-    r1_gamma: float = _opt(0.001, "R1 penalty weight (LaMa: 0.001).", True)
-    r1_every: int = _opt(16, "Apply R1 every this many steps, scaled up (lazy R1).", True)
-    d_width: int = _opt(64, "Discriminator first-layer width.", True)
-    d_layers: int = _opt(3, "Discriminator stride-2 layers.", True)
-    ema_decay: float = _opt(0.999, "Generator EMA (0 = off).", True)
-    monitor_data: str = _opt(
+    adv_weight: float = option(10.0, "Non-saturating adversarial loss (LaMa: 10).", train_only=True)
+    fm_weight: float = option(100.0, "Discriminator feature matching (LaMa: 100).", train_only=True)
+    r1_gamma: float = option(0.001, "R1 penalty weight (LaMa: 0.001).", train_only=True)
+    r1_every: int = option(
+        16, "Apply R1 every this many steps, scaled up (lazy R1).", train_only=True
+    )
+    d_width: int = option(64, "Discriminator first-layer width.", train_only=True)
+    d_layers: int = option(3, "Discriminator stride-2 layers.", train_only=True)
+    ema_decay: float = option(0.999, "Generator EMA (0 = off).", train_only=True)
+    monitor_data: str = option(
         "",
         "A folder of photos for the training monitor: fixed crops and masks on which the "
         "EMA generator is compared with its pre-fill every monitor_every steps ('' = off).",
-        True,
+        train_only=True,
     )
-    monitor_every: int = _opt(100, "Steps between two monitor rows in metrics.jsonl.", True)
+    monitor_every: int = option(
+        100, "Steps between two monitor rows in metrics.jsonl.", train_only=True
+    )
 
 
 class Inpaint(ganedit.ModelFamily[InpaintConfig]):

@@ -1,7 +1,5 @@
 """What the three translation families (``pix2pix``, ``cyclegan``, ``cut``) share.
 
-* :func:`option` / :func:`train_option`: one Config field with its ``--help`` text (the
-  latter shown by ``ganedit train`` only).
 * :class:`TrainingOptions`: the optimiser and jitter options every translation Config ends
   with. A Config puts its own options in a base class and lists this one first,
   ``class XConfig(TrainingOptions, XOptions)``: dataclass fields follow the bases in reverse
@@ -14,27 +12,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import TypeVar
 
 import torch
 from torch import nn
 
 import ganedit
+from ganedit.config import option
 
-__all__ = ["TrainingOptions", "TranslationFamily", "option", "train_option", "update"]
+__all__ = ["TrainingOptions", "TranslationFamily", "update"]
 
 C = TypeVar("C")
-
-
-def option(default: Any, text: str) -> Any:
-    """A Config field of ``default`` with the help ``text`` (``ganedit run`` and ``train``)."""
-    return field(default=default, metadata={"help": text})
-
-
-def train_option(default: Any, text: str) -> Any:
-    """A training-only Config field (shown by ``ganedit train``, not ``ganedit run``)."""
-    return field(default=default, metadata={"help": text, "train_only": True})
 
 
 @dataclass
@@ -42,13 +31,13 @@ class TrainingOptions:
     """Adam, batch, jitter and EMA: the last options of every translation Config (pix2pix
     words four of them for pairs)."""
 
-    lr: float = train_option(2e-4, "Adam learning rate of all nets.")
-    betas: tuple[float, float] = train_option((0.5, 0.999), "Adam betas.")
-    batch_size: int = train_option(1, "Images per domain and step.")
-    load_size: int = train_option(286, "Jitter: resize images to this side first.")
-    crop_size: int = train_option(256, "Jitter: then a random crop of this side.")
-    flip: bool = train_option(True, "Random horizontal mirror.")
-    ema_decay: float = train_option(0.0, "Generator EMA (0 = off).")
+    lr: float = option(2e-4, "Adam learning rate of all nets.", train_only=True)
+    betas: tuple[float, float] = option((0.5, 0.999), "Adam betas.", train_only=True)
+    batch_size: int = option(1, "Images per domain and step.", train_only=True)
+    load_size: int = option(286, "Jitter: resize images to this side first.", train_only=True)
+    crop_size: int = option(256, "Jitter: then a random crop of this side.", train_only=True)
+    flip: bool = option(True, "Random horizontal mirror.", train_only=True)
+    ema_decay: float = option(0.0, "Generator EMA (0 = off).", train_only=True)
 
 
 class TranslationFamily(ganedit.ModelFamily[C]):

@@ -29,8 +29,9 @@ import torch.nn.functional as F
 from torch import nn
 
 import ganedit
+from ganedit.config import option
 from ganedit.nn import ResnetGenerator, gan_loss, init_weights
-from ganedit_translate.common import TrainingOptions, train_option, update
+from ganedit_translate.common import TrainingOptions, update
 from ganedit_translate.unpaired import CRITIC_OF, UnpairedCritics, UnpairedFamily, UnpairedNets
 
 __all__ = ["CUT", "CUTConfig", "CUTOptions", "CutGenerator", "PatchMLP", "patch_nce"]
@@ -40,25 +41,30 @@ __all__ = ["CUT", "CUTConfig", "CUTOptions", "CutGenerator", "PatchMLP", "patch_
 class CUTOptions(UnpairedNets):
     """CUT's own options, after the shared network ones."""
 
-    mode: Literal["cut", "fastcut"] = train_option(
-        "cut", "cut (identity NCE, nce_weight 1) or fastcut (none; 10, flips)."
+    mode: Literal["cut", "fastcut"] = option(
+        "cut", "cut (identity NCE, nce_weight 1) or fastcut (none; 10, flips).", train_only=True
     )
-    nce_weight: float | None = train_option(
-        None, "PatchNCE weight lambda_NCE; default 1 (cut), 10 (fastcut)."
+    nce_weight: float | None = option(
+        None, "PatchNCE weight lambda_NCE; default 1 (cut), 10 (fastcut).", train_only=True
     )
-    nce_idt: bool | None = train_option(None, "Identity NCE on G(y) vs y; default on for cut only.")
-    flip_equivariance: bool | None = train_option(
-        None, "Flip half the inputs, NCE on the flipped back output; default fastcut."
+    nce_idt: bool | None = option(
+        None, "Identity NCE on G(y) vs y; default on for cut only.", train_only=True
     )
-    nce_layers: tuple[int, ...] = train_option(
+    flip_equivariance: bool | None = option(
+        None,
+        "Flip half the inputs, NCE on the flipped back output; default fastcut.",
+        train_only=True,
+    )
+    nce_layers: tuple[int, ...] = option(
         (0, 4, 7, 10, 14),
         "Generator layers (indices into its Sequential) whose outputs PatchNCE compares: "
         "the padded input, the two stride-2 convs, residual blocks 1 and 5.",
+        train_only=True,
     )
-    num_patches: int = train_option(256, "Sampled places per layer.")
-    head_width: int = train_option(256, "MLP projection head width.")
-    tau: float = train_option(0.07, "PatchNCE temperature.")
-    gan_weight: float = train_option(1.0, "Adversarial loss weight.")
+    num_patches: int = option(256, "Sampled places per layer.", train_only=True)
+    head_width: int = option(256, "MLP projection head width.", train_only=True)
+    tau: float = option(0.07, "PatchNCE temperature.", train_only=True)
+    gan_weight: float = option(1.0, "Adversarial loss weight.", train_only=True)
 
 
 @dataclass

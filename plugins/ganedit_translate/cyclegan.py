@@ -27,8 +27,9 @@ from kornia.filters import gaussian_blur2d
 from torch import nn
 
 import ganedit
+from ganedit.config import option
 from ganedit.nn import ImagePool, ResnetGenerator, gan_loss, init_weights
-from ganedit_translate.common import TrainingOptions, option, train_option, update
+from ganedit_translate.common import TrainingOptions, update
 from ganedit_translate.unpaired import UnpairedCritics, UnpairedFamily, UnpairedNets
 
 __all__ = ["CycleGAN", "CycleGANConfig", "CycleGANLosses", "CycleGANNets"]
@@ -49,15 +50,20 @@ class CycleGANNets(UnpairedNets):
 class CycleGANLosses:
     """CycleGAN's loss weights and its critics' history pool."""
 
-    cycle_weight: float = train_option(10.0, "Cycle-consistency weight per direction.")
-    identity: float = train_option(0.5, "Identity-loss weight, times cycle_weight; 0 = off.")
-    content_weight: float = train_option(
+    cycle_weight: float = option(10.0, "Cycle-consistency weight per direction.", train_only=True)
+    identity: float = option(
+        0.5, "Identity-loss weight, times cycle_weight; 0 = off.", train_only=True
+    )
+    content_weight: float = option(
         0.0,
         "Content term: L1 between the Gaussian-blurred input and output, per direction; "
         "0 = off (the paper).",
+        train_only=True,
     )
-    content_sigma: float = train_option(2.0, "Blur (Gaussian sigma, px) of the content term.")
-    pool_size: int = train_option(50, "Old fakes kept per discriminator.")
+    content_sigma: float = option(
+        2.0, "Blur (Gaussian sigma, px) of the content term.", train_only=True
+    )
+    pool_size: int = option(50, "Old fakes kept per discriminator.", train_only=True)
 
 
 @dataclass

@@ -31,12 +31,11 @@ from torch import nn
 
 import ganedit
 from ganedit import data as gdata
+from ganedit.config import option
 from ganedit.nn import PatchDiscriminator, UNetGenerator, adam, frozen, gan_loss, init_weights
 from ganedit_translate.common import (
     TrainingOptions,
     TranslationFamily,
-    option,
-    train_option,
     update,
 )
 
@@ -56,16 +55,18 @@ class Pix2PixOptions:
     )
     dropout: bool = option(True, "Dropout(0.5) in the inner decoder.")
     test_dropout: bool = option(False, "Keep dropout on at inference (the paper's noise).")
-    direction: Literal["AtoB", "BtoA"] = train_option(
-        "AtoB", "A|B side-by-side data: which half is the input."
+    direction: Literal["AtoB", "BtoA"] = option(
+        "AtoB", "A|B side-by-side data: which half is the input.", train_only=True
     )
-    ndf: int = train_option(64, "Discriminator width.")
-    d_layers: int = train_option(3, "Discriminator stride-2 layers (3 = 70x70 patches).")
-    gan_loss: Literal["bce", "lsgan", "hinge"] = train_option(
-        "bce", "Adversarial loss (the paper: bce, vanilla GAN)."
+    ndf: int = option(64, "Discriminator width.", train_only=True)
+    d_layers: int = option(3, "Discriminator stride-2 layers (3 = 70x70 patches).", train_only=True)
+    gan_loss: Literal["bce", "lsgan", "hinge"] = option(
+        "bce", "Adversarial loss (the paper: bce, vanilla GAN).", train_only=True
     )
-    gan_weight: float = train_option(1.0, "Weight of the adversarial loss; 0 = L1-only U-Net.")
-    l1_weight: float = train_option(100.0, "Weight of the L1 loss.")
+    gan_weight: float = option(
+        1.0, "Weight of the adversarial loss; 0 = L1-only U-Net.", train_only=True
+    )
+    l1_weight: float = option(100.0, "Weight of the L1 loss.", train_only=True)
 
 
 @dataclass
@@ -74,10 +75,10 @@ class Pix2PixConfig(TrainingOptions, Pix2PixOptions):
     options of :class:`Pix2PixOptions`, then the shared training ones, four of them worded
     for pairs here (a redefined field keeps its place)."""
 
-    lr: float = train_option(2e-4, "Adam learning rate of both nets.")
-    batch_size: int = train_option(1, "Pairs per step.")
-    load_size: int = train_option(286, "Jitter: resize pairs to this side first.")
-    flip: bool = train_option(True, "Random horizontal mirror of pairs.")
+    lr: float = option(2e-4, "Adam learning rate of both nets.", train_only=True)
+    batch_size: int = option(1, "Pairs per step.", train_only=True)
+    load_size: int = option(286, "Jitter: resize pairs to this side first.", train_only=True)
+    flip: bool = option(True, "Random horizontal mirror of pairs.", train_only=True)
 
 
 def to_channels(x: torch.Tensor, channels: int) -> torch.Tensor:

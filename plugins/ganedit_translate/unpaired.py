@@ -24,9 +24,10 @@ from torch import nn
 
 import ganedit
 from ganedit import data as gdata
+from ganedit.config import option
 from ganedit.io import walk_inputs
 from ganedit.nn import PatchDiscriminator, adam, frozen, gan_loss, init_weights
-from ganedit_translate.common import TranslationFamily, option, train_option, update
+from ganedit_translate.common import TranslationFamily, update
 
 __all__ = [
     "CRITICS",
@@ -62,10 +63,10 @@ class UnpairedNets:
 class UnpairedCritics:
     """The critics' options of an unpaired Config (both critics alike)."""
 
-    ndf: int = train_option(64, "Discriminator width.")
-    d_layers: int = train_option(3, "Discriminator stride-2 layers (3 = 70x70 patches).")
-    gan_loss: Literal["lsgan", "bce", "hinge"] = train_option(
-        "lsgan", "Adversarial loss (the paper: lsgan)."
+    ndf: int = option(64, "Discriminator width.", train_only=True)
+    d_layers: int = option(3, "Discriminator stride-2 layers (3 = 70x70 patches).", train_only=True)
+    gan_loss: Literal["lsgan", "bce", "hinge"] = option(
+        "lsgan", "Adversarial loss (the paper: lsgan).", train_only=True
     )
 
 
