@@ -102,14 +102,20 @@ class InpaintConfig:
         "(0 = always whole).",
     )
     crop_margin: int = option(128, "Context kept around each hole in crop-by-crop filling.")
+    # ------------------------------------------------------------------ ganedit eval only
     eval_masks: str = option(
-        "thin,medium,thick", "ganedit eval: mask kinds (comma-separated) or a folder of mask files."
+        "thin,medium,thick",
+        "ganedit eval: mask kinds (comma-separated) or a folder of mask files.",
+        eval_only=True,
     )
-    eval_size: int = option(512, "ganedit eval: longer image side (images are downscaled).")
+    eval_size: int = option(
+        512, "ganedit eval: longer image side (images are downscaled).", eval_only=True
+    )
     eval_sheets: str = option(
         "inpaint-eval-sheets",
         "ganedit eval: folder for the sample sheets (<kind>.png: before | mask | model | "
         "TELEA); '' = none.",
+        eval_only=True,
     )
     # ------------------------------------------------------------------ training only
     batch_size: int = option(8, "Crops per step.", train_only=True)

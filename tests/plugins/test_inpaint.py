@@ -286,6 +286,22 @@ def test_eval_cli_json(tmp_path: Path) -> None:
     assert (tmp_path / "sheets" / "medium.png").is_file()
 
 
+def test_eval_settings_are_options_of_eval_only() -> None:
+    """eval_masks / eval_size / eval_sheets are eval_only: ``ganedit eval inpaint`` has them,
+    ``run`` and ``train`` do not (and reject them)."""
+    from ganedit.cli import cli
+
+    flags = ("--eval-masks", "--eval-size", "--eval-sheets")
+    helps = {c: CliRunner().invoke(cli, [c, "inpaint", "--help"]) for c in ("run", "train", "eval")}
+    assert all(r.exit_code == 0 for r in helps.values())
+    assert all(f in helps["eval"].output for f in flags)
+    for command in ("run", "train"):
+        assert not [f for f in flags if f in helps[command].output], command
+        assert "--dilate" in helps[command].output  # a normal field stays
+    res = CliRunner().invoke(cli, ["run", "inpaint", "in", "out", "--eval-size", "32"])
+    assert res.exit_code == 2 and "No such option '--eval-size'" in res.output
+
+
 # ------------------------------------------------------------------------------------ sheet
 def test_sheet_command(tmp_path: Path) -> None:
     src, masks, out = tmp_path / "in", tmp_path / "masks", tmp_path / "out"
