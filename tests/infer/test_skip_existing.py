@@ -5,10 +5,14 @@ fingerprint), and says how many it redid."""
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import numpy as np
 from cli_runs import events, images, manifest, run_tiny, save_tiny_weights
+from tiny_kit import TinyKeep, UpConfig
 
+import ganedit
+from ganedit.config import option
 from ganedit.io import write_image
 
 
@@ -52,3 +56,33 @@ def test_an_output_older_than_its_input_is_redone_without_a_manifest(plugin_path
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
     result = run_tiny(weights, "--skip-existing", src, out)
     assert "done 1, skipped 0" in result.stdout and "1 redone" in result.stdout
+
+
+@dataclass
+class _EvalConfig(UpConfig):
+    eval_noise: float = option(0.1, "Noise ganedit eval adds.", eval_only=True)
+
+
+class _TinyKeepWithEval(TinyKeep):
+    """TinyKeep with a setting of evaluate (an eval_only field) beside its normal ones."""
+
+    name = "tiny-keep-eval"
+    Config = _EvalConfig
+
+
+def test_an_eval_only_field_does_not_redo_outputs(tmp_path) -> None:
+    src, out = tmp_path / "in", tmp_path / "out"
+    images(src, n=2)
+
+    def run(**config: object) -> ganedit.RunReport:
+        return ganedit.run_folder(
+            _TinyKeepWithEval, [src], out, weights=False, device="cpu", precision="fp32",
+            skip_existing=True, progress=False, **config,
+        )  # fmt: skip
+
+    first = run()
+    assert len(first.done) == 2 and manifest(out)["fingerprint"]
+    same = run(eval_noise=0.5)  # a setting of evaluate only: the outputs are still current
+    assert (len(same.done), len(same.skipped), len(same.redone)) == (0, 2, 0)
+    other = run(eval_noise=0.5, delay=0.001)  # a normal Config field: every output is redone
+    assert (len(other.done), len(other.skipped), len(other.redone)) == (2, 0, 2)

@@ -3,7 +3,9 @@
 The manifest records, per file, the input's size and modification time (``input_size``,
 ``input_mtime_ns``) and, per run, a ``fingerprint`` of every parameter that changes the
 pixels (model, weights sha256, generator, config, outscale, self-ensemble, format, quality,
-precision, accepting damaged files). An existing output is skipped only when
+precision, accepting damaged files). The config's ``eval_only`` fields (settings of the
+family's ``evaluate``) are left out: they never change a run's pixels. An existing output is
+skipped only when
 
 * the previous manifest's fingerprint is this run's (or there is none), and
 * its record of the input (``done`` or ``skipped``) holds the input's current size and
@@ -21,6 +23,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ganedit.config import config_fields
 from ganedit.io import MANIFEST_NAME, InputItem, Manifest
 
 __all__ = ["FINGERPRINT_KEYS", "SkipCheck", "fingerprint", "input_stat"]
@@ -39,9 +42,17 @@ FINGERPRINT_KEYS = (
 )
 
 
-def fingerprint(model: str, weights_sha256: str | None, params: dict[str, Any]) -> str:
-    """A short hash of what decides the output pixels (module docstring)."""
+def fingerprint(
+    model: str, weights_sha256: str | None, params: dict[str, Any], config_cls: type | None = None
+) -> str:
+    """A short hash of what decides the output pixels (module docstring): ``params``'
+    :data:`FINGERPRINT_KEYS`, without the ``config`` fields ``config_cls`` marks
+    ``eval_only``."""
     key = {k: params.get(k) for k in FINGERPRINT_KEYS}
+    fields = config_fields(config_cls) if config_cls is not None else []
+    eval_only = {f.name for f in fields if f.metadata.get("eval_only")}
+    if eval_only and isinstance(key["config"], dict):
+        key["config"] = {k: v for k, v in key["config"].items() if k not in eval_only}
     key.update(model=model, weights_sha256=weights_sha256)
     text = json.dumps(key, sort_keys=True, default=str, ensure_ascii=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]

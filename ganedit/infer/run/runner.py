@@ -417,7 +417,7 @@ def _plan(run: _FolderRun, progress: bool) -> None:
     paths, out_dir, config = run.where
     _start(run.events, editor, run.walk, len(run.items), True)
     params = _parameters(editor, opts, paths, out_dir, config)
-    key = fingerprint(editor.family.name, editor.weights_sha256, params)
+    key = fingerprint(editor.family.name, editor.weights_sha256, params, type(editor.config))
     skip = SkipCheck(out_dir, key) if opts.skip_existing else None
     dry_run(run.events, run.items, run.missing, skip, run.outputs, progress)
 
@@ -445,7 +445,7 @@ def _process(run: _FolderRun, progress: bool) -> None:
     rank, world = _dist()
     report = events.report
     params = _parameters(editor, opts, paths, out_dir, config)
-    key = fingerprint(editor.family.name, editor.weights_sha256, params)
+    key = fingerprint(editor.family.name, editor.weights_sha256, params, type(editor.config))
     skip = SkipCheck(out_dir, key) if opts.skip_existing else None
     params["executor"] = runner.parameters()
     reuse = opts.heap_reuse and editor.device.type == "cpu"
