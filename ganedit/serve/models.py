@@ -1,9 +1,10 @@
 """``GET /api/models``: every installed family with the fields its form is generated from.
 
 One row per family, as ``ganedit models --json`` gives it (name, kind, plugin, summary...),
-plus ``bundled_weights`` and ``fields``: the family's Config fields (not ``train_only``) and
-the :class:`~ganedit.infer.options.RunOptions` fields that apply to its kind, each with its
-help, type, default, choices and bounds. A third-party family's form needs no UI code.
+plus ``bundled_weights`` and ``fields``: the family's Config fields (not the ``train_only``
+or ``eval_only`` ones: options of ``ganedit train`` / ``ganedit eval`` alone) and the
+:class:`~ganedit.infer.options.RunOptions` fields that apply to its kind, each with its help,
+type, default, choices and bounds. A third-party family's form needs no UI code.
 
 ``scope`` says where a run option is shown: ``"both"`` (the single-image edit and folder
 runs) or ``"folder"``. ``device`` is the server's (``--device``), and ``mask``/``masks`` are
@@ -33,6 +34,9 @@ EDIT_OPTIONS = frozenset(
 ) | {"format", "quality", "strip_metadata", "accept_damaged"}
 #: Options that make sense for a GENERATE family (a sample, not a folder run).
 GENERATE_OPTIONS = frozenset({"weights", "precision", "batch_size"})
+#: Config field metadata keys that keep a field off the page (``ganedit train`` / ``ganedit
+#: eval`` options).
+ONLY_ELSEWHERE = ("train_only", "eval_only")
 
 
 def _default(f: dataclasses.Field) -> Any:
@@ -109,7 +113,7 @@ def family_row(cls: type[ModelFamily], plugin: str) -> dict[str, Any]:
     fields = [
         field_row(cls.Config, f, "config")
         for f in config_fields(cls.Config)
-        if not dict(f.metadata or {}).get("train_only") and f.name not in reserved
+        if not any(dict(f.metadata or {}).get(k) for k in ONLY_ELSEWHERE) and f.name not in reserved
     ]
     if cls.kind is Kind.GENERATE:
         run = [f for f in dataclasses.fields(RunOptions) if f.name in GENERATE_OPTIONS]
