@@ -258,10 +258,13 @@ class ModelFamily(Generic[C]):
     * ``name``: ``[a-z0-9-]+``, unique across all installed plugins.
     * ``kind``: a :class:`Kind`.
     * ``Config``: a dataclass whose defaults are the paper's; each field carries
-      ``metadata={"help": "..."}`` (and ``"train_only": True`` for training options). It
-      becomes CLI options, ``--help`` and the weights card. Field types: ``int``, ``float``,
-      ``bool``, ``str``, ``Literal[...]``, ``X | None`` of those, ``tuple[X, ...]`` /
-      ``tuple[X, X]`` / ``list[X]`` of those (checked when the family registers).
+      ``metadata={"help": "..."}`` (:func:`ganedit.config.option` writes it), with
+      ``"train_only": True`` for training options (``ganedit train`` only) and
+      ``"eval_only": True`` for settings of :meth:`evaluate` (``ganedit eval`` only, never
+      both). It becomes CLI options, ``--help`` and the weights card. Field types: ``int``,
+      ``float``, ``bool``, ``str``, ``Literal[...]``, ``X | None`` of those,
+      ``tuple[X, ...]`` / ``tuple[X, X]`` / ``list[X]`` of those (checked when the family
+      registers).
     * ``summary``: one line shown by ``ganedit models`` and ``--help``.
     * ``generators``: the networks of :meth:`build` that are generators: exported, EMA'd and
       loadable; :meth:`generator_for` picks the one to run (default ``("generator",)``).
@@ -407,7 +410,19 @@ class ModelFamily(Generic[C]):
     def evaluate(
         self, editor: Any, data: Mapping[str, Sequence[Path]], options: Mapping[str, Any]
     ) -> dict:
-        """``ganedit eval``: return ``{"rows": [dict, ...], "summary": {name: float}}``."""
+        """``ganedit eval``: return ``{"rows": [dict, ...], "summary": {name: float}}``.
+
+        Args:
+            editor: the loaded model (what :func:`ganedit.load` returns). The eval settings
+                arrive in ``editor.config``: ``ganedit eval``'s ``--FIELD`` options (the
+                ``eval_only`` fields among them) are applied there.
+            data: ``{role: [paths]}`` from ``--data``; it may be empty. Then use your own
+                default data, or call ``ganedit.data.role(data, name)``, whose
+                :class:`~ganedit.data.DatasetError` ``ganedit eval`` reports as "--data is
+                required".
+            options: ``{"n": int | None, "seed": int, "sheets": Path | None}`` from
+                ``--n``, ``--seed`` and ``--sheets``.
+        """
         raise NotImplementedError(f"{self.name} has no evaluation")
 
     def example_data(self, folder: Path, config: C) -> dict[str, list[Path]]:

@@ -67,7 +67,7 @@ def role(data: Mapping[str, Sequence[str | Path]], name: str) -> list[Path]:
     paths = data.get(name)
     if not paths:
         given = ", ".join(sorted(data)) or "none"
-        raise DatasetError(f"training data for {name!r} is missing (roles given: {given})")
+        raise DatasetError(f"data for role {name!r} is missing (roles given: {given})")
     return as_paths(paths)
 
 
