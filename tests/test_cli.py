@@ -637,18 +637,6 @@ def test_train_unknown_lr_schedule_is_a_usage_error(plugin_path, make_images, tm
 
 
 # ------------------------------------------------------------------------- export and its EMA
-def test_ema_warning_rule() -> None:
-    from ganedit.cli.export import ema_warning
-
-    text = ema_warning(200, 0.999)  # 0.999**200 = 82% of the EMA is still the initial weights
-    assert text is not None
-    assert "decay 0.999" in text and "only 200 steps" in text and "82%" in text
-    assert "2302 steps" in text and "--no-ema" in text and "--ema-decay (at most 0.988" in text
-    assert ema_warning(2400, 0.999) is None  # 9% left
-    assert ema_warning(22, 0.9) is None and ema_warning(21, 0.9) is not None
-    assert ema_warning(5, 0.0) is None and ema_warning(5, None) is None
-
-
 @pytest.mark.parametrize(
     ("decay", "more", "warned"),
     [(0.9, [], True), (0.9, ["--no-ema"], False), (0.3, [], False)],

@@ -9,7 +9,8 @@
 * :class:`LRSchedule` -- the learning-rate curve ``fit`` follows (constant, cosine, linear;
   warm-up and hold phases).
 * :func:`plot_run` -- loss curves of a run folder as a PNG.
-* :func:`export_weights` -- a run or checkpoint -> shippable weights + card (``ganedit export``).
+* :func:`export_weights` -- a run or checkpoint -> shippable weights + card (``ganedit export``);
+  it warns (:class:`EMAWarning`) when an exported EMA is still mostly the initial weights.
 
 Training a family by name (``ganedit.train``, ``ganedit train``) lives in
 :mod:`ganedit.training`, outside the engine: the engine never imports :mod:`ganedit.plugins`.
@@ -19,7 +20,7 @@ from ganedit.engine.checkpoint import CheckpointError, load_state, save_state
 from ganedit.engine.distributed import shard
 from ganedit.engine.ema import EMA
 from ganedit.engine.engine import Engine
-from ganedit.engine.export import export_weights
+from ganedit.engine.export import EMAWarning, export_weights
 from ganedit.engine.loop import FitResult, TrainingDiverged, as_roles, fit
 from ganedit.engine.options import TrainOptions
 from ganedit.engine.plot import plot_run
@@ -29,6 +30,7 @@ from ganedit.engine.schedule import LRSchedule
 __all__ = [
     "EMA",
     "CheckpointError",
+    "EMAWarning",
     "Engine",
     "FitResult",
     "LRSchedule",

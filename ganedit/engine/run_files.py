@@ -58,6 +58,7 @@ class RunFiles:
             "config": config_to_dict(self.config),
             "generators": list(self.generators),
             "ema": bool(self.engine.ema),
+            "ema_decay": self.engine.ema_decay if self.engine.ema else None,
             "data": self.data_paths,
             "precision": self.engine.precision.name,
         }
