@@ -11,13 +11,14 @@ from serving import Server
 from ganedit.config import option
 from ganedit.serve.models import family_row
 from ganedit.testing import TinyUpscale
+from ganedit.testing.families import TinyUpscaleConfig
 
 
 @dataclass
-class _Config:
-    scale: int = option(2, "Upscaling factor.")
-    width: int = option(8, "Hidden channels.")
-    lr: float = option(1e-3, "Adam rate.", train_only=True)
+class _Config(TinyUpscaleConfig):
+    """TinyUpscale's fields (width, scale; lr, batch_size, ema_decay, crop train_only) and a
+    setting of evaluate."""
+
     eval_noise: float = option(0.1, "Noise that ganedit eval adds.", eval_only=True)
 
 
@@ -31,7 +32,7 @@ def _config_fields(row: dict) -> list[str]:
 
 
 def test_train_only_and_eval_only_fields_stay_off_the_form() -> None:
-    assert _config_fields(family_row(_WithEvalSettings, "test")) == ["scale", "width"]
+    assert _config_fields(family_row(_WithEvalSettings, "test")) == ["width", "scale"]
 
 
 def test_the_served_inpaint_form_has_no_eval_settings(served: Server) -> None:
