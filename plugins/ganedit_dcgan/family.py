@@ -17,7 +17,7 @@ Departures from the paper (see also ``README.md``):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,78 +26,47 @@ import torch
 from torch import nn
 
 import ganedit
+from ganedit.config import option
 from ganedit.nn import adam, frozen, gan_loss
 from ganedit_dcgan.networks import Discriminator, Generator
 
 __all__ = ["DCGAN", "DCGANConfig"]
-
-TRAIN_ONLY = {"train_only": True}
 
 
 @dataclass
 class DCGANConfig:
     """DCGAN hyper-parameters; the defaults are the paper's (64x64 RGB, Adam 2e-4, beta1 0.5)."""
 
-    image_size: Literal[32, 64, 128] = field(
-        default=64, metadata={"help": "Side of the square images in pixels: 32, 64 or 128."}
+    image_size: Literal[32, 64, 128] = option(
+        64, "Side of the square images in pixels: 32, 64 or 128."
     )
-    channels: Literal[1, 3] = field(
-        default=3, metadata={"help": "Colour channels: 1 (gray) or 3 (RGB)."}
+    channels: Literal[1, 3] = option(3, "Colour channels: 1 (gray) or 3 (RGB).")
+    z_dim: int = option(100, "Size of the latent vector z ~ N(0, I).")
+    ngf: int = option(64, "Generator width: channels of its last hidden layer (doubling inwards).")
+    ndf: int = option(
+        64, "Discriminator width: channels of its first layer (doubling inwards).", train_only=True
     )
-    z_dim: int = field(default=100, metadata={"help": "Size of the latent vector z ~ N(0, I)."})
-    ngf: int = field(
-        default=64,
-        metadata={"help": "Generator width: channels of its last hidden layer (doubling inwards)."},
+    loss: Literal["bce", "lsgan", "hinge"] = option(
+        "bce", "Adversarial loss: bce (non-saturating, the paper), lsgan or hinge.", train_only=True
     )
-    ndf: int = field(
-        default=64,
-        metadata={
-            "help": "Discriminator width: channels of its first layer (doubling inwards).",
-            **TRAIN_ONLY,
-        },
+    spectral_norm: bool = option(
+        False,
+        "Spectral norm on the discriminator's convolutions (and no batch norm there).",
+        train_only=True,
     )
-    loss: Literal["bce", "lsgan", "hinge"] = field(
-        default="bce",
-        metadata={
-            "help": "Adversarial loss: bce (non-saturating, the paper), lsgan or hinge.",
-            **TRAIN_ONLY,
-        },
+    lr: float = option(2e-4, "Adam learning rate of both networks.", train_only=True)
+    d_lr: float = option(
+        0.0,
+        "The discriminator's own Adam learning rate (two time-scale update rule, "
+        "Heusel et al. 2017); 0 = lr.",
+        train_only=True,
     )
-    spectral_norm: bool = field(
-        default=False,
-        metadata={
-            "help": "Spectral norm on the discriminator's convolutions (and no batch norm there).",
-            **TRAIN_ONLY,
-        },
+    betas: tuple[float, float] = option((0.5, 0.999), "Adam betas (beta1, beta2).", train_only=True)
+    batch_size: int = option(128, "Images per training step.", train_only=True)
+    ema_decay: float = option(
+        0.999, "Decay of the generator's exponential moving average (0 = no EMA).", train_only=True
     )
-    lr: float = field(
-        default=2e-4, metadata={"help": "Adam learning rate of both networks.", **TRAIN_ONLY}
-    )
-    d_lr: float = field(
-        default=0.0,
-        metadata={
-            "help": "The discriminator's own Adam learning rate (two time-scale update rule, "
-            "Heusel et al. 2017); 0 = lr.",
-            **TRAIN_ONLY,
-        },
-    )
-    betas: tuple[float, float] = field(
-        default=(0.5, 0.999), metadata={"help": "Adam betas (beta1, beta2).", **TRAIN_ONLY}
-    )
-    batch_size: int = field(
-        default=128, metadata={"help": "Images per training step.", **TRAIN_ONLY}
-    )
-    ema_decay: float = field(
-        default=0.999,
-        metadata={
-            "help": "Decay of the generator's exponential moving average (0 = no EMA).",
-            **TRAIN_ONLY,
-        },
-    )
-    d_steps: int = field(
-        default=1,
-        metadata={"help": "Discriminator updates per generator update.", **TRAIN_ONLY},
-    )
+    d_steps: int = option(1, "Discriminator updates per generator update.", train_only=True)
 
 
 def _to_signed(x: torch.Tensor) -> torch.Tensor:

@@ -27,14 +27,14 @@ from __future__ import annotations
 import collections
 import contextlib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import torch
 from torch import nn
 
 import ganedit
-from ganedit.config import ConfigError
+from ganedit.config import ConfigError, option
 
 __all__ = [
     "EXTRA_HINT",
@@ -56,28 +56,20 @@ class MissingExtraError(ConfigError):
 _Keys = collections.namedtuple("_Keys", "missing_keys unexpected_keys")
 
 
-def _opt(text: str) -> dict[str, Any]:
-    return {"help": text}
-
-
 @dataclass
 class SpandrelConfig:
     """What ``ganedit import --to spandrel`` detected; set by the importer, not by hand."""
 
-    architecture: str = field(default="", metadata=_opt("spandrel architecture id (ESRGAN...)."))
-    scale: int = field(default=1, metadata=_opt("Output size / input size."))
-    in_channels: int = field(default=3, metadata=_opt("Input channels (1 gray, 3 RGB)."))
-    out_channels: int = field(default=3, metadata=_opt("Output channels."))
-    size_multiple: int = field(default=1, metadata=_opt("H and W are padded to a multiple."))
-    tiling: Literal["tiled", "untiled"] = field(
-        default="untiled", metadata=_opt("tiled: spandrel says tiling is fine.")
-    )
-    overlap: int = field(default=32, metadata=_opt("Tile overlap in input pixels."))
-    supports_half: bool = field(default=False, metadata=_opt("The architecture runs in fp16."))
-    supports_bfloat16: bool = field(default=False, metadata=_opt("It runs in bf16."))
-    non_commercial: bool = field(
-        default=False, metadata=_opt("The architecture's licence is non-commercial.")
-    )
+    architecture: str = option("", "spandrel architecture id (ESRGAN...).")
+    scale: int = option(1, "Output size / input size.")
+    in_channels: int = option(3, "Input channels (1 gray, 3 RGB).")
+    out_channels: int = option(3, "Output channels.")
+    size_multiple: int = option(1, "H and W are padded to a multiple.")
+    tiling: Literal["tiled", "untiled"] = option("untiled", "tiled: spandrel says tiling is fine.")
+    overlap: int = option(32, "Tile overlap in input pixels.")
+    supports_half: bool = option(False, "The architecture runs in fp16.")
+    supports_bfloat16: bool = option(False, "It runs in bf16.")
+    non_commercial: bool = option(False, "The architecture's licence is non-commercial.")
 
 
 def _spandrel() -> Any:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import ganedit
+from ganedit.config import option
 from ganedit.nn import adam, frozen, gan_loss
 from ganedit_srgan.degradations import bicubic_downscale, degrade, soften
 from ganedit_srgan.networks import SRGANDiscriminator, SRResNet
@@ -32,132 +33,103 @@ from ganedit_srgan.networks import SRGANDiscriminator, SRResNet
 __all__ = ["SRGAN", "SRGANConfig"]
 
 
-def _train(help_text: str) -> dict[str, Any]:
-    return {"help": help_text, "train_only": True}
-
-
 @dataclass
 class SRGANConfig:
     """SRResNet/SRGAN options. Architecture defaults are the paper's (16 blocks, 64 channels)
     except batch norm (off, after EDSR) and the bicubic skip (on); see ``networks``."""
 
-    scale: Literal[2, 4] = field(
-        default=4, metadata={"help": "Upscaling factor of the network (2 or 4)."}
+    scale: Literal[2, 4] = option(4, "Upscaling factor of the network (2 or 4).")
+    blocks: int = option(16, "Residual blocks in the generator (paper: 16).")
+    channels: int = option(64, "Feature channels in the generator (paper: 64).")
+    batch_norm: bool = option(
+        False,
+        "Batch norm in the residual blocks (paper: on; off by default, as EDSR "
+        "showed BN lowers PSNR and causes artefacts in SR).",
     )
-    blocks: int = field(
-        default=16, metadata={"help": "Residual blocks in the generator (paper: 16)."}
+    res_scale: float = option(
+        1.0, "Residual scaling per block (1.0 = paper; 0.1 for very wide nets)."
     )
-    channels: int = field(
-        default=64, metadata={"help": "Feature channels in the generator (paper: 64)."}
-    )
-    batch_norm: bool = field(
-        default=False,
-        metadata={
-            "help": "Batch norm in the residual blocks (paper: on; off by default, as EDSR "
-            "showed BN lowers PSNR and causes artefacts in SR)."
-        },
-    )
-    res_scale: float = field(
-        default=1.0,
-        metadata={"help": "Residual scaling per block (1.0 = paper; 0.1 for very wide nets)."},
-    )
-    bicubic_skip: bool = field(
-        default=True,
-        metadata={
-            "help": "Add the bicubic-upsampled input to the output (a global residual; "
-            "not in the paper, makes small-data training converge fast)."
-        },
+    bicubic_skip: bool = option(
+        True,
+        "Add the bicubic-upsampled input to the output (a global residual; "
+        "not in the paper, makes small-data training converge fast).",
     )
     # ------------------------------------------------------------------ training only
-    stage: Literal["psnr", "gan"] = field(
-        default="psnr",
-        metadata=_train(
-            "psnr = SRResNet, pixel loss only; gan = SRGAN fine-tune: pixel + "
-            "adversarial (+ perceptual when vgg_weights is given)."
-        ),
+    stage: Literal["psnr", "gan"] = option(
+        "psnr",
+        "psnr = SRResNet, pixel loss only; gan = SRGAN fine-tune: pixel + "
+        "adversarial (+ perceptual when vgg_weights is given).",
+        train_only=True,
     )
-    batch_size: int = field(default=16, metadata=_train("HR crops per training step (paper: 16)."))
-    lr: float = field(
-        default=1e-4,
-        metadata=_train("Adam learning rate, generator and discriminator (paper: 1e-4)."),
+    batch_size: int = option(16, "HR crops per training step (paper: 16).", train_only=True)
+    lr: float = option(
+        1e-4, "Adam learning rate, generator and discriminator (paper: 1e-4).", train_only=True
     )
-    crop_size: int = field(
-        default=96,
-        metadata=_train("HR training crop side in pixels, a multiple of scale (paper: 96)."),
+    crop_size: int = option(
+        96, "HR training crop side in pixels, a multiple of scale (paper: 96).", train_only=True
     )
-    pixel_loss: Literal["l1", "mse"] = field(
-        default="l1",
-        metadata=_train("Pixel loss (paper: mse; l1 trains to higher PSNR, as in EDSR)."),
+    pixel_loss: Literal["l1", "mse"] = option(
+        "l1", "Pixel loss (paper: mse; l1 trains to higher PSNR, as in EDSR).", train_only=True
     )
-    pixel_weight: float = field(default=1.0, metadata=_train("Weight of the pixel loss."))
-    adv_weight: float = field(
-        default=1e-3, metadata=_train("Weight of the adversarial loss (paper: 1e-3).")
+    pixel_weight: float = option(1.0, "Weight of the pixel loss.", train_only=True)
+    adv_weight: float = option(
+        1e-3, "Weight of the adversarial loss (paper: 1e-3).", train_only=True
     )
-    perceptual_weight: float = field(
-        default=0.006,
-        metadata=_train(
-            "Weight of the VGG19 feature MSE (paper: 0.006 with features / 12.75); "
-            "used only with vgg_weights."
-        ),
+    perceptual_weight: float = option(
+        0.006,
+        "Weight of the VGG19 feature MSE (paper: 0.006 with features / 12.75); "
+        "used only with vgg_weights.",
+        train_only=True,
     )
-    gan_loss: Literal["bce", "lsgan", "hinge", "wgan"] = field(
-        default="bce", metadata=_train("Adversarial loss (paper: bce, non-saturating).")
+    gan_loss: Literal["bce", "lsgan", "hinge", "wgan"] = option(
+        "bce", "Adversarial loss (paper: bce, non-saturating).", train_only=True
     )
-    spectral_norm: bool = field(
-        default=False,
-        metadata=_train("Spectral norm in the discriminator (replaces its batch norm)."),
+    spectral_norm: bool = option(
+        False, "Spectral norm in the discriminator (replaces its batch norm).", train_only=True
     )
-    d_channels: int = field(
-        default=64, metadata=_train("Width of the discriminator's first conv (paper: 64).")
+    d_channels: int = option(
+        64, "Width of the discriminator's first conv (paper: 64).", train_only=True
     )
-    vgg_weights: str | None = field(
-        default=None,
-        metadata=_train(
-            "Local VGG19 weights (.safetensors; convert torchvision's .pth with ganedit "
-            "import vgg19.pth vgg19.safetensors --to tensors) for the perceptual loss; "
-            "nothing is downloaded, without it the loss is off."
-        ),
+    vgg_weights: str | None = option(
+        None,
+        "Local VGG19 weights (.safetensors; convert torchvision's .pth with ganedit "
+        "import vgg19.pth vgg19.safetensors --to tensors) for the perceptual loss; "
+        "nothing is downloaded, without it the loss is off.",
+        train_only=True,
     )
-    blur_sigma: float = field(
-        default=0.0,
-        metadata=_train("Degradation: max Gaussian blur sigma before downscaling (0 = off)."),
+    blur_sigma: float = option(
+        0.0, "Degradation: max Gaussian blur sigma before downscaling (0 = off).", train_only=True
     )
-    noise_sigma: float = field(
-        default=0.0,
-        metadata=_train(
-            "Degradation: max Gaussian noise std on the LR image, 0-1 units (0 = off)."
-        ),
+    noise_sigma: float = option(
+        0.0,
+        "Degradation: max Gaussian noise std on the LR image, 0-1 units (0 = off).",
+        train_only=True,
     )
-    jpeg_quality: int = field(
-        default=0,
-        metadata=_train(
-            "Degradation: lowest JPEG quality of the LR image, drawn up to 95 (0 = off)."
-        ),
+    jpeg_quality: int = option(
+        0,
+        "Degradation: lowest JPEG quality of the LR image, drawn up to 95 (0 = off).",
+        train_only=True,
     )
-    soften_prob: float = field(
-        default=0.0,
-        metadata=_train(
-            "Soft-photo augmentation: probability that an HR crop is itself blurred (target "
-            "and input alike), so the model learns not to sharpen soft photos (0 = off)."
-        ),
+    soften_prob: float = option(
+        0.0,
+        "Soft-photo augmentation: probability that an HR crop is itself blurred (target "
+        "and input alike), so the model learns not to sharpen soft photos (0 = off).",
+        train_only=True,
     )
-    soften_sigma: float = field(
-        default=2.0,
-        metadata=_train("Soft-photo augmentation: max blur sigma in HR pixels."),
+    soften_sigma: float = option(
+        2.0, "Soft-photo augmentation: max blur sigma in HR pixels.", train_only=True
     )
-    init_weights: str | None = field(
-        default=None,
-        metadata=_train(
-            "Start the generator from these .safetensors weights, copying every "
-            "tensor whose name and shape match (e.g. an x2 model from the x4 "
-            "model's trunk, or the gan stage from psnr-stage weights)."
-        ),
+    init_weights: str | None = option(
+        None,
+        "Start the generator from these .safetensors weights, copying every "
+        "tensor whose name and shape match (e.g. an x2 model from the x4 "
+        "model's trunk, or the gan stage from psnr-stage weights).",
+        train_only=True,
     )
-    ema_decay: float = field(
-        default=0.999,
-        metadata=_train(
-            "Decay of the generator's weight EMA used for samples and export (0 = off)."
-        ),
+    ema_decay: float = option(
+        0.999,
+        "Decay of the generator's weight EMA used for samples and export (0 = off).",
+        train_only=True,
     )
 
 
