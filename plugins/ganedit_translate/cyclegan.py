@@ -60,6 +60,12 @@ class CycleGANLosses:
         "0 = off (the paper).",
         train_only=True,
     )
+    content_weight_b2a: float = option(
+        -1.0,
+        "Content term weight of the b2a direction alone (a direction whose target differs "
+        "more in shape may need less); negative = content_weight.",
+        train_only=True,
+    )
     content_sigma: float = option(
         2.0, "Blur (Gaussian sigma, px) of the content term.", train_only=True
     )
@@ -142,14 +148,15 @@ class CycleGAN(UnpairedFamily[CycleGANConfig]):
             adv = gan_loss(kind, n["d_b"](fake_b * 2 - 1), True, False) + gan_loss(
                 kind, n["d_a"](fake_a * 2 - 1), True, False
             )
+            w_ab, w_ba = _content_weights(cfg)
             content = torch.zeros((), device=a.device)
-            if float(cfg.content_weight) > 0:
-                content = _content(fake_b, a, float(cfg.content_sigma)) + _content(
-                    fake_a, b, float(cfg.content_sigma)
-                )
             w = float(cfg.cycle_weight)
             loss_g = adv + w * cycle + w * float(cfg.identity) * idt
-            loss_g = loss_g + float(cfg.content_weight) * content
+            if w_ab > 0 or w_ba > 0:
+                c_ab = _content(fake_b, a, float(cfg.content_sigma))
+                c_ba = _content(fake_a, b, float(cfg.content_sigma))
+                content = c_ab + c_ba
+                loss_g = loss_g + w_ab * c_ab + w_ba * c_ba
         update(step, "g", loss_g)  # built with the critics frozen: no grads land on them
         pool = ImagePool(int(cfg.pool_size))
         old_b = pool.query(step.state, "pool_b", fake_b.detach().float())
@@ -163,6 +170,13 @@ class CycleGAN(UnpairedFamily[CycleGANConfig]):
             "content": content.detach(),
             "d": loss_d,
         }
+
+
+def _content_weights(cfg: CycleGANConfig) -> tuple[float, float]:
+    """The content term's weights of a2b and b2a (``content_weight_b2a`` < 0: the same)."""
+    w_ab = float(cfg.content_weight)
+    w_ba = float(cfg.content_weight_b2a)
+    return w_ab, (w_ab if w_ba < 0 else w_ba)
 
 
 def _content(out: torch.Tensor, src: torch.Tensor, sigma: float) -> torch.Tensor:

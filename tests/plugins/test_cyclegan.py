@@ -205,3 +205,14 @@ def test_bundled_weights_load_and_meet_loose_bars(fashion_cycle: Path) -> None:
         assert s[f"{d}_cycle_psnr"] > 20, d
         assert s[f"{d}_frechet_distance"] < s[f"{d}_input_frechet_distance"] / 4, d
         assert s[f"{d}_structure_pair_centred"] > 0.52, d  # weakly above chance (0.5)
+
+
+def test_content_weight_of_b2a_alone() -> None:
+    from ganedit_translate.cyclegan import _content_weights
+
+    assert _content_weights(CycleGANConfig(content_weight=3.0)) == (3.0, 3.0)
+    assert _content_weights(CycleGANConfig(content_weight=3.0, content_weight_b2a=2.0)) == (
+        3.0,
+        2.0,
+    )
+    assert _content_weights(CycleGANConfig(content_weight_b2a=1.5)) == (0.0, 1.5)
