@@ -49,6 +49,7 @@ _LAZY: dict[str, str] = {
     "Tiling": "ganedit.family",
     "TilingMode": "ganedit.family",
     "Step": "ganedit.family",
+    "EvalResult": "ganedit.family",
     "list_models": "ganedit.plugins",
     "get_family": "ganedit.plugins",
     "plugin_records": "ganedit.plugins",
@@ -82,7 +83,15 @@ if TYPE_CHECKING:  # pragma: no cover
     # re-exported through __all__ (built from _LAZY, which ruff cannot see)
     from ganedit.config import ConfigError  # noqa: F401
     from ganedit.engine import Engine, fit  # noqa: F401
-    from ganedit.family import IOSpec, Kind, ModelFamily, Step, Tiling, TilingMode  # noqa: F401
+    from ganedit.family import (  # noqa: F401
+        EvalResult,
+        IOSpec,
+        Kind,
+        ModelFamily,
+        Step,
+        Tiling,
+        TilingMode,
+    )
     from ganedit.infer import Editor, RunOptions, RunReport, load, run_folder  # noqa: F401
     from ganedit.io import ImageReadError, ImageWriteError, read_image, write_image  # noqa: F401
     from ganedit.plugins import get_family, list_models, plugin_records  # noqa: F401

@@ -75,12 +75,25 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypedDict, TypeVar
 
 import torch
 from torch import nn
 
-__all__ = ["IOSpec", "Kind", "ModelFamily", "Step", "Tiling", "TilingMode", "TrainingEngine"]
+if TYPE_CHECKING:
+    from ganedit.data import TrainData
+    from ganedit.infer.editor import Editor
+
+__all__ = [
+    "EvalResult",
+    "IOSpec",
+    "Kind",
+    "ModelFamily",
+    "Step",
+    "Tiling",
+    "TilingMode",
+    "TrainingEngine",
+]
 
 C = TypeVar("C")
 
@@ -224,8 +237,22 @@ class TrainingEngine(Protocol):
         ...
 
 
+class EvalResult(TypedDict):
+    """What :meth:`ModelFamily.evaluate` returns (``ganedit eval`` prints and saves it).
+
+    Attributes:
+        rows: one dict per measured item (an image, a mask kind, a direction): column name
+            -> number or string.
+        summary: name -> number (or a path, e.g. a sample sheet): the figures a card or a
+            bar quotes.
+    """
+
+    rows: list[dict[str, Any]]
+    summary: dict[str, Any]
+
+
 @dataclass
-class Step:
+class Step(Generic[C]):
     """Everything :meth:`ModelFamily.training_step` may use, handed over by the engine.
 
     Attributes:
@@ -244,7 +271,7 @@ class Step:
 
     nets: Mapping[str, nn.Module]
     opts: Mapping[str, torch.optim.Optimizer]
-    config: Any
+    config: C
     engine: TrainingEngine
     state: dict[str, torch.Tensor]
     index: int = 0
@@ -355,7 +382,7 @@ class ModelFamily(Generic[C]):
         """The optimisers (keys are free, e.g. ``"g"`` and ``"d"``)."""
         raise NotImplementedError(f"{self.name} cannot be trained")
 
-    def dataset(self, data: Mapping[str, Sequence[Path]], config: C) -> Any:
+    def dataset(self, data: Mapping[str, Sequence[Path]], config: C) -> TrainData:
         """A :class:`ganedit.data.TrainData` from ``data`` (role -> paths; roles from
         :attr:`data_roles`). Raise :class:`ganedit.data.DatasetError` for a wrong set of
         roles, naming the roles expected."""
@@ -367,7 +394,7 @@ class ModelFamily(Generic[C]):
         return {}
 
     def training_step(
-        self, step: Step, batch: Mapping[str, torch.Tensor]
+        self, step: Step[C], batch: Mapping[str, torch.Tensor]
     ) -> dict[str, torch.Tensor]:
         """One update of every network through ``step.engine.backward`` / ``.step``.
 
@@ -408,8 +435,8 @@ class ModelFamily(Generic[C]):
 
     # ----------------------------------------------------------------------------- evaluation
     def evaluate(
-        self, editor: Any, data: Mapping[str, Sequence[Path]], options: Mapping[str, Any]
-    ) -> dict:
+        self, editor: Editor, data: Mapping[str, Sequence[Path]], options: Mapping[str, Any]
+    ) -> EvalResult:
         """``ganedit eval``: return ``{"rows": [dict, ...], "summary": {name: float}}``.
 
         Args:

@@ -17,7 +17,7 @@ from ganedit.cli.common import (
 )
 from ganedit.cli.model_commands import load_editor, model_command, model_group
 from ganedit.cli.roles import roles_help, roles_option
-from ganedit.family import Kind, ModelFamily
+from ganedit.family import EvalResult, Kind, ModelFamily
 
 EVAL_COMMON = {
     "data",
@@ -61,7 +61,7 @@ def _format_table(rows: list[dict], summary: dict) -> str:
     return "\n".join(lines)
 
 
-def _evaluate(family: ModelFamily, editor: Any, data: dict, options: dict[str, Any]) -> dict:
+def _evaluate(family: ModelFamily, editor: Any, data: dict, options: dict[str, Any]) -> EvalResult:
     """``family.evaluate``; without ``--data`` a family that has no evaluation data of its own
     (its evaluate raises :class:`~ganedit.data.DatasetError`) is a usage error saying that
     ``--data`` is required."""

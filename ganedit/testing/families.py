@@ -113,7 +113,7 @@ class TinyGenerate(ModelFamily[TinyGenerateConfig]):
     def optimizers(self, nets: Mapping[str, nn.Module], config: Any) -> dict[str, Any]:
         return {k: adam(nets[k].parameters(), config.lr, (0.5, 0.999)) for k in nets}
 
-    def dataset(self, data: Mapping[str, Sequence[Path]], config: Any) -> Any:
+    def dataset(self, data: Mapping[str, Sequence[Path]], config: Any) -> gdata.TrainData:
         return gdata.image_folder(
             data["data"], channels=1, load_size=(8, 8), augment=gdata.JointAugment(flip=True)
         )
@@ -198,7 +198,7 @@ class TinyUpscale(_OneGenerator):
         base = F.interpolate(x, scale_factor=int(config.scale), mode="nearest")
         return (base + 0.1 * torch.tanh(net(x * 2 - 1))).clamp(0, 1)
 
-    def dataset(self, data: Mapping[str, Sequence[Path]], config: Any) -> Any:
+    def dataset(self, data: Mapping[str, Sequence[Path]], config: Any) -> gdata.TrainData:
         return gdata.image_folder(
             data["data"], channels=3, crop=config.crop, augment=gdata.JointAugment(flip=True)
         )
@@ -259,7 +259,7 @@ class TinyInpaint(_OneGenerator):
         fill = torch.sigmoid(net(torch.cat([known * 2 - 1, m], 1)))
         return known + fill * m
 
-    def dataset(self, data: Mapping[str, Sequence[Path]], config: Any) -> Any:
+    def dataset(self, data: Mapping[str, Sequence[Path]], config: Any) -> gdata.TrainData:
         if "image" in data:
             return gdata.image_mask(data["image"], data["mask"], channels=3, crop=config.crop)
         masks = gdata.MaskGenerator("box")
@@ -311,7 +311,7 @@ class TinyColorize(_OneGenerator):
         """``{"image": (N, 1, H, W)}`` gray in [0, 1] -> ``(N, 3, H, W)`` RGB in [0, 1]."""
         return torch.sigmoid(net(inputs["image"] * 2 - 1))
 
-    def dataset(self, data: Mapping[str, Sequence[Path]], config: Any) -> Any:
+    def dataset(self, data: Mapping[str, Sequence[Path]], config: Any) -> gdata.TrainData:
         if "a" in data or "b" in data:
             if not ("a" in data and "b" in data):
                 raise gdata.DatasetError("tiny-colorize: give both --data a=DIR and b=DIR")
@@ -408,7 +408,7 @@ class TinyCycle(ModelFamily[TinyCycleConfig]):
         empty = torch.zeros((0, 3, config.crop, config.crop))
         return {"pool_a": empty, "pool_b": empty.clone()}
 
-    def dataset(self, data: Mapping[str, Sequence[Path]], config: Any) -> Any:
+    def dataset(self, data: Mapping[str, Sequence[Path]], config: Any) -> gdata.TrainData:
         return gdata.unpaired(
             data["a"],
             data["b"],

@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 import torch
 
+import ganedit
 from ganedit import data as datasets
 from ganedit.metrics import (
     CLASSES,
@@ -199,7 +200,7 @@ def _figures(
     nn_n: int,
     real_shares: np.ndarray,
     pr_n: int = 5000,
-) -> dict:
+) -> ganedit.EvalResult:
     t0 = time.time()
     feats, preds = features_and_predictions(net, samples)
     ref_feats, _ = features_and_predictions(net, fd_against)
@@ -241,7 +242,9 @@ def _data_root(data: Sequence[Path | str]) -> Path:
     return Path(data[0]) if data else DEFAULT_DATA
 
 
-def evaluate_generator(editor: Any, data: Sequence[Path | str], options: Mapping[str, Any]) -> dict:
+def evaluate_generator(
+    editor: Any, data: Sequence[Path | str], options: Mapping[str, Any]
+) -> ganedit.EvalResult:
     """``DCGAN.evaluate``: figures for ``options["n"]`` samples (default 10000) of ``editor``.
 
     Args:
@@ -274,7 +277,9 @@ def evaluate_generator(editor: Any, data: Sequence[Path | str], options: Mapping
     return _figures(net, samples, test, train, min(nn_n, n), real_shares)
 
 
-def reference_figures(data: Sequence[Path | str] = (), n: int = 10000, nn_n: int = 2000) -> dict:
+def reference_figures(
+    data: Sequence[Path | str] = (), n: int = 10000, nn_n: int = 2000
+) -> ganedit.EvalResult:
     """The real-data floor (see the module docstring)."""
     return evaluate_generator(None, data, {"n": n, "nn_n": nn_n, "reference": True})
 

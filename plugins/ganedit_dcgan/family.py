@@ -153,7 +153,9 @@ class DCGAN(ganedit.ModelFamily):
             "discriminator": adam(nets["discriminator"].parameters(), d_lr, betas),
         }
 
-    def dataset(self, data: Mapping[str, Sequence[Path]], config: DCGANConfig) -> Any:
+    def dataset(
+        self, data: Mapping[str, Sequence[Path]], config: DCGANConfig
+    ) -> ganedit.data.TrainData:
         """Training images from ``data["data"]`` (``--data DIR``), as a
         :class:`ganedit.data.TrainData`.
 
@@ -247,8 +249,11 @@ class DCGAN(ganedit.ModelFamily):
 
     # ----------------------------------------------------------------------------- evaluation
     def evaluate(
-        self, editor: Any, data: Mapping[str, Sequence[Path]], options: Mapping[str, Any]
-    ) -> dict:
+        self,
+        editor: ganedit.Editor,
+        data: Mapping[str, Sequence[Path]],
+        options: Mapping[str, Any],
+    ) -> ganedit.EvalResult:
         """Fréchet distance, class shares and nearest-neighbour distance in the feature space of
         the project's Fashion-MNIST classifier, against ``data["data"]`` (the Fashion-MNIST
         folder; see :mod:`ganedit_dcgan.evaluate`)."""

@@ -45,6 +45,7 @@ import cv2
 import numpy as np
 import torch
 
+import ganedit
 from ganedit import data as gdata
 from ganedit.io import IMAGE_EXTENSIONS, read_image, read_mask, write_image
 from ganedit.metrics import edge_f1, gradient_energy_ratio
@@ -209,7 +210,7 @@ def write_sheet(
 
 def evaluate_inpaint(
     editor: Any, data: Mapping[str, Sequence[Path]], options: Mapping[str, Any]
-) -> dict:
+) -> ganedit.EvalResult:
     """Rows per (mask kind, image) and a summary per kind (module docstring).
 
     Args:

@@ -263,7 +263,7 @@ class Inpaint(ganedit.ModelFamily[InpaintConfig]):
             "d": adam(nets["discriminator"].parameters(), float(config.d_lr), (0.9, 0.999)),
         }
 
-    def dataset(self, data: Mapping[str, Sequence[Path]], config: InpaintConfig) -> Any:
+    def dataset(self, data: Mapping[str, Sequence[Path]], config: InpaintConfig) -> gdata.TrainData:
         """``--data DIR``: photos with generated masks (``mask_kind``, seeded by the data
         position, so resume is exact); ``--data image=DIR --data mask=DIR``: mask files
         matched by relative path. Random ``crop_size`` crops, horizontal flips."""
@@ -381,8 +381,11 @@ class Inpaint(ganedit.ModelFamily[InpaintConfig]):
 
     # ----------------------------------------------------------------------------- evaluation
     def evaluate(
-        self, editor: Any, data: Mapping[str, Sequence[Path]], options: Mapping[str, Any]
-    ) -> dict:
+        self,
+        editor: ganedit.Editor,
+        data: Mapping[str, Sequence[Path]],
+        options: Mapping[str, Any],
+    ) -> ganedit.EvalResult:
         """``ganedit eval inpaint``: hole PSNR/SSIM, edge F1 and gradient-energy ratio of the
         model, cv2 TELEA and NS, and sample sheets (:mod:`ganedit_inpaint.evaluate`)."""
         from ganedit_inpaint.evaluate import evaluate_inpaint

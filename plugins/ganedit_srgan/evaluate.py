@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
+import ganedit
 from ganedit_srgan.degradations import bicubic_downscale, bicubic_upscale, quantize
 
 __all__ = ["evaluate_sr", "image_to_tensor", "y_psnr_ssim"]
@@ -77,7 +78,9 @@ def _collect(data: Sequence[Path], n: int | None) -> list[tuple[Path, str]]:
 
 
 @torch.no_grad()
-def evaluate_sr(editor: Any, data: Sequence[Path], options: Mapping[str, Any]) -> dict:
+def evaluate_sr(
+    editor: Any, data: Sequence[Path], options: Mapping[str, Any]
+) -> ganedit.EvalResult:
     """Evaluate a loaded srgan editor on HR photos.
 
     Args:

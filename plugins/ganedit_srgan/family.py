@@ -303,7 +303,9 @@ class SRGAN(ganedit.ModelFamily):
             )
         return opts
 
-    def dataset(self, data: Mapping[str, Sequence[Path]], config: SRGANConfig) -> Any:
+    def dataset(
+        self, data: Mapping[str, Sequence[Path]], config: SRGANConfig
+    ) -> ganedit.data.TrainData:
         """Random ``crop_size`` HR crops (with flips) from every photo under ``data["data"]``
         (``--data DIR``)."""
         from ganedit import data as datasets
@@ -395,8 +397,11 @@ class SRGAN(ganedit.ModelFamily):
 
     # ----------------------------------------------------------------------------- evaluation
     def evaluate(
-        self, editor: Any, data: Mapping[str, Sequence[Path]], options: Mapping[str, Any]
-    ) -> dict:
+        self,
+        editor: ganedit.Editor,
+        data: Mapping[str, Sequence[Path]],
+        options: Mapping[str, Any],
+    ) -> ganedit.EvalResult:
         """PSNR/SSIM on the Y channel against bicubic on ``data["data"]`` (HR photos); see
         :mod:`ganedit_srgan.evaluate`."""
         from ganedit_srgan.evaluate import evaluate_sr

@@ -257,7 +257,7 @@ def _fashion_figures(outs: torch.Tensor, x: torch.Tensor, y: torch.Tensor, label
 
 def evaluate_pix2pix(
     editor: Any, data: Mapping[str, Sequence[Path]], options: Mapping[str, Any]
-) -> dict:
+) -> ganedit.EvalResult:
     """``Pix2Pix.evaluate``: see the module docstring.
 
     Args:
@@ -390,7 +390,7 @@ def _direction_figures(
 
 def evaluate_cyclegan(
     editor: Any, domains: Mapping[str, Sequence[Path]], options: Mapping[str, Any]
-) -> dict:
+) -> ganedit.EvalResult:
     """``CycleGAN.evaluate`` and ``CUT.evaluate``: see the module docstring.
 
     Args:

@@ -271,8 +271,11 @@ class Pix2Pix(TranslationFamily[Pix2PixConfig]):
 
     # ----------------------------------------------------------------------------- evaluation
     def evaluate(
-        self, editor: Any, data: Mapping[str, Sequence[Path]], options: Mapping[str, Any]
-    ) -> dict:
+        self,
+        editor: ganedit.Editor,
+        data: Mapping[str, Sequence[Path]],
+        options: Mapping[str, Any],
+    ) -> ganedit.EvalResult:
         """PSNR / SSIM against the targets, and Fashion-MNIST figures where labels exist
         (see :mod:`ganedit_translate.evaluate`)."""
         from ganedit_translate.evaluate import evaluate_pix2pix

@@ -125,7 +125,7 @@ class UnpairedFamily(TranslationFamily[C]):
             "d": adam(critics, float(config.lr), betas),
         }
 
-    def dataset(self, data: Mapping[str, Sequence[Path]], config: Any) -> Any:
+    def dataset(self, data: Mapping[str, Sequence[Path]], config: Any) -> gdata.TrainData:
         """Unpaired ``batch["a"]`` and ``batch["b"]``, each jittered and flipped on its own.
 
         ``--data a=DIR --data b=DIR``, or a plain ``--data DIR`` holding ``trainA/`` and
@@ -210,8 +210,11 @@ class UnpairedFamily(TranslationFamily[C]):
         return [a, fake_b, back_a, b, fake_a, back_b]
 
     def evaluate(
-        self, editor: Any, data: Mapping[str, Sequence[Path]], options: Mapping[str, Any]
-    ) -> dict:
+        self,
+        editor: ganedit.Editor,
+        data: Mapping[str, Sequence[Path]],
+        options: Mapping[str, Any],
+    ) -> ganedit.EvalResult:
         """Per direction: target-class share, content score, cycle PSNR (informative for
         cut, which has no cycle loss), Fréchet distance and structure kept (see
         :mod:`ganedit_translate.evaluate`); default data: the ``testA/`` and ``testB/`` of
