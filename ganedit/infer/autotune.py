@@ -73,7 +73,9 @@ def _pink_noise(gen: torch.Generator, channels: int, side: int) -> torch.Tensor:
     cells, weight = 2, 1.0
     while cells <= side:
         grid = torch.rand(1, channels, cells, cells, generator=gen)
-        total += weight * F.interpolate(grid, size=(side, side), mode="bilinear", align_corners=False)
+        total += weight * F.interpolate(
+            grid, size=(side, side), mode="bilinear", align_corners=False
+        )
         cells, weight = cells * 2, weight / 2
     lo, hi = total.amin(), total.amax()
     return (total - lo) / (hi - lo).clamp_min(1e-6)
