@@ -85,7 +85,9 @@ def main() -> None:
     print(f"{'form':32s} {'seconds':>8s} {'vs fp32 NCHW':>13s}  levels from fp32 (mean / max)")
     for name, s in seconds.items():
         d = (outputs[name] * 255 - ref).round().abs()
-        print(f"{name:32s} {s:8.3f} {base / s:12.2f}x  {d.mean().item():.2f} / {d.max().item():.0f}")
+        print(
+            f"{name:32s} {s:8.3f} {base / s:12.2f}x  {d.mean().item():.2f} / {d.max().item():.0f}"
+        )
     macs = macs_per_pixel(plain_generator(editor)) * args.size**2
     for prec in ("fp32", "bf16"):
         print(f"{prec} GEMM peak {peak_gflops('cpu', precision=prec):.1f} GFLOP/s "
