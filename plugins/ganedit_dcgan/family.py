@@ -249,10 +249,7 @@ class DCGAN(ganedit.ModelFamily):
 
     # ----------------------------------------------------------------------------- evaluation
     def evaluate(
-        self,
-        editor: ganedit.Editor,
-        data: Mapping[str, Sequence[Path]],
-        options: Mapping[str, Any],
+        self, editor: ganedit.Editor, data: Mapping[str, Sequence[Path]], options: Mapping[str, Any]
     ) -> ganedit.EvalResult:
         """Fréchet distance, class shares and nearest-neighbour distance in the feature space of
         the project's Fashion-MNIST classifier, against ``data["data"]`` (the Fashion-MNIST

@@ -381,10 +381,7 @@ class Inpaint(ganedit.ModelFamily[InpaintConfig]):
 
     # ----------------------------------------------------------------------------- evaluation
     def evaluate(
-        self,
-        editor: ganedit.Editor,
-        data: Mapping[str, Sequence[Path]],
-        options: Mapping[str, Any],
+        self, editor: ganedit.Editor, data: Mapping[str, Sequence[Path]], options: Mapping[str, Any]
     ) -> ganedit.EvalResult:
         """``ganedit eval inpaint``: hole PSNR/SSIM, edge F1 and gradient-energy ratio of the
         model, cv2 TELEA and NS, and sample sheets (:mod:`ganedit_inpaint.evaluate`)."""

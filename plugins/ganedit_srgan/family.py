@@ -397,10 +397,7 @@ class SRGAN(ganedit.ModelFamily):
 
     # ----------------------------------------------------------------------------- evaluation
     def evaluate(
-        self,
-        editor: ganedit.Editor,
-        data: Mapping[str, Sequence[Path]],
-        options: Mapping[str, Any],
+        self, editor: ganedit.Editor, data: Mapping[str, Sequence[Path]], options: Mapping[str, Any]
     ) -> ganedit.EvalResult:
         """PSNR/SSIM on the Y channel against bicubic on ``data["data"]`` (HR photos); see
         :mod:`ganedit_srgan.evaluate`."""

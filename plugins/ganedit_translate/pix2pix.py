@@ -271,10 +271,7 @@ class Pix2Pix(TranslationFamily[Pix2PixConfig]):
 
     # ----------------------------------------------------------------------------- evaluation
     def evaluate(
-        self,
-        editor: ganedit.Editor,
-        data: Mapping[str, Sequence[Path]],
-        options: Mapping[str, Any],
+        self, editor: ganedit.Editor, data: Mapping[str, Sequence[Path]], options: Mapping[str, Any]
     ) -> ganedit.EvalResult:
         """PSNR / SSIM against the targets, and Fashion-MNIST figures where labels exist
         (see :mod:`ganedit_translate.evaluate`)."""

@@ -210,10 +210,7 @@ class UnpairedFamily(TranslationFamily[C]):
         return [a, fake_b, back_a, b, fake_a, back_b]
 
     def evaluate(
-        self,
-        editor: ganedit.Editor,
-        data: Mapping[str, Sequence[Path]],
-        options: Mapping[str, Any],
+        self, editor: ganedit.Editor, data: Mapping[str, Sequence[Path]], options: Mapping[str, Any]
     ) -> ganedit.EvalResult:
         """Per direction: target-class share, content score, cycle PSNR (informative for
         cut, which has no cycle loss), Fréchet distance and structure kept (see
