@@ -85,11 +85,19 @@ class InpaintConfig:
         "kaiming init; 0 = all zero (the correction starts at exactly 0, but the layers "
         "before the head then get no gradient at first).",
     )
-    upsample: Literal["transposed", "resize"] = option(
+    upsample: Literal["transposed", "resize", "shuffle"] = option(
         "transposed",
-        "Decoder levels: transposed convolutions (LaMa) or nearest x2 + convolution (no "
-        "checkerboard).",
+        "Decoder levels: transposed convolutions (LaMa), nearest x2 + convolution, or "
+        "a pixel shuffle starting as nearest x2 (ICNR); the last two start without a "
+        "checkerboard.",
     )
+    noise: float = option(
+        0.0,
+        "Std of a Gaussian noise channel the generator sees in the hole (0 = none, LaMa): "
+        "randomness to paint texture with; at inference the noise is drawn from "
+        "noise_seed, so one input always gets the same fill.",
+    )
+    noise_seed: int = option(0, "noise > 0: the seed of the noise drawn at inference.")
     dilate: int = option(0, "Grow the hole by this many pixels before filling (0 = off).")
     feather: int = option(
         0,
@@ -197,8 +205,9 @@ class Inpaint(ganedit.ModelFamily[InpaintConfig]):
             gate=bool(config.gate),
             output_gate=bool(config.output_gate),
             upsample=str(config.upsample),
+            noise_channels=1 if float(config.noise) > 0 else 0,
         )
-        init_weights(g, "kaiming")
+        init_weights(g, "kaiming").icnr_()
         if not g.residual or g.out_gate is not None:
             return g
         scale = float(config.head_scale)
@@ -433,9 +442,26 @@ def fill_and_base(
     blanked image ``x * (1 - m)`` (``"zeros"``)."""
     if config.prefill != "smooth":
         base = x * (1 - m)
-        return net(torch.cat([base, m], 1)).float(), base
+        return net(torch.cat([base, m, *noise_input(net, m, config)], 1)).float(), base
     with torch.no_grad():
         base = compose.smooth_fill(x.float(), m, int(config.smooth_iters))
-    corr = net(torch.cat([base, m], 1)).float()
+    corr = net(torch.cat([base, m, *noise_input(net, m, config)], 1)).float()
     strength = float(getattr(config, "strength", 1.0))
     return (base + (corr if strength == 1.0 else strength * corr)).clamp(0, 1), base
+
+
+def noise_input(net: nn.Module, m: torch.Tensor, config: InpaintConfig) -> list[torch.Tensor]:
+    """The generator's noise channel: ``[]`` when ``config.noise`` is 0, else one ``(N, 1,
+    H, W)`` float32 tensor, ``N(0, noise**2)`` in the hole and 0 outside. A training-mode
+    ``net`` draws from the global torch RNG (checkpointed, so resume is exact); in eval mode
+    the noise comes from ``noise_seed`` (the same input gets the same fill)."""
+    std = float(getattr(config, "noise", 0.0))
+    if std <= 0:
+        return []
+    shape = (m.shape[0], 1, *m.shape[-2:])
+    if net.training:
+        z = torch.randn(shape, device=m.device)
+    else:
+        rng = torch.Generator().manual_seed(int(getattr(config, "noise_seed", 0)))
+        z = torch.randn(shape, generator=rng).to(m.device)
+    return [z * std * m]

@@ -163,13 +163,19 @@ class FFCGenerator(nn.Module):
             Adam step, while every layer before it gets gradient from the first step on.
         output_gate: with ``gate`` and ``residual``, create ``out_gate`` (False: only the
             block gates).
-        upsample: ``"transposed"`` (LaMa: a 3x3 stride-2 transposed convolution per level)
-            or ``"resize"`` (nearest x2, then a 3x3 convolution; Odena et al. 2016: the
+        upsample: ``"transposed"`` (LaMa: a 3x3 stride-2 transposed convolution per level),
+            ``"resize"`` (nearest x2, then a 3x3 convolution; Odena et al. 2016: the
             transposed kernel overlaps unevenly and paints a checkerboard, which a texture
-            loss rewards).
+            loss rewards) or ``"shuffle"`` (a 3x3 convolution to 4x the channels, then a
+            pixel shuffle, Shi et al. 2016, with ICNR initialisation, Aitken et al. 2017:
+            at initialisation exactly ``"resize"``, so no checkerboard, with the
+            transposed convolution's capacity; :meth:`icnr_` after any re-initialisation).
+        noise_channels: extra input channels of Gaussian noise (0 = LaMa's 4 inputs): a
+            source of randomness for texture the context cannot determine (the generator
+            is otherwise deterministic and can only paint one fixed pattern).
 
-    Input: ``(N, 4, H, W)`` float: the image with its hole blanked (LaMa: ``image * (1 -
-    mask)``) or pre-filled, in [0, 1], and the mask (1 = fill). Output: ``(N, 3, H, W)``
+    Input: ``(N, 4 + noise_channels, H, W)`` float: the image with its hole blanked (LaMa:
+    ``image * (1 - mask)``) or pre-filled, in [0, 1], the mask (1 = fill), then the noise. Output: ``(N, 3, H, W)``
     float: the raw fill for every pixel before compositing, in (0, 1) (sigmoid); with
     ``residual``, an unbounded correction.
     """
@@ -185,11 +191,13 @@ class FFCGenerator(nn.Module):
         gate: bool = False,
         output_gate: bool = True,
         upsample: str = "transposed",
+        noise_channels: int = 0,
     ) -> None:
         super().__init__()
         widths = [min(width * 2**i, 8 * width) for i in range(downsamplings + 1)]
         bias = norm == "none"
-        stem = nn.Conv2d(4, width, 7, padding=3, padding_mode="reflect", bias=bias)
+        self.in_channels = 4 + int(noise_channels)
+        stem = nn.Conv2d(self.in_channels, width, 7, padding=3, padding_mode="reflect", bias=bias)
         enc = conv_norm_act(stem, norm, nn.ReLU(inplace=True))
         for i in range(downsamplings):
             down = nn.Conv2d(widths[i], widths[i + 1], 3, 2, 1, bias=bias)
@@ -218,8 +226,16 @@ class FFCGenerator(nn.Module):
             nn.init.zeros_(head.bias)
         return self
 
+    def icnr_(self) -> FFCGenerator:
+        """ICNR-initialise every ``"shuffle"`` level (no-op for the other decoders): call it
+        after any initialisation that draws the convolutions afresh."""
+        for module in self.decoder:
+            if isinstance(module, ShuffleUp):
+                module.icnr_()
+        return self
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N, 4, H, W)`` -> ``(N, 3, H, W)`` (see the class docstring)."""
+        """``(N, 4 + noise_channels, H, W)`` -> ``(N, 3, H, W)`` (class docstring)."""
         h = self.encoder(x)
         c = h.shape[1] - self.split
         xl, xg = self.blocks((h[:, :c], h[:, c:]))
@@ -234,13 +250,44 @@ def _up(c_in: int, c_out: int, upsample: str, norm: str) -> list[nn.Module]:
     if upsample == "transposed":
         up = nn.ConvTranspose2d(c_in, c_out, 3, 2, 1, output_padding=1, bias=bias)
         return conv_norm_act(up, norm, nn.ReLU(inplace=True))
+    if upsample == "shuffle":
+        return [ShuffleUp(c_in, c_out, bias), norm_layer(norm, c_out), nn.ReLU(inplace=True)]
     if upsample != "resize":
-        raise ValueError(f"upsample must be 'transposed' or 'resize', not {upsample!r}")
+        raise ValueError(f"upsample must be 'transposed', 'resize' or 'shuffle', not {upsample!r}")
     conv = nn.Conv2d(c_in, c_out, 3, padding=1, padding_mode="reflect", bias=bias)
     return [
         nn.Upsample(scale_factor=2, mode="nearest"),
         *conv_norm_act(conv, norm, nn.ReLU(inplace=True)),
     ]
+
+
+class ShuffleUp(nn.Module):
+    """x2 by sub-pixel convolution: ``(N, c_in, h, w)`` -> ``(N, c_out, 2h, 2w)``.
+
+    A 3x3 convolution (reflect padding) to ``4 * c_out`` channels, then
+    :class:`torch.nn.PixelShuffle` (Shi et al. 2016). :meth:`icnr_` makes the four sub-pixel
+    kernels of each output channel equal (Aitken et al. 2017), so the layer starts as nearest
+    x2 after a convolution: free of the checkerboard a transposed convolution starts with.
+    """
+
+    def __init__(self, c_in: int, c_out: int, bias: bool) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(c_in, 4 * c_out, 3, padding=1, padding_mode="reflect", bias=bias)
+        self.shuffle = nn.PixelShuffle(2)
+        self.icnr_()
+
+    @torch.no_grad()
+    def icnr_(self) -> ShuffleUp:
+        """Copy sub-kernel 0 of each output channel to its other three (and the biases)."""
+        w = self.conv.weight  # (4 * c_out, c_in, 3, 3); channel c * 4 + k -> sub-pixel k
+        w.copy_(w[::4].repeat_interleave(4, dim=0))
+        if self.conv.bias is not None:
+            self.conv.bias.copy_(self.conv.bias[::4].repeat_interleave(4))
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, c_in, h, w)`` -> ``(N, c_out, 2h, 2w)``."""
+        return self.shuffle(self.conv(x))
 
 
 class MaskDiscriminator(nn.Module):

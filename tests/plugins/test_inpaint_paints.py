@@ -204,14 +204,15 @@ def test_a_gray_photo_gets_a_gray_fill_and_a_colour_photo_keeps_its_colours() ->
     assert torch.equal(got, fill[:1])
 
 
-@pytest.mark.parametrize("upsample", ["transposed", "resize"])
-def test_both_decoders_give_the_shape_and_learn(upsample: str) -> None:
+@pytest.mark.parametrize("upsample", ["transposed", "resize", "shuffle"])
+def test_every_decoder_gives_the_shape_and_learns(upsample: str) -> None:
     cfg = gated(output_gate=False, head_scale=1.0, upsample=upsample)
     torch.manual_seed(0)
     g = Inpaint().build_generator("generator", cfg)
     kinds = {type(m).__name__ for m in g.decoder}
     assert ("ConvTranspose2d" in kinds) == (upsample == "transposed")
     assert ("Upsample" in kinds) == (upsample == "resize")
+    assert ("ShuffleUp" in kinds) == (upsample == "shuffle")
     x, m = torch.rand(2, 3, 16, 16), torch.zeros(2, 1, 16, 16)
     m[..., 4:12, 4:12] = 1
     raw, base = fill_and_base(g, x, m, cfg)
@@ -220,3 +221,52 @@ def test_both_decoders_give_the_shape_and_learn(upsample: str) -> None:
     assert all(p.grad is not None for p in g.decoder.parameters())
     with pytest.raises(ValueError, match="upsample"):
         Inpaint().build_generator("generator", gated(upsample="bilinear"))
+
+
+def test_the_shuffle_decoder_starts_as_nearest_upsampling_after_the_family_init() -> None:
+    """ICNR survives the family's kaiming init: every 2x2 output block of a fresh level is
+    constant (nearest x2 of a convolution: no checkerboard), and training may break that."""
+    from ganedit_inpaint.networks import ShuffleUp
+
+    torch.manual_seed(0)
+    g = Inpaint().build_generator("generator", gated(upsample="shuffle", head_scale=1.0))
+    levels = [m for m in g.decoder if isinstance(m, ShuffleUp)]
+    assert len(levels) == 2
+    for up in levels:
+        y = up(torch.randn(1, up.conv.in_channels, 6, 5))
+        assert y.shape == (1, up.conv.out_channels // 4, 12, 10)
+        for dy, dx in ((0, 1), (1, 0), (1, 1)):
+            assert torch.allclose(y[..., dy::2, dx::2], y[..., 0::2, 0::2])
+    with torch.no_grad():
+        levels[0].conv.weight[1].add_(1.0)  # a trained level may give each sub-pixel its own
+    y = levels[0](torch.randn(1, levels[0].conv.in_channels, 6, 5))
+    assert not torch.allclose(y[..., 0::2, 1::2], y[..., 0::2, 0::2])
+
+
+def test_the_noise_channel_is_seeded_at_inference_and_random_in_training() -> None:
+    """noise > 0: a fifth input channel, noise only in the hole; eval mode gives the same
+    fill twice (and another fill for another noise_seed), training mode draws afresh."""
+    from ganedit_inpaint.family import noise_input
+
+    cfg = gated(noise=1.0, head_scale=1.0, upsample="shuffle", output_gate=False)
+    torch.manual_seed(0)
+    g = Inpaint().build_generator("generator", cfg)
+    assert g.encoder[0].in_channels == 5
+    plain = Inpaint().build_generator("generator", gated(head_scale=1.0))
+    assert (
+        plain.encoder[0].in_channels == 4
+        and noise_input(plain, torch.ones(1, 1, 4, 4), gated()) == []
+    )
+    x, m = torch.rand(1, 3, 16, 16), torch.zeros(1, 1, 16, 16)
+    m[..., 4:12, 4:12] = 1
+    (z,) = noise_input(g, m, cfg)
+    assert float(z[m == 0].abs().max()) == 0 and float(z[m == 1].std()) > 0.5
+    g.eval()
+    with torch.no_grad():
+        a, b = fill_and_base(g, x, m, cfg)[0], fill_and_base(g, x, m, cfg)[0]
+        other = fill_and_base(g, x, m, gated(noise=1.0, noise_seed=1, output_gate=False))[0]
+    assert torch.equal(a, b) and not torch.equal(a, other)
+    g.train()
+    with torch.no_grad():
+        c, d = fill_and_base(g, x, m, cfg)[0], fill_and_base(g, x, m, cfg)[0]
+    assert not torch.equal(c, d)
