@@ -69,6 +69,13 @@ class CycleGANLosses:
     content_sigma: float = option(
         2.0, "Blur (Gaussian sigma, px) of the content term.", train_only=True
     )
+    content_scale: float = option(
+        0.0,
+        "Content term penalty: 0 = L1; c > 0 = c * log(1 + |d| / c), L1 for differences "
+        "well under c and growing only logarithmically above (a part that must change "
+        "shape, a boot's shaft, then costs little; the rest is still held).",
+        train_only=True,
+    )
     pool_size: int = option(50, "Old fakes kept per discriminator.", train_only=True)
 
 
@@ -153,8 +160,9 @@ class CycleGAN(UnpairedFamily[CycleGANConfig]):
             w = float(cfg.cycle_weight)
             loss_g = adv + w * cycle + w * float(cfg.identity) * idt
             if w_ab > 0 or w_ba > 0:
-                c_ab = _content(fake_b, a, float(cfg.content_sigma))
-                c_ba = _content(fake_a, b, float(cfg.content_sigma))
+                sigma, scale = float(cfg.content_sigma), float(cfg.content_scale)
+                c_ab = _content(fake_b, a, sigma, scale)
+                c_ba = _content(fake_a, b, sigma, scale)
                 content = c_ab + c_ba
                 loss_g = loss_g + w_ab * c_ab + w_ba * c_ba
         update(step, "g", loss_g)  # built with the critics frozen: no grads land on them
@@ -179,8 +187,13 @@ def _content_weights(cfg: CycleGANConfig) -> tuple[float, float]:
     return w_ab, (w_ab if w_ba < 0 else w_ba)
 
 
-def _content(out: torch.Tensor, src: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Mean L1 between the Gaussian-blurred ``out`` and ``src`` (``(N, C, H, W)``, [0, 1]):
-    the layout and brightness an output should keep of its own input, not its details."""
+def _content(
+    out: torch.Tensor, src: torch.Tensor, sigma: float, scale: float = 0.0
+) -> torch.Tensor:
+    """Mean penalty of the difference ``d`` between the Gaussian-blurred ``out`` and ``src``
+    (``(N, C, H, W)``, [0, 1]): the layout and brightness an output should keep of its own
+    input, not its details. ``scale`` 0: ``|d|`` (L1); ``c > 0``: ``c * log(1 + |d| / c)``
+    (L1 near 0, logarithmic for ``|d| >> c``). A float32 scalar >= 0."""
     k = 2 * math.ceil(3 * sigma) + 1
-    return (gaussian_blur2d(out - src, (k, k), (sigma, sigma), "reflect")).abs().mean()
+    d = gaussian_blur2d(out - src, (k, k), (sigma, sigma), "reflect").float().abs()
+    return (scale * torch.log1p(d / scale) if scale > 0 else d).mean()

@@ -4,6 +4,7 @@ first 100 test sneakers and ankle boots, made from the checked-in Fashion-MNIST 
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +69,21 @@ def test_content_term_measures_the_blurred_difference() -> None:
     square[..., 4:10, 2:8] = 1.0
     assert float(_content(torch.roll(square, 6, dims=3), square, 2.0)) > 0.1
     assert CycleGANConfig().content_weight == 0.0  # off by default (not in the paper)
+
+
+def test_robust_content_penalty_is_l1_near_zero_and_logarithmic_far() -> None:
+    """content_scale c: c * log(1 + |d| / c): L1's value and slope for |d| << c, much less
+    than L1 for a large change (a part that must change shape), still monotone."""
+    from ganedit_translate.cyclegan import _content
+
+    x = torch.full((1, 1, 16, 16), 0.2)
+    small, large = _content(x + 0.001, x, 2.0, 0.1), _content(x + 0.6, x, 2.0, 0.1)
+    assert float(small) == pytest.approx(0.001, rel=0.01)
+    assert float(large) == pytest.approx(0.1 * math.log1p(6.0), rel=1e-4)
+    assert float(large) < 0.5 * 0.6  # a third of L1 at |d| = 0.6
+    assert float(_content(x + 0.3, x, 2.0, 0.1)) < float(large)
+    assert CycleGANConfig().content_scale == 0.0  # plain L1 unless asked
+    check_family(CycleGAN, tiny(content_weight=1.0, content_scale=0.1), only=["training"])
 
 
 def test_conformance_rgb_no_identity() -> None:
