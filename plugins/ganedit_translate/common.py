@@ -6,22 +6,33 @@
   order, so the family's options come first and these last, as ``--help`` has always shown.
 * :class:`TranslationFamily`: the image kind, the ``data`` / ``a`` / ``b`` data roles and the
   generator call (images in ``[0, 1]``, networks in ``[-1, 1]``).
+* :class:`ContentTerm` and :func:`content_loss`: the optional content term of the unpaired
+  families (not in either paper): the output's blurred difference from its own input.
 * :func:`update`: one optimiser update through the engine.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import torch
+from kornia.filters import gaussian_blur2d
 from torch import nn
 
 import ganedit
 from ganedit.config import option
 
-__all__ = ["TrainingOptions", "TranslationFamily", "update"]
+__all__ = [
+    "ContentTerm",
+    "TrainingOptions",
+    "TranslationFamily",
+    "content_loss",
+    "content_weights",
+    "update",
+]
 
 C = TypeVar("C")
 
@@ -38,6 +49,56 @@ class TrainingOptions:
     crop_size: int = option(256, "Jitter: then a random crop of this side.", train_only=True)
     flip: bool = option(True, "Random horizontal mirror.", train_only=True)
     ema_decay: float = option(0.0, "Generator EMA (0 = off).", train_only=True)
+
+
+@dataclass
+class ContentTerm:
+    """The content term of the unpaired families (off by default; in neither paper): the
+    weight times the penalty of the Gaussian-blurred difference between each output and its
+    own input (:func:`content_loss`), per direction."""
+
+    content_weight: float = option(
+        0.0,
+        "Content term: L1 between the Gaussian-blurred input and output, per direction; "
+        "0 = off (the paper).",
+        train_only=True,
+    )
+    content_weight_b2a: float = option(
+        -1.0,
+        "Content term weight of the b2a direction alone (a direction whose target differs "
+        "more in shape may need less); negative = content_weight.",
+        train_only=True,
+    )
+    content_sigma: float = option(
+        2.0, "Blur (Gaussian sigma, px) of the content term.", train_only=True
+    )
+    content_scale: float = option(
+        0.0,
+        "Content term penalty: 0 = L1; c > 0 = c * log(1 + |d| / c), L1 for differences "
+        "well under c and growing only logarithmically above (a part that must change "
+        "shape, a boot's shaft, then costs little; the rest is still held).",
+        train_only=True,
+    )
+
+
+def content_weights(config: Any) -> tuple[float, float]:
+    """The content term's weights of a2b and b2a of a Config with the :class:`ContentTerm`
+    fields (``content_weight_b2a`` < 0: the same as a2b)."""
+    w_ab = float(config.content_weight)
+    w_ba = float(config.content_weight_b2a)
+    return w_ab, (w_ab if w_ba < 0 else w_ba)
+
+
+def content_loss(
+    out: torch.Tensor, src: torch.Tensor, sigma: float, scale: float = 0.0
+) -> torch.Tensor:
+    """Mean penalty of the difference ``d`` between the Gaussian-blurred ``out`` and ``src``
+    (``(N, C, H, W)``, [0, 1]): the layout and brightness an output should keep of its own
+    input, not its details. ``scale`` 0: ``|d|`` (L1); ``c > 0``: ``c * log(1 + |d| / c)``
+    (L1 near 0, logarithmic for ``|d| >> c``). A float32 scalar >= 0."""
+    k = 2 * math.ceil(3 * sigma) + 1
+    d = gaussian_blur2d(out - src, (k, k), (sigma, sigma), "reflect").float().abs()
+    return (scale * torch.log1p(d / scale) if scale > 0 else d).mean()
 
 
 class TranslationFamily(ganedit.ModelFamily[C]):

@@ -31,7 +31,13 @@ from torch import nn
 import ganedit
 from ganedit.config import option
 from ganedit.nn import ResnetGenerator, gan_loss, init_weights
-from ganedit_translate.common import TrainingOptions, update
+from ganedit_translate.common import (
+    ContentTerm,
+    TrainingOptions,
+    content_loss,
+    content_weights,
+    update,
+)
 from ganedit_translate.unpaired import CRITIC_OF, UnpairedCritics, UnpairedFamily, UnpairedNets
 
 __all__ = ["CUT", "CUTConfig", "CUTOptions", "CutGenerator", "PatchMLP", "patch_nce"]
@@ -68,10 +74,11 @@ class CUTOptions(UnpairedNets):
 
 
 @dataclass
-class CUTConfig(TrainingOptions, UnpairedCritics, CUTOptions):
+class CUTConfig(TrainingOptions, ContentTerm, UnpairedCritics, CUTOptions):
     """CUT hyper-parameters; the defaults are the paper's (256 px RGB, ResNet-9, CUT mode).
-    The fields, in ``--help`` order: :class:`CUTOptions`, the critics', the shared training
-    ones (dataclass fields follow the bases from last to first)."""
+    The fields, in ``--help`` order: :class:`CUTOptions`, the critics', the content term's
+    (off by default; not in the paper), the shared training ones (dataclass fields follow the
+    bases from last to first)."""
 
 
 def resolved(config: CUTConfig) -> tuple[float, bool, bool]:
@@ -244,9 +251,9 @@ class CUT(UnpairedFamily[CUTConfig]):
 
     def _direction(
         self, step: ganedit.Step, g_name: str, src: torch.Tensor, tgt: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """One direction's generator loss, its adversarial and NCE parts, and the detached
-        fakes for the critic. ``src``/``tgt``: ``(N, C, S, S)`` in ``[-1, 1]``."""
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One direction's generator loss, its adversarial, NCE and content parts, and the
+        detached fakes for the critic. ``src``/``tgt``: ``(N, C, S, S)`` in ``[-1, 1]``."""
         cfg, n = step.config, step.nets
         g, head, critic = n[g_name], n[f"f_{g_name}"], n[CRITIC_OF[g_name]]
         weight, idt, flip_eq = resolved(cfg)
@@ -270,7 +277,14 @@ class CUT(UnpairedFamily[CUTConfig]):
                 k_y = [k[n_src:] for k in keys]
                 nce_y = self._nce(g, head, k_y, fake_all[n_src:], cfg, flipped)
                 nce = 0.5 * (nce + nce_y)
-        return adv + weight * nce, adv, nce, fake.detach()
+        loss = adv + weight * nce
+        content = torch.zeros((), device=src.device)
+        w_content = content_weights(cfg)[0 if g_name == "a2b" else 1]
+        if w_content > 0:
+            sigma, scale = float(cfg.content_sigma), float(cfg.content_scale)
+            content = content_loss((fake + 1) / 2, (src + 1) / 2, sigma, scale)
+            loss = loss + w_content * content
+        return loss, adv, nce, content, fake.detach()
 
     def training_step(
         self, step: ganedit.Step, batch: Mapping[str, torch.Tensor]
@@ -283,16 +297,18 @@ class CUT(UnpairedFamily[CUTConfig]):
             batch: ``{"a", "b"}``: ``(N, channels, S, S)`` float32 in ``[0, 1]``.
 
         Returns:
-            ``{"g_adv", "nce", "d"}`` detached scalars (sums over the two directions).
+            ``{"g_adv", "nce", "content", "d"}`` detached scalars (sums over the two
+            directions; ``content`` 0 when the content term is off).
         """
         a, b = batch["a"] * 2 - 1, batch["b"] * 2 - 1
         with self.generator_pass(step):
-            loss_ab, adv_ab, nce_ab, fake_b = self._direction(step, "a2b", a, b)
-            loss_ba, adv_ba, nce_ba, fake_a = self._direction(step, "b2a", b, a)
+            loss_ab, adv_ab, nce_ab, content_ab, fake_b = self._direction(step, "a2b", a, b)
+            loss_ba, adv_ba, nce_ba, content_ba, fake_a = self._direction(step, "b2a", b, a)
         update(step, "g", loss_ab + loss_ba)
         loss_d = self.critic_update(step, {"a": a, "b": b}, {"a": fake_a, "b": fake_b})
         return {
             "g_adv": (adv_ab + adv_ba).detach(),
             "nce": (nce_ab + nce_ba).detach(),
+            "content": (content_ab + content_ba).detach(),
             "d": loss_d,
         }

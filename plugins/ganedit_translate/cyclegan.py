@@ -17,19 +17,23 @@ is ``Tiling.UNTILED``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 import torch
-from kornia.filters import gaussian_blur2d
 from torch import nn
 
 import ganedit
 from ganedit.config import option
 from ganedit.nn import ImagePool, ResnetGenerator, gan_loss, init_weights
-from ganedit_translate.common import TrainingOptions, update
+from ganedit_translate.common import (
+    ContentTerm,
+    TrainingOptions,
+    content_loss,
+    content_weights,
+    update,
+)
 from ganedit_translate.unpaired import UnpairedCritics, UnpairedFamily, UnpairedNets
 
 __all__ = ["CycleGAN", "CycleGANConfig", "CycleGANLosses", "CycleGANNets"]
@@ -48,42 +52,22 @@ class CycleGANNets(UnpairedNets):
 
 @dataclass
 class CycleGANLosses:
-    """CycleGAN's loss weights and its critics' history pool."""
+    """CycleGAN's loss weights and its critics' history pool (the content term:
+    :class:`~ganedit_translate.common.ContentTerm`)."""
 
     cycle_weight: float = option(10.0, "Cycle-consistency weight per direction.", train_only=True)
     identity: float = option(
         0.5, "Identity-loss weight, times cycle_weight; 0 = off.", train_only=True
     )
-    content_weight: float = option(
-        0.0,
-        "Content term: L1 between the Gaussian-blurred input and output, per direction; "
-        "0 = off (the paper).",
-        train_only=True,
-    )
-    content_weight_b2a: float = option(
-        -1.0,
-        "Content term weight of the b2a direction alone (a direction whose target differs "
-        "more in shape may need less); negative = content_weight.",
-        train_only=True,
-    )
-    content_sigma: float = option(
-        2.0, "Blur (Gaussian sigma, px) of the content term.", train_only=True
-    )
-    content_scale: float = option(
-        0.0,
-        "Content term penalty: 0 = L1; c > 0 = c * log(1 + |d| / c), L1 for differences "
-        "well under c and growing only logarithmically above (a part that must change "
-        "shape, a boot's shaft, then costs little; the rest is still held).",
-        train_only=True,
-    )
     pool_size: int = option(50, "Old fakes kept per discriminator.", train_only=True)
 
 
 @dataclass
-class CycleGANConfig(TrainingOptions, CycleGANLosses, UnpairedCritics, CycleGANNets):
+class CycleGANConfig(TrainingOptions, ContentTerm, CycleGANLosses, UnpairedCritics, CycleGANNets):
     """CycleGAN hyper-parameters; the defaults are the paper's (256 px RGB, ResNet-9). The
     fields, in ``--help`` order: :class:`CycleGANNets`, the critics', :class:`CycleGANLosses`,
-    the shared training ones (dataclass fields follow the bases from last to first)."""
+    the content term's, the shared training ones (dataclass fields follow the bases from
+    last to first)."""
 
 
 class CycleGAN(UnpairedFamily[CycleGANConfig]):
@@ -155,14 +139,14 @@ class CycleGAN(UnpairedFamily[CycleGANConfig]):
             adv = gan_loss(kind, n["d_b"](fake_b * 2 - 1), True, False) + gan_loss(
                 kind, n["d_a"](fake_a * 2 - 1), True, False
             )
-            w_ab, w_ba = _content_weights(cfg)
+            w_ab, w_ba = content_weights(cfg)
             content = torch.zeros((), device=a.device)
             w = float(cfg.cycle_weight)
             loss_g = adv + w * cycle + w * float(cfg.identity) * idt
             if w_ab > 0 or w_ba > 0:
                 sigma, scale = float(cfg.content_sigma), float(cfg.content_scale)
-                c_ab = _content(fake_b, a, sigma, scale)
-                c_ba = _content(fake_a, b, sigma, scale)
+                c_ab = content_loss(fake_b, a, sigma, scale)
+                c_ba = content_loss(fake_a, b, sigma, scale)
                 content = c_ab + c_ba
                 loss_g = loss_g + w_ab * c_ab + w_ba * c_ba
         update(step, "g", loss_g)  # built with the critics frozen: no grads land on them
@@ -178,22 +162,3 @@ class CycleGAN(UnpairedFamily[CycleGANConfig]):
             "content": content.detach(),
             "d": loss_d,
         }
-
-
-def _content_weights(cfg: CycleGANConfig) -> tuple[float, float]:
-    """The content term's weights of a2b and b2a (``content_weight_b2a`` < 0: the same)."""
-    w_ab = float(cfg.content_weight)
-    w_ba = float(cfg.content_weight_b2a)
-    return w_ab, (w_ab if w_ba < 0 else w_ba)
-
-
-def _content(
-    out: torch.Tensor, src: torch.Tensor, sigma: float, scale: float = 0.0
-) -> torch.Tensor:
-    """Mean penalty of the difference ``d`` between the Gaussian-blurred ``out`` and ``src``
-    (``(N, C, H, W)``, [0, 1]): the layout and brightness an output should keep of its own
-    input, not its details. ``scale`` 0: ``|d|`` (L1); ``c > 0``: ``c * log(1 + |d| / c)``
-    (L1 near 0, logarithmic for ``|d| >> c``). A float32 scalar >= 0."""
-    k = 2 * math.ceil(3 * sigma) + 1
-    d = gaussian_blur2d(out - src, (k, k), (sigma, sigma), "reflect").float().abs()
-    return (scale * torch.log1p(d / scale) if scale > 0 else d).mean()

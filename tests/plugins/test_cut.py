@@ -135,3 +135,17 @@ def test_evaluate_reports_content_and_writes_sheets(tmp_path: Path) -> None:
         assert ganedit.read_image(tmp_path / "sheets" / f"cut-{d}.png").ndim == 3
     assert [r["direction"] for r in result["rows"]] == ["a2b", "b2a"]
     assert fam.default_weights(cfg) is None  # nothing bundled yet: load() asks for --weights
+
+
+def test_conformance_with_the_content_term() -> None:
+    """The optional content term (not in the paper), per direction, robust penalty."""
+    cfg = tiny(content_weight=1.0, content_weight_b2a=0.5, content_scale=0.1)
+    check_family(CUT, cfg, only=["training", "resume"])
+
+
+def test_content_term_is_off_by_default_and_per_direction() -> None:
+    from ganedit_translate.common import content_weights
+
+    assert content_weights(CUTConfig()) == (0.0, 0.0)  # the paper: no content term
+    assert content_weights(tiny(content_weight=2.0)) == (2.0, 2.0)
+    assert content_weights(tiny(content_weight=2.0, content_weight_b2a=0.5)) == (2.0, 0.5)

@@ -57,7 +57,7 @@ def test_conformance() -> None:
 
 
 def test_content_term_measures_the_blurred_difference() -> None:
-    from ganedit_translate.cyclegan import _content
+    from ganedit_translate.common import content_loss as _content
 
     x = torch.rand(2, 1, 16, 16)
     assert float(_content(x, x, 2.0)) == 0.0
@@ -74,7 +74,7 @@ def test_content_term_measures_the_blurred_difference() -> None:
 def test_robust_content_penalty_is_l1_near_zero_and_logarithmic_far() -> None:
     """content_scale c: c * log(1 + |d| / c): L1's value and slope for |d| << c, much less
     than L1 for a large change (a part that must change shape), still monotone."""
-    from ganedit_translate.cyclegan import _content
+    from ganedit_translate.common import content_loss as _content
 
     x = torch.full((1, 1, 16, 16), 0.2)
     small, large = _content(x + 0.001, x, 2.0, 0.1), _content(x + 0.6, x, 2.0, 0.1)
@@ -224,7 +224,7 @@ def test_bundled_weights_load_and_meet_loose_bars(fashion_cycle: Path) -> None:
 
 
 def test_content_weight_of_b2a_alone() -> None:
-    from ganedit_translate.cyclegan import _content_weights
+    from ganedit_translate.common import content_weights as _content_weights
 
     assert _content_weights(CycleGANConfig(content_weight=3.0)) == (3.0, 3.0)
     assert _content_weights(CycleGANConfig(content_weight=3.0, content_weight_b2a=2.0)) == (
