@@ -207,7 +207,8 @@ class Inpaint(ganedit.ModelFamily[InpaintConfig]):
             upsample=str(config.upsample),
             noise_channels=1 if float(config.noise) > 0 else 0,
         )
-        init_weights(g, "kaiming").icnr_()
+        init_weights(g, "kaiming")
+        g.icnr_()  # the shuffle levels start as nearest x2 again
         if not g.residual or g.out_gate is not None:
             return g
         scale = float(config.head_scale)
