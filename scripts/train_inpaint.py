@@ -42,14 +42,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-RUN = ROOT / "runs" / "inpaint-paints-6"
+RUN = ROOT / "runs" / "inpaint-paints-3"
 OUT = ROOT / "plugins" / "ganedit_inpaint" / "weights" / "inpaint.safetensors"
 
 RECIPE = {
     "width": 16, "blocks": 6, "downsamplings": 3, "norm": "none", "gate": True,
-    "output_gate": False, "head_scale": 0.03, "upsample": "shuffle", "noise": 1.0,
+    "output_gate": False, "head_scale": 0.03, "upsample": "transposed",
     "prefill": "smooth", "smooth_iters": 64, "crop_size": 128, "load_size": 0,
-    "batch_size": 4, "d_width": 32, "d_layers": 3, "l1_known_weight": 0.0,
+    "batch_size": 4, "d_width": 32, "d_layers": 2, "l1_known_weight": 0.0,
     "l1_hole_weight": 0.0, "lowpass_weight": 30.0, "lowpass_factor": 8,
     "texture_weight": 1000.0, "fft_weight": 0.0, "adv_weight": 10.0, "fm_weight": 10.0,
     "ema_decay": 0.995, "lr": 1e-3, "d_lr": 1e-4, "r1_gamma": 0.001,
