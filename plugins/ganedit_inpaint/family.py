@@ -152,12 +152,6 @@ class InpaintConfig:
         "perceptual loss (README.md).",
         train_only=True,
     )
-    texture_oriented: bool = option(
-        False,
-        "Texture loss per gradient direction (0/45/90/135 degrees) instead of the "
-        "gradient magnitude: a one-orientation pattern no longer pays for itself.",
-        train_only=True,
-    )
     fft_weight: float = option(
         0.0, "FFT amplitude loss (an earlier stand-in for LaMa's perceptual).", train_only=True
     )
@@ -358,10 +352,7 @@ class Inpaint(ganedit.ModelFamily[InpaintConfig]):
                 cfg.lowpass_weight,
                 lambda: lowpass_l1(filled, x, m, int(cfg.lowpass_factor)),
             ),
-            "texture": (
-                cfg.texture_weight,
-                lambda: texture_energy_loss(filled, x, m, oriented=bool(cfg.texture_oriented)),
-            ),
+            "texture": (cfg.texture_weight, lambda: texture_energy_loss(filled, x, m)),
             "fft": (cfg.fft_weight, lambda: fft_amplitude_loss(filled, x)),
             "adv": (cfg.adv_weight, lambda: generator_adversarial(fake_logits, m)),
             "fm": (cfg.fm_weight, lambda: feature_matching(fake_feats, real_feats)),

@@ -17,9 +17,7 @@ nothing), so this module offers what works without one:
   cell, at several scales) of the output and the target in the hole: the offline stand-in for
   LaMa's perceptual loss. It asks for as much detail as the real image has, cell by cell and
   scale by scale, without asking where each edge lies (which a pixel loss would, and which
-  the context cannot tell), so a blur is penalised and texture is not. With ``oriented``
-  the energies are split by direction (:func:`oriented_gradients`: 0, 45, 90, 135 degrees),
-  so a pattern of one orientation, repeated whatever the photo, no longer pays for itself.
+  the context cannot tell), so a blur is penalised and texture is not.
 * :func:`feature_matching`: L1 between the discriminator's features of the output and of the
   real image (LaMa, after pix2pixHD).
 * :func:`mask_gan_losses`: the discriminator's loss with the mask as its label map (fake in the
@@ -39,7 +37,6 @@ __all__ = [
     "generator_adversarial",
     "gradient_magnitude",
     "lowpass_l1",
-    "oriented_gradients",
     "mask_gan_losses",
     "masked_l1",
     "texture_energy_loss",
@@ -105,35 +102,12 @@ def gradient_magnitude(x: torch.Tensor) -> torch.Tensor:
     return (g.square().sum(1, keepdim=True) + 1e-8).sqrt()
 
 
-def oriented_gradients(x: torch.Tensor) -> torch.Tensor:
-    """Absolute luma gradients in four directions (Sobel, replicate padding).
-
-    Args:
-        x: ``(N, 3, H, W)`` or ``(N, 1, H, W)`` float in [0, 1].
-
-    Returns:
-        ``(N, 4, H, W)`` float32 >= 0: ``|gx|``, ``|gy|``, ``|gx + gy| / sqrt 2``, ``|gx - gy|
-        / sqrt 2`` (the derivative across 0, 90, 45 and 135 degree edges; the kernels of
-        :func:`gradient_magnitude`).
-    """
-    x = x.float()
-    if x.shape[1] == 3:
-        w = torch.tensor(_LUMA, device=x.device).view(1, 3, 1, 1)
-        x = (x * w).sum(1, keepdim=True)
-    k = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]], device=x.device) / 8
-    g = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), torch.stack([k, k.t()])[:, None])
-    gx, gy = g[:, :1], g[:, 1:]
-    r = 2**-0.5
-    return torch.cat([gx, gy, (gx + gy) * r, (gx - gy) * r], 1).abs()
-
-
 def texture_energy_loss(
     a: torch.Tensor,
     b: torch.Tensor,
     region: torch.Tensor,
     scales: Sequence[int] = (1, 2, 4),
     cell: int = 8,
-    oriented: bool = False,
 ) -> torch.Tensor:
     """L1 between the local gradient energies of ``a`` and ``b`` in ``region``.
 
@@ -147,22 +121,18 @@ def texture_energy_loss(
         region: ``(N, 1, H, W)`` float in {0, 1} (the hole).
         scales: downsampling factors.
         cell: cell side in pixels at each scale.
-        oriented: compare the four directions' energies of :func:`oriented_gradients`
-            (averaged) instead of the gradient magnitude.
 
     Returns:
         A float32 scalar, the mean over scales.
     """
-    energy = oriented_gradients if oriented else gradient_magnitude
     losses = []
     for s in scales:
         a_s = F.avg_pool2d(a.float(), s, ceil_mode=True) if s > 1 else a.float()
         b_s = F.avg_pool2d(b.float(), s, ceil_mode=True) if s > 1 else b.float()
-        ea = F.avg_pool2d(energy(a_s), cell, ceil_mode=True)
-        eb = F.avg_pool2d(energy(b_s), cell, ceil_mode=True)
+        ea = F.avg_pool2d(gradient_magnitude(a_s), cell, ceil_mode=True)
+        eb = F.avg_pool2d(gradient_magnitude(b_s), cell, ceil_mode=True)
         r = F.adaptive_avg_pool2d(region.float(), (int(ea.shape[-2]), int(ea.shape[-1])))
-        diff = (ea - eb).abs().mean(1, keepdim=True)
-        losses.append((diff * r).sum() / r.sum().clamp_min(1e-6))
+        losses.append(((ea - eb).abs() * r).sum() / r.sum().clamp_min(1e-6))
     return torch.stack(losses).mean()
 
 
