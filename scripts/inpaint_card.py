@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,30 @@ def _relative(v: Any) -> Any:
     return v
 
 
-def complete(card: dict[str, Any], run: Path, evaluation: Path | None, notes: list[str]) -> None:
+DEFAULT_COMMAND = (
+    ".venv/bin/python scripts/fetch_data.py && OMP_NUM_THREADS=1 nice -n 15 "
+    ".venv/bin/python scripts/train_inpaint.py --steps 6000 --minutes M  (resume: the same)"
+)
+
+
+def cpu_name() -> str:
+    """The CPU's model name (``/proc/cpuinfo``; ``platform.processor()`` elsewhere)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def complete(
+    card: dict[str, Any],
+    run: Path,
+    evaluation: Path | None,
+    notes: list[str],
+    command: str = DEFAULT_COMMAND,
+) -> None:
     """Add segments, commands, machine, notes and the test summary to ``card`` in place."""
     seg_file = run / "segments.jsonl"
     segments = (
@@ -45,17 +69,14 @@ def complete(card: dict[str, Any], run: Path, evaluation: Path | None, notes: li
     training["runs"] = segments
     training["wall_seconds_total"] = sum(int(s.get("wall_seconds", 0)) for s in segments)
     training["cpu_seconds_total"] = sum(int(s.get("cpu_seconds", 0)) for s in segments)
-    training["command"] = (
-        ".venv/bin/python scripts/fetch_data.py && OMP_NUM_THREADS=1 nice -n 15 "
-        ".venv/bin/python scripts/train_inpaint.py --steps 6000 --minutes M  (resume: the same)"
-    )
+    training["command"] = command
     training["export_command"] = (
         f"ganedit export {_relative(str(training.get('checkpoint', run)))} "
         "plugins/ganedit_inpaint/weights/inpaint.safetensors "
         "--fp16 --force"
     )
     training["machine"] = (
-        f"2 CPU cores (AMD EPYC, no AVX512), shared with other jobs, no GPU; torch "
+        f"{os.cpu_count()} CPU cores ({cpu_name()}), no GPU; torch "
         f"{torch.__version__.split('+')[0]}, {platform.python_implementation()} "
         f"{platform.python_version()}"
     )
@@ -77,9 +98,10 @@ def main() -> None:
     ap.add_argument("--run", type=Path, required=True, help="the training run folder")
     ap.add_argument("--eval", type=Path, default=None, help="ganedit eval inpaint --json output")
     ap.add_argument("--note", action="append", default=[], help="a note for the card")
+    ap.add_argument("--command", default=DEFAULT_COMMAND, help="the training command(s)")
     args = ap.parse_args()
     card = json.loads(args.card.read_text())
-    complete(card, args.run, args.eval, args.note)
+    complete(card, args.run, args.eval, args.note, args.command)
     args.card.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     print(f"card: {args.card}")
 
