@@ -17,12 +17,15 @@ import argparse
 import json
 import os
 import platform
+import sys
 from pathlib import Path
 from typing import Any
 
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from _machine import cpu_model  # noqa: E402  (the benchmarks' CPU name, one place)
 
 
 def _relative(v: Any) -> Any:
@@ -40,17 +43,6 @@ DEFAULT_COMMAND = (
     ".venv/bin/python scripts/fetch_data.py && OMP_NUM_THREADS=1 nice -n 15 "
     ".venv/bin/python scripts/train_inpaint.py --steps 6000 --minutes M  (resume: the same)"
 )
-
-
-def cpu_name() -> str:
-    """The CPU's model name (``/proc/cpuinfo``; ``platform.processor()`` elsewhere)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def complete(
@@ -76,7 +68,7 @@ def complete(
         "--fp16 --force"
     )
     training["machine"] = (
-        f"{os.cpu_count()} CPU cores ({cpu_name()}), no GPU; torch "
+        f"{os.cpu_count()} CPU cores ({cpu_model()}), no GPU; torch "
         f"{torch.__version__.split('+')[0]}, {platform.python_implementation()} "
         f"{platform.python_version()}"
     )
