@@ -456,13 +456,13 @@ def noise_input(net: nn.Module, m: torch.Tensor, config: InpaintConfig) -> list[
     H, W)`` float32 tensor, ``N(0, noise**2)`` in the hole and 0 outside. A training-mode
     ``net`` draws from the global torch RNG (checkpointed, so resume is exact); in eval mode
     the noise comes from ``noise_seed`` (the same input gets the same fill)."""
-    std = float(getattr(config, "noise", 0.0))
+    std = float(config.noise)
     if std <= 0:
         return []
     shape = (m.shape[0], 1, *m.shape[-2:])
     if net.training:
         z = torch.randn(shape, device=m.device)
     else:
-        rng = torch.Generator().manual_seed(int(getattr(config, "noise_seed", 0)))
+        rng = torch.Generator().manual_seed(int(config.noise_seed))
         z = torch.randn(shape, generator=rng).to(m.device)
     return [z * std * m]

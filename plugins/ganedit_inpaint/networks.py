@@ -175,8 +175,8 @@ class FFCGenerator(nn.Module):
             is otherwise deterministic and can only paint one fixed pattern).
 
     Input: ``(N, 4 + noise_channels, H, W)`` float: the image with its hole blanked (LaMa:
-    ``image * (1 - mask)``) or pre-filled, in [0, 1], the mask (1 = fill), then the noise. Output: ``(N, 3, H, W)``
-    float: the raw fill for every pixel before compositing, in (0, 1) (sigmoid); with
+    ``image * (1 - mask)``) or pre-filled, in [0, 1], the mask (1 = fill), then the noise.
+    Output: ``(N, 3, H, W)`` float: the raw fill for every pixel before compositing, in (0, 1) (sigmoid); with
     ``residual``, an unbounded correction.
     """
 
