@@ -6,8 +6,10 @@
   order, so the family's options come first and these last, as ``--help`` has always shown.
 * :class:`TranslationFamily`: the image kind, the ``data`` / ``a`` / ``b`` data roles and the
   generator call (images in ``[0, 1]``, networks in ``[-1, 1]``).
-* :class:`ContentTerm` and :func:`content_loss`: the optional content term of the unpaired
-  families (not in either paper): the output's blurred difference from its own input.
+* :class:`ContentTerm`, :func:`content_loss`, :func:`content_contrast_loss` and
+  :func:`content_terms`: the optional content terms of the unpaired families (in neither
+  paper): the output's blurred difference from its own input, and the contrastive form
+  (nearer its own input than other inputs).
 * :func:`update`: one optimiser update through the engine.
 """
 
@@ -21,6 +23,7 @@ from typing import Any, TypeVar
 import torch
 from kornia.filters import gaussian_blur2d
 from torch import nn
+from torch.nn import functional as F
 
 import ganedit
 from ganedit.config import option
@@ -29,7 +32,9 @@ __all__ = [
     "ContentTerm",
     "TrainingOptions",
     "TranslationFamily",
+    "content_contrast_loss",
     "content_loss",
+    "content_terms",
     "content_weights",
     "update",
 ]
@@ -79,6 +84,20 @@ class ContentTerm:
         "shape, a boot's shaft, then costs little; the rest is still held).",
         train_only=True,
     )
+    content_contrast: float = option(
+        0.0,
+        "Contrastive content term weight (both directions): each output must be nearer "
+        "(blurred, RMS) its own input than the other inputs of its batch and content_bank "
+        "earlier ones (a logistic loss per pair); it asks for no likeness, only for more "
+        "likeness to its own input than to others. 0 = off.",
+        train_only=True,
+    )
+    content_bank: int = option(
+        64, "Earlier inputs per domain the contrastive content term compares with.", train_only=True
+    )
+    content_tau: float = option(
+        0.02, "Temperature of the contrastive content term (an RMS difference).", train_only=True
+    )
 
 
 def content_weights(config: Any) -> tuple[float, float]:
@@ -99,6 +118,81 @@ def content_loss(
     k = 2 * math.ceil(3 * sigma) + 1
     d = gaussian_blur2d(out - src, (k, k), (sigma, sigma), "reflect").float().abs()
     return (scale * torch.log1p(d / scale) if scale > 0 else d).mean()
+
+
+def _blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    k = 2 * math.ceil(3 * sigma) + 1
+    return gaussian_blur2d(x.float(), (k, k), (sigma, sigma), "reflect")
+
+
+def content_contrast_loss(
+    out: torch.Tensor, src: torch.Tensor, bank: torch.Tensor, sigma: float, tau: float
+) -> torch.Tensor:
+    """The contrastive content term: a smooth form of the content score (own input nearer
+    than another input; :func:`ganedit.metrics.content_score`).
+
+    With ``o`` the blurred output and ``x`` the blurred inputs, for output ``i`` and every
+    negative ``j`` (the batch's other inputs, then ``bank``), the pair's loss is
+    ``softplus((rms(o_i - x_i) - rms(o_i - x_j)) / tau)``: about ``|margin| / tau`` for a
+    pair the output loses, near 0 for one it wins by a few ``tau``.
+
+    Args:
+        out: ``(N, C, H, W)`` outputs in [0, 1], made from ``src``.
+        src: ``(N, C, H, W)`` their inputs in [0, 1] (no gradient is taken through them).
+        bank: ``(K, C, H, W)`` earlier inputs of the same domain, already blurred (K >= 0).
+        sigma: blur in pixels. tau: temperature (an RMS difference in [0, 1] units).
+
+    Returns:
+        The mean pair loss, a float32 scalar >= 0 (0 when there is no negative).
+    """
+    n = out.shape[0]
+    o = _blur(out, sigma).flatten(1)
+    x = _blur(src.detach(), sigma).flatten(1)
+    negs = torch.cat([x, bank.flatten(1).to(x)])
+    if negs.shape[0] < 2:
+        return torch.zeros((), device=out.device)
+    rms = ((o[:, None] - negs[None]) ** 2).mean(-1).add(1e-8).sqrt()  # (N, N + K)
+    own = rms[torch.arange(n), torch.arange(n)]
+    others = ~torch.eye(n, negs.shape[0], dtype=torch.bool, device=out.device)
+    return F.softplus((own[:, None] - rms) / tau)[others].mean()
+
+
+def content_terms(
+    config: Any,
+    state: dict[str, torch.Tensor],
+    direction: str,
+    out: torch.Tensor,
+    src: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Both content terms of one direction, weighted, and the bank update.
+
+    Args:
+        config: a Config with the :class:`ContentTerm` fields.
+        state: the family's training state; ``content_bank_<direction>`` holds the blurred
+            earlier inputs, newest first, and is updated in place (``src`` pushed in).
+        direction: ``"a2b"`` or ``"b2a"``.
+        out, src: ``(N, C, H, W)`` output and its input, in [0, 1].
+
+    Returns:
+        ``(loss, reported)``: the weighted sum to add to the generator loss and the
+        unweighted sum of the active terms (float32 scalars; both 0 when both are off).
+    """
+    zero = torch.zeros((), device=out.device)
+    w_l1 = content_weights(config)[0 if direction == "a2b" else 1]
+    w_nce = float(config.content_contrast)
+    loss, reported = zero, zero
+    sigma = float(config.content_sigma)
+    if w_l1 > 0:
+        term = content_loss(out, src, sigma, float(config.content_scale))
+        loss, reported = loss + w_l1 * term, reported + term
+    if w_nce > 0:
+        key = f"content_bank_{direction}"
+        bank = state.get(key, torch.zeros((0, *src.shape[1:]), device=src.device))
+        term = content_contrast_loss(out, src, bank, sigma, float(config.content_tau))
+        loss, reported = loss + w_nce * term, reported + term
+        fresh = _blur(src.detach(), sigma)
+        state[key] = torch.cat([fresh, bank.to(fresh)])[: int(config.content_bank)]
+    return loss, reported
 
 
 class TranslationFamily(ganedit.ModelFamily[C]):

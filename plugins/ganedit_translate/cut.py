@@ -34,8 +34,7 @@ from ganedit.nn import ResnetGenerator, gan_loss, init_weights
 from ganedit_translate.common import (
     ContentTerm,
     TrainingOptions,
-    content_loss,
-    content_weights,
+    content_terms,
     update,
 )
 from ganedit_translate.unpaired import CRITIC_OF, UnpairedCritics, UnpairedFamily, UnpairedNets
@@ -278,12 +277,8 @@ class CUT(UnpairedFamily[CUTConfig]):
                 nce_y = self._nce(g, head, k_y, fake_all[n_src:], cfg, flipped)
                 nce = 0.5 * (nce + nce_y)
         loss = adv + weight * nce
-        content = torch.zeros((), device=src.device)
-        w_content = content_weights(cfg)[0 if g_name == "a2b" else 1]
-        if w_content > 0:
-            sigma, scale = float(cfg.content_sigma), float(cfg.content_scale)
-            content = content_loss((fake + 1) / 2, (src + 1) / 2, sigma, scale)
-            loss = loss + w_content * content
+        weighted, content = content_terms(cfg, step.state, g_name, (fake + 1) / 2, (src + 1) / 2)
+        loss = loss + weighted
         return loss, adv, nce, content, fake.detach()
 
     def training_step(
@@ -293,7 +288,8 @@ class CUT(UnpairedFamily[CUTConfig]):
 
         Args:
             step: nets ``a2b``, ``b2a``, ``f_a2b``, ``f_b2a``, ``d_a``, ``d_b``; optimisers
-                ``g``, ``d``.
+                ``g``, ``d``; with ``content_contrast`` > 0 the content banks
+                ``content_bank_a2b``, ``content_bank_b2a`` in ``step.state``.
             batch: ``{"a", "b"}``: ``(N, channels, S, S)`` float32 in ``[0, 1]``.
 
         Returns:

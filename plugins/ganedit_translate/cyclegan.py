@@ -4,8 +4,8 @@ Two ResNet generators (``ganedit.nn.ResnetGenerator``, instance norm, reflection
 ``a2b`` and ``b2a``, and two PatchGAN discriminators ``d_a`` and ``d_b`` trained with the
 least-squares GAN loss, a cycle-consistency loss (``cycle_weight`` per direction), an
 identity loss (``identity`` times ``cycle_weight``) and, off by default (not in the paper),
-a content term (``content_weight`` times the L1 distance between the blurred input and
-output). Each discriminator sees fakes drawn from a history pool of ``pool_size`` images;
+the content terms (``content_weight`` times the L1 distance between the blurred input and
+output; ``content_contrast``: the output nearer its own input than other inputs). Each discriminator sees fakes drawn from a history pool of ``pool_size`` images;
 both pools live in the family's training state, so they are checkpointed and a resumed run
 is exact. The Config's defaults are the paper's;
 ``README.md`` lists every departure and the settings of the bundled sneaker <-> boot weights.
@@ -30,8 +30,7 @@ from ganedit.nn import ImagePool, ResnetGenerator, gan_loss, init_weights
 from ganedit_translate.common import (
     ContentTerm,
     TrainingOptions,
-    content_loss,
-    content_weights,
+    content_terms,
     update,
 )
 from ganedit_translate.unpaired import UnpairedCritics, UnpairedFamily, UnpairedNets
@@ -118,7 +117,8 @@ class CycleGAN(UnpairedFamily[CycleGANConfig]):
 
         Args:
             step: nets ``a2b``, ``b2a``, ``d_a``, ``d_b``; optimisers ``g``, ``d``; the
-                pools ``pool_a``, ``pool_b`` in ``step.state``.
+                pools ``pool_a``, ``pool_b`` (and, with ``content_contrast`` > 0, the
+                content banks ``content_bank_a2b``, ``content_bank_b2a``) in ``step.state``.
             batch: ``{"a", "b"}``: ``(N, channels, S, S)`` float32 in ``[0, 1]``.
 
         Returns:
@@ -139,16 +139,12 @@ class CycleGAN(UnpairedFamily[CycleGANConfig]):
             adv = gan_loss(kind, n["d_b"](fake_b * 2 - 1), True, False) + gan_loss(
                 kind, n["d_a"](fake_a * 2 - 1), True, False
             )
-            w_ab, w_ba = content_weights(cfg)
-            content = torch.zeros((), device=a.device)
             w = float(cfg.cycle_weight)
             loss_g = adv + w * cycle + w * float(cfg.identity) * idt
-            if w_ab > 0 or w_ba > 0:
-                sigma, scale = float(cfg.content_sigma), float(cfg.content_scale)
-                c_ab = content_loss(fake_b, a, sigma, scale)
-                c_ba = content_loss(fake_a, b, sigma, scale)
-                content = c_ab + c_ba
-                loss_g = loss_g + w_ab * c_ab + w_ba * c_ba
+            weighted_ab, c_ab = content_terms(cfg, step.state, "a2b", fake_b, a)
+            weighted_ba, c_ba = content_terms(cfg, step.state, "b2a", fake_a, b)
+            content = c_ab + c_ba
+            loss_g = loss_g + weighted_ab + weighted_ba
         update(step, "g", loss_g)  # built with the critics frozen: no grads land on them
         pool = ImagePool(int(cfg.pool_size))
         old_b = pool.query(step.state, "pool_b", fake_b.detach().float())

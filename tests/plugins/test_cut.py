@@ -149,3 +149,8 @@ def test_content_term_is_off_by_default_and_per_direction() -> None:
     assert content_weights(CUTConfig()) == (0.0, 0.0)  # the paper: no content term
     assert content_weights(tiny(content_weight=2.0)) == (2.0, 2.0)
     assert content_weights(tiny(content_weight=2.0, content_weight_b2a=0.5)) == (2.0, 0.5)
+
+
+def test_conformance_with_the_contrastive_content_term() -> None:
+    """The contrastive content term: its banks live in the checkpointed training state."""
+    check_family(CUT, tiny(content_contrast=1.0, content_bank=3), only=["training", "resume"])

@@ -232,3 +232,8 @@ def test_content_weight_of_b2a_alone() -> None:
         2.0,
     )
     assert _content_weights(CycleGANConfig(content_weight_b2a=1.5)) == (0.0, 1.5)
+
+
+def test_conformance_with_the_contrastive_content_term() -> None:
+    """The contrastive content term (``ganedit_translate.common``) beside the pools."""
+    check_family(CycleGAN, tiny(content_contrast=1.0, content_bank=3), only=["training", "resume"])
