@@ -97,7 +97,16 @@ class InpaintConfig:
         "randomness to paint texture with; at inference the noise is drawn from "
         "noise_seed, so one input always gets the same fill.",
     )
-    noise_seed: int = option(0, "noise > 0: the seed of the noise drawn at inference.")
+    decoder_noise: float = option(
+        0.0,
+        "Std of Gaussian noise added after each decoder level, relative to each "
+        "feature map's RMS (0 = none, LaMa): "
+        "randomness at 1/4, 1/2 and full resolution for texture; no parameters (a run "
+        "may be resumed with it); at inference drawn from noise_seed.",
+    )
+    noise_seed: int = option(
+        0, "noise or decoder_noise > 0: the seed of the noise drawn at inference."
+    )
     dilate: int = option(0, "Grow the hole by this many pixels before filling (0 = off).")
     feather: int = option(
         0,
@@ -206,6 +215,8 @@ class Inpaint(ganedit.ModelFamily[InpaintConfig]):
             output_gate=bool(config.output_gate),
             upsample=str(config.upsample),
             noise_channels=1 if float(config.noise) > 0 else 0,
+            decoder_noise=float(config.decoder_noise),
+            noise_seed=int(config.noise_seed),
         )
         init_weights(g, "kaiming")
         g.icnr_()  # the shuffle levels start as nearest x2 again
@@ -455,7 +466,8 @@ def noise_input(net: nn.Module, m: torch.Tensor, config: InpaintConfig) -> list[
     """The generator's noise channel: ``[]`` when ``config.noise`` is 0, else one ``(N, 1,
     H, W)`` float32 tensor, ``N(0, noise**2)`` in the hole and 0 outside. A training-mode
     ``net`` draws from the global torch RNG (checkpointed, so resume is exact); in eval mode
-    the noise comes from ``noise_seed`` (the same input gets the same fill)."""
+    the noise comes from ``noise_seed``, one draw for every item (the same input gets the same
+    fill, alone or in any batch)."""
     std = float(config.noise)
     if std <= 0:
         return []
@@ -463,6 +475,6 @@ def noise_input(net: nn.Module, m: torch.Tensor, config: InpaintConfig) -> list[
     if net.training:
         z = torch.randn(shape, device=m.device)
     else:
-        rng = torch.Generator().manual_seed(int(config.noise_seed))
-        z = torch.randn(shape, generator=rng).to(m.device)
+        rng = torch.Generator().manual_seed(int(config.noise_seed))  # one draw for all items
+        z = torch.randn((1, *shape[1:]), generator=rng).to(m.device).expand(shape)
     return [z * std * m]

@@ -173,6 +173,12 @@ class FFCGenerator(nn.Module):
         noise_channels: extra input channels of Gaussian noise (0 = LaMa's 4 inputs): a
             source of randomness for texture the context cannot determine (the generator
             is otherwise deterministic and can only paint one fixed pattern).
+        decoder_noise: std of Gaussian noise, relative to each feature map's RMS, added
+            after each decoder level (:class:`DecoderNoise`; 0 = none, LaMa): randomness at 1/4, 1/2 and full
+            resolution, where a transposed decoder fed smooth features can only repeat one
+            tile per bottleneck cell (the 8 px lattice). No parameters and outside
+            ``decoder``, so a run trained without it can be resumed with it.
+        noise_seed: the seed of the decoder noise in eval mode (one input, one fill).
 
     Input: ``(N, 4 + noise_channels, H, W)`` float: the image with its hole blanked (LaMa:
     ``image * (1 - mask)``) or pre-filled, in [0, 1], the mask (1 = fill), then the noise.
@@ -192,6 +198,8 @@ class FFCGenerator(nn.Module):
         output_gate: bool = True,
         upsample: str = "transposed",
         noise_channels: int = 0,
+        decoder_noise: float = 0.0,
+        noise_seed: int = 0,
     ) -> None:
         super().__init__()
         widths = [min(width * 2**i, 8 * width) for i in range(downsamplings + 1)]
@@ -207,11 +215,17 @@ class FFCGenerator(nn.Module):
         self.split = int(round(deep * ratio))
         self.blocks = nn.Sequential(*[FFCResBlock(deep, ratio, norm, gate) for _ in range(blocks)])
         dec: list[nn.Module] = []
+        noise_at: dict[int, DecoderNoise] = {}  # decoder index -> the noise after it
         for i in reversed(range(downsamplings)):
             dec += _up(widths[i + 1], widths[i], upsample, norm)
+            if decoder_noise > 0:
+                noise_at[len(dec) - 1] = DecoderNoise(decoder_noise, noise_seed + i)
         head = nn.Conv2d(width, 3, 7, padding=3, padding_mode="reflect")
         dec += [head, nn.Identity() if residual else nn.Sigmoid()]
         self.decoder = nn.Sequential(*dec)
+        # outside the Sequential: its indices, and so every weights file, stay the same
+        self.noise_at = noise_at
+        self.noises = nn.ModuleList(noise_at.values())
         self.residual = residual
         with_gate = residual and gate and output_gate
         self.out_gate = nn.Parameter(torch.zeros(())) if with_gate else None
@@ -239,7 +253,11 @@ class FFCGenerator(nn.Module):
         h = self.encoder(x)
         c = h.shape[1] - self.split
         xl, xg = self.blocks((h[:, :c], h[:, c:]))
-        y = self.decoder(torch.cat([xl, xg], 1))
+        y = torch.cat([xl, xg], 1)
+        for i, layer in enumerate(self.decoder):
+            y = layer(y)
+            if i in self.noise_at:
+                y = self.noise_at[i](y)
         return y if self.out_gate is None else y * self.out_gate.to(y.dtype)
 
 
@@ -259,6 +277,37 @@ def _up(c_in: int, c_out: int, upsample: str, norm: str) -> list[nn.Module]:
         nn.Upsample(scale_factor=2, mode="nearest"),
         *conv_norm_act(conv, norm, nn.ReLU(inplace=True)),
     ]
+
+
+class DecoderNoise(nn.Module):
+    """Add Gaussian noise relative to each feature map: ``(N, C, H, W)`` -> the same shape.
+
+    Element ``(n, c, h, w)`` gets ``std * rms(x[n, c]) * z`` with ``z ~ N(0, 1)`` per channel
+    and pixel and ``rms`` over the map (no gradient through it): StyleGAN's noise inputs
+    (Karras et al. 2019) without their learned per-channel scale, made relative because the
+    decoder's levels differ in scale by ~100x in a trained net (the next convolution weighs
+    the noise; it cannot drown it by growing the map). In training mode the noise comes
+    from the global torch RNG (checkpointed, so a resumed run is exact); in eval mode from a
+    generator seeded with ``seed``, the same draw for every item of a batch, so one input
+    always gets the same output, alone or in any batch.
+    """
+
+    def __init__(self, std: float, seed: int = 0) -> None:
+        super().__init__()
+        self.std, self.seed = float(std), int(seed)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, C, H, W)`` float -> ``x`` plus the noise, same shape and dtype."""
+        if self.training:
+            z = torch.randn(x.shape, device=x.device, dtype=x.dtype)
+        else:
+            rng = torch.Generator().manual_seed(self.seed)  # one draw for every item
+            z = torch.randn((1, *x.shape[1:]), generator=rng).to(device=x.device, dtype=x.dtype)
+        rms = x.detach().float().pow(2).mean((2, 3), keepdim=True).sqrt().to(x.dtype)
+        return x + (self.std * rms) * z
+
+    def extra_repr(self) -> str:
+        return f"std={self.std}, seed={self.seed}"
 
 
 class ShuffleUp(nn.Module):
