@@ -29,6 +29,7 @@ from ganedit_inpaint.losses import (
     feature_matching,
     fft_amplitude_loss,
     generator_adversarial,
+    local_spectrum_loss,
     lowpass_l1,
     mask_gan_losses,
     masked_l1,
@@ -163,6 +164,12 @@ class InpaintConfig:
     )
     fft_weight: float = option(
         0.0, "FFT amplitude loss (an earlier stand-in for LaMa's perceptual).", train_only=True
+    )
+    spectrum_weight: float = option(
+        0.0,
+        "Local amplitude-spectrum loss in the hole (16 px windows): texture matched per "
+        "frequency and orientation, not per phase; refuses periodic patterns (README.md).",
+        train_only=True,
     )
     adv_weight: float = option(10.0, "Non-saturating adversarial loss (LaMa: 10).", train_only=True)
     fm_weight: float = option(100.0, "Discriminator feature matching (LaMa: 100).", train_only=True)
@@ -365,6 +372,7 @@ class Inpaint(ganedit.ModelFamily[InpaintConfig]):
             ),
             "texture": (cfg.texture_weight, lambda: texture_energy_loss(filled, x, m)),
             "fft": (cfg.fft_weight, lambda: fft_amplitude_loss(filled, x)),
+            "spectrum": (cfg.spectrum_weight, lambda: local_spectrum_loss(filled, x, m)),
             "adv": (cfg.adv_weight, lambda: generator_adversarial(fake_logits, m)),
             "fm": (cfg.fm_weight, lambda: feature_matching(fake_feats, real_feats)),
         }

@@ -14,7 +14,13 @@ import torch.nn.functional as F
 from ganedit_inpaint import compose
 from ganedit_inpaint.evaluate import evaluate_inpaint
 from ganedit_inpaint.family import Inpaint, InpaintConfig, fill_and_base
-from ganedit_inpaint.losses import gradient_magnitude, lowpass_l1, masked_l1, texture_energy_loss
+from ganedit_inpaint.losses import (
+    gradient_magnitude,
+    local_spectrum_loss,
+    lowpass_l1,
+    masked_l1,
+    texture_energy_loss,
+)
 from ganedit_inpaint.monitor import batch_monitor, monitor_crops
 
 import ganedit
@@ -308,10 +314,12 @@ def test_decoder_noise_is_relative_seeded_and_keeps_the_weights_layout() -> None
 
 
 def test_conformance_with_decoder_noise() -> None:
-    """Training, exact resume (the noise comes from the checkpointed RNG), seeded inference."""
+    """Training (with the local spectrum loss), exact resume (the noise comes from the
+    checkpointed RNG), seeded inference."""
     from ganedit.testing import check_family
 
-    check_family(Inpaint, gated(decoder_noise=0.3, head_scale=1.0, output_gate=False))
+    cfg = gated(decoder_noise=0.3, spectrum_weight=10.0, head_scale=1.0, output_gate=False)
+    check_family(Inpaint, cfg)
 
 
 def test_conformance_with_the_noise_channel() -> None:
@@ -319,3 +327,27 @@ def test_conformance_with_the_noise_channel() -> None:
     from ganedit.testing import check_family
 
     check_family(Inpaint, gated(noise=1.0, head_scale=1.0, output_gate=False))
+
+
+def test_local_spectrum_ranks_real_texture_over_a_lattice_over_a_blur() -> None:
+    """The same texture moved (another phase) costs least, an 8 px lattice of the same
+    energy more, a blur most; brightness and differences outside the hole cost nothing."""
+    torch.manual_seed(0)
+    tex = F.avg_pool2d(torch.rand(1, 3, 64, 64), 3, 1, 1)  # a stationary texture
+    hole = torch.ones(1, 1, 64, 64)
+    dots = torch.zeros(1, 1, 64, 64)
+    dots[..., ::8, ::8] = 1
+    dots = F.avg_pool2d(dots, 3, 1, 1)
+    lattice = (tex.mean() + (dots - dots.mean()) * (tex.std() / dots.std())).expand_as(tex)
+
+    def cost(y: torch.Tensor, region: torch.Tensor = hole) -> float:
+        return float(local_spectrum_loss(y, tex, region))
+
+    assert cost(tex) == 0.0 and cost(tex + 0.2) < 1e-6
+    moved, blur = cost(torch.roll(tex, (3, 5), (2, 3))), cost(F.avg_pool2d(tex, 7, 1, 3))
+    assert moved < 0.9 * cost(lattice) and cost(lattice) < 0.9 * blur
+    left = torch.zeros(1, 1, 64, 64)
+    left[..., :24] = 1  # windows wholly right of column 24 hold no hole
+    other = tex.clone()
+    other[..., 40:] = 0.5
+    assert cost(other, left) == 0.0 < cost(other)
