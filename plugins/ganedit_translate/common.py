@@ -15,18 +15,17 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import torch
-from kornia.filters import gaussian_blur2d
 from torch import nn
 from torch.nn import functional as F
 
 import ganedit
 from ganedit.config import option
+from ganedit.metrics import gaussian_blur
 
 __all__ = [
     "ContentTerm",
@@ -115,14 +114,13 @@ def content_loss(
     (``(N, C, H, W)``, [0, 1]): the layout and brightness an output should keep of its own
     input, not its details. ``scale`` 0: ``|d|`` (L1); ``c > 0``: ``c * log(1 + |d| / c)``
     (L1 near 0, logarithmic for ``|d| >> c``). A float32 scalar >= 0."""
-    k = 2 * math.ceil(3 * sigma) + 1
-    d = gaussian_blur2d(out - src, (k, k), (sigma, sigma), "reflect").float().abs()
+    d = _blur(out - src, sigma).abs()
     return (scale * torch.log1p(d / scale) if scale > 0 else d).mean()
 
 
 def _blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    k = 2 * math.ceil(3 * sigma) + 1
-    return gaussian_blur2d(x.float(), (k, k), (sigma, sigma), "reflect")
+    """The content score's blur (:func:`ganedit.metrics.gaussian_blur`), in float32."""
+    return gaussian_blur(x.float(), sigma)
 
 
 def content_contrast_loss(
