@@ -108,6 +108,12 @@ class InpaintConfig:
     noise_seed: int = option(
         0, "noise or decoder_noise > 0: the seed of the noise drawn at inference."
     )
+    decoder_blur: bool = option(
+        False,
+        "A fixed [1, 2, 1] x [1, 2, 1] low-pass after each decoder level (before its noise): "
+        "removes the period-2 checkerboard of the transposed levels (the 8 px lattice); no "
+        "parameters (a run may be resumed with it).",
+    )
     dilate: int = option(0, "Grow the hole by this many pixels before filling (0 = off).")
     feather: int = option(
         0,
@@ -224,6 +230,7 @@ class Inpaint(ganedit.ModelFamily[InpaintConfig]):
             noise_channels=1 if float(config.noise) > 0 else 0,
             decoder_noise=float(config.decoder_noise),
             noise_seed=int(config.noise_seed),
+            decoder_blur=bool(config.decoder_blur),
         )
         init_weights(g, "kaiming")
         g.icnr_()  # the shuffle levels start as nearest x2 again

@@ -179,6 +179,12 @@ class FFCGenerator(nn.Module):
             tile per bottleneck cell (the 8 px lattice). No parameters and outside
             ``decoder``, so a run trained without it can be resumed with it.
         noise_seed: the seed of the decoder noise in eval mode (one input, one fill).
+        decoder_blur: a fixed binomial low-pass (:class:`BinomialBlur`) after each decoder
+            level, before its noise: it removes exactly the period-2 pattern a stride-2
+            level paints from smooth input (an 8 px lattice from the first level, 4 and 2 px
+            from the next), as StyleGAN2's up-sampling filter does (Karras et al. 2020).
+            No parameters and outside ``decoder``, so a run trained without it can be
+            resumed with it.
 
     Input: ``(N, 4 + noise_channels, H, W)`` float: the image with its hole blanked (LaMa:
     ``image * (1 - mask)``) or pre-filled, in [0, 1], the mask (1 = fill), then the noise.
@@ -200,6 +206,7 @@ class FFCGenerator(nn.Module):
         noise_channels: int = 0,
         decoder_noise: float = 0.0,
         noise_seed: int = 0,
+        decoder_blur: bool = False,
     ) -> None:
         super().__init__()
         widths = [min(width * 2**i, 8 * width) for i in range(downsamplings + 1)]
@@ -216,8 +223,11 @@ class FFCGenerator(nn.Module):
         self.blocks = nn.Sequential(*[FFCResBlock(deep, ratio, norm, gate) for _ in range(blocks)])
         dec: list[nn.Module] = []
         noise_at: dict[int, DecoderNoise] = {}  # decoder index -> the noise after it
+        blur_at: dict[int, BinomialBlur] = {}  # decoder index -> the blur after it
         for i in reversed(range(downsamplings)):
             dec += _up(widths[i + 1], widths[i], upsample, norm)
+            if decoder_blur:
+                blur_at[len(dec) - 1] = BinomialBlur()
             if decoder_noise > 0:
                 noise_at[len(dec) - 1] = DecoderNoise(decoder_noise, noise_seed + i)
         head = nn.Conv2d(width, 3, 7, padding=3, padding_mode="reflect")
@@ -226,6 +236,8 @@ class FFCGenerator(nn.Module):
         # outside the Sequential: its indices, and so every weights file, stay the same
         self.noise_at = noise_at
         self.noises = nn.ModuleList(noise_at.values())
+        self.blur_at = blur_at
+        self.blurs = nn.ModuleList(blur_at.values())
         self.residual = residual
         with_gate = residual and gate and output_gate
         self.out_gate = nn.Parameter(torch.zeros(())) if with_gate else None
@@ -256,6 +268,8 @@ class FFCGenerator(nn.Module):
         y = torch.cat([xl, xg], 1)
         for i, layer in enumerate(self.decoder):
             y = layer(y)
+            if i in self.blur_at:
+                y = self.blur_at[i](y)
             if i in self.noise_at:
                 y = self.noise_at[i](y)
         return y if self.out_gate is None else y * self.out_gate.to(y.dtype)
@@ -308,6 +322,27 @@ class DecoderNoise(nn.Module):
 
     def extra_repr(self) -> str:
         return f"std={self.std}, seed={self.seed}"
+
+
+class BinomialBlur(nn.Module):
+    """Fixed 3x3 binomial low-pass per channel: ``(N, C, H, W)`` -> the same shape and dtype.
+
+    The kernel is ``[1, 2, 1]^T [1, 2, 1] / 16`` with reflected borders: it keeps a constant
+    map exactly and zeroes every period-2 pattern (its response at the Nyquist frequencies
+    is 0), the checkerboard a stride-2 transposed convolution paints. The kernel is a
+    non-persistent buffer: no parameters and nothing in the state dict.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        taps = torch.tensor([1.0, 2.0, 1.0])
+        self.register_buffer("kernel", (taps[:, None] * taps[None, :] / 16)[None, None], False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, C, H, W)`` float -> the blurred map, same shape and dtype."""
+        c = x.shape[1]
+        k = self.kernel.to(x.dtype).expand(c, 1, 3, 3)
+        return nn.functional.conv2d(nn.functional.pad(x, (1, 1, 1, 1), mode="reflect"), k, groups=c)
 
 
 class ShuffleUp(nn.Module):

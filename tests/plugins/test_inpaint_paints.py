@@ -351,3 +351,50 @@ def test_local_spectrum_ranks_real_texture_over_a_lattice_over_a_blur() -> None:
     other = tex.clone()
     other[..., 40:] = 0.5
     assert cost(other, left) == 0.0 < cost(other)
+
+
+def test_binomial_blur_keeps_constants_and_removes_the_checkerboard() -> None:
+    """The decoder blur: a constant map passes exactly, every period-2 pattern (the
+    transposed levels' checkerboard) becomes its mean, a ramp passes, no parameters and
+    nothing in the state dict."""
+    from ganedit_inpaint.networks import BinomialBlur
+
+    blur = BinomialBlur()
+    const = torch.full((1, 2, 8, 8), 3.0)
+    assert torch.allclose(blur(const), const)
+    yy, xx = torch.meshgrid(torch.arange(8), torch.arange(8), indexing="ij")
+    for pattern in ((yy + xx) % 2, xx % 2, yy % 2):
+        checker = 1.0 + pattern.float()[None, None]
+        out = blur(checker)[..., 1:-1, 1:-1]  # reflected borders aside
+        assert torch.allclose(out, torch.full_like(out, 1.5))
+    ramp = xx.float()[None, None]
+    assert torch.allclose(blur(ramp)[..., 1:-1, 1:-1], ramp[..., 1:-1, 1:-1])
+    assert not list(blur.parameters()) and not blur.state_dict()
+    assert blur(const.bfloat16()).dtype == torch.bfloat16
+
+
+def test_decoder_blur_keeps_the_weights_layout_and_smooths_the_levels() -> None:
+    """decoder_blur: one blur per decoder level, the same state_dict keys (a run without it
+    resumes with it), and a different fill from the same weights."""
+    kw = {"head_scale": 1.0, "output_gate": False}
+    torch.manual_seed(0)
+    plain = Inpaint().build_generator("generator", gated(**kw))
+    blurred = Inpaint().build_generator("generator", gated(decoder_blur=True, **kw))
+    assert plain.state_dict().keys() == blurred.state_dict().keys()
+    assert len(blurred.blur_at) == 2 and not plain.blur_at
+    blurred.load_state_dict(plain.state_dict())
+    img, m = torch.rand(1, 3, 16, 16), torch.zeros(1, 1, 16, 16)
+    m[..., 4:12, 4:12] = 1
+    plain.eval(), blurred.eval()
+    with torch.no_grad():
+        a = fill_and_base(blurred, img, m, gated(decoder_blur=True, **kw))[0]
+        b = fill_and_base(plain, img, m, gated(**kw))[0]
+    assert not torch.equal(a, b)
+
+
+def test_conformance_with_decoder_blur_and_noise() -> None:
+    """Training, exact resume and seeded inference with the blur before the noise."""
+    from ganedit.testing import check_family
+
+    cfg = gated(decoder_blur=True, decoder_noise=0.3, head_scale=1.0, output_gate=False)
+    check_family(Inpaint, cfg)
