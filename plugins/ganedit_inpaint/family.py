@@ -114,6 +114,11 @@ class InpaintConfig:
         "removes the period-2 checkerboard of the transposed levels (the 8 px lattice); no "
         "parameters (a run may be resumed with it).",
     )
+    bottleneck_blur: bool = option(
+        False,
+        "The same low-pass on the FFC blocks' output before the decoder: removes a "
+        "period-2 pattern at the bottleneck (16 px at full size); no parameters.",
+    )
     dilate: int = option(0, "Grow the hole by this many pixels before filling (0 = off).")
     feather: int = option(
         0,
@@ -231,6 +236,7 @@ class Inpaint(ganedit.ModelFamily[InpaintConfig]):
             decoder_noise=float(config.decoder_noise),
             noise_seed=int(config.noise_seed),
             decoder_blur=bool(config.decoder_blur),
+            bottleneck_blur=bool(config.bottleneck_blur),
         )
         init_weights(g, "kaiming")
         g.icnr_()  # the shuffle levels start as nearest x2 again

@@ -185,6 +185,9 @@ class FFCGenerator(nn.Module):
             from the next), as StyleGAN2's up-sampling filter does (Karras et al. 2020).
             No parameters and outside ``decoder``, so a run trained without it can be
             resumed with it.
+        bottleneck_blur: the same low-pass on the FFC blocks' output, before the first
+            decoder level: it removes a period-2 pattern at the bottleneck (16 px at full
+            resolution with 3 downsamplings), which ``decoder_blur`` alone lets through.
 
     Input: ``(N, 4 + noise_channels, H, W)`` float: the image with its hole blanked (LaMa:
     ``image * (1 - mask)``) or pre-filled, in [0, 1], the mask (1 = fill), then the noise.
@@ -207,6 +210,7 @@ class FFCGenerator(nn.Module):
         decoder_noise: float = 0.0,
         noise_seed: int = 0,
         decoder_blur: bool = False,
+        bottleneck_blur: bool = False,
     ) -> None:
         super().__init__()
         widths = [min(width * 2**i, 8 * width) for i in range(downsamplings + 1)]
@@ -238,6 +242,7 @@ class FFCGenerator(nn.Module):
         self.noises = nn.ModuleList(noise_at.values())
         self.blur_at = blur_at
         self.blurs = nn.ModuleList(blur_at.values())
+        self.bottleneck_blur = BinomialBlur() if bottleneck_blur else None
         self.residual = residual
         with_gate = residual and gate and output_gate
         self.out_gate = nn.Parameter(torch.zeros(())) if with_gate else None
@@ -266,6 +271,8 @@ class FFCGenerator(nn.Module):
         c = h.shape[1] - self.split
         xl, xg = self.blocks((h[:, :c], h[:, c:]))
         y = torch.cat([xl, xg], 1)
+        if self.bottleneck_blur is not None:
+            y = self.bottleneck_blur(y)
         for i, layer in enumerate(self.decoder):
             y = layer(y)
             if i in self.blur_at:

@@ -390,11 +390,20 @@ def test_decoder_blur_keeps_the_weights_layout_and_smooths_the_levels() -> None:
         a = fill_and_base(blurred, img, m, gated(decoder_blur=True, **kw))[0]
         b = fill_and_base(plain, img, m, gated(**kw))[0]
     assert not torch.equal(a, b)
+    blurs = {"decoder_blur": True, "bottleneck_blur": True}
+    both = Inpaint().build_generator("generator", gated(**blurs, **kw))
+    assert both.state_dict().keys() == plain.state_dict().keys() and both.bottleneck_blur
+    assert plain.bottleneck_blur is None and blurred.bottleneck_blur is None
+    both.load_state_dict(plain.state_dict())
+    with torch.no_grad():
+        c = fill_and_base(both.eval(), img, m, gated(**blurs, **kw))
+    assert not torch.equal(c[0], a)
 
 
 def test_conformance_with_decoder_blur_and_noise() -> None:
     """Training, exact resume and seeded inference with the blur before the noise."""
     from ganedit.testing import check_family
 
-    cfg = gated(decoder_blur=True, decoder_noise=0.3, head_scale=1.0, output_gate=False)
+    blurs = {"decoder_blur": True, "bottleneck_blur": True}
+    cfg = gated(decoder_noise=0.3, head_scale=1.0, output_gate=False, **blurs)
     check_family(Inpaint, cfg)
