@@ -70,6 +70,12 @@ class CUTOptions(UnpairedNets):
     head_width: int = option(256, "MLP projection head width.", train_only=True)
     tau: float = option(0.07, "PatchNCE temperature.", train_only=True)
     gan_weight: float = option(1.0, "Adversarial loss weight.", train_only=True)
+    gan_weight_b2a: float = option(
+        -1.0,
+        "Adversarial loss weight of the b2a direction alone (a direction whose target "
+        "differs more in shape may need more); negative = gan_weight.",
+        train_only=True,
+    )
 
 
 @dataclass
@@ -87,6 +93,13 @@ def resolved(config: CUTConfig) -> tuple[float, bool, bool]:
     idt = config.nce_idt if config.nce_idt is not None else not fast
     flip = config.flip_equivariance if config.flip_equivariance is not None else fast
     return float(w), bool(idt), bool(flip)
+
+
+def gan_weight(config: CUTConfig, generator: str) -> float:
+    """The adversarial weight of ``generator`` (``"a2b"`` or ``"b2a"``): ``gan_weight``, or
+    ``gan_weight_b2a`` for b2a when that is not negative."""
+    w_ba = float(config.gan_weight_b2a)
+    return float(config.gan_weight) if generator == "a2b" or w_ba < 0 else w_ba
 
 
 # ------------------------------------------------------------------------------- networks
@@ -268,7 +281,7 @@ class CUT(UnpairedFamily[CUTConfig]):
         keys = [k.detach() for k in keys]
         n_src = src.shape[0]
         fake = fake_all[:n_src]
-        adv = gan_loss(str(cfg.gan_loss), critic(fake), True, False) * float(cfg.gan_weight)
+        adv = gan_loss(str(cfg.gan_loss), critic(fake), True, False) * gan_weight(cfg, g_name)
         nce = torch.zeros((), device=src.device)
         if weight > 0:
             nce = self._nce(g, head, [k[:n_src] for k in keys], fake, cfg, flipped)

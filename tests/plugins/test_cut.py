@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 import torch
-from ganedit_translate.cut import CUT, CUTConfig, CutGenerator, PatchMLP, patch_nce, resolved
+from ganedit_translate.cut import (
+    CUT,
+    CUTConfig,
+    CutGenerator,
+    PatchMLP,
+    gan_weight,
+    patch_nce,
+    resolved,
+)
 from translate_kit import TINY_UNPAIRED, tiny_config
 
 import ganedit
@@ -135,6 +143,21 @@ def test_evaluate_reports_content_and_writes_sheets(tmp_path: Path) -> None:
         assert ganedit.read_image(tmp_path / "sheets" / f"cut-{d}.png").ndim == 3
     assert [r["direction"] for r in result["rows"]] == ["a2b", "b2a"]
     assert fam.default_weights(cfg) is None  # nothing bundled yet: load() asks for --weights
+
+
+def test_gan_weight_of_b2a_alone() -> None:
+    """gan_weight_b2a < 0 (default): both directions use gan_weight; else b2a uses it."""
+    assert (gan_weight(CUTConfig(gan_weight=2.0), "a2b"), gan_weight(CUTConfig(), "b2a")) == (
+        2.0,
+        1.0,
+    )
+    cfg = CUTConfig(gan_weight=1.0, gan_weight_b2a=1.35)
+    assert (gan_weight(cfg, "a2b"), gan_weight(cfg, "b2a")) == (1.0, 1.35)
+
+
+def test_conformance_with_a_b2a_gan_weight() -> None:
+    """Training and exact resume with the directions' adversarial weights apart."""
+    check_family(CUT, tiny(gan_weight_b2a=2.0, content_contrast=1.0), only=["training", "resume"])
 
 
 def test_conformance_with_the_content_term() -> None:
