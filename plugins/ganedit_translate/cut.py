@@ -209,7 +209,8 @@ class CUT(UnpairedFamily[CUTConfig]):
     Config = CUTConfig
     summary = (
         "CUT / FastCUT (Park et al. 2020): unpaired translation that keeps the input's content "
-        "(PatchNCE); --direction a2b|b2a; no bundled weights yet (train your own)."
+        "(PatchNCE); --direction a2b|b2a; bundled weights turn Fashion-MNIST sneakers into "
+        "ankle boots and back."
     )
 
     def build_generator(self, name: str, config: CUTConfig) -> nn.Module:
@@ -228,10 +229,9 @@ class CUT(UnpairedFamily[CUTConfig]):
             nets[f"f_{g}"] = init_weights(PatchMLP(chans, int(config.head_width)))
         return {**nets, **self.build_critics(config)}
 
-    def default_weights(self, config: CUTConfig) -> None:
-        """None: no bundled weights yet (the CPU-trained sneaker <-> boot run reached the
-        target class but not the content bar; README.md gives its figures)."""
-        return None
+    def default_weights(self, config: CUTConfig) -> str:
+        """Fashion-MNIST sneaker (A) <-> ankle boot (B), 64x64 gray (fp16 + card)."""
+        return "ganedit_translate:weights/cut-fashion-sneaker-boot.safetensors"
 
     # ------------------------------------------------------------------------------ training
     def generator_nets(self, generator: str) -> tuple[str, ...]:

@@ -16,7 +16,7 @@ from ganedit_translate.cut import (
     patch_nce,
     resolved,
 )
-from translate_kit import TINY_UNPAIRED, tiny_config
+from translate_kit import TINY_UNPAIRED, WEIGHTS_DIR, tiny_config
 
 import ganedit
 from ganedit.config import update_config
@@ -142,7 +142,6 @@ def test_evaluate_reports_content_and_writes_sheets(tmp_path: Path) -> None:
         assert 0.0 <= s[f"{d}_content"] <= 1.0 and 0.0 <= s[f"{d}_target_share"] <= 1.0
         assert ganedit.read_image(tmp_path / "sheets" / f"cut-{d}.png").ndim == 3
     assert [r["direction"] for r in result["rows"]] == ["a2b", "b2a"]
-    assert fam.default_weights(cfg) is None  # nothing bundled yet: load() asks for --weights
 
 
 def test_gan_weight_of_b2a_alone() -> None:
@@ -177,3 +176,25 @@ def test_content_term_is_off_by_default_and_per_direction() -> None:
 def test_conformance_with_the_contrastive_content_term() -> None:
     """The contrastive content term: its banks live in the checkpointed training state."""
     check_family(CUT, tiny(content_contrast=1.0, content_bank=3), only=["training", "resume"])
+
+
+# ------------------------------------------------------------------------- bundled weights
+WEIGHTS = WEIGHTS_DIR / "cut-fashion-sneaker-boot.safetensors"
+
+
+def test_bundled_weights_load_translate_and_keep_their_input(fashion_cycle: Path) -> None:
+    """The shipped sneaker <-> boot weights (fp16), found without ``weights=``: on the first
+    100 test items of each class both directions reach the other class and each output is
+    nearer its own input than chance (0.5) says."""
+    assert WEIGHTS.is_file(), f"bundled weights missing: {WEIGHTS}"
+    name = "ganedit_translate:weights/cut-fashion-sneaker-boot.safetensors"
+    assert CUT().default_weights(CUTConfig()) == name
+    editor = ganedit.load("cut", device="cpu")
+    assert editor.generator_name == "a2b" and editor.io.in_channels == 1
+    assert editor.card["dtype"] == "float16"
+    fam = ganedit.get_family("cut")
+    s = fam.evaluate(editor, {"data": [fashion_cycle]}, {"n": 100})["summary"]
+    for d in ("a2b", "b2a"):
+        assert s[f"{d}_target_share"] > s[f"{d}_input_share"] + 0.6, d
+        assert s[f"{d}_target_share"] > 0.75, d
+        assert s[f"{d}_content"] > 0.65, d
