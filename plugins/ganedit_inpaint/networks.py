@@ -340,6 +340,8 @@ class BinomialBlur(nn.Module):
     non-persistent buffer: no parameters and nothing in the state dict.
     """
 
+    kernel: torch.Tensor
+
     def __init__(self) -> None:
         super().__init__()
         taps = torch.tensor([1.0, 2.0, 1.0])
