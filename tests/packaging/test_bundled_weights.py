@@ -14,7 +14,8 @@ import ganedit
 from ganedit.metrics import CLASSIFIER_64_WEIGHTS, CLASSIFIER_WEIGHTS
 from ganedit.weights import card_path, file_sha256, resolve_resource
 
-SHIPPING = {"srgan", "dcgan", "pix2pix", "cyclegan", "cut", "inpaint"}  # built-ins with bundled weights
+# the built-ins with bundled weights
+SHIPPING = {"srgan", "dcgan", "pix2pix", "cyclegan", "cut", "inpaint"}
 
 
 def _checked(spec: str, package: str, folder: str) -> tuple[Path, dict]:
