@@ -16,7 +16,8 @@ import argparse
 from pathlib import Path
 
 import torch
-from ganedit_inpaint.family import Inpaint, fill_and_base
+from ganedit_inpaint.family import Inpaint
+from ganedit_inpaint.fill import fill_and_base
 
 from ganedit.config import update_config
 

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from ganedit_inpaint.evaluate import cv2_fill, hole_psnr, prepare_image
-from ganedit_inpaint.family import fill_and_base
+from ganedit_inpaint.fill import fill_and_base
 
 import ganedit
 from ganedit import data as gdata

@@ -12,17 +12,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import cv2
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 __all__ = [
+    "classical_fill",
     "composite",
+    "cv2_fill",
     "dilate",
     "feather_weight",
     "fill_by_crops",
     "hole_boxes",
     "smooth_fill",
 ]
+
+CLASSICAL_METHODS = ("ns", "telea")
 
 Fill = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -120,9 +126,6 @@ def hole_boxes(mask: torch.Tensor, margin: int) -> list[tuple[int, int, int, int
         mask: ``(H, W)`` float or bool, 1/True = hole.
         margin: pixels of context on each side.
     """
-    import cv2
-    import numpy as np
-
     h, w = mask.shape
     hole = (mask.detach().cpu().numpy() > 0.5).astype(np.uint8)
     count, _, stats, _ = cv2.connectedComponentsWithStats(hole, connectivity=8)
@@ -256,3 +259,44 @@ def smooth_fill(x: torch.Tensor, mask: torch.Tensor, sweeps: int = 16) -> torch.
         for _ in range(max(0, int(sweeps))):
             est = v + (1.0 - w) * _mean3(est)
     return torch.where(mask > 0.5, est.clamp(0, 1), x.float())
+
+
+def cv2_fill(img: np.ndarray, hole: np.ndarray, method: str) -> np.ndarray:
+    """``cv2.inpaint`` with radius 3 (Navier-Stokes, Bertalmio et al. 2001, or Telea 2004).
+
+    Args:
+        img: ``(H, W, 3)`` or ``(H, W)`` uint8.
+        hole: ``(H, W)`` bool or {0, 1}, True = fill.
+        method: ``"ns"`` or ``"telea"``.
+
+    Returns:
+        ``img``'s shape, uint8; ``img`` outside the hole.
+    """
+    if method not in CLASSICAL_METHODS:
+        raise ValueError(f"method must be one of {CLASSICAL_METHODS}, not {method!r}")
+    flag = cv2.INPAINT_TELEA if method == "telea" else cv2.INPAINT_NS
+    return cv2.inpaint(
+        np.ascontiguousarray(img), (np.asarray(hole) > 0).astype(np.uint8) * 255, 3, flag
+    )
+
+
+def classical_fill(x: torch.Tensor, mask: torch.Tensor, method: str) -> torch.Tensor:
+    """:func:`cv2_fill` of every image of a batch, at 8 bits: the edge-continuing classical
+    fill that ``hint`` shows the generator.
+
+    Args:
+        x: ``(N, 3, H, W)`` float in [0, 1].
+        mask: ``(N, 1, H, W)`` float in {0, 1}, 1 = hole.
+        method: ``"ns"`` or ``"telea"``.
+
+    Returns:
+        ``(N, 3, H, W)`` float32 in [0, 1] on ``x``'s device: ``x`` quantised to 8 bits
+        (``round(255 x) / 255``) outside the hole, the classical fill inside it.
+    """
+    imgs = (x.detach().float().clamp(0, 1) * 255 + 0.5).to(torch.uint8).permute(0, 2, 3, 1)
+    holes = mask.detach()[:, 0] > 0.5
+    out = [
+        torch.from_numpy(cv2_fill(i.cpu().numpy(), h.cpu().numpy(), method))
+        for i, h in zip(imgs, holes, strict=True)
+    ]
+    return torch.stack(out).permute(0, 3, 1, 2).float().div(255).to(x.device)

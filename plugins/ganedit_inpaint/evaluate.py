@@ -49,7 +49,7 @@ import ganedit
 from ganedit import data as gdata
 from ganedit.io import IMAGE_EXTENSIONS, read_image, read_mask, write_image
 from ganedit.metrics import edge_f1, gradient_energy_ratio
-from ganedit_inpaint.compose import smooth_fill
+from ganedit_inpaint.compose import cv2_fill, smooth_fill
 
 __all__ = [
     "cv2_fill",
@@ -81,12 +81,6 @@ def prepare_image(img: np.ndarray, max_side: int) -> np.ndarray:
             a, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA
         )
     return np.ascontiguousarray(a)
-
-
-def cv2_fill(img: np.ndarray, hole: np.ndarray, method: str) -> np.ndarray:
-    """``cv2.inpaint`` (radius 3) of an ``(H, W, 3)`` uint8 image; ``method`` ``telea``/``ns``."""
-    flag = cv2.INPAINT_TELEA if method == "telea" else cv2.INPAINT_NS
-    return cv2.inpaint(img, hole.astype(np.uint8) * 255, 3, flag)
 
 
 def smooth_baseline(img: np.ndarray, hole: np.ndarray, iters: int) -> np.ndarray:

@@ -25,6 +25,7 @@ from ganedit import data as gdata
 from ganedit.config import option
 from ganedit.nn import adam, frozen, init_weights, r1_penalty
 from ganedit_inpaint import compose
+from ganedit_inpaint.fill import fill_and_base, raw_fill
 from ganedit_inpaint.losses import (
     feature_matching,
     fft_amplitude_loss,
@@ -91,6 +92,12 @@ class InpaintConfig:
         "Decoder levels: transposed convolutions (LaMa), nearest x2 + convolution, or "
         "a pixel shuffle starting as nearest x2 (ICNR); the last two start without a "
         "checkerboard.",
+    )
+    hint: Literal["none", "ns", "telea"] = option(
+        "none",
+        "Also show the generator cv2.inpaint's fill of the hole (ns: Navier-Stokes, telea; "
+        "radius 3, 8 bits), 3 more input channels: classical fills continue the edges "
+        "that reach the hole's border, which a smooth pre-fill loses (none = LaMa's inputs).",
     )
     noise: float = option(
         0.0,
@@ -232,6 +239,7 @@ class Inpaint(ganedit.ModelFamily[InpaintConfig]):
             gate=bool(config.gate),
             output_gate=bool(config.output_gate),
             upsample=str(config.upsample),
+            hint_channels=0 if str(config.hint) == "none" else 3,
             noise_channels=1 if float(config.noise) > 0 else 0,
             decoder_noise=float(config.decoder_noise),
             noise_seed=int(config.noise_seed),
@@ -443,59 +451,3 @@ class Inpaint(ganedit.ModelFamily[InpaintConfig]):
             img = (img * 0.8 + rng.random((side, side, 3)) * 0.2) * 255
             ganedit.write_image(folder / "photos" / f"{i}.png", img.round().astype(np.uint8))
         return {"data": [folder / "photos"]}
-
-
-def raw_fill(
-    net: nn.Module, x: torch.Tensor, m: torch.Tensor, config: InpaintConfig
-) -> torch.Tensor:
-    """The generator's fill for ``x`` with hole ``m``, before compositing.
-
-    ``prefill="zeros"`` (LaMa): the generator sees ``x * (1 - m)`` and the mask, and its
-    sigmoid output is the fill. ``prefill="smooth"``: it sees the smooth fill
-    (:func:`~ganedit_inpaint.compose.smooth_fill`) and the mask, and its output is a
-    correction added to that fill.
-
-    Args:
-        net: the :class:`FFCGenerator`.
-        x: ``(N, 3, H, W)`` float32 in [0, 1].
-        m: ``(N, 1, H, W)`` float32 in {0, 1}, 1 = hole.
-        config: ``prefill``, ``smooth_iters`` and ``strength`` are used.
-
-    Returns:
-        ``(N, 3, H, W)`` float32 in [0, 1].
-    """
-    return fill_and_base(net, x, m, config)[0]
-
-
-def fill_and_base(
-    net: nn.Module, x: torch.Tensor, m: torch.Tensor, config: InpaintConfig
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """:func:`raw_fill` and what the network started from: ``(raw, base)``, both ``(N, 3,
-    H, W)`` float32 in [0, 1]; ``base`` is the smooth pre-fill (``prefill="smooth"``) or the
-    blanked image ``x * (1 - m)`` (``"zeros"``)."""
-    if config.prefill != "smooth":
-        base = x * (1 - m)
-        return net(torch.cat([base, m, *noise_input(net, m, config)], 1)).float(), base
-    with torch.no_grad():
-        base = compose.smooth_fill(x.float(), m, int(config.smooth_iters))
-    corr = net(torch.cat([base, m, *noise_input(net, m, config)], 1)).float()
-    strength = float(getattr(config, "strength", 1.0))
-    return (base + (corr if strength == 1.0 else strength * corr)).clamp(0, 1), base
-
-
-def noise_input(net: nn.Module, m: torch.Tensor, config: InpaintConfig) -> list[torch.Tensor]:
-    """The generator's noise channel: ``[]`` when ``config.noise`` is 0, else one ``(N, 1,
-    H, W)`` float32 tensor, ``N(0, noise**2)`` in the hole and 0 outside. A training-mode
-    ``net`` draws from the global torch RNG (checkpointed, so resume is exact); in eval mode
-    the noise comes from ``noise_seed``, one draw for every item (the same input gets the same
-    fill, alone or in any batch)."""
-    std = float(config.noise)
-    if std <= 0:
-        return []
-    shape = (m.shape[0], 1, *m.shape[-2:])
-    if net.training:
-        z = torch.randn(shape, device=m.device)
-    else:
-        rng = torch.Generator().manual_seed(int(config.noise_seed))  # one draw for all items
-        z = torch.randn((1, *shape[1:]), generator=rng).to(m.device).expand(shape)
-    return [z * std * m]

@@ -103,7 +103,7 @@ class FillMonitor:
         every = int(getattr(config, "monitor_every", 0) or 0)
         if not config.monitor_data or every <= 0 or step % every != 0:
             return
-        from ganedit_inpaint.family import fill_and_base
+        from ganedit_inpaint.fill import fill_and_base
 
         if self.fixed is None:
             self.fixed = monitor_crops(Path(config.monitor_data), int(config.crop_size))

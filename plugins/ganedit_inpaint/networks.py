@@ -170,6 +170,9 @@ class FFCGenerator(nn.Module):
             pixel shuffle, Shi et al. 2016, with ICNR initialisation, Aitken et al. 2017:
             at initialisation exactly ``"resize"``, so no checkerboard, with the
             transposed convolution's capacity; :meth:`icnr_` after any re-initialisation).
+        hint_channels: extra input channels of a classical fill (``hint``: 3 for
+            ``cv2.inpaint``'s RGB fill, 0 = none, LaMa), after the mask and before the
+            noise.
         noise_channels: extra input channels of Gaussian noise (0 = LaMa's 4 inputs): a
             source of randomness for texture the context cannot determine (the generator
             is otherwise deterministic and can only paint one fixed pattern).
@@ -189,8 +192,9 @@ class FFCGenerator(nn.Module):
             decoder level: it removes a period-2 pattern at the bottleneck (16 px at full
             resolution with 3 downsamplings), which ``decoder_blur`` alone lets through.
 
-    Input: ``(N, 4 + noise_channels, H, W)`` float: the image with its hole blanked (LaMa:
-    ``image * (1 - mask)``) or pre-filled, in [0, 1], the mask (1 = fill), then the noise.
+    Input: ``(N, 4 + hint_channels + noise_channels, H, W)`` float: the image with its hole
+    blanked (LaMa: ``image * (1 - mask)``) or pre-filled, in [0, 1], the mask (1 = fill),
+    the hint (in [0, 1]), then the noise.
     Output: ``(N, 3, H, W)`` float: the raw fill for every pixel before compositing, in (0, 1) (sigmoid); with
     ``residual``, an unbounded correction.
     """
@@ -206,6 +210,7 @@ class FFCGenerator(nn.Module):
         gate: bool = False,
         output_gate: bool = True,
         upsample: str = "transposed",
+        hint_channels: int = 0,
         noise_channels: int = 0,
         decoder_noise: float = 0.0,
         noise_seed: int = 0,
@@ -215,7 +220,7 @@ class FFCGenerator(nn.Module):
         super().__init__()
         widths = [min(width * 2**i, 8 * width) for i in range(downsamplings + 1)]
         bias = norm == "none"
-        self.in_channels = 4 + int(noise_channels)
+        self.in_channels = 4 + int(hint_channels) + int(noise_channels)
         stem = nn.Conv2d(self.in_channels, width, 7, padding=3, padding_mode="reflect", bias=bias)
         enc = conv_norm_act(stem, norm, nn.ReLU(inplace=True))
         for i in range(downsamplings):
@@ -266,7 +271,7 @@ class FFCGenerator(nn.Module):
         return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N, 4 + noise_channels, H, W)`` -> ``(N, 3, H, W)`` (class docstring)."""
+        """``(N, in_channels, H, W)`` -> ``(N, 3, H, W)`` (class docstring)."""
         h = self.encoder(x)
         c = h.shape[1] - self.split
         xl, xg = self.blocks((h[:, :c], h[:, c:]))

@@ -13,7 +13,8 @@ import torch
 import torch.nn.functional as F
 from ganedit_inpaint import compose
 from ganedit_inpaint.evaluate import evaluate_inpaint
-from ganedit_inpaint.family import Inpaint, InpaintConfig, fill_and_base
+from ganedit_inpaint.family import Inpaint, InpaintConfig
+from ganedit_inpaint.fill import fill_and_base
 from ganedit_inpaint.losses import (
     gradient_magnitude,
     local_spectrum_loss,
@@ -252,7 +253,7 @@ def test_the_shuffle_decoder_starts_as_nearest_upsampling_after_the_family_init(
 def test_the_noise_channel_is_seeded_at_inference_and_random_in_training() -> None:
     """noise > 0: a fifth input channel, noise only in the hole; eval mode gives the same
     fill twice (and another fill for another noise_seed), training mode draws afresh."""
-    from ganedit_inpaint.family import noise_input
+    from ganedit_inpaint.fill import noise_input
 
     cfg = gated(noise=1.0, head_scale=1.0, upsample="shuffle", output_gate=False)
     torch.manual_seed(0)
