@@ -20,6 +20,7 @@ from ganedit_inpaint.fill import fill_and_base, hint_input
 import ganedit
 from ganedit.config import update_config
 from ganedit.engine.checkpoint import list_checkpoints, load_state
+from ganedit.weights import load_weights
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = {
@@ -132,3 +133,50 @@ def test_the_fork_script_keeps_the_output_and_resumes_with_the_hint(tmp_path: Pa
     onto = subprocess.run(args + ["--hint", "ns"], capture_output=True, text=True, timeout=300)
     assert onto.returncode != 0 and "already exists" in onto.stderr  # never written into
     assert newest.read_bytes() == before
+
+
+def test_the_seed_script_puts_a_weights_file_into_a_fresh_hinted_run(tmp_path: Path) -> None:
+    """``scripts/seed_inpaint_run.py``: a fresh hinted run's generators (raw and EMA) become
+    an unhinted run's exported generator (stem widened by zero hint columns), the generator's
+    Adam state is emptied, the run resumes, and a second seeding is refused unchanged."""
+    data = _photos(tmp_path / "photos")
+    sets = [f"{k}={v}" for k, v in TINY.items()]
+    kw = {"device": "cpu", "progress": False, "sample_every": 0, "checkpoint_every": 3}
+    ganedit.train("inpaint", data=[data], out=tmp_path / "old", steps=3, overrides=sets, **kw)
+    weights = tmp_path / "old" / "inpaint.safetensors"
+    hinted = [*sets, "hint=ns"]
+    ganedit.train("inpaint", data=[data], out=tmp_path / "new", steps=3, overrides=hinted, **kw)
+    script = [sys.executable, str(ROOT / "scripts" / "seed_inpaint_run.py")]
+    args = [*script, str(tmp_path / "new"), str(weights)]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    flat, _ = load_weights(weights)
+    state, doc = load_state(list_checkpoints(tmp_path / "new" / "checkpoints")[-1])
+    assert doc["step"] == 3 and doc["meta"]["seeded_from"]["file"] == str(weights)
+    assert state["opts"]["g"]["state"] == {}
+    for part in ("nets", "ema"):
+        seeded = state[part]["generator"]
+        for key, value in seeded.items():
+            want = flat[f"generator.{key}"].float()
+            if key == "encoder.0.weight":
+                assert torch.equal(value[:, 4:7], torch.zeros_like(value[:, 4:7]))
+                value = torch.cat([value[:, :4], value[:, 7:]], 1)
+            assert torch.equal(value, want), key
+    x, m = _edge()
+    a = Inpaint().build_generator("generator", tiny()).eval()
+    a.load_state_dict({k[len("generator.") :]: v.float() for k, v in flat.items()})
+    b = Inpaint().build_generator("generator", tiny(hint="ns")).eval()
+    b.load_state_dict(state["ema"]["generator"])
+    with torch.no_grad():
+        assert torch.equal(
+            fill_and_base(a, x, m, tiny())[0], fill_and_base(b, x, m, tiny(hint="ns"))[0]
+        )
+    newest = list_checkpoints(tmp_path / "new" / "checkpoints")[-1]
+    before = newest.read_bytes()
+    again = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert again.returncode != 0 and "already seeded" in again.stderr
+    assert newest.read_bytes() == before
+    ganedit.train(
+        "inpaint", data=[data], out=tmp_path / "new", steps=4, resume=True, overrides=hinted, **kw
+    )
+    assert list_checkpoints(tmp_path / "new" / "checkpoints")[-1].name == "step-00000004.json"
