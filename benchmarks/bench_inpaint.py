@@ -3,12 +3,13 @@
 
 Each method fills the same 512x512 photo (``data/sr-test/astronaut.png`` when fetched, else
 random pixels) with the same seeded ``thick`` mask (about 26 % of the image). The model runs
-through its editor (``ganedit.load``: padding, compositing, the smooth pre-fill when the config
-has it), so the time is what ``ganedit run`` pays per image, decode and encode excluded. Timing
-does not depend on the weight values: without ``--weights`` and with no bundled weights the
-model is built at random with the bundled recipe's sizes. Methods alternate ``--repeats``
-times so a shared machine's load hits all alike; the best repeat is reported, as wall seconds
-and as CPU seconds (process time over all threads)::
+through its editor (``ganedit.load``: padding, compositing, the smooth pre-fill and the
+classical-fill hint when the config has them), so the time is what ``ganedit run`` pays per
+image, decode and encode excluded. Timing does not depend on the weight values: without
+``--weights`` and with no bundled weights the model is built at random with the bundled
+recipe's sizes. Methods alternate ``--repeats`` times so a shared machine's load hits all
+alike; the best repeat is reported, as wall seconds and as CPU seconds (process time over all
+threads)::
 
     .venv/bin/python benchmarks/bench_inpaint.py [--repeats 3] [--threads N] [--paper]
 
@@ -67,7 +68,8 @@ def editors(args: argparse.Namespace) -> dict[str, object]:
     out: dict[str, object] = {}
     if args.weights or Inpaint().default_weights(Inpaint.Config()):
         ed = ganedit.load("inpaint", weights=args.weights, device="cpu")
-        out[f"model ({ed.config.width}w, {ed.config.blocks} blocks)"] = ed
+        hint = "" if ed.config.hint == "none" else f", {ed.config.hint} hint"
+        out[f"model ({ed.config.width}w, {ed.config.blocks} blocks{hint})"] = ed
     else:
         ed = ganedit.load(Inpaint, weights=False, device="cpu", **RECIPE)
         out[f"model ({RECIPE['width']}w, {RECIPE['blocks']} blocks, random)"] = ed
@@ -112,7 +114,8 @@ def main() -> None:
     print(f"ratio {model} / TELEA (CPU s): {best[model][1] / max(telea, 1e-9):.1f}x")
     print(f"reference: {LAMA_REPORTED}")
     first: Any = next(iter(editors_used.values()))
-    macs = macs_per_pixel(first.generator, channels=4)  # image + mask in
+    # image + mask, and the hint's 3 channels when the config has one
+    macs = macs_per_pixel(first.generator, channels=first.generator.in_channels)
     print(
         f"{model} "
         + roofline_line(macs, 512 * 512, best[model][0], peak_gflops("cpu"))
