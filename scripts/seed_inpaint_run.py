@@ -31,13 +31,10 @@ import sys
 from pathlib import Path
 
 import torch
+from add_inpaint_hint import HINT_CHANNELS, STEM, widen  # the script beside this one
 
 from ganedit.engine.checkpoint import list_checkpoints, load_state, save_state
 from ganedit.weights import file_sha256, load_weights
-
-STEM = "encoder.0.weight"
-HINT_CHANNELS = 3
-FIRST_EXTRA = 4  # the hint goes after the 3 image channels and the mask
 
 
 def generator_from_file(path: Path, name: str = "generator") -> dict[str, torch.Tensor]:
@@ -58,8 +55,7 @@ def fit_stem(seed: dict[str, torch.Tensor], target: torch.Tensor) -> None:
         return
     if stem.shape[1] + HINT_CHANNELS != target.shape[1] or stem.shape[0] != target.shape[0]:
         raise SystemExit(f"stem {tuple(stem.shape)} cannot be fitted to {tuple(target.shape)}")
-    zeros = stem.new_zeros(stem.shape[0], HINT_CHANNELS, *stem.shape[2:])
-    seed[STEM] = torch.cat([stem[:, :FIRST_EXTRA], zeros, stem[:, FIRST_EXTRA:]], 1)
+    seed[STEM] = widen(stem)
 
 
 def seed_run(run: Path, weights: Path) -> Path:
