@@ -4,10 +4,13 @@ runs and their JSON events and manifest, and ``python -m ganedit`` child process
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -77,12 +80,29 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     return env
 
 
+@contextlib.contextmanager
+def sigint_not_ignored() -> Iterator[None]:
+    """Children started inside the block get the default SIGINT even when pytest's own is
+    ignored (started with ``&`` or ``nohup``: an ignored signal stays ignored across exec, a
+    handled one becomes the default, and a folder run rightly keeps an ignored SIGINT)."""
+    old = signal.getsignal(signal.SIGINT)
+    if old is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        if old is signal.SIG_IGN:
+            signal.signal(signal.SIGINT, old)
+
+
 def ganedit_process(*args: Any, **extra_env: str) -> subprocess.Popen[str]:
-    """``python -m ganedit ARGS`` as a child process (stdout and stderr piped, text)."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "ganedit", *map(str, args)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=subprocess_env(**extra_env),
-    )
+    """``python -m ganedit ARGS`` as a child process (stdout and stderr piped, text; SIGINT
+    not ignored, :func:`sigint_not_ignored`)."""
+    with sigint_not_ignored():
+        return subprocess.Popen(
+            [sys.executable, "-m", "ganedit", *map(str, args)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=subprocess_env(**extra_env),
+        )

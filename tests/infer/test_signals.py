@@ -16,9 +16,7 @@ pytestmark = pytest.mark.slow
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_signal_finishes_cleanly(plugin_path, tmp_path, sig: int, code: int) -> None:
     src, out = tmp_path / "in", tmp_path / "out"
-    # 256 px: the run still has seconds of work when the first file is reported (at 48 px the
-    # other 149 took 0.3 s, and on a loaded machine the run could end before the signal)
-    images(src, n=150, size=(256, 256))
+    images(src, n=150, size=(48, 48))
     weights = save_tiny_weights(tmp_path / "w" / "tiny.safetensors")
     proc = ganedit_process("run", "tiny-sr", "--weights", weights, "--device", "cpu",
                            "--json", "--jobs", "1", src, out)  # fmt: skip

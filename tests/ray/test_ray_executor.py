@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_runs import sigint_not_ignored
 from imagefiles import random_image, write_test_image
 from ray_helpers import FIXTURES, save_probe_weights
 
@@ -201,10 +202,11 @@ def test_sigint_stops_cleanly_with_130_and_a_rerun_completes(
     _inputs(src, n=8, bad=False)
     weights = save_probe_weights(tmp_path / "w" / "probe.safetensors")
     cmd = _cli(ray_cluster, weights, "--worker-batch", "1", "--delay", "0.5", "--json")
-    proc = subprocess.Popen(
-        [*cmd, str(src), str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, env=_env(),
-    )  # fmt: skip
+    with sigint_not_ignored():  # else a pytest started with & passes on an ignored SIGINT
+        proc = subprocess.Popen(
+            [*cmd, str(src), str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, env=_env(),
+        )  # fmt: skip
     try:
         _first_file_event(proc, time.monotonic() + 240)
         proc.send_signal(signal.SIGINT)
