@@ -48,14 +48,11 @@ def generator_from_file(path: Path, name: str = "generator") -> dict[str, torch.
 
 
 def fit_stem(seed: dict[str, torch.Tensor], target: torch.Tensor) -> None:
-    """Make ``seed``'s stem the shape of ``target`` (in place): equal, or widened by zero
-    columns at inputs 4-6 for the hint. Anything else is refused."""
-    stem = seed[STEM]
-    if stem.shape == target.shape:
-        return
-    if stem.shape[1] + HINT_CHANNELS != target.shape[1] or stem.shape[0] != target.shape[0]:
-        raise SystemExit(f"stem {tuple(stem.shape)} cannot be fitted to {tuple(target.shape)}")
-    seed[STEM] = widen(stem)
+    """Widen ``seed``'s stem by zero columns at inputs 4-6 (in place) when ``target``, the
+    run's stem, has the hint's inputs and ``seed``'s has not; any other mismatch is left for
+    :func:`seed_run`'s shape check to refuse."""
+    if seed[STEM].shape[1] + HINT_CHANNELS == target.shape[1]:
+        seed[STEM] = widen(seed[STEM])
 
 
 def seed_run(run: Path, weights: Path) -> Path:
