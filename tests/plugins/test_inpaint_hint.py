@@ -180,3 +180,36 @@ def test_the_seed_script_puts_a_weights_file_into_a_fresh_hinted_run(tmp_path: P
         "inpaint", data=[data], out=tmp_path / "new", steps=4, resume=True, overrides=hinted, **kw
     )
     assert list_checkpoints(tmp_path / "new" / "checkpoints")[-1].name == "step-00000004.json"
+
+
+def _grad_shares(out: str) -> dict[str, tuple[float, float]]:
+    """``term -> (grad norm, share %)`` from ``inpaint_grad_share.py``'s output."""
+    rows = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 7 and parts[1] == "value":
+            rows[parts[0]] = (float(parts[4]), float(parts[6].rstrip("%")))
+    return rows
+
+
+def test_the_grad_share_script_reads_a_run_checkpoint(tmp_path: Path) -> None:
+    """``scripts/inpaint_grad_share.py --checkpoint``: the run's own networks and config are
+    measured (a ``--set`` on top scales that term's gradient and no other), and the shares
+    add up to 100 %."""
+    data = _photos(tmp_path / "photos")
+    sets = [f"{k}={v}" for k, v in {**TINY, "texture_weight": 10.0}.items()]
+    kw = {"device": "cpu", "progress": False, "sample_every": 0, "checkpoint_every": 3}
+    ganedit.train("inpaint", data=[data], out=tmp_path / "run", steps=3, overrides=sets, **kw)
+    ckpt = list_checkpoints(tmp_path / "run" / "checkpoints")[-1]
+    script = [sys.executable, str(ROOT / "scripts" / "inpaint_grad_share.py"), "--data", str(data)]
+    runs = {}
+    for weight in (10, 100):
+        args = [*script, "--checkpoint", str(ckpt), "--set", f"texture_weight={weight}"]
+        proc = subprocess.run(args, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        runs[weight] = _grad_shares(proc.stdout)
+    assert {"texture", "adv", "fm"} <= set(runs[10])
+    assert sum(share for _, share in runs[10].values()) == pytest.approx(100, abs=0.5)
+    assert runs[100]["texture"][0] == pytest.approx(10 * runs[10]["texture"][0], rel=1e-3)
+    assert runs[100]["adv"][0] == pytest.approx(runs[10]["adv"][0], rel=1e-3)
+    assert runs[100]["texture"][1] > runs[10]["texture"][1]
