@@ -71,9 +71,6 @@ def main() -> None:
     terms = Inpaint._g_losses(cfg, x, m, hole_raw, filled, fake_logits, fake_feats, real_feats)
     norms = {}
     for k, v in terms.items():
-        if not v.requires_grad:  # a known-pixel term: no gradient in the hole
-            norms[k] = 0.0
-            continue
         (grad,) = torch.autograd.grad(v, filled, retain_graph=True, allow_unused=True)
         norms[k] = 0.0 if grad is None else float((grad * m).norm())
     total = sum(norms.values()) or 1.0
