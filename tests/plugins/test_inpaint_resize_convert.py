@@ -9,10 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from ganedit_inpaint.family import Inpaint, InpaintConfig
+from test_inpaint_hint import _photos  # the tiny blocky photos, one place
 from torch.nn import functional as F
 
 import ganedit
@@ -91,14 +91,6 @@ def test_the_resize_kernel_is_the_least_squares_fit() -> None:
         assert error(w + 1e-2 * torch.randn(w.shape, generator=gen, dtype=w.dtype)) > best
     with pytest.raises(ValueError, match="3x3"):
         m.resize_kernel(torch.zeros(2, 3, 4, 4))
-
-
-def _photos(folder: Path) -> Path:
-    rng = np.random.default_rng(0)
-    for i in range(3):
-        img = np.kron(rng.random((4, 4, 3)), np.ones((8, 8, 1))) * 255
-        ganedit.write_image(folder / f"{i}.png", img.round().astype(np.uint8))
-    return folder
 
 
 def test_the_script_converts_distils_and_resumes(tmp_path: Path) -> None:
