@@ -11,7 +11,7 @@ squares over all phases and offsets is ``P K P^T`` with ``P = pinv(A) B`` (the 2
 Kronecker product of the 1D ones). It keeps what the four phases share and drops the part that
 differs between them, the checkerboard.
 
-``resize_from_transposed CKPT NEW_RUN`` copies the checkpoint (discriminator, optimisers, RNG,
+``transposed_to_resize.py CKPT NEW_RUN`` copies the checkpoint (discriminator, optimisers, RNG,
 data position: the run continues where the source stopped) into ``NEW_RUN/checkpoints`` with:
 
 * every decoder transposed kernel ``(c_in, c_out, 3, 3)`` replaced by its resize kernel
@@ -45,14 +45,15 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from types import SimpleNamespace
 
 import torch
 from ganedit_inpaint.compose import smooth_fill
+from ganedit_inpaint.family import Inpaint, InpaintConfig
 from ganedit_inpaint.fill import hint_input
 from ganedit_inpaint.monitor import monitor_crops
 from ganedit_inpaint.networks import FFCGenerator
 
+from ganedit.config import update_config
 from ganedit.engine.checkpoint import load_state, save_state
 from ganedit.io import IMAGE_EXTENSIONS
 
@@ -70,9 +71,8 @@ def resize_kernel(transposed: torch.Tensor) -> torch.Tensor:
     (same dtype) of the nearest-x2-then-conv level closest to it over all output phases."""
     if transposed.shape[-2:] != (3, 3):
         raise ValueError(f"a 3x3 transposed kernel is needed, not {tuple(transposed.shape)}")
-    p = PROJECTION.to(torch.float64)
     k = transposed.to(torch.float64).transpose(0, 1)  # (c_out, c_in, 3, 3)
-    return (p @ k @ p.T).to(transposed.dtype).contiguous()
+    return (PROJECTION @ k @ PROJECTION.T).to(transposed.dtype).contiguous()
 
 
 def _decoder_index(key: str) -> int | None:
@@ -108,18 +108,16 @@ def convert_generator(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]
 
 
 def _generator(config: dict, upsample: str, state: dict[str, torch.Tensor]) -> FFCGenerator:
-    """The eval-mode generator of a run's ``config`` with ``upsample``, loaded from ``state``."""
-    net = FFCGenerator(
-        int(config["width"]), int(config["downsamplings"]), int(config["blocks"]),
-        float(config["ratio"]), str(config["norm"]), residual=config["prefill"] == "smooth",
-        gate=bool(config["gate"]), output_gate=bool(config["output_gate"]), upsample=upsample,
-        hint_channels=0 if config["hint"] == "none" else 3,
-        noise_channels=1 if float(config["noise"]) > 0 else 0,
-        decoder_noise=float(config["decoder_noise"]), noise_seed=int(config["noise_seed"]),
-        decoder_blur=bool(config["decoder_blur"]), bottleneck_blur=bool(config["bottleneck_blur"]),
-    )  # fmt: skip
+    """The eval-mode generator of a run's ``config`` with ``upsample``, loaded from ``state``
+    (built by the family, so the options map to the network in one place)."""
+    net = Inpaint().build_generator("generator", _config(config, upsample))
     net.load_state_dict(state)
     return net.eval()
+
+
+def _config(config: dict, upsample: str) -> InpaintConfig:
+    """A run's config dict as an :class:`InpaintConfig` with ``upsample``."""
+    return update_config(InpaintConfig(), {**config, "upsample": upsample})
 
 
 def _bottleneck(net: FFCGenerator, x: torch.Tensor) -> torch.Tensor:
@@ -151,9 +149,8 @@ def generator_inputs(photos: list[Path], config: dict, crop: int) -> torch.Tenso
         for i, photo in enumerate(photos):
             (Path(tmp) / f"{i:04d}{photo.suffix}").symlink_to(photo.resolve())
         x, m = monitor_crops(Path(tmp), crop)
-    opts = SimpleNamespace(hint=config["hint"])
     base = smooth_fill(x, m, int(config["smooth_iters"]))
-    return torch.cat([base, m, *hint_input(x, m, opts)], 1)
+    return torch.cat([base, m, *hint_input(x, m, _config(config, "transposed"))], 1)
 
 
 def distil_decoder(
